@@ -1,0 +1,15 @@
+/**
+ * ABIs plus creation bytecode of the pbj contracts, for deploying them (demo, tests). Host-side only:
+ * user functions import `@pbj/contracts`, which carries the ABIs without the bytecode's weight.
+ *
+ * @example
+ * import { testUsdAbi, testUsdBytecode } from '@pbj/contracts/artifacts'
+ * const hash = await wallet.deployContract({ abi: testUsdAbi, bytecode: testUsdBytecode })
+ */
+export { carLoanAbi, carWalletAbi, deviceRegistryAbi, testUsdAbi } from './generated/abis.js'
+export {
+  carLoanBytecode,
+  carWalletBytecode,
+  deviceRegistryBytecode,
+  testUsdBytecode,
+} from './generated/bytecode.js'

@@ -1,0 +1,312 @@
+import { randomBytes } from 'node:crypto'
+import { connect as netConnect } from 'node:net'
+import {
+  createDeviceAgent,
+  type DesiredMessage,
+  type DesiredState,
+  type DeviceAgent,
+  LOCK_MESSAGE,
+  type ReportedMessage,
+  topics,
+} from '@pbj/device'
+import { connectAsync } from 'mqtt'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { BrokerError, PbjError } from '../../internal/errors.js'
+import { createMqttBroker } from './createMqttBroker.js'
+import { startEmbeddedBroker } from './startEmbeddedBroker.js'
+import type { BrokerConnection } from './types.js'
+
+const MOSQUITTO_URL = 'mqtt://127.0.0.1:1883'
+
+type Target = { name: string; protocolVersion: 4 | 5 }
+
+describe.each<Target>([
+  { name: 'embedded aedes (MQTT 3.1.1)', protocolVersion: 4 },
+  { name: 'Mosquitto (MQTT 5)', protocolVersion: 5 },
+])('MQTT broker connection against $name', ({ name, protocolVersion }) => {
+  const prefix = `pbjtest-${randomBytes(4).toString('hex')}`
+  const names = topics(prefix)
+  const usedDevices = new Set<string>()
+  const agents: DeviceAgent[] = []
+  const connections: BrokerConnection[] = []
+  let url = MOSQUITTO_URL
+  let closeBroker = async () => {}
+
+  beforeAll(async () => {
+    if (protocolVersion === 4) {
+      const broker = await startEmbeddedBroker()
+      url = broker.url
+      closeBroker = broker.close
+    }
+  })
+
+  afterEach(async () => {
+    await Promise.all([...agents.splice(0), ...connections.splice(0)].map((it) => it.close()))
+  })
+
+  afterAll(async () => {
+    // Mosquitto persists retained messages; leave nothing behind.
+    const cleaner = await connectAsync(url, { protocolVersion })
+    for (const id of usedDevices) {
+      await cleaner.publishAsync(names.desired(id), '', { qos: 1, retain: true })
+      await cleaner.publishAsync(names.reported(id), '', { qos: 1, retain: true })
+    }
+    await cleaner.endAsync()
+    await closeBroker()
+  })
+
+  const newDevice = () => {
+    const id = `0x${randomBytes(20).toString('hex')}`
+    usedDevices.add(id)
+    return id
+  }
+
+  const connectEngine = async (warnings: string[] = []) => {
+    const connection = await createMqttBroker({
+      url,
+      protocolVersion,
+      topicPrefix: prefix,
+      onWarning: (message) => warnings.push(message),
+    })
+    connections.push(connection)
+    return connection
+  }
+
+  const startCar = async (deviceId: string) => {
+    const agent = await createDeviceAgent({ brokerUrl: url, protocolVersion, topicPrefix: prefix, deviceId })
+    agents.push(agent)
+    await agent.ready
+    return agent
+  }
+
+  const desired = (deviceId: string, version: number, state: DesiredState): DesiredMessage => ({
+    type: 'desired',
+    deviceId,
+    version,
+    commandId: `cmd-${version}`,
+    state,
+    issuedAt: Date.now(),
+  })
+
+  /** Collects reports and resolves waiters as they arrive, without polling. */
+  const collect = (connection: BrokerConnection) => {
+    const received: ReportedMessage[] = []
+    const waiters = new Set<() => void>()
+    const stop = connection.onReported((report) => {
+      received.push(report)
+      for (const wake of waiters) wake()
+    })
+    const next = (match: (report: ReportedMessage) => boolean) =>
+      new Promise<ReportedMessage>((resolve, reject) => {
+        const check = () => {
+          const found = received.find(match)
+          if (!found) return
+          waiters.delete(check)
+          clearTimeout(timer)
+          resolve(found)
+        }
+        const timer = setTimeout(() => {
+          waiters.delete(check)
+          reject(new Error('no matching report within 5000 ms'))
+        }, 5_000)
+        waiters.add(check)
+        check()
+      })
+    return { received, next, stop }
+  }
+
+  it('locks a car and unlocks it, the car report being the acknowledgement', async () => {
+    const engine = await connectEngine()
+    const reports = collect(engine)
+    const deviceId = newDevice()
+    const car = await startCar(deviceId)
+
+    await engine.publishDesired(
+      desired(deviceId, 1, { locked: true, reason: 'missed-payment', message: LOCK_MESSAGE }),
+    )
+    const ack = await reports.next((r) => r.deviceId === deviceId && r.version === 1)
+    expect(ack).toMatchObject({
+      type: 'reported',
+      commandId: 'cmd-1',
+      state: { locked: true, message: LOCK_MESSAGE },
+    })
+    expect(car.state().locked).toBe(true)
+
+    await engine.publishDesired(desired(deviceId, 2, { locked: false }))
+    expect((await reports.next((r) => r.deviceId === deviceId && r.version === 2)).state).toEqual({
+      locked: false,
+    })
+    expect(car.state()).toEqual({ locked: false, version: 2, commandId: 'cmd-2' })
+  })
+
+  it('measures publishDesired → report round trips', async () => {
+    const engine = await connectEngine()
+    const reports = collect(engine)
+    const deviceId = newDevice()
+    await startCar(deviceId)
+    const samples: number[] = []
+    for (let version = 1; version <= 31; version++) {
+      const startedAt = performance.now()
+      const acked = reports.next((r) => r.deviceId === deviceId && r.version === version)
+      await engine.publishDesired(
+        desired(deviceId, version, { locked: version % 2 === 1, message: LOCK_MESSAGE }),
+      )
+      await acked
+      // The first round warms up JIT and sockets.
+      if (version > 1) samples.push(performance.now() - startedAt)
+      // One command per payment event, not a burst: let the sockets go idle as they would.
+      await sleep(50)
+    }
+    samples.sort((a, b) => a - b)
+    const at = (q: number) => (samples[Math.floor(q * (samples.length - 1))] ?? Number.NaN).toFixed(2)
+    console.log(
+      `[${name}] engine → car → engine round trip over ${samples.length} commands: min ${at(0)} ms, median ${at(0.5)} ms, p90 ${at(0.9)} ms, max ${at(1)} ms`,
+    )
+    expect(Number(at(0.5))).toBeLessThan(10)
+  })
+
+  it('leaves the desired state retained for a car that is offline, latest version wins', async () => {
+    const engine = await connectEngine()
+    const reports = collect(engine)
+    const deviceId = newDevice()
+    await engine.publishDesired(desired(deviceId, 1, { locked: true, message: LOCK_MESSAGE }))
+    await engine.publishDesired(desired(deviceId, 2, { locked: false }))
+    await engine.publishDesired(desired(deviceId, 3, { locked: true, message: LOCK_MESSAGE }))
+
+    const car = await startCar(deviceId)
+    await reports.next((r) => r.deviceId === deviceId && r.version === 3)
+    expect(car.state()).toEqual({ locked: true, message: LOCK_MESSAGE, version: 3, commandId: 'cmd-3' })
+  })
+
+  it('gives a new listener the retained last report of each car', async () => {
+    const deviceId = newDevice()
+    const first = await connectEngine()
+    const firstReports = collect(first)
+    await startCar(deviceId)
+    await first.publishDesired(desired(deviceId, 1, { locked: true, message: LOCK_MESSAGE }))
+    await firstReports.next((r) => r.deviceId === deviceId && r.version === 1)
+
+    // e.g. the engine restarted: it learns every car's state without asking.
+    const second = await connectEngine()
+    const secondReports = collect(second)
+    const retained = await secondReports.next((r) => r.deviceId === deviceId)
+    expect(retained).toMatchObject({ version: 1, state: { locked: true, message: LOCK_MESSAGE } })
+  })
+
+  it('drops malformed and spoofed reports with a warning', async () => {
+    const warnings: string[] = []
+    const engine = await connectEngine(warnings)
+    const reports = collect(engine)
+    const deviceId = newDevice()
+    const raw = await connectAsync(url, { protocolVersion })
+    const report: ReportedMessage = {
+      type: 'reported',
+      deviceId,
+      version: 1,
+      commandId: 'c',
+      state: { locked: false },
+      appliedAt: Date.now(),
+    }
+    await raw.publishAsync(names.reported(deviceId), '{"type":"reported"', { qos: 1 })
+    await raw.publishAsync(names.reported(deviceId), JSON.stringify({ ...report, state: { locked: 'no' } }), {
+      qos: 1,
+    })
+    await raw.publishAsync(names.reported(newDevice()), JSON.stringify(report), { qos: 1 })
+    // A good report after the bad ones proves the bad ones were processed and dropped.
+    await raw.publishAsync(names.reported(deviceId), JSON.stringify({ ...report, version: 2 }), { qos: 1 })
+    await reports.next((r) => r.version === 2)
+    await raw.endAsync()
+
+    // Other tests' cars left retained reports under this prefix; only this device matters here.
+    expect(reports.received.filter((r) => r.deviceId === deviceId)).toEqual([{ ...report, version: 2 }])
+    expect(warnings).toEqual([
+      expect.stringMatching(/^dropped malformed report on .*\/reported: payload is not JSON/),
+      expect.stringMatching(/^dropped malformed report on .*: state\.locked: .*expected boolean/),
+      expect.stringMatching(new RegExp(`^dropped report on .*: it claims to be from ${deviceId}$`)),
+    ])
+  })
+
+  it('stops delivering to a listener once it unsubscribes', async () => {
+    const engine = await connectEngine()
+    const kept = collect(engine)
+    const dropped = collect(engine)
+    dropped.stop()
+    const deviceId = newDevice()
+    await startCar(deviceId)
+    await engine.publishDesired(desired(deviceId, 1, { locked: true }))
+    await kept.next((r) => r.deviceId === deviceId && r.version === 1)
+    expect(dropped.received.filter((r) => r.deviceId === deviceId)).toEqual([])
+  })
+
+  it('refuses to publish an invalid desired message', async () => {
+    const engine = await connectEngine()
+    const bad = { ...desired(newDevice(), 1, { locked: true }), version: 0 }
+    const error = await engine.publishDesired(bad).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(PbjError)
+    expect(error).not.toBeInstanceOf(BrokerError)
+    expect((error as PbjError).shortMessage).toMatch(/invalid desired message/)
+  })
+})
+
+describe('MQTT broker connection failures', () => {
+  it('rejects with a BrokerError naming the url when nothing listens', async () => {
+    const broker = await startEmbeddedBroker()
+    await broker.close()
+    const error = await createMqttBroker({ url: broker.url, connectTimeoutMs: 300 }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(BrokerError)
+    expect((error as BrokerError).shortMessage).toBe(
+      `cannot connect to MQTT broker at ${broker.url} within 300 ms`,
+    )
+    expect((error as BrokerError).details).toMatch(/ECONNREFUSED/)
+  })
+
+  it('rejects publishDesired with a BrokerError when the broker goes away', async () => {
+    const broker = await startEmbeddedBroker()
+    const warnings: string[] = []
+    const engine = await createMqttBroker({
+      url: broker.url,
+      publishTimeoutMs: 300,
+      onWarning: (w) => warnings.push(w),
+    })
+    await broker.close()
+    const deviceId = `0x${randomBytes(20).toString('hex')}`
+    const message: DesiredMessage = {
+      type: 'desired',
+      deviceId,
+      version: 1,
+      commandId: 'c',
+      state: { locked: true },
+      issuedAt: Date.now(),
+    }
+    const error = await engine.publishDesired(message).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(BrokerError)
+    expect((error as BrokerError).retry).toBe('retryable')
+    expect((error as BrokerError).shortMessage).toMatch(/did not acknowledge .* within 300 ms/)
+    await engine.close()
+  })
+
+  it('embedded broker close() disconnects clients and frees the port', async () => {
+    const broker = await startEmbeddedBroker()
+    const client = await connectAsync(broker.url, { reconnectPeriod: 0 })
+    const disconnected = new Promise<void>((resolve) => client.once('close', () => resolve()))
+    // A socket that never sends CONNECT must not keep the server open either.
+    const silent = netConnect(broker.port, '127.0.0.1')
+    silent.on('error', () => {})
+    await new Promise<void>((resolve) => silent.once('connect', () => resolve()))
+
+    await broker.close()
+    await disconnected
+    await broker.close()
+    const refused = await new Promise<string>((resolve) => {
+      const probe = netConnect(broker.port, '127.0.0.1')
+      probe.once('connect', () => resolve('connected'))
+      probe.once('error', (error: Error & { code?: string }) => resolve(error.code ?? error.message))
+    })
+    expect(refused).toBe('ECONNREFUSED')
+    await client.endAsync(true)
+  })
+})
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}

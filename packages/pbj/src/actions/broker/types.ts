@@ -1,0 +1,33 @@
+import type { DesiredMessage, ReportedMessage } from '@pbj/device'
+
+/**
+ * The engine's side of the device transport. MQTT implements it today ({@link createMqttBroker}); any
+ * transport that can deliver a retained desired state and stream reports back can plug in.
+ *
+ * @example
+ * const broker: BrokerConnection = await createMqttBroker({ url: 'mqtt://127.0.0.1:1883', protocolVersion: 5 })
+ * const stop = broker.onReported((report, receivedAt) => acks.settle(report, receivedAt))
+ * await broker.publishDesired(message)
+ */
+export type BrokerConnection = {
+  /**
+   * Publishes the device's desired state, retained so an offline device gets it on reconnect. Resolves
+   * when the broker has it (PUBACK); rejects with BrokerError if that does not happen within the timeout.
+   */
+  publishDesired(message: DesiredMessage): Promise<void>
+  /**
+   * Listens to every device's report. The first listener subscribes, so it also receives the retained last
+   * report of each device; malformed reports are dropped with a warning. Returns the unsubscribe function.
+   */
+  onReported(listener: ReportedListener): () => void
+  /** Disconnects; pending publishes get a short grace period to be acknowledged. */
+  close(): Promise<void>
+}
+
+/**
+ * Receives a device report and the local time (ms epoch) it arrived, for latency accounting.
+ *
+ * @example
+ * const listener: ReportedListener = (report, receivedAt) => console.log(report.version, receivedAt)
+ */
+export type ReportedListener = (message: ReportedMessage, receivedAt: number) => void

@@ -1,0 +1,142 @@
+import { existsSync, rmSync, watch } from 'node:fs'
+import { join } from 'node:path'
+import { startSimulatedCar } from '@pbj/device'
+import type { Address } from 'viem'
+import { loadConfig } from '../../config/loadConfig.js'
+import { demoAccounts } from '../../demo/accounts.js'
+import { startDemoStack } from '../../demo/startDemoStack.js'
+import { createEngine } from '../../engine/createEngine.js'
+import { FunctionBuildError } from '../../internal/errors.js'
+import { consoleLogger } from '../../internal/logger.js'
+import { toJsonLine } from '../../internal/toJsonLine.js'
+import { loadFunctions } from '../../runtime/loadFunctions.js'
+import { printEngineActivity } from '../printEngineActivity.js'
+
+/**
+ * `pbj dev`: Anvil with the demo contracts, a broker, the engine with the project's functions/ and one
+ * simulated car; functions reload when their files change. Prints everything needed to drive it by hand.
+ *
+ * @example
+ * await devCommand({ json: false, dir: 'examples/car-loan' })
+ */
+export async function devCommand(options: { json: boolean; dir: string }): Promise<number> {
+  const { config } = await loadConfig(options.dir)
+  const functionsDir = config.functions ?? join(options.dir, 'functions')
+  if (!existsSync(functionsDir)) {
+    throw new FunctionBuildError(`No functions folder at ${functionsDir}`, {
+      hint: 'Create functions/ with one file per function (see README "Writing a function"), or run `pbj dev --dir examples/car-loan`.',
+    })
+  }
+  const say = (line: string) => !options.json && process.stderr.write(`${line}\n`)
+  if (config.rpcUrl) say('pbj dev: rpcUrl is set; using your chain and config.contracts (no demo deployment)')
+  const stack = config.rpcUrl
+    ? null
+    : await startDemoStack({
+        cars: 1,
+        ...(config.brokerUrl ? { brokerUrl: config.brokerUrl } : {}),
+        onProgress: (s) => say(`  ✔ ${s}`),
+      })
+  const brokerUrl = stack?.brokerUrl ?? config.brokerUrl
+  const rpcUrl = stack?.wsUrl ?? config.rpcUrl
+  if (!brokerUrl || !rpcUrl) throw new Error('pbj dev with rpcUrl set also needs brokerUrl in the config')
+  const database = config.database ?? join(options.dir, '.pbj', 'dev.db')
+  // A fresh embedded chain shares nothing with the last one: start the store afresh too.
+  if (stack) for (const f of [database, `${database}-wal`, `${database}-shm`]) rmSync(f, { force: true })
+
+  const contracts: Record<string, Address> = { ...(stack?.deployment.contracts ?? {}) }
+  for (const [name, c] of Object.entries(config.contracts ?? {})) contracts[name] = c.address as Address
+  const initial = await loadFunctions(functionsDir)
+  for (const e of initial.errors) process.stderr.write(`${e.message}\n`)
+  const engine = await createEngine({
+    rpcUrl,
+    brokerUrl,
+    database,
+    functions: initial.functions,
+    contracts,
+    ...(config.broker ? { broker: config.broker } : {}),
+    ...(config.secrets ? { secrets: config.secrets } : {}),
+    ...(config.limits ? { limits: config.limits } : {}),
+    ...(config.chain ? { chain: config.chain } : {}),
+    logger: consoleLogger('pbj'),
+  })
+  const cars = await Promise.all(
+    (stack?.cars ?? []).map((car) =>
+      startSimulatedCar({
+        brokerUrl,
+        deviceId: car.deviceId,
+        print: (line) => say(line),
+        ...(config.broker?.topicPrefix ? { topicPrefix: config.broker.topicPrefix } : {}),
+      }),
+    ),
+  )
+  await engine.start()
+  const info = {
+    type: 'dev',
+    rpcUrl: stack?.rpcUrl ?? rpcUrl,
+    wsUrl: rpcUrl,
+    chainId: engine.chainId,
+    brokerUrl,
+    topicPrefix: config.broker?.topicPrefix ?? 'pbj',
+    contracts,
+    devices: (stack?.cars ?? []).map((c) => ({
+      deviceId: c.deviceId,
+      devicePrivateKey: c.devicePrivateKey,
+      wallet: c.walletAddress,
+      loanId: c.loanId,
+    })),
+    accounts: demoAccounts,
+    functionsDir,
+    functions: engine.functionNames(),
+    database,
+  }
+  if (options.json) process.stdout.write(toJsonLine(info))
+  else printDevInfo(info)
+  const stopActivity = printEngineActivity(engine, options.json)
+
+  let timer: NodeJS.Timeout | undefined
+  const watcher = watch(functionsDir, () => {
+    clearTimeout(timer)
+    timer = setTimeout(async () => {
+      const next = await loadFunctions(functionsDir)
+      for (const e of next.errors) process.stderr.write(`${e.message}\n`)
+      // A broken file keeps its last good version running rather than silently dropping it.
+      const kept = engine.functionNames().filter((n) => next.errors.some((e) => e.meta.functionName === n))
+      const previous = initial.functions.filter((f) => kept.includes(f.name))
+      await engine.setFunctions([...next.functions, ...previous])
+      say(`pbj dev: functions reloaded: ${engine.functionNames().join(', ') || '(none)'}`)
+    }, 100)
+  })
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve)
+    process.once('SIGTERM', resolve)
+  })
+  watcher.close()
+  stopActivity()
+  for (const car of cars) await car.close()
+  await engine.stop()
+  await stack?.stop()
+  return 0
+}
+
+function printDevInfo(
+  info: Record<string, unknown> & {
+    contracts: Record<string, string>
+    devices: { deviceId: string; devicePrivateKey: string; wallet: string; loanId: bigint }[]
+  },
+) {
+  const lines = [
+    '',
+    `pbj dev is running (Ctrl-C to stop)`,
+    `  RPC         ${info.rpcUrl}   (WebSocket ${info.wsUrl}, chain ${info.chainId})`,
+    `  broker      ${info.brokerUrl}   topics ${info.topicPrefix}/devices/<deviceId>/desired|reported`,
+    ...Object.entries(info.contracts).map(([n, a]) => `  ${n.padEnd(11)} ${a}`),
+    ...info.devices.map(
+      (d) =>
+        `  car         ${d.deviceId}  (wallet ${d.wallet}, loan #${d.loanId}, device key ${d.devicePrivateKey})`,
+    ),
+    ...Object.entries(demoAccounts).map(([n, a]) => `  ${n.padEnd(11)} ${a.address}  key ${a.privateKey}`),
+    `  functions   ${(info.functions as string[]).join(', ')}  (watching ${info.functionsDir})`,
+    '',
+  ]
+  process.stdout.write(`${lines.join('\n')}\n`)
+}

@@ -1,0 +1,69 @@
+import { parseArgs } from 'node:util'
+import { PbjError } from '../internal/errors.js'
+import { carCommand } from './commands/car.js'
+import { demoCommand } from './commands/demo.js'
+import { devCommand } from './commands/dev.js'
+import { runsCommand } from './commands/runs.js'
+
+const usage = `pbj: chain state → TypeScript functions → devices
+
+Usage:
+  pbj demo [--json] [--broker <url>]     run the car-loan scenario end to end (npm start)
+  pbj dev  [--json] [--dir <project>]    run Anvil, contracts, broker, engine, your functions/ and a car; reload on change
+  pbj car  --broker <url> --device <id>  run a simulated car [--prefix pbj] [--mqtt5]
+  pbj runs [--dir <project>] [--function <name>] [--status ok|failed] [--limit 20] [--json]
+  pbj help
+`
+
+/**
+ * The `pbj` command line. Returns the exit code.
+ *
+ * @example
+ * process.exitCode = await main(['demo', '--json'])
+ */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv
+  try {
+    const { values } = parseArgs({
+      args: rest,
+      options: {
+        json: { type: 'boolean', default: false },
+        broker: { type: 'string' },
+        device: { type: 'string' },
+        prefix: { type: 'string' },
+        mqtt5: { type: 'boolean', default: false },
+        dir: { type: 'string' },
+        function: { type: 'string' },
+        status: { type: 'string' },
+        limit: { type: 'string' },
+      },
+      strict: true,
+    })
+    switch (command) {
+      case 'demo':
+        return await demoCommand({
+          json: values.json,
+          ...(values.broker ? { brokerUrl: values.broker } : {}),
+        })
+      case 'dev':
+        return await devCommand({ json: values.json, dir: values.dir ?? process.cwd() })
+      case 'car':
+        return await carCommand(values)
+      case 'runs':
+        return await runsCommand(values)
+      case undefined:
+      case 'help':
+      case '--help':
+        process.stdout.write(usage)
+        return 0
+      default:
+        process.stderr.write(`pbj: unknown command '${command}'\n\n${usage}`)
+        return 2
+    }
+  } catch (error) {
+    process.stderr.write(
+      `pbj ${command ?? ''}: ${error instanceof PbjError ? error.message : error instanceof Error ? error.message : String(error)}\n`,
+    )
+    return 1
+  }
+}

@@ -1,0 +1,88 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { build } from 'esbuild'
+import { ConfigError } from '../internal/errors.js'
+import type { PbjConfig } from './schema.js'
+import { validateConfig } from './validateConfig.js'
+
+const defineConfigFile = fileURLToPath(new URL('./defineConfig.ts', import.meta.url))
+const names = ['pbj.config.ts', 'pbj.config.mts', 'pbj.config.js', 'pbj.config.mjs', 'pbj.config.json']
+
+/**
+ * Finds and loads the project's config (`pbj.config.ts`, `.js`, `.mjs` or `.json`) and validates it.
+ * No config file means embedded defaults. Relative paths in it are resolved from `dir`.
+ *
+ * @example
+ * const { config, file } = await loadConfig(process.cwd())
+ */
+export async function loadConfig(dir: string): Promise<{ config: PbjConfig; file: string | null }> {
+  const name = names.find((n) => existsSync(join(dir, n)))
+  if (!name) return { config: {}, file: null }
+  const file = join(dir, name)
+  let raw: unknown
+  if (name.endsWith('.json')) {
+    try {
+      raw = JSON.parse(readFileSync(file, 'utf8'))
+    } catch (cause) {
+      throw new ConfigError(`${name} is not valid JSON`, {
+        cause,
+        details: String(cause),
+        hint: 'Fix the JSON syntax.',
+      })
+    }
+  } else {
+    raw = await importTs(file, name)
+  }
+  const config = validateConfig(raw, name)
+  for (const key of ['database', 'functions'] as const) {
+    const v = config[key]
+    if (v && v !== ':memory:') config[key] = resolve(dir, v)
+  }
+  return { config, file }
+}
+
+async function importTs(file: string, name: string): Promise<unknown> {
+  // Written beside the config so its own imports resolve from the project's node_modules.
+  await mkdir(join(dirname(file), '.pbj'), { recursive: true })
+  const out = await mkdtemp(join(dirname(file), '.pbj', 'config-'))
+  try {
+    const result = await build({
+      entryPoints: [file],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      write: false,
+      logLevel: 'silent',
+      packages: 'external',
+      // `pbj` itself may be TypeScript source; the config only needs its identity helper.
+      plugins: [
+        {
+          name: 'pbj-config',
+          setup(b) {
+            b.onResolve({ filter: /^pbj$/ }, () => ({ path: defineConfigFile }))
+          },
+        },
+      ],
+    }).catch((cause: { errors?: { text: string; location?: { line: number; column: number } | null }[] }) => {
+      const e = cause.errors?.[0]
+      const at = e?.location ? `:${e.location.line}:${e.location.column}` : ''
+      throw new ConfigError(`${name}${at}: ${e?.text ?? String(cause)}`, {
+        cause,
+        hint: 'Fix the syntax error.',
+      })
+    })
+    const target = join(out, 'config.mjs')
+    await writeFile(target, result.outputFiles[0]?.text ?? '')
+    const mod = (await import(pathToFileURL(target).href)) as { default?: unknown }
+    if (mod.default === undefined) {
+      throw new ConfigError(`${name} has no default export`, {
+        hint: "Write `export default defineConfig({ … })` with `import { defineConfig } from 'pbj'`.",
+      })
+    }
+    return mod.default
+  } finally {
+    await rm(out, { recursive: true, force: true })
+  }
+}

@@ -1,0 +1,63 @@
+import { z } from 'zod'
+
+const url = (field: string, schemes: string[], example: string) =>
+  z.string().refine(
+    (v) => {
+      try {
+        return schemes.includes(new URL(v).protocol.replace(':', ''))
+      } catch {
+        return false
+      }
+    },
+    { message: `${field} must be a ${schemes.map((s) => `${s}://`).join(', ')} URL, e.g. ${example}` },
+  )
+
+const address = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]{40}$/, { message: 'must be a 0x-prefixed 20-byte hex address (42 characters)' })
+
+/** The config file's schema. Every field is optional: no config at all runs on embedded defaults. */
+export const configSchema = z
+  .object({
+    rpcUrl: url('rpcUrl', ['ws', 'wss', 'http', 'https'], 'ws://127.0.0.1:8545').optional(),
+    brokerUrl: url('brokerUrl', ['mqtt', 'mqtts', 'tcp', 'ws', 'wss'], 'mqtt://127.0.0.1:1883').optional(),
+    broker: z
+      .object({
+        username: z.string().optional(),
+        password: z.string().optional(),
+        protocolVersion: z.union([z.literal(4), z.literal(5)]).optional(),
+        topicPrefix: z
+          .string()
+          .regex(/^[A-Za-z0-9_\-/]+$/, { message: 'may hold only letters, digits, _, - and /' })
+          .optional(),
+      })
+      .strict()
+      .optional(),
+    database: z.string().min(1).optional(),
+    functions: z.string().min(1).optional(),
+    contracts: z.record(z.string(), z.object({ address }).strict()).optional(),
+    secrets: z.record(z.string(), z.string()).optional(),
+    operatorKey: z
+      .string()
+      .regex(/^0x[0-9a-fA-F]{64}$/, { message: 'must be a 0x-prefixed 32-byte hex private key' })
+      .optional(),
+    limits: z
+      .object({
+        timeoutMs: z.number().int().min(10).max(300_000).optional(),
+        memoryMb: z.number().int().min(8).max(4096).optional(),
+        concurrency: z.number().int().min(1).max(1024).optional(),
+      })
+      .strict()
+      .optional(),
+    chain: z
+      .object({
+        pollingIntervalMs: z.number().int().min(10).max(60_000).optional(),
+        startBlock: z.union([z.literal('latest'), z.number().int().min(0)]).optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+
+/** What a user writes in pbj.config.ts. */
+export type PbjConfig = z.input<typeof configSchema>

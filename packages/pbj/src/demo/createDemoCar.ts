@@ -1,0 +1,181 @@
+import {
+  carLoanAbi,
+  carWalletAbi,
+  carWalletBytecode,
+  deviceRegistryAbi,
+  testUsdAbi,
+} from '@pbj/contracts/artifacts'
+import { type Address, getAddress, type Hash, type Hex, maxUint256, parseEventLogs } from 'viem'
+import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts'
+import { PbjError } from '../internal/errors.js'
+import { type DemoClients, demoClients } from './demoClients.js'
+import type { DemoDeployment } from './deployDemo.js'
+
+export type CreateDemoCarParams = {
+  /** Installment in tUSD base units (6 decimals); default 250 tUSD. */
+  installment?: bigint | undefined
+  /** Seconds between due dates; default 30 days. */
+  period?: number | undefined
+  /** Seconds after a due date before the car may be locked; default 3 days. */
+  grace?: number | undefined
+  /** Number of installments; default 12. */
+  installments?: number | undefined
+  /** The car's device key; a fresh one is generated when omitted. */
+  devicePrivateKey?: Hex | undefined
+}
+
+export type DemoCar = {
+  /** The car's id: the address of its device key, as registered in DeviceRegistry and named in the loan. */
+  deviceId: Address
+  devicePrivateKey: Hex
+  /** The car's CarWallet, owned by the owner account and bound to the loan. */
+  walletAddress: Address
+  loanId: bigint
+  installment: bigint
+  installments: number
+  /** Seconds. */
+  period: number
+  /** Seconds. */
+  grace: number
+  /**
+   * Unix seconds of the first due date; a bigint, as viem reads the contract's uint64. The car may be locked
+   * from firstDueAt + grace.
+   */
+  firstDueAt: bigint
+}
+
+const day = 24 * 60 * 60
+/** What the owner gets to reload the car's wallet with: 10,000 tUSD. */
+const ownerFunds = 10_000_000_000n
+
+/**
+ * Sets up one financed car on a {@link DemoDeployment}: registers a device key (owner = owner account,
+ * operator = pbj's account), deploys its CarWallet, opens a loan from the lender with the first installment
+ * due one period from now, binds the wallet to it, and gives the owner 10,000 tUSD approved to the wallet.
+ * Prints nothing.
+ *
+ * @example
+ * const car = await createDemoCar(deployment, { period: 60, grace: 30 })
+ * // the owner pays the first installment through the car's wallet:
+ * await owner.writeContract({ address: car.walletAddress, abi: carWalletAbi, functionName: 'reload', args: [car.installment] })
+ */
+export async function createDemoCar(
+  deployment: DemoDeployment,
+  params: CreateDemoCarParams = {},
+): Promise<DemoCar> {
+  const installment = params.installment ?? 250_000_000n
+  const period = params.period ?? 30 * day
+  const grace = params.grace ?? 3 * day
+  const installments = params.installments ?? 12
+  const devicePrivateKey = params.devicePrivateKey ?? generatePrivateKey()
+  const deviceId = privateKeyToAddress(devicePrivateKey)
+  const { contracts, accounts } = deployment
+  const clients = demoClients({
+    rpcUrl: deployment.rpcUrl,
+    chainId: deployment.chainId,
+    lenderKey: accounts.lender.privateKey,
+  })
+  const { owner, lender } = clients
+
+  await confirm(
+    clients,
+    await owner.writeContract({
+      address: contracts.DeviceRegistry,
+      abi: deviceRegistryAbi,
+      functionName: 'register',
+      args: [deviceId, accounts.owner.address],
+    }),
+  )
+  await confirm(
+    clients,
+    await owner.writeContract({
+      address: contracts.DeviceRegistry,
+      abi: deviceRegistryAbi,
+      functionName: 'addOperator',
+      args: [deviceId, accounts.operator.address],
+    }),
+  )
+  const walletReceipt = await confirm(
+    clients,
+    await owner.deployContract({
+      abi: carWalletAbi,
+      bytecode: carWalletBytecode,
+      args: [contracts.TestUSD, accounts.owner.address],
+    }),
+  )
+  if (!walletReceipt.contractAddress)
+    throw new PbjError('Deploying the demo CarWallet returned no contract address')
+  // Receipts carry lowercase addresses; checksum them so they compare equal to what events decode to.
+  const walletAddress = getAddress(walletReceipt.contractAddress)
+
+  // Due dates follow chain time, which tests and the demo move with evm_increaseTime: not the wall clock.
+  const latest = await clients.publicClient.getBlock({ blockTag: 'latest' })
+  const firstDueAt = latest.timestamp + BigInt(period)
+  const loanReceipt = await confirm(
+    clients,
+    await lender.writeContract({
+      address: contracts.CarLoan,
+      abi: carLoanAbi,
+      functionName: 'openLoan',
+      args: [
+        accounts.owner.address,
+        deviceId,
+        walletAddress,
+        installment,
+        BigInt(period),
+        BigInt(grace),
+        installments,
+        firstDueAt,
+      ],
+    }),
+  )
+  const [opened] = parseEventLogs({ abi: carLoanAbi, eventName: 'LoanOpened', logs: loanReceipt.logs })
+  if (!opened) throw new PbjError('Opening the demo loan emitted no LoanOpened event')
+  const { loanId } = opened.args
+
+  await confirm(
+    clients,
+    await owner.writeContract({
+      address: walletAddress,
+      abi: carWalletAbi,
+      functionName: 'bindLoan',
+      args: [contracts.CarLoan, loanId],
+    }),
+  )
+  await confirm(
+    clients,
+    await owner.writeContract({
+      address: contracts.TestUSD,
+      abi: testUsdAbi,
+      functionName: 'mint',
+      args: [accounts.owner.address, ownerFunds],
+    }),
+  )
+  await confirm(
+    clients,
+    await owner.writeContract({
+      address: contracts.TestUSD,
+      abi: testUsdAbi,
+      functionName: 'approve',
+      args: [walletAddress, maxUint256],
+    }),
+  )
+
+  return {
+    deviceId,
+    devicePrivateKey,
+    walletAddress,
+    loanId,
+    installment,
+    installments,
+    period,
+    grace,
+    firstDueAt,
+  }
+}
+
+async function confirm(clients: DemoClients, hash: Hash) {
+  const receipt = await clients.publicClient.waitForTransactionReceipt({ hash })
+  if (receipt.status !== 'success') throw new PbjError(`A demo transaction reverted (${hash})`)
+  return receipt
+}

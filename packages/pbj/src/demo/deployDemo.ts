@@ -1,0 +1,75 @@
+import {
+  carLoanAbi,
+  carLoanBytecode,
+  deviceRegistryAbi,
+  deviceRegistryBytecode,
+  testUsdAbi,
+  testUsdBytecode,
+} from '@pbj/contracts/artifacts'
+import { type Abi, type Address, createPublicClient, getAddress, type Hex, http } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
+import { PbjError } from '../internal/errors.js'
+import { type DemoAccount, demoAccounts } from './accounts.js'
+import { type DemoClients, demoClients } from './demoClients.js'
+
+export { type CreateDemoCarParams, createDemoCar, type DemoCar } from './createDemoCar.js'
+
+export type DemoDeployment = {
+  chainId: number
+  rpcUrl: string
+  contracts: { TestUSD: Address; DeviceRegistry: Address; CarLoan: Address }
+  accounts: { lender: DemoAccount; owner: DemoAccount; operator: DemoAccount }
+}
+
+/**
+ * Deploys the demo contracts (TestUSD, DeviceRegistry, CarLoan) from the lender account and waits for each
+ * receipt. Prints nothing. Needs a dev chain whose default Anvil accounts hold ETH.
+ *
+ * @example
+ * const anvil = await startAnvil()
+ * const deployment = await deployDemo({ rpcUrl: anvil.rpcUrl })
+ * const car = await createDemoCar(deployment, { installment: 250_000_000n })
+ */
+export async function deployDemo(params: {
+  rpcUrl: string
+  deployerKey?: Hex | undefined
+}): Promise<DemoDeployment> {
+  const { rpcUrl } = params
+  const lender: DemoAccount = params.deployerKey
+    ? { address: privateKeyToAccount(params.deployerKey).address, privateKey: params.deployerKey }
+    : demoAccounts.lender
+  try {
+    const chainId = await createPublicClient({ transport: http(rpcUrl) }).getChainId()
+    const clients = demoClients({ rpcUrl, chainId, lenderKey: lender.privateKey })
+    const TestUSD = await deploy(clients, testUsdAbi, testUsdBytecode, [])
+    const DeviceRegistry = await deploy(clients, deviceRegistryAbi, deviceRegistryBytecode, [])
+    const CarLoan = await deploy(clients, carLoanAbi, carLoanBytecode, [TestUSD])
+    return {
+      chainId,
+      rpcUrl,
+      contracts: { TestUSD, DeviceRegistry, CarLoan },
+      accounts: { lender, owner: demoAccounts.owner, operator: demoAccounts.operator },
+    }
+  } catch (cause) {
+    throw new PbjError(`Could not deploy the demo contracts to ${rpcUrl}`, {
+      cause,
+      details: cause instanceof Error ? cause.message : String(cause),
+      hint: 'The demo needs a dev chain (e.g. the embedded Anvil) where its deployer account holds ETH.',
+    })
+  }
+}
+
+async function deploy(
+  clients: DemoClients,
+  abi: Abi,
+  bytecode: Hex,
+  args: readonly unknown[],
+): Promise<Address> {
+  const hash = await clients.lender.deployContract({ abi, bytecode, args })
+  const receipt = await clients.publicClient.waitForTransactionReceipt({ hash })
+  if (receipt.status !== 'success' || !receipt.contractAddress) {
+    throw new PbjError(`Deploying a demo contract reverted (transaction ${hash})`)
+  }
+  // Receipts carry lowercase addresses; checksum them so they compare equal to what events decode to.
+  return getAddress(receipt.contractAddress)
+}

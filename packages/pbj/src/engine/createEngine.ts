@@ -1,0 +1,166 @@
+import type { Address } from 'viem'
+import { createMqttBroker } from '../actions/broker/createMqttBroker.js'
+import { createChainConnection } from '../chain/createChainConnection.js'
+import { followHeads } from '../chain/followHeads.js'
+import { createEmitter } from '../internal/createEmitter.js'
+import { type Logger, silentLogger } from '../internal/logger.js'
+import { createMemoryQueue } from '../queue/createMemoryQueue.js'
+import { createSandbox } from '../runtime/createSandbox.js'
+import type { FunctionBundle } from '../runtime/loadFunction.js'
+import { createSqliteStore } from '../store/sqlite/createSqliteStore.js'
+import { createTriggerIndex } from '../triggers/createTriggerIndex.js'
+import { processBlock } from './processBlock.js'
+import { runJob } from './runJob.js'
+import type { Common, EngineEvents } from './types.js'
+
+/** Everything the engine needs, already resolved (URLs of a running chain and broker). */
+export type EngineOptions = {
+  rpcUrl: string
+  brokerUrl: string
+  broker?: {
+    username?: string | undefined
+    password?: string | undefined
+    protocolVersion?: 4 | 5 | undefined
+    topicPrefix?: string | undefined
+  }
+  /** SQLite file, or ':memory:'. */
+  database: string
+  functions: readonly FunctionBundle[]
+  contracts?: Record<string, Address>
+  secrets?: Record<string, string>
+  limits?: { timeoutMs?: number | undefined; memoryMb?: number | undefined; concurrency?: number | undefined }
+  chain?: { pollingIntervalMs?: number | undefined; startBlock?: 'latest' | number | undefined }
+  retry?: { maxAttempts?: number; baseDelayMs?: number }
+  logger?: Logger
+}
+
+/** A running engine. */
+export type Engine = {
+  chainId: number
+  events: Common['events']
+  store: Common['store']
+  /** Starts following the chain (and re-queues jobs a crash left unfinished). */
+  start(): Promise<void>
+  /** Replaces the loaded functions (hot reload); the trigger index is rebuilt. */
+  setFunctions(functions: readonly FunctionBundle[]): Promise<void>
+  functionNames(): string[]
+  /** Resolves when no job is queued or running. */
+  idle(): Promise<void>
+  stop(): Promise<void>
+}
+
+/**
+ * Creates the pipeline chain → triggers → store → queue → runtime → actions on the given chain and broker.
+ *
+ * @example
+ * const engine = await createEngine({ rpcUrl, brokerUrl, database: ':memory:', functions })
+ * engine.events.on('run', ({ run }) => console.log(run.functionName, run.status))
+ * await engine.start()
+ */
+export async function createEngine(options: EngineOptions): Promise<Engine> {
+  const logger = options.logger ?? silentLogger
+  const limits = { timeoutMs: options.limits?.timeoutMs ?? 5_000, memoryMb: options.limits?.memoryMb ?? 64 }
+  const chain = await createChainConnection({
+    rpcUrl: options.rpcUrl,
+    ...(options.chain?.pollingIntervalMs ? { pollingIntervalMs: options.chain.pollingIntervalMs } : {}),
+  })
+  const broker = await createMqttBroker({
+    url: options.brokerUrl,
+    clientId: `pbj-engine-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+    ...Object.fromEntries(Object.entries(options.broker ?? {}).filter(([, v]) => v !== undefined)),
+    onWarning: (m) => logger.warn(m),
+  })
+  const events = createEmitter<EngineEvents>()
+  const common: Common = {
+    chainId: chain.chainId,
+    chain,
+    store: createSqliteStore({ path: options.database }),
+    queue: createMemoryQueue({ concurrency: options.limits?.concurrency ?? 16 }),
+    broker,
+    sandbox: createSandbox(limits),
+    logger,
+    events,
+    contracts: options.contracts ?? {},
+    secrets: options.secrets ?? {},
+    functions: new Map(),
+    index: createTriggerIndex([], {}),
+    limits,
+    retry: { maxAttempts: options.retry?.maxAttempts ?? 5, baseDelayMs: options.retry?.baseDelayMs ?? 200 },
+  }
+  events.on('warning', (m) => logger.warn(m))
+
+  const setFunctions = async (functions: readonly FunctionBundle[]) => {
+    const index = createTriggerIndex(functions, common.contracts)
+    for (const name of common.functions.keys())
+      if (!functions.some((f) => f.name === name)) common.sandbox.unload(name)
+    for (const f of functions) await common.sandbox.load(f)
+    common.functions = new Map(functions.map((f) => [f.name, f]))
+    common.index = index
+  }
+  await setFunctions(options.functions)
+
+  const offReported = broker.onReported((message, receivedAt) => {
+    void common.store
+      .recordReported(message.deviceId.toLowerCase(), message.state, message.version, receivedAt)
+      .then(() =>
+        events.emit('device:reported', {
+          deviceId: message.deviceId.toLowerCase(),
+          version: message.version,
+          state: message.state,
+          receivedAt,
+        }),
+      )
+  })
+
+  let stopFollowing: (() => Promise<void>) | undefined
+  return {
+    chainId: chain.chainId,
+    events,
+    store: common.store,
+    async start() {
+      await armSchedules(common)
+      common.queue.start((job) => runJob(common, job))
+      common.queue.push(await common.store.unfinishedJobs())
+      stopFollowing = await followHeads({
+        chain,
+        store: common.store,
+        onBlock: (header, receivedAt) => processBlock(common, header, receivedAt),
+        ...(options.chain?.startBlock === undefined ? {} : { startBlock: options.chain.startBlock }),
+        onWarning: (m) => events.emit('warning', m),
+        onError: (error) => {
+          logger.error(`chain follower: ${error instanceof Error ? error.message : String(error)}`)
+          events.emit('error', error)
+        },
+      })
+    },
+    setFunctions: async (functions) => {
+      await setFunctions(functions)
+      await armSchedules(common)
+    },
+    functionNames: () => [...common.functions.keys()],
+    idle: () => common.queue.idle(),
+    async stop() {
+      await stopFollowing?.()
+      await common.queue.close()
+      offReported()
+      common.sandbox.dispose()
+      await Promise.allSettled([broker.close(), chain.close()])
+      await common.store.close()
+    },
+  }
+}
+
+/** Gives every schedule function its first timer, unless the store already has one. */
+async function armSchedules(common: Common) {
+  if (common.index.schedules.length === 0) return
+  const head = await common.chain.getHeader('latest')
+  for (const s of common.index.schedules) {
+    const at = s.at !== undefined ? BigInt(s.at) : head.timestamp + BigInt(s.every ?? 0)
+    await common.store.ensureTimer({
+      id: `${s.functionName}:schedule`,
+      functionName: s.functionName,
+      key: 'schedule',
+      at,
+    })
+  }
+}

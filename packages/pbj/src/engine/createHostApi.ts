@@ -1,0 +1,110 @@
+import { LOCK_MESSAGE } from '@pbj/device'
+import type { Abi, Address } from 'viem'
+import { commandDevice } from '../actions/devices/commandDevice.js'
+import type { DeviceView } from '../function/ctx.js'
+import { PbjError } from '../internal/errors.js'
+import type { HostApi } from '../runtime/createSandbox.js'
+import type { Job } from '../store/types.js'
+import { resolveContract } from '../triggers/resolveContract.js'
+import type { Common } from './types.js'
+
+const isDeviceId = (v: unknown): v is string => typeof v === 'string' && /^0x[0-9a-fA-F]{40}$/.test(v)
+
+/** A host call from the sandbox with bad arguments: the user's bug, named precisely. */
+class HostCallError extends PbjError {
+  override name = 'HostCallError'
+}
+
+/**
+ * The host side of `ctx`: what a run may do outside its sandbox. Arguments come from untrusted code and
+ * are checked here. Device command ids derive from the job id and the call's position, so a retried run
+ * repeats the same commands instead of issuing new ones.
+ *
+ * @example
+ * const host = createHostApi(common, job)
+ * await sandbox.run(job.functionName, input, host.call)
+ */
+export function createHostApi(common: Common, job: Job): { call: HostApi; failures: unknown[] } {
+  let commands = 0
+  const failures: unknown[] = []
+  const deviceArg = (v: unknown, method: string) => {
+    if (!isDeviceId(v)) {
+      throw new HostCallError(
+        `ctx.${method}: deviceId must be a 0x-prefixed 20-byte address; got ${String(v)}`,
+      )
+    }
+    return v
+  }
+  const call: HostApi = async (method, args) => {
+    try {
+      switch (method) {
+        case 'chain.read': {
+          const p = (args[0] ?? {}) as {
+            contract?: string
+            abi?: Abi
+            functionName?: string
+            args?: unknown[]
+          }
+          const blockNumber = (args[0] as { blockNumber?: bigint | 'latest' }).blockNumber
+          if (!p.contract || !Array.isArray(p.abi) || typeof p.functionName !== 'string') {
+            throw new HostCallError('ctx.chain.read needs { contract, abi, functionName, args? }')
+          }
+          const [address] = resolveContract(p.contract, common.contracts, job.functionName) as [Address]
+          return await common.chain.readContract({
+            address,
+            abi: p.abi,
+            functionName: p.functionName,
+            args: p.args ?? [],
+            ...(blockNumber === 'latest' ? {} : { blockNumber: blockNumber ?? job.blockNumber }),
+          })
+        }
+        case 'devices.lock': {
+          const id = deviceArg(args[0], 'devices.lock')
+          const o = (args[1] ?? {}) as { reason?: string; message?: string }
+          const desired = {
+            locked: true,
+            reason: o.reason ?? 'missed-payment',
+            message: o.message ?? LOCK_MESSAGE,
+          }
+          return await commandDevice(common, id, desired, `${job.id}:${commands++}`, job.blockNumber)
+        }
+        case 'devices.unlock': {
+          const id = deviceArg(args[0], 'devices.unlock')
+          const o = (args[1] ?? {}) as { reason?: string }
+          const desired = { locked: false, reason: o.reason ?? 'paid' }
+          return await commandDevice(common, id, desired, `${job.id}:${commands++}`, job.blockNumber)
+        }
+        case 'devices.get': {
+          const id = deviceArg(args[0], 'devices.get').toLowerCase()
+          const d = await common.store.getDevice(id)
+          const view: DeviceView = {
+            deviceId: id,
+            desired: d?.desired ?? null,
+            desiredVersion: d?.desiredVersion ?? 0,
+            reported: d?.reported ?? null,
+            reportedVersion: d?.reportedVersion ?? 0,
+          }
+          return view
+        }
+        case 'kv.get': {
+          const v = await common.store.kvGet(job.functionName, String(args[0]))
+          return v === null ? null : JSON.parse(v)
+        }
+        case 'kv.set':
+          return void (await common.store.kvSet(
+            job.functionName,
+            String(args[0]),
+            JSON.stringify(args[1] ?? null),
+          ))
+        case 'kv.delete':
+          return void (await common.store.kvDelete(job.functionName, String(args[0])))
+        default:
+          throw new HostCallError(`Unknown ctx method ${String(method)}`)
+      }
+    } catch (error) {
+      failures.push(error)
+      throw error
+    }
+  }
+  return { call, failures }
+}

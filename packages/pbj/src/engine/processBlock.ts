@@ -1,0 +1,50 @@
+import type { BlockHeader } from '../chain/types.js'
+import { now } from '../internal/now.js'
+import type { Job } from '../store/types.js'
+import { planBlock } from '../triggers/planBlock.js'
+import type { Common } from './types.js'
+
+/**
+ * Takes one block through the trigger stage: its logs (only from watched contracts), the jobs and timers
+ * they cause, committed atomically with the cursor, then queued.
+ *
+ * @example
+ * await processBlock(common, header, Date.now())
+ */
+export async function processBlock(common: Common, header: BlockHeader, receivedAt: number): Promise<void> {
+  const { index } = common
+  const logs =
+    index.addresses.length > 0
+      ? await common.chain.getLogs({ blockHash: header.hash, addresses: index.addresses })
+      : []
+  const write = await planBlock(
+    {
+      chainId: common.chainId,
+      index,
+      store: common.store,
+      chain: common.chain,
+      onWarning: (m) => common.events.emit('warning', m),
+    },
+    header,
+    logs,
+  )
+  await common.store.commitBlock(common.chainId, write)
+  const committedAt = now()
+  const jobs: Job[] = write.jobs.map((j) => ({
+    ...j,
+    status: 'pending',
+    attempts: 0,
+    createdAt: Math.round(committedAt),
+    runAfter: 0,
+    lastError: null,
+  }))
+  common.queue.push(jobs)
+  common.events.emit('block', {
+    number: header.number,
+    hash: header.hash,
+    timestamp: header.timestamp,
+    jobs: jobs.length,
+    receivedAt,
+    committedAt,
+  })
+}

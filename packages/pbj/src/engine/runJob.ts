@@ -1,0 +1,68 @@
+import { PbjError, retryClassOf } from '../internal/errors.js'
+import { parseJson } from '../internal/json.js'
+import { now } from '../internal/now.js'
+import type { RunInput } from '../runtime/createSandbox.js'
+import type { Job, Run } from '../store/types.js'
+import { createHostApi } from './createHostApi.js'
+import type { Common } from './types.js'
+
+const describeError = (error: unknown): NonNullable<Run['error']> => ({
+  name: error instanceof Error ? error.name : 'Error',
+  reason: (error as { reason?: string }).reason ?? null,
+  message:
+    error instanceof PbjError ? error.shortMessage : error instanceof Error ? error.message : String(error),
+})
+
+/**
+ * Runs one job in the sandbox and records the run. A failure the queue may retry (the RPC or broker was
+ * away during a host call, the sandbox crashed) goes back to `pending` with exponential backoff and jitter;
+ * a user error (threw, timed out, out of memory) becomes a failed run with its reason.
+ *
+ * @example
+ * queue.start((job) => runJob(common, job))
+ */
+export async function runJob(common: Common, job: Job): Promise<void> {
+  const { store } = common
+  const current = await store.getJob(job.id)
+  if (!current || current.status === 'done' || current.status === 'failed') return
+  const bundle = common.functions.get(job.functionName)
+  if (!bundle) {
+    await store.setJobStatus(job.id, 'failed', { lastError: `function '${job.functionName}' is not loaded` })
+    return
+  }
+  const attempt = current.attempts + 1
+  const startedAt = now()
+  const runId = await store.startRun(job.id, job.functionName, attempt, startedAt)
+  const input = {
+    ...parseJson<Omit<RunInput, 'run' | 'secrets'>>(job.input),
+    run: { id: runId, jobId: job.id, attempt, functionName: job.functionName },
+    secrets: common.secrets,
+  } as RunInput
+  const host = createHostApi(common, job)
+  const result = await common.sandbox.run(job.functionName, input, host.call, { entry: job.entry })
+  const endedAt = now()
+
+  // A run that failed because a host service was away is the platform's fault, not the user's: retry it.
+  const hostFault = host.failures.find((f) => retryClassOf(f) === 'retryable')
+  const error = result.ok ? null : (hostFault ?? result.error)
+  await store.finishRun(runId, {
+    status: result.ok ? 'ok' : 'failed',
+    logs: result.logs,
+    error: error ? describeError(error) : null,
+    endedAt,
+  })
+  if (!error) {
+    await store.setJobStatus(job.id, 'done')
+  } else if (retryClassOf(error) === 'retryable' && attempt < common.retry.maxAttempts) {
+    const delay = common.retry.baseDelayMs * 2 ** (attempt - 1) * (0.5 + Math.random())
+    await store.setJobStatus(job.id, 'pending', {
+      runAfter: Date.now() + delay,
+      lastError: describeError(error).message,
+    })
+    setTimeout(() => void store.getJob(job.id).then((j) => j && common.queue.push([j])), delay).unref()
+  } else {
+    await store.setJobStatus(job.id, 'failed', { lastError: describeError(error).message })
+  }
+  const run = await store.getRun(runId)
+  if (run) common.events.emit('run', { run, jobId: job.id, blockNumber: job.blockNumber, startedAt })
+}

@@ -1,0 +1,65 @@
+import type { Address } from 'viem'
+import type { BrokerConnection } from '../actions/broker/types.js'
+import type { ChainConnection } from '../chain/types.js'
+import type { DeviceDesired } from '../function/ctx.js'
+import type { Emitter } from '../internal/createEmitter.js'
+import type { Logger } from '../internal/logger.js'
+import type { Queue } from '../queue/types.js'
+import type { Sandbox } from '../runtime/createSandbox.js'
+import type { FunctionBundle } from '../runtime/loadFunction.js'
+import type { Run, Store } from '../store/types.js'
+import type { TriggerIndex } from '../triggers/createTriggerIndex.js'
+
+/** What the engine tells its listeners (the CLI, the demo, tests). */
+export type EngineEvents = {
+  block: {
+    number: bigint
+    hash: string
+    timestamp: bigint
+    jobs: number
+    receivedAt: number
+    committedAt: number
+  }
+  run: {
+    run: Run
+    jobId: string
+    blockNumber: bigint
+    /** When the sandbox started the handler. */
+    startedAt: number
+  }
+  'device:desired': {
+    deviceId: string
+    version: number
+    commandId: string
+    state: DeviceDesired
+    publishedAt: number
+    blockNumber: bigint
+  }
+  'device:reported': {
+    deviceId: string
+    version: number
+    state: { locked: boolean; message?: string | undefined }
+    receivedAt: number
+  }
+  warning: string
+  error: unknown
+}
+
+/** The shared services of one engine, passed to every stage (Ponder's `Common`). */
+export type Common = {
+  chainId: number
+  chain: ChainConnection
+  store: Store
+  queue: Queue
+  broker: BrokerConnection
+  sandbox: Sandbox
+  logger: Logger
+  events: Emitter<EngineEvents>
+  /** Contract names known to functions, from the config (and the demo's deployment). */
+  contracts: Record<string, Address>
+  secrets: Record<string, string>
+  functions: Map<string, FunctionBundle>
+  index: TriggerIndex
+  limits: { timeoutMs: number; memoryMb: number }
+  retry: { maxAttempts: number; baseDelayMs: number }
+}

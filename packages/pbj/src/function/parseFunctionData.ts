@@ -1,0 +1,65 @@
+import type { z } from 'zod'
+import { FunctionBuildError } from '../internal/errors.js'
+import { displayPath } from '../runtime/displayPath.js'
+import { checkTriggerAbi, type TriggerIssue } from './checkTriggerAbi.js'
+import type { FunctionLimits } from './defineFunction.js'
+import { functionDataSchema } from './triggerSchema.js'
+import type { Trigger } from './triggers.js'
+
+const examples: Record<string, string> = {
+  event: "trigger: { type: 'event', contract: 'CarLoan', abi: carLoanAbi, event: 'InstallmentPaid' }",
+  condition:
+    "trigger: { type: 'condition', contract: 'CarLoan', abi: carLoanAbi, functionName: 'isDelinquent', args: [1n] }",
+  schedule: "trigger: { type: 'schedule', every: 3600 }",
+  blocks: "trigger: { type: 'blocks', every: 10 }",
+  deadline:
+    "trigger: { type: 'deadline', contract: 'CarLoan', abi: carLoanAbi, set: { LoanOpened: { key: 'loanId', at: 'lockAt' } } }",
+  limits: 'limits: { timeoutMs: 5000, memoryMb: 64 }',
+}
+
+function pathOf(path: readonly PropertyKey[]): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${String(p)}`)).join('')
+}
+
+function fromZod(issue: z.core.$ZodIssue): TriggerIssue[] {
+  const path = pathOf(issue.path)
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => ({ path: `${path}.${key}`, message: 'is not a known field' }))
+  }
+  return [{ path, message: issue.message }]
+}
+
+const line = (i: TriggerIssue) =>
+  /^(must|needs|is) /.test(i.message) ? `${i.path} ${i.message}` : `${i.path}: ${i.message}`
+
+/**
+ * Validates the trigger and limits read out of a function file, including that the names in the trigger
+ * exist in its ABI.
+ *
+ * @throws FunctionBuildError naming the file and the field, e.g.
+ *   `functions/x.ts: trigger.every must be a positive integer (number of blocks); got -1`
+ * @example
+ * const { trigger, limits } = parseFunctionData({ trigger: { type: 'blocks', every: 10 } }, 'functions/x.ts')
+ */
+export function parseFunctionData(data: unknown, file: string): { trigger: Trigger; limits: FunctionLimits } {
+  const parsed = functionDataSchema.safeParse(data)
+  const issues = parsed.success
+    ? checkTriggerAbi(parsed.data.trigger as Record<string, unknown>)
+    : parsed.error.issues.flatMap(fromZod)
+  const first = issues[0]
+  if (parsed.success && !first) {
+    // The schema checked the shape and checkTriggerAbi the names; viem's Abi type is richer than zod's.
+    const { trigger, limits } = parsed.data as { trigger: Trigger; limits?: FunctionLimits }
+    return { trigger, limits: limits ?? {} }
+  }
+  const type = (data as { trigger?: { type?: unknown } } | undefined)?.trigger?.type
+  const example = first?.path.startsWith('limits')
+    ? examples.limits
+    : (examples[String(type)] ?? examples.blocks)
+  const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : ''
+  throw new FunctionBuildError(`${displayPath(file)}: ${first ? line(first) : 'invalid function'}${more}`, {
+    details: issues.length > 1 ? issues.map((i) => `- ${line(i)}`).join('\n') : undefined,
+    hint: `Write it like ${example}`,
+    meta: { file, issues },
+  })
+}

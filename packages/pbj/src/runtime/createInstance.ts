@@ -1,0 +1,120 @@
+import ivm from 'isolated-vm'
+import { FunctionBuildError, PbjError } from '../internal/errors.js'
+import { bootstrapFilename, bootstrapSource } from './bootstrap.js'
+import { bundleGlobal } from './bundleFunction.js'
+import type { LogBuffer } from './createLogBuffer.js'
+import { displayPath } from './displayPath.js'
+import { evaluateBundle } from './evaluateBundle.js'
+import type { FunctionBundle } from './loadFunction.js'
+import { type HostApi, type HostMethod, hostMethods } from './sandboxTypes.js'
+import type { Thrown } from './toRunError.js'
+
+/** Host-side state of one run in progress: its host API, its logs, and what its ctx calls are doing. */
+export type RunState = {
+  host: HostApi
+  logs: LogBuffer
+  pending: Set<Promise<unknown>>
+  hostErrors: unknown[]
+}
+
+/** What `run` inside the isolate resolves to (see bootstrap.ts). */
+export type Envelope = ({ ok: true; value: unknown } | { ok: false; thrown: Thrown }) & {
+  sent: number
+  dropped: number
+}
+
+/** A warm isolate holding one version of one function. */
+export type Instance = {
+  isolate: ivm.Isolate
+  /** Runs in progress by token; the bridge routes ctx calls and log lines through it. */
+  runs: Map<number, RunState>
+  /** @throws PbjError when `input` cannot be copied: an engine bug, not the function's fault */
+  call(token: number, entry: 'handler' | 'onReorg', input: unknown): Promise<Envelope>
+  /** Ends the isolate, whatever it is doing. */
+  kill(): void
+}
+
+// Declared as returning the envelope itself: `result.promise` makes apply resolve to it.
+type RunFn = (token: number, entry: string, input: unknown) => Envelope
+type Reply = { ok: true; value: unknown } | { ok: false; message: string; id?: number }
+
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error))
+
+/**
+ * Creates an isolate for a bundle: bare context, bootstrap, then the bundle's top-level code (bounded by
+ * `timeoutMs`). Host callbacks never hand the isolate anything but copies.
+ *
+ * @throws FunctionBuildError when the bundle's top-level code throws or has no handler
+ * @example
+ * const instance = await createInstance(bundle, { memoryMb: 64, timeoutMs: 1000 })
+ */
+export async function createInstance(
+  bundle: FunctionBundle,
+  options: { memoryMb: number; timeoutMs: number },
+): Promise<Instance> {
+  const isolate = new ivm.Isolate({ memoryLimit: options.memoryMb })
+  const runs = new Map<number, RunState>()
+
+  // Always resolves: a host function that rejects right away trips Node's unhandled-rejection check
+  // before isolated-vm attaches its handler.
+  const bridge = async (token: number, method: HostMethod, args: unknown[]): Promise<Reply> => {
+    const state = runs.get(token)
+    if (!state) return { ok: false, message: `ctx.${method}() was called after the run finished` }
+    if (!hostMethods.includes(method) || !Array.isArray(args))
+      return { ok: false, message: `unknown ctx call ${method}` }
+    const call = Promise.resolve().then(() => state.host(method, args))
+    state.pending.add(call)
+    try {
+      return { ok: true, value: await call }
+    } catch (error) {
+      return { ok: false, message: messageOf(error), id: state.hostErrors.push(error) - 1 }
+    } finally {
+      state.pending.delete(call)
+    }
+  }
+  const logSink = (token: number, level: unknown, message: unknown, at: unknown) => {
+    runs.get(token)?.logs.push(level, message, at)
+  }
+
+  try {
+    const context = await isolate.createContext()
+    await context.global.set('__pbj_bridge', new ivm.Reference(bridge))
+    await context.global.set('__pbj_log', new ivm.Reference(logSink))
+    const bootstrap = await isolate.compileScript(bootstrapSource, { filename: bootstrapFilename })
+    const attach: ivm.Reference<(globalName: string) => unknown> = await bootstrap.run(context, {
+      reference: true,
+    })
+    await evaluateBundle(isolate, context, bundle.code, bundle.file, options.timeoutMs)
+    const run = (await attach
+      .apply(undefined, [bundleGlobal], { result: { reference: true } })
+      .catch((error) => {
+        throw new FunctionBuildError(`${displayPath(bundle.file)}: ${messageOf(error)}`, { cause: error })
+      })) as ivm.Reference<RunFn>
+    return {
+      isolate,
+      runs,
+      call(token, entry, input) {
+        // Copied up front so an input that cannot be cloned is told apart from a result that cannot.
+        let copy: ivm.Copy<unknown>
+        try {
+          copy = new ivm.ExternalCopy(input).copyInto({ release: true })
+        } catch (error) {
+          throw new PbjError(
+            `The input of a run of '${bundle.name}' cannot enter the sandbox: ${messageOf(error)}`,
+            {
+              hint: 'RunInput must be plain data: strings, numbers, bigints, booleans, arrays and objects.',
+              cause: error,
+            },
+          )
+        }
+        return run.apply(undefined, [token, entry, copy], { result: { promise: true, copy: true } })
+      },
+      kill: () => {
+        if (!isolate.isDisposed) isolate.dispose()
+      },
+    }
+  } catch (error) {
+    if (!isolate.isDisposed) isolate.dispose()
+    throw error
+  }
+}

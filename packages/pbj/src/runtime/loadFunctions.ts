@@ -1,0 +1,81 @@
+import { readdir, stat } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { FunctionBuildError } from '../internal/errors.js'
+import { displayPath } from './displayPath.js'
+import { type FunctionBundle, loadFunction } from './loadFunction.js'
+
+const functionFile = /^[^.].*\.(ts|mts|js|mjs)$/
+const notFunction = /\.(test|spec)\.[^.]+$|\.d\.m?ts$/
+
+/**
+ * Whether a file name in the functions folder is a function: `*.ts`, `*.mts`, `*.js`, `*.mjs`, but not
+ * tests, declaration files or dotfiles.
+ *
+ * @example
+ * isFunctionFile('lockCar.ts') // true
+ * isFunctionFile('lockCar.test.ts') // false
+ */
+export function isFunctionFile(name: string): boolean {
+  return functionFile.test(name) && !notFunction.test(name)
+}
+
+function asBuildError(error: unknown, file: string): FunctionBuildError {
+  if (error instanceof FunctionBuildError) return error
+  const message = error instanceof Error ? error.message : String(error)
+  return new FunctionBuildError(`Could not load ${displayPath(file)}: ${message}`, {
+    cause: error,
+    meta: { file },
+  })
+}
+
+/**
+ * Loads every function file directly in `dir`. A broken file is reported in `errors` and does not stop the
+ * others; two files with the same name (`a.ts`, `a.js`) are an error for the second.
+ *
+ * @throws FunctionBuildError when `dir` does not exist or is not a folder
+ * @example
+ * const { functions, errors } = await loadFunctions('functions')
+ * for (const error of errors) console.error(error.message)
+ */
+export async function loadFunctions(
+  dir: string,
+): Promise<{ functions: FunctionBundle[]; errors: FunctionBuildError[] }> {
+  const absolute = resolve(dir)
+  const info = await stat(absolute).catch(() => undefined)
+  if (!info?.isDirectory()) {
+    throw new FunctionBuildError(
+      `Functions folder ${displayPath(absolute)} ${info ? 'is not a folder' : 'does not exist'}`,
+      {
+        hint: 'Create it and add a function file, e.g. functions/lockCar.ts with export default defineFunction({ trigger, handler }).',
+        meta: { dir: absolute },
+      },
+    )
+  }
+  const names = (await readdir(absolute, { withFileTypes: true }))
+    .filter((entry) => (entry.isFile() || entry.isSymbolicLink()) && isFunctionFile(entry.name))
+    .map((entry) => entry.name)
+    .sort()
+  const results = await Promise.allSettled(names.map((name) => loadFunction(join(absolute, name))))
+  const functions: FunctionBundle[] = []
+  const errors: FunctionBuildError[] = []
+  for (const [i, result] of results.entries()) {
+    const file = join(absolute, names[i] ?? '')
+    if (result.status === 'rejected') {
+      errors.push(asBuildError(result.reason, file))
+      continue
+    }
+    const twin = functions.find((f) => f.name === result.value.name)
+    if (!twin) {
+      functions.push(result.value)
+      continue
+    }
+    errors.push(
+      new FunctionBuildError(`${displayPath(file)}: another function is already named '${twin.name}'`, {
+        details: `Both ${displayPath(twin.file)} and ${displayPath(file)} define '${twin.name}'.`,
+        hint: 'Rename one of the files; a function is named after its file.',
+        meta: { file },
+      }),
+    )
+  }
+  return { functions, errors }
+}

@@ -1,0 +1,67 @@
+import type { BlockInfo, EventInfo } from '../function/ctx.js'
+import type { FunctionRunError, SandboxCrashedError } from '../internal/errors.js'
+import type { FunctionBundle } from './loadFunction.js'
+
+/** The ctx calls that reach the host. */
+export type HostMethod =
+  | 'chain.read'
+  | 'devices.lock'
+  | 'devices.unlock'
+  | 'devices.get'
+  | 'kv.get'
+  | 'kv.set'
+  | 'kv.delete'
+
+/** The host calls of every ctx method, in a list for checks. */
+export const hostMethods: readonly HostMethod[] = [
+  'chain.read',
+  'devices.lock',
+  'devices.unlock',
+  'devices.get',
+  'kv.get',
+  'kv.set',
+  'kv.delete',
+]
+
+/**
+ * Serves a run's ctx calls; the engine gives one per run. `args` are the user's arguments, copied out of
+ * the sandbox; the resolved value is copied back in (plain data and bigints). A rejection becomes an
+ * Error with the same message inside the function.
+ */
+export type HostApi = (method: HostMethod, args: unknown[]) => Promise<unknown>
+
+/** What a run gets to see: copied into the sandbox and exposed as `ctx`. */
+export type RunInput = {
+  block: BlockInfo
+  chainId: number
+  run: { id: string; jobId: string; attempt: number; functionName: string }
+  secrets: Record<string, string>
+  event?: EventInfo<Record<string, unknown>>
+  deadline?: { key: string; at: bigint }
+  condition?: { value: unknown }
+  schedule?: { at: bigint }
+}
+
+/** One line a function logged through ctx.log or console. `at` is the sandbox's clock, in ms. */
+export type LogLine = { level: 'info' | 'warn' | 'error'; message: string; at: number }
+
+/** How a run ended. Function failures are values, never rejections. */
+export type RunResult =
+  | { ok: true; value: unknown; logs: LogLine[]; durationMs: number }
+  | { ok: false; error: FunctionRunError | SandboxCrashedError; logs: LogLine[]; durationMs: number }
+
+/** Options of one run. */
+export type RunOptions = { entry?: 'handler' | 'onReorg'; timeoutMs?: number }
+
+/** Warm isolates for the loaded functions, one per function. */
+export type Sandbox = {
+  /** Compiles the bundle into a warm isolate, replacing an older version once its runs are done. */
+  load(bundle: FunctionBundle): Promise<void>
+  /** Drops a function; runs already queued for it still finish. */
+  unload(name: string): void
+  /** Runs a function's handler (or onReorg). Runs of one function are queued, one at a time. */
+  run(name: string, input: RunInput, host: HostApi, options?: RunOptions): Promise<RunResult>
+  has(name: string): boolean
+  /** Ends every isolate at once; runs in flight end with SandboxCrashedError. */
+  dispose(): void
+}

@@ -1,0 +1,113 @@
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import type { BlockWrite } from '../types.js'
+import { createSqliteStore } from './createSqliteStore.js'
+
+const block = (n: bigint): BlockWrite['block'] => ({
+  number: n,
+  hash: `0x${n.toString(16).padStart(64, '0')}`,
+  parentHash: `0x${(n - 1n).toString(16).padStart(64, '0')}`,
+  timestamp: 1_000n + n,
+})
+
+const write = (n: bigint, extra: Partial<BlockWrite> = {}): BlockWrite => ({
+  block: block(n),
+  jobs: [],
+  timersSet: [],
+  timersCleared: [],
+  conditions: [],
+  ...extra,
+})
+
+describe('createSqliteStore', () => {
+  it('commits a block: jobs, timers and cursor together, and survives a reopen', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'pbj-store-')), 'pbj.db')
+    const store = createSqliteStore({ path })
+    const job = {
+      id: 'j1',
+      functionName: 'lock',
+      entry: 'handler' as const,
+      input: '{}',
+      blockNumber: 5n,
+      blockHash: block(5n).hash,
+    }
+    await store.commitBlock(
+      1,
+      write(5n, { jobs: [job], timersSet: [{ id: 'lock:1', functionName: 'lock', key: '1', at: 2_000n }] }),
+    )
+    await store.close()
+
+    const again = createSqliteStore({ path })
+    expect(await again.getCursor(1)).toEqual(block(5n))
+    expect((await again.unfinishedJobs()).map((j) => j.id)).toEqual(['j1'])
+    expect(await again.dueTimers(1_999n)).toEqual([])
+    expect((await again.dueTimers(2_000n)).map((t) => t.id)).toEqual(['lock:1'])
+    await again.close()
+  })
+
+  it('does not duplicate a job whose block is committed twice', async () => {
+    const store = createSqliteStore({ path: ':memory:' })
+    const job = {
+      id: 'j1',
+      functionName: 'lock',
+      entry: 'handler' as const,
+      input: '{}',
+      blockNumber: 5n,
+      blockHash: block(5n).hash,
+    }
+    await store.commitBlock(1, write(5n, { jobs: [job] }))
+    const runId = await store.startRun('j1', 'lock', 1, Date.now())
+    await store.finishRun(runId, { status: 'ok', logs: [], error: null, endedAt: Date.now() })
+    await store.setJobStatus('j1', 'done')
+    await store.commitBlock(1, write(5n, { jobs: [job] }))
+    expect(await store.unfinishedJobs()).toEqual([])
+    expect((await store.getJob('j1'))?.status).toBe('done')
+  })
+
+  it('gives a device command one version forever, and ignores a repeated state', async () => {
+    const store = createSqliteStore({ path: ':memory:' })
+    const lock = { locked: true, reason: 'missed-payment' }
+    expect(await store.setDesired('0xcar', lock, 'c1', 1)).toEqual({
+      version: 1,
+      changed: true,
+      commandId: 'c1',
+    })
+    expect(await store.setDesired('0xcar', lock, 'c1', 2)).toEqual({
+      version: 1,
+      changed: false,
+      commandId: 'c1',
+    })
+    expect(await store.setDesired('0xcar', lock, 'c2', 3)).toEqual({
+      version: 1,
+      changed: false,
+      commandId: 'c1',
+    })
+    expect(await store.setDesired('0xcar', { locked: false }, 'c3', 4)).toMatchObject({
+      version: 2,
+      changed: true,
+    })
+    await store.recordReported('0xcar', { locked: false }, 2, 5)
+    await store.recordReported('0xcar', { locked: true }, 1, 6) // a late, older report must not win
+    expect(await store.getDevice('0xcar')).toMatchObject({
+      desiredVersion: 2,
+      reportedVersion: 2,
+      reported: { locked: false },
+    })
+  })
+
+  it('lists runs with their error and logs', async () => {
+    const store = createSqliteStore({ path: ':memory:' })
+    const id = await store.startRun('j', 'f', 1, 10)
+    const error = { name: 'FunctionRunError', reason: 'timeout', message: 'too slow' }
+    await store.finishRun(id, {
+      status: 'failed',
+      logs: [{ level: 'info', message: 'hi', at: 11 }],
+      error,
+      endedAt: 25,
+    })
+    const [run] = await store.listRuns({ status: 'failed' })
+    expect(run).toMatchObject({ functionName: 'f', durationMs: 15, error, logs: [{ message: 'hi' }] })
+  })
+})

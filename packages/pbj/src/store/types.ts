@@ -1,0 +1,122 @@
+import type { Hex } from 'viem'
+import type { DeviceDesired } from '../function/ctx.js'
+
+/** The last block whose jobs are durably written. */
+export type Cursor = { number: bigint; hash: Hex; parentHash: Hex; timestamp: bigint }
+
+/** Which handler of a function a job runs. */
+export type JobEntry = 'handler' | 'onReorg'
+
+/** `pending` → `running` → `done`, or `failed` (user error), or back to `pending` with a later `runAfter`. */
+export type JobStatus = 'pending' | 'running' | 'done' | 'failed'
+
+/** A unit of work produced by a block, keyed deterministically so a replayed block makes the same job. */
+export type Job = {
+  /** `chainId:blockHash:source:function`, so the same cause never makes two jobs. */
+  id: string
+  functionName: string
+  entry: JobEntry
+  /** The run input (block, event, deadline…), JSON with bigints kept. */
+  input: string
+  blockNumber: bigint
+  blockHash: Hex
+  status: JobStatus
+  attempts: number
+  createdAt: number
+  runAfter: number
+  lastError: string | null
+}
+
+/** A new job, as a block's plan makes it. */
+export type NewJob = Pick<Job, 'id' | 'functionName' | 'entry' | 'input' | 'blockNumber' | 'blockHash'>
+
+/** One execution of a job. */
+export type Run = {
+  id: string
+  jobId: string
+  functionName: string
+  attempt: number
+  status: 'running' | 'ok' | 'failed'
+  startedAt: number
+  endedAt: number | null
+  durationMs: number | null
+  logs: { level: string; message: string; at: number }[]
+  error: { name: string; reason: string | null; message: string } | null
+}
+
+/** A chain-time timer (deadline key or schedule), fired in the first block whose timestamp reaches `at`. */
+export type Timer = { id: string; functionName: string; key: string; at: bigint }
+
+/** Everything one block changes; committed in one transaction with the cursor. */
+export type BlockWrite = {
+  block: Cursor
+  jobs: NewJob[]
+  timersSet: Timer[]
+  timersCleared: string[]
+  conditions: { id: string; value: boolean }[]
+}
+
+/** The desired and reported state of a device as pbj keeps it. */
+export type DeviceRecord = {
+  deviceId: string
+  desired: DeviceDesired | null
+  desiredVersion: number
+  commandId: string | null
+  desiredAt: number | null
+  reported: { locked: boolean; message?: string | undefined } | null
+  reportedVersion: number
+  reportedAt: number | null
+}
+
+/**
+ * The durable state of the pipeline. Embedded: SQLite (`createSqliteStore`); a Postgres store implements
+ * the same interface. Methods are async so a networked store fits behind it.
+ */
+export type Store = {
+  getCursor(chainId: number): Promise<Cursor | null>
+  /** Writes a block's jobs, timers and condition states and advances the cursor, atomically. */
+  commitBlock(chainId: number, write: BlockWrite): Promise<void>
+  /** Timers due at `timestamp` (at <= timestamp), soonest first. */
+  dueTimers(timestamp: bigint, limit?: number): Promise<Timer[]>
+  getTimer(id: string): Promise<Timer | null>
+  /** Arms a timer unless one with that id exists (schedules at start-up). */
+  ensureTimer(timer: Timer): Promise<void>
+  getConditions(ids: string[]): Promise<Map<string, boolean>>
+  /** Jobs to (re)run: pending ones and ones left `running` by a crash. */
+  unfinishedJobs(): Promise<Job[]>
+  getJob(id: string): Promise<Job | null>
+  /** Marks the job running and opens a run record; returns the run id. */
+  startRun(jobId: string, functionName: string, attempt: number, startedAt: number): Promise<string>
+  finishRun(
+    runId: string,
+    result: Pick<Run, 'status' | 'logs' | 'error'> & { endedAt: number },
+  ): Promise<void>
+  setJobStatus(
+    jobId: string,
+    status: JobStatus,
+    fields?: { runAfter?: number; lastError?: string },
+  ): Promise<void>
+  listRuns(filter?: { functionName?: string; status?: Run['status']; limit?: number }): Promise<Run[]>
+  getRun(id: string): Promise<Run | null>
+  kvGet(scope: string, key: string): Promise<string | null>
+  kvSet(scope: string, key: string, value: string): Promise<void>
+  kvDelete(scope: string, key: string): Promise<void>
+  getDevice(deviceId: string): Promise<DeviceRecord | null>
+  /**
+   * Sets a device's desired state. Idempotent by `commandId`: the same command returns the version it got
+   * the first time; a state equal to the current desired state does not bump the version.
+   */
+  setDesired(
+    deviceId: string,
+    desired: DeviceDesired,
+    commandId: string,
+    at: number,
+  ): Promise<{ version: number; changed: boolean; commandId: string }>
+  recordReported(
+    deviceId: string,
+    reported: { locked: boolean; message?: string | undefined },
+    version: number,
+    at: number,
+  ): Promise<void>
+  close(): Promise<void>
+}

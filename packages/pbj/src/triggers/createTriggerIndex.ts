@@ -1,0 +1,104 @@
+import { type AbiEvent, type Address, type Hex, toEventSelector } from 'viem'
+import type { ConditionTrigger, Trigger } from '../function/triggers.js'
+import { FunctionBuildError } from '../internal/errors.js'
+import { resolveContract } from './resolveContract.js'
+
+/** A function as the trigger stage sees it. */
+export type TriggeredFunction = { name: string; trigger: Trigger }
+
+/** What a log can cause: an event run, or a deadline timer being set or cleared. */
+export type LogTarget =
+  | { kind: 'event'; functionName: string; event: AbiEvent; args: Record<string, unknown> | undefined }
+  | { kind: 'deadline-set'; functionName: string; event: AbiEvent; key: string; at: string }
+  | { kind: 'deadline-clear'; functionName: string; event: AbiEvent; key: string }
+
+/**
+ * Lookup tables from (address, topic0) to the functions a log concerns, so each log costs a map lookup
+ * whatever the number of functions, loans or cars.
+ */
+export type TriggerIndex = {
+  byLog: Map<string, LogTarget[]>
+  addresses: Address[]
+  conditions: { functionName: string; id: string; trigger: ConditionTrigger; address: Address }[]
+  blocks: { functionName: string; every: number }[]
+  schedules: { functionName: string; at: number | undefined; every: number | undefined }[]
+}
+
+const logKey = (address: string, topic0: string) => `${address.toLowerCase()}:${topic0}`
+
+const findEvent = (abi: readonly unknown[], name: string, functionName: string): AbiEvent => {
+  const event = abi.find(
+    (x): x is AbiEvent => (x as AbiEvent).type === 'event' && (x as AbiEvent).name === name,
+  )
+  if (!event) {
+    throw new FunctionBuildError(`Function '${functionName}': event '${name}' is not in the trigger's abi`, {
+      meta: { field: 'trigger.event', functionName },
+      hint: 'Use an event name from the ABI you pass as trigger.abi.',
+    })
+  }
+  return event
+}
+
+/**
+ * Builds the trigger index of a set of functions.
+ *
+ * @example
+ * const index = createTriggerIndex(functions, { CarLoan: '0x…' })
+ * index.byLog.get(`${address}:${topic0}`)
+ */
+export function createTriggerIndex(
+  functions: readonly TriggeredFunction[],
+  contracts: Readonly<Record<string, Address>>,
+): TriggerIndex {
+  const byLog = new Map<string, LogTarget[]>()
+  const addresses = new Set<Address>()
+  const index: TriggerIndex = { byLog, addresses: [], conditions: [], blocks: [], schedules: [] }
+  const add = (addrs: Address[], event: AbiEvent, target: LogTarget) => {
+    const topic0 = toEventSelector(event) as Hex
+    for (const a of addrs) {
+      addresses.add(a)
+      const k = logKey(a, topic0)
+      byLog.set(k, [...(byLog.get(k) ?? []), target])
+    }
+  }
+  for (const { name, trigger: t } of functions) {
+    if (t.type === 'event') {
+      const event = findEvent(t.abi, t.event, name)
+      const args = t.args as Record<string, unknown> | undefined
+      add(resolveContract(t.contract, contracts, name), event, {
+        kind: 'event',
+        functionName: name,
+        event,
+        args,
+      })
+    } else if (t.type === 'deadline') {
+      const addrs = resolveContract(t.contract, contracts, name)
+      for (const [eventName, spec] of Object.entries(t.set ?? {})) {
+        const s = spec as { key: string; at: string }
+        const event = findEvent(t.abi, eventName, name)
+        add(addrs, event, { kind: 'deadline-set', functionName: name, event, key: s.key, at: s.at })
+      }
+      for (const [eventName, spec] of Object.entries(t.clear ?? {})) {
+        const event = findEvent(t.abi, eventName, name)
+        add(addrs, event, {
+          kind: 'deadline-clear',
+          functionName: name,
+          event,
+          key: (spec as { key: string }).key,
+        })
+      }
+    } else if (t.type === 'condition') {
+      const [address] = resolveContract(t.contract, contracts, name) as [Address]
+      index.conditions.push({ functionName: name, id: `${name}:condition`, trigger: t, address })
+    } else if (t.type === 'blocks') {
+      index.blocks.push({ functionName: name, every: t.every })
+    } else {
+      index.schedules.push({ functionName: name, at: t.at, every: t.every })
+    }
+  }
+  index.addresses = [...addresses]
+  return index
+}
+
+/** The index key of a log. @example logIndexKey(log.address, log.topics[0]) */
+export const logIndexKey = logKey

@@ -1,0 +1,139 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { carLoanAbi, carWalletAbi } from '@pbj/contracts'
+import { type DeviceAgent, startSimulatedCar } from '@pbj/device'
+import { createPublicClient, createTestClient, createWalletClient, defineChain, http } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
+import { demoAccounts } from '../../packages/pbj/src/demo/accounts.js'
+import { demoProjectDir } from '../../packages/pbj/src/demo/runDemo.js'
+import { startDemoStack } from '../../packages/pbj/src/demo/startDemoStack.js'
+import { createEngine, type Engine } from '../../packages/pbj/src/engine/createEngine.js'
+import type { EngineEvents } from '../../packages/pbj/src/engine/types.js'
+import { waitFor } from '../../packages/pbj/src/internal/waitFor.js'
+import type { FunctionBundle } from '../../packages/pbj/src/runtime/loadFunction.js'
+import { loadFunctions } from '../../packages/pbj/src/runtime/loadFunctions.js'
+
+/** Brokers the end-to-end tests run against: the embedded aedes, and Mosquitto on this machine. */
+export const brokers = [
+  { name: 'aedes (embedded, MQTT 3.1.1)', url: undefined, protocolVersion: 4 as const },
+  { name: 'Mosquitto (MQTT 5)', url: 'mqtt://127.0.0.1:1883', protocolVersion: 5 as const },
+]
+
+/** Everything an end-to-end test drives: a real Anvil, a real broker, the engine and one simulated car. */
+export async function startScenario(options: {
+  brokerUrl?: string | undefined
+  protocolVersion?: 4 | 5
+  extraFunctions?: FunctionBundle[]
+  period?: number
+  grace?: number
+}) {
+  const stack = await startDemoStack({
+    cars: 0,
+    ...(options.brokerUrl ? { brokerUrl: options.brokerUrl } : {}),
+  })
+  const { createDemoCar } = await import('../../packages/pbj/src/demo/deployDemo.js')
+  const car = await createDemoCar(stack.deployment, {
+    ...(options.period ? { period: options.period } : {}),
+    ...(options.grace ? { grace: options.grace } : {}),
+  })
+  const dir = mkdtempSync(join(tmpdir(), 'pbj-e2e-'))
+  const topicPrefix = `pbjtest-${Math.random().toString(36).slice(2, 10)}`
+  const { functions, errors } = await loadFunctions(join(demoProjectDir, 'functions'))
+  if (errors.length) throw errors[0]
+  const engine = await createEngine({
+    rpcUrl: stack.wsUrl,
+    brokerUrl: stack.brokerUrl,
+    broker: { topicPrefix, protocolVersion: options.protocolVersion ?? 4 },
+    database: join(dir, 'pbj.db'),
+    functions: [...functions, ...(options.extraFunctions ?? [])],
+    contracts: stack.deployment.contracts,
+    limits: { timeoutMs: 1000, memoryMb: 32 },
+  })
+  const agent: DeviceAgent = await startSimulatedCar({
+    brokerUrl: stack.brokerUrl,
+    deviceId: car.deviceId,
+    topicPrefix,
+    protocolVersion: options.protocolVersion ?? 4,
+    print: () => {},
+  })
+  await agent.ready
+  const runs: EngineEvents['run'][] = []
+  const desired: EngineEvents['device:desired'][] = []
+  engine.events.on('run', (r) => runs.push(r))
+  engine.events.on('device:desired', (d) => desired.push(d))
+  await engine.start()
+
+  const chain = defineChain({
+    id: engine.chainId,
+    name: 'anvil',
+    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+    rpcUrls: { default: { http: [stack.rpcUrl] } },
+  })
+  const transport = http(stack.rpcUrl)
+  const pub = createPublicClient({ chain, transport })
+  const test = createTestClient({ chain, mode: 'anvil', transport })
+  const owner = createWalletClient({
+    chain,
+    transport,
+    account: privateKeyToAccount(demoAccounts.owner.privateKey),
+  })
+  await test.setAutomine(false)
+
+  const scenario = {
+    stack,
+    car,
+    agent,
+    engine: engine as Engine,
+    runs,
+    desired,
+    pub,
+    test,
+    loan: () =>
+      pub.readContract({
+        address: stack.deployment.contracts.CarLoan,
+        abi: carLoanAbi,
+        functionName: 'getLoan',
+        args: [car.loanId],
+      }),
+    /** Mines a block (optionally at a timestamp) and waits until pbj has processed it and finished its runs. */
+    async mine(timestamp?: bigint) {
+      if (timestamp !== undefined) await test.setNextBlockTimestamp({ timestamp })
+      const next = (await pub.getBlockNumber({ cacheTime: 0 })) + 1n
+      const processed = waitFor(engine.events, 'block', (b) => b.number === next, 10_000, `block ${next}`)
+      await test.mine({ blocks: 1 })
+      const block = await processed
+      await engine.idle()
+      return block
+    },
+    /** Queues the owner's reload of the car's wallet (mined by the next `mine`). */
+    reload: (amount: bigint) =>
+      owner.writeContract({
+        address: car.walletAddress,
+        abi: carWalletAbi,
+        functionName: 'reload',
+        args: [amount],
+        gas: 500_000n,
+      }),
+    waitForCar: (locked: boolean) =>
+      agent.state().locked === locked
+        ? Promise.resolve()
+        : waitFor(
+            engine.events,
+            'device:reported',
+            (r) => r.state.locked === locked,
+            5_000,
+            `car locked=${locked}`,
+          ),
+    async stop() {
+      await agent.close()
+      await engine.stop()
+      await stack.stop()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+  return scenario
+}
+
+/** A started scenario. */
+export type Scenario = Awaited<ReturnType<typeof startScenario>>
