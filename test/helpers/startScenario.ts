@@ -42,7 +42,7 @@ export async function startScenario(options: {
   const { functions, errors } = await loadFunctions(join(demoProjectDir, 'functions'))
   if (errors.length) throw errors[0]
   const engine = await createEngine({
-    rpcUrl: stack.wsUrl,
+    rpcUrl: [stack.wsUrl, stack.rpcUrl],
     brokerUrl: stack.brokerUrl,
     broker: { topicPrefix, protocolVersion: options.protocolVersion ?? 4 },
     database: join(dir, 'pbj.db'),

@@ -1,6 +1,7 @@
 import {
   type Address,
   createPublicClient,
+  fallback,
   type Hex,
   http,
   type Log,
@@ -18,31 +19,41 @@ const toHeader = (b: Pick<RpcBlock, 'number' | 'hash' | 'parentHash' | 'timestam
   timestamp: BigInt(b.timestamp),
 })
 
+const isWsUrl = (url: string) => /^wss?:\/\//.test(url)
+
 /**
- * Connects to an RPC. `ws://` / `wss://` URLs get a WebSocket client whose `newHeads` subscription wakes the
- * follower within ~2 ms of a block; `http(s)://` URLs poll for heads every `pollingIntervalMs`.
+ * Connects to an RPC, or several. With a `ws://` / `wss://` URL a `newHeads` subscription wakes the follower
+ * within ~2 ms of a block; with only `http(s)://` URLs heads are polled every `pollingIntervalMs`. Requests
+ * go to the URLs in order, falling back to the next when one fails (so a WebSocket URL with an HTTP URL
+ * after it gets HTTP as fallback).
  *
  * @example
- * const chain = await createChainConnection({ rpcUrl: 'ws://127.0.0.1:8545' })
+ * const chain = await createChainConnection({ rpcUrl: ['ws://127.0.0.1:8545', 'http://127.0.0.1:8545'] })
  * const head = await chain.getHeader('latest')
  */
 export async function createChainConnection(options: {
-  rpcUrl: string
+  rpcUrl: string | readonly string[]
   pollingIntervalMs?: number
 }): Promise<ChainConnection> {
-  const { rpcUrl } = options
-  const isWs = /^wss?:\/\//.test(rpcUrl)
+  const urls = typeof options.rpcUrl === 'string' ? [options.rpcUrl] : [...options.rpcUrl]
+  const wsUrl = urls.find(isWsUrl)
+  const rpcUrl = urls[0] ?? ''
+  const isWs = wsUrl !== undefined
   const pollingInterval = options.pollingIntervalMs ?? 250
+  const transports = urls.map((u) =>
+    isWsUrl(u) ? webSocket(u, { retryCount: 2 }) : http(u, { retryCount: 2 }),
+  )
   const client: PublicClient = createPublicClient({
-    transport: isWs ? webSocket(rpcUrl, { retryCount: 3 }) : http(rpcUrl, { retryCount: 3 }),
+    transport:
+      transports.length === 1 ? (transports[0] as (typeof transports)[number]) : fallback(transports),
     pollingInterval,
   })
   // Heads get a WebSocket of their own. Requests and responses on the socket that carries the
   // subscription put Linux into delayed-ACK mode, and Anvil's next newHeads push then waits ~40 ms for that
   // ACK (Nagle). A socket that only receives pushes delivers them in ~1 ms. (viem caches sockets by URL and
   // options, so distinct keepAlive options give a distinct socket.)
-  const headsClient: PublicClient | null = isWs
-    ? createPublicClient({ transport: webSocket(rpcUrl, { retryCount: 3, keepAlive: { interval: 29_000 } }) })
+  const headsClient: PublicClient | null = wsUrl
+    ? createPublicClient({ transport: webSocket(wsUrl, { retryCount: 3, keepAlive: { interval: 29_000 } }) })
     : null
   const chainId = await client.getChainId().catch((cause: unknown) => {
     throw new RpcError(`Cannot reach the chain at ${rpcUrl}`, {
@@ -62,7 +73,7 @@ export async function createChainConnection(options: {
       if (isWs) {
         let unsubscribe: (() => void) | undefined
         let stopped = false
-        const transport = (headsClient ?? client).transport as unknown as {
+        const transport = (headsClient as PublicClient).transport as unknown as {
           subscribe(args: {
             params: ['newHeads']
             onData: (data: { result: RpcBlock }) => void
@@ -122,11 +133,10 @@ export async function createChainConnection(options: {
     },
     async close() {
       closed = true
-      for (const c of [client, headsClient]) {
-        if (!c || !isWs) continue
-        const t = c.transport as unknown as { getRpcClient?: () => Promise<{ close(): void }> }
+      const sockets = [headsClient?.transport, ...transports.map((t) => t({}).value)]
+      for (const t of sockets as ({ getRpcClient?: () => Promise<{ close(): void }> } | undefined)[]) {
         await t
-          .getRpcClient?.()
+          ?.getRpcClient?.()
           .then((c) => c.close())
           .catch(() => {})
       }

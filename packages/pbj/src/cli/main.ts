@@ -15,6 +15,8 @@ Usage:
   pbj help
 `
 
+const commands = ['demo', 'dev', 'car', 'runs', 'help', '--help']
+
 /**
  * The `pbj` command line. Returns the exit code.
  *
@@ -23,6 +25,10 @@ Usage:
  */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv
+  if (command !== undefined && !commands.includes(command)) {
+    process.stderr.write(`pbj: unknown command '${command}'\n\n${usage}`)
+    return 2
+  }
   try {
     const { values } = parseArgs({
       args: rest,

@@ -19,7 +19,12 @@ const address = z
 /** The config file's schema. Every field is optional: no config at all runs on embedded defaults. */
 export const configSchema = z
   .object({
-    rpcUrl: url('rpcUrl', ['ws', 'wss', 'http', 'https'], 'ws://127.0.0.1:8545').optional(),
+    rpcUrl: z
+      .union([
+        url('rpcUrl', ['ws', 'wss', 'http', 'https'], 'ws://127.0.0.1:8545'),
+        z.array(url('rpcUrl', ['ws', 'wss', 'http', 'https'], 'ws://127.0.0.1:8545')).min(1),
+      ])
+      .optional(),
     brokerUrl: url('brokerUrl', ['mqtt', 'mqtts', 'tcp', 'ws', 'wss'], 'mqtt://127.0.0.1:1883').optional(),
     broker: z
       .object({

@@ -67,7 +67,7 @@ export async function runDemo(options: { onEvent: (event: DemoEvent) => void; br
     const { functions, errors } = await loadFunctions(join(demoProjectDir, 'functions'))
     if (errors.length > 0) throw errors[0]
     const engine = await createEngine({
-      rpcUrl: stack.wsUrl,
+      rpcUrl: [stack.wsUrl, stack.rpcUrl],
       brokerUrl: stack.brokerUrl,
       database: join(dir, 'pbj.db'),
       functions,

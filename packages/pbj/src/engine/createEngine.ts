@@ -15,7 +15,8 @@ import type { Common, EngineEvents } from './types.js'
 
 /** Everything the engine needs, already resolved (URLs of a running chain and broker). */
 export type EngineOptions = {
-  rpcUrl: string
+  /** One RPC URL, or several in order of preference (a ws:// URL first gets heads pushed; the rest are fallbacks). */
+  rpcUrl: string | readonly string[]
   brokerUrl: string
   broker?: {
     username?: string | undefined
@@ -150,11 +151,18 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   }
 }
 
-/** Gives every schedule function its first timer, unless the store already has one. */
+/**
+ * Gives every schedule function its first timer, unless the store already has one or (for a one-off `at`)
+ * the processed blocks already reached it.
+ */
 async function armSchedules(common: Common) {
   if (common.index.schedules.length === 0) return
   const head = await common.chain.getHeader('latest')
+  const cursor = await common.store.getCursor(common.chainId)
   for (const s of common.index.schedules) {
+    // A one-off `at` timer is deleted when it fires: do not re-arm it (on restart or hot reload) once the
+    // blocks already processed have reached it, or it would run again.
+    if (s.every === undefined && s.at !== undefined && cursor && cursor.timestamp >= BigInt(s.at)) continue
     const at = s.at !== undefined ? BigInt(s.at) : head.timestamp + BigInt(s.every ?? 0)
     await common.store.ensureTimer({
       id: `${s.functionName}:schedule`,

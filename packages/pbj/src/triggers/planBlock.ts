@@ -1,4 +1,4 @@
-import { decodeEventLog, type Log } from 'viem'
+import { decodeEventLog, getAddress, type Log } from 'viem'
 import type { BlockHeader, ChainConnection } from '../chain/types.js'
 import { stringifyJson } from '../internal/json.js'
 import type { BlockWrite, NewJob, Store, Timer } from '../store/types.js'
@@ -67,7 +67,8 @@ export async function planBlock(
           event: {
             name: target.event.name,
             args,
-            address: log.address,
+            // RPC logs carry lowercase addresses; checksum them like the decoded args and the config's.
+            address: getAddress(log.address),
             logIndex: log.logIndex,
             transactionHash: log.transactionHash,
           },

@@ -6,7 +6,7 @@ import { loadConfig } from '../../config/loadConfig.js'
 import { demoAccounts } from '../../demo/accounts.js'
 import { startDemoStack } from '../../demo/startDemoStack.js'
 import { createEngine } from '../../engine/createEngine.js'
-import { FunctionBuildError } from '../../internal/errors.js'
+import { FunctionBuildError, PbjError } from '../../internal/errors.js'
 import { consoleLogger } from '../../internal/logger.js'
 import { toJsonLine } from '../../internal/toJsonLine.js'
 import { loadFunctions } from '../../runtime/loadFunctions.js'
@@ -37,7 +37,7 @@ export async function devCommand(options: { json: boolean; dir: string }): Promi
         onProgress: (s) => say(`  ✔ ${s}`),
       })
   const brokerUrl = stack?.brokerUrl ?? config.brokerUrl
-  const rpcUrl = stack?.wsUrl ?? config.rpcUrl
+  const rpcUrl = stack ? [stack.wsUrl, stack.rpcUrl] : config.rpcUrl
   if (!brokerUrl || !rpcUrl) throw new Error('pbj dev with rpcUrl set also needs brokerUrl in the config')
   const database = config.database ?? join(options.dir, '.pbj', 'dev.db')
   // A fresh embedded chain shares nothing with the last one: start the store afresh too.
@@ -56,7 +56,9 @@ export async function devCommand(options: { json: boolean; dir: string }): Promi
     ...(config.broker ? { broker: config.broker } : {}),
     ...(config.secrets ? { secrets: config.secrets } : {}),
     ...(config.limits ? { limits: config.limits } : {}),
-    ...(config.chain ? { chain: config.chain } : {}),
+    // The embedded chain is new: follow it from its first block, so the loans opened while deploying arm
+    // their lock timers (starting at the head would miss their LoanOpened events).
+    ...(stack ? { chain: { startBlock: 1, ...config.chain } } : config.chain ? { chain: config.chain } : {}),
     logger: consoleLogger('pbj'),
   })
   const cars = await Promise.all(
@@ -72,8 +74,8 @@ export async function devCommand(options: { json: boolean; dir: string }): Promi
   await engine.start()
   const info = {
     type: 'dev',
-    rpcUrl: stack?.rpcUrl ?? rpcUrl,
-    wsUrl: rpcUrl,
+    rpcUrl: stack?.rpcUrl ?? [rpcUrl].flat().find((u) => u.startsWith('http')) ?? null,
+    wsUrl: stack?.wsUrl ?? [rpcUrl].flat().find((u) => u.startsWith('ws')) ?? null,
     chainId: engine.chainId,
     brokerUrl,
     topicPrefix: config.broker?.topicPrefix ?? 'pbj',
@@ -93,17 +95,41 @@ export async function devCommand(options: { json: boolean; dir: string }): Promi
   else printDevInfo(info)
   const stopActivity = printEngineActivity(engine, options.json)
 
+  let current = initial.functions
+  const reload = async () => {
+    let errors: PbjError[] = []
+    try {
+      const next = await loadFunctions(functionsDir)
+      errors = next.errors
+      // A file that is still there but no longer loads keeps its last good version running rather than
+      // being silently dropped; a deleted file's function goes away.
+      const loaded = new Set(next.functions.map((f) => f.name))
+      const kept = current.filter((f) => !loaded.has(f.name) && existsSync(f.file))
+      await engine.setFunctions([...next.functions, ...kept])
+      current = [...next.functions, ...kept]
+    } catch (error) {
+      // e.g. the folder was removed, or a trigger names an unknown contract: keep the running set.
+      errors.push(error instanceof PbjError ? error : new PbjError(String(error)))
+    }
+    for (const e of errors) process.stderr.write(`${e.message}\n`)
+    const functions = engine.functionNames()
+    if (options.json) {
+      const reported = errors.map((e) => ({
+        message: e.shortMessage,
+        ...(typeof e.meta.file === 'string' ? { file: e.meta.file } : {}),
+        ...(e.details ? { details: e.details } : {}),
+        ...(e.hint ? { hint: e.hint } : {}),
+      }))
+      process.stdout.write(toJsonLine({ type: 'reload', functions, errors: reported }))
+    } else say(`pbj dev: functions reloaded: ${functions.join(', ') || '(none)'}`)
+  }
+  // Reloads run one at a time, so a slow build cannot finish after, and overwrite, a newer one.
+  let reloading: Promise<void> = Promise.resolve()
   let timer: NodeJS.Timeout | undefined
   const watcher = watch(functionsDir, () => {
     clearTimeout(timer)
-    timer = setTimeout(async () => {
-      const next = await loadFunctions(functionsDir)
-      for (const e of next.errors) process.stderr.write(`${e.message}\n`)
-      // A broken file keeps its last good version running rather than silently dropping it.
-      const kept = engine.functionNames().filter((n) => next.errors.some((e) => e.meta.functionName === n))
-      const previous = initial.functions.filter((f) => kept.includes(f.name))
-      await engine.setFunctions([...next.functions, ...previous])
-      say(`pbj dev: functions reloaded: ${engine.functionNames().join(', ') || '(none)'}`)
+    timer = setTimeout(() => {
+      reloading = reloading.then(reload)
     }, 100)
   })
   await new Promise<void>((resolve) => {
@@ -111,6 +137,8 @@ export async function devCommand(options: { json: boolean; dir: string }): Promi
     process.once('SIGTERM', resolve)
   })
   watcher.close()
+  clearTimeout(timer)
+  await reloading
   stopActivity()
   for (const car of cars) await car.close()
   await engine.stop()

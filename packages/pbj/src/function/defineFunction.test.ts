@@ -1,0 +1,69 @@
+import { carLoanAbi } from '@pbj/contracts'
+import type { Address } from 'viem'
+import { describe, expect, expectTypeOf, it } from 'vitest'
+import { defineFunction } from './defineFunction.js'
+
+// These assertions are checked by `tsc` (part of `npm test`): ABI types must reach ctx without any
+// hand-written event or return types.
+describe('defineFunction', () => {
+  it('is an identity at run time', () => {
+    const definition = {
+      trigger: { type: 'blocks', every: 2 },
+      handler: () => {},
+    } as const
+    expect(defineFunction(definition)).toBe(definition)
+  })
+
+  it('types event args and view results from the ABI', () => {
+    defineFunction({
+      trigger: {
+        type: 'event',
+        contract: 'CarLoan',
+        abi: carLoanAbi,
+        event: 'InstallmentPaid',
+        args: { loanId: 1n },
+      },
+      async handler(ctx) {
+        expectTypeOf(ctx.event.args.loanId).toEqualTypeOf<bigint>()
+        expectTypeOf(ctx.event.args.payer).toEqualTypeOf<Address>()
+        expectTypeOf(ctx.event.args.nextDueAt).toEqualTypeOf<bigint>()
+        // @ts-expect-error InstallmentPaid has no such arg
+        ctx.event.args.car
+        const delinquent = await ctx.chain.read({
+          contract: 'CarLoan',
+          abi: carLoanAbi,
+          functionName: 'isDelinquent',
+          args: [ctx.event.args.loanId],
+        })
+        expectTypeOf(delinquent).toEqualTypeOf<boolean>()
+        const loan = await ctx.chain.read({
+          contract: 'CarLoan',
+          abi: carLoanAbi,
+          functionName: 'getLoan',
+          args: [1n],
+        })
+        expectTypeOf(loan.car).toEqualTypeOf<Address>()
+      },
+    })
+  })
+
+  it('refuses events, filters and deadline fields the ABI does not have', () => {
+    defineFunction({
+      // @ts-expect-error no such event in the ABI
+      trigger: { type: 'event', contract: 'CarLoan', abi: carLoanAbi, event: 'LoanDefaulted' },
+      handler() {},
+    })
+    defineFunction({
+      trigger: {
+        type: 'deadline',
+        contract: 'CarLoan',
+        abi: carLoanAbi,
+        // @ts-expect-error LoanOpened has no arg named dueDate
+        set: { LoanOpened: { key: 'loanId', at: 'dueDate' } },
+      },
+      handler(ctx) {
+        expectTypeOf(ctx.deadline.at).toEqualTypeOf<bigint>()
+      },
+    })
+  })
+})
