@@ -138,9 +138,9 @@ async function runCli(args: string[], timeoutMs = 60_000) {
 
 afterAll(async () => {
   await Promise.all([...groups].map(killGroup))
+  rmSync(scratch, { recursive: true, force: true })
   // Nothing pbj started may outlive it: no pbj, no re-exec'd node, no Anvil.
   expect([...groups].filter(groupAlive)).toEqual([])
-  rmSync(scratch, { recursive: true, force: true })
 })
 
 describe('pbj demo', () => {
@@ -398,7 +398,7 @@ describe('pbj dev --json on a copy of examples/car-loan', () => {
     expect(text.code).toBe(0)
     const lockLines = text.stdout.filter((l) => l.includes('lockOnMissedPayment'))
     expect(lockLines.length).toBeGreaterThan(0)
-    for (const l of lockLines) expect(l).toMatch(/lockOnMissedPayment\s+ok\s+\d+ ms/)
+    for (const l of lockLines) expect(l).toMatch(/lockOnMissedPayment\s+ok\s+\d+\.\d ms/)
     expect(text.stdout.some((l) => /tick\s+ok/.test(l))).toBe(true)
 
     const json = await runCli(['runs', '--dir', dir, '--function', 'lockOnMissedPayment', '--json'])

@@ -25,6 +25,8 @@ export async function startScenario(options: {
   brokerUrl?: string | undefined
   protocolVersion?: 4 | 5
   extraFunctions?: FunctionBundle[]
+  /** Replaces the demo's functions (examples/car-loan/functions). */
+  functions?: FunctionBundle[]
   period?: number
   grace?: number
 }) {
@@ -39,8 +41,11 @@ export async function startScenario(options: {
   })
   const dir = mkdtempSync(join(tmpdir(), 'pbj-e2e-'))
   const topicPrefix = `pbjtest-${Math.random().toString(36).slice(2, 10)}`
-  const { functions, errors } = await loadFunctions(join(demoProjectDir, 'functions'))
-  if (errors.length) throw errors[0]
+  const loaded = options.functions
+    ? { functions: options.functions, errors: [] }
+    : await loadFunctions(join(demoProjectDir, 'functions'))
+  if (loaded.errors.length) throw loaded.errors[0]
+  const functions = loaded.functions
   const engine = await createEngine({
     rpcUrl: [stack.wsUrl, stack.rpcUrl],
     brokerUrl: stack.brokerUrl,
@@ -105,6 +110,17 @@ export async function startScenario(options: {
       const block = await processed
       await engine.idle()
       return block
+    },
+    /** Replaces the last `depth` blocks with empty ones (`anvil_reorg`) and waits until pbj has rolled back. */
+    async reorg(depth: number) {
+      const rolledBack = waitFor(engine.events, 'reorg', () => true, 10_000, 'pbj to see the reorg')
+      const head = await pub.getBlockNumber({ cacheTime: 0 })
+      const replayed = waitFor(engine.events, 'block', (b) => b.number === head, 10_000, `new block ${head}`)
+      await test.request({ method: 'anvil_reorg', params: [depth, []] } as never)
+      const event = await rolledBack
+      await replayed
+      await engine.idle()
+      return event
     },
     /** Queues the owner's reload of the car's wallet (mined by the next `mine`). */
     reload: (amount: bigint) =>

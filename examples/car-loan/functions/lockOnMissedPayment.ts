@@ -38,4 +38,15 @@ export default defineFunction({
     const result = await ctx.devices.lock(loan.car, { reason: 'missed-payment' })
     ctx.log.info(`loan ${loanId} is past due + grace: car ${loan.car} locked (version ${result.version})`)
   },
+  // The block that locked the car was reorged out: if the loan is current on the chain as it is now, unlock.
+  async onReorg(ctx) {
+    const loanId = BigInt(ctx.deadline.key)
+    const read = { contract: 'CarLoan', abi: carLoanAbi, args: [loanId] } as const
+    if (await ctx.chain.read({ ...read, functionName: 'isDelinquent' })) return
+    const loan = await ctx.chain.read({ ...read, functionName: 'getLoan' })
+    await ctx.devices.unlock(loan.car, { reason: 'reorg' })
+    ctx.log.warn(
+      `the block that locked loan ${loanId}'s car was reorged out and the loan is current: unlocked`,
+    )
+  },
 })

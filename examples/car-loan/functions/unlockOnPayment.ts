@@ -23,4 +23,12 @@ export default defineFunction({
     await ctx.devices.unlock(loan.car, { reason: 'paid' })
     ctx.log.info(`loan ${loanId} paid (outstanding ${outstanding}): car ${loan.car} unlocked`)
   },
+  // The payment was reorged out: if the loan is delinquent on the chain as it is now, lock the car again.
+  async onReorg(ctx) {
+    const read = { contract: 'CarLoan', abi: carLoanAbi, args: [ctx.event.args.loanId] } as const
+    if (!(await ctx.chain.read({ ...read, functionName: 'isDelinquent' }))) return
+    const loan = await ctx.chain.read({ ...read, functionName: 'getLoan' })
+    await ctx.devices.lock(loan.car, { reason: 'payment-reorged-out' })
+    ctx.log.warn(`loan ${ctx.event.args.loanId}'s payment was reorged out: car locked again`)
+  },
 })

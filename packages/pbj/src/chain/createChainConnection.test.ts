@@ -16,7 +16,7 @@ describe('createChainConnection', () => {
   it('pushes new heads over WebSocket and links them by parent hash', async () => {
     const chain = await createChainConnection({ rpcUrl: [anvil.wsUrl, anvil.rpcUrl] })
     const heads: BlockHeader[] = []
-    const unwatch = chain.watchHeads(
+    const unwatch = await chain.watchHeads(
       (h) => heads.push(h),
       (e) => expect.fail(String(e)),
     )

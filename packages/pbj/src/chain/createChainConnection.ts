@@ -69,10 +69,8 @@ export async function createChainConnection(options: {
   return {
     chainId,
     rpcUrl,
-    watchHeads(onHead, onError) {
+    async watchHeads(onHead, onError) {
       if (isWs) {
-        let unsubscribe: (() => void) | undefined
-        let stopped = false
         const transport = (headsClient as PublicClient).transport as unknown as {
           subscribe(args: {
             params: ['newHeads']
@@ -80,21 +78,13 @@ export async function createChainConnection(options: {
             onError: (error: Error) => void
           }): Promise<{ unsubscribe: () => Promise<unknown> }>
         }
-        transport
-          .subscribe({
-            params: ['newHeads'],
-            onData: (d) => onHead(toHeader(d.result)),
-            onError: (e) => !closed && onError(e),
-          })
-          .then((sub) => {
-            unsubscribe = () => void sub.unsubscribe().catch(() => {})
-            if (stopped) unsubscribe()
-          })
-          .catch(onError)
-        return () => {
-          stopped = true
-          unsubscribe?.()
-        }
+        // Resolves once the subscription is live, so no block mined after this returns can be missed.
+        const sub = await transport.subscribe({
+          params: ['newHeads'],
+          onData: (d) => onHead(toHeader(d.result)),
+          onError: (e) => !closed && onError(e),
+        })
+        return () => void sub.unsubscribe().catch(() => {})
       }
       return client.watchBlocks({
         poll: true,
@@ -103,6 +93,12 @@ export async function createChainConnection(options: {
         onBlock: (b) => onHead(toHeader(b as unknown as RpcBlock)),
         onError,
       })
+    },
+    async getFinalizedNumber() {
+      const raw = (await rpc({ method: 'eth_getBlockByNumber', params: ['finalized', false] }).catch(
+        () => null,
+      )) as RpcBlock | null
+      return raw?.number ? BigInt(raw.number) : null
     },
     async getHeader(block) {
       const tag = block === 'latest' ? 'latest' : `0x${block.toString(16)}`

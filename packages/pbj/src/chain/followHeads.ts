@@ -1,5 +1,6 @@
 import { now } from '../internal/now.js'
-import type { Store } from '../store/types.js'
+import type { Cursor, Store } from '../store/types.js'
+import { findCommonAncestor } from './findCommonAncestor.js'
 import type { BlockHeader, ChainConnection } from './types.js'
 
 /** Options of {@link followHeads}. */
@@ -8,67 +9,120 @@ export type FollowOptions = {
   store: Store
   /** Processes one block and commits it with the cursor; called strictly in order. */
   onBlock(header: BlockHeader, receivedAt: number): Promise<void>
+  /** Rolls pbj back to `ancestor` (the newest block both chains share); called before the new branch. */
+  onReorg(ancestor: Cursor, removed: { from: bigint; to: bigint }): Promise<void>
   /** Where to start on an empty store: 'latest' (default) or a block number. */
   startBlock?: 'latest' | number
+  /** Deepest reorg pbj rolls back; deeper ones are refused (default 250). */
+  maxReorgDepth?: number
+  /** A safety net for a silently dead subscription: the head is also polled this often (default 2000 ms). */
+  pollIntervalMs?: number
   onWarning?(message: string): void
   onError?(error: unknown): void
 }
 
 /**
- * Follows the chain head. A pushed head is only a wake-up: blocks are processed one by one from the durable
- * cursor, gaps are filled by number, and each block's parent hash is checked against the cursor.
- * Returns a stop function that resolves when the block in progress is committed.
+ * Follows the chain head without trusting pushes. A pushed head is only a wake-up: blocks are processed one
+ * by one from the durable cursor, gaps are filled by number, and each block must link to the last one by
+ * parent hash. A block that does not link, or a different block at a height pbj has processed, is a reorg:
+ * pbj walks back to the common ancestor and rolls back — but only once the node really serves another block
+ * at pbj's height, so a lagging node cannot make it undo good blocks. Returns a stop function.
  *
  * @example
- * const stop = await followHeads({ chain, store, onBlock: (h) => processBlock(common, h) })
+ * const stop = await followHeads({ chain, store, onBlock: (h) => processBlock(common, h), onReorg })
  */
 export async function followHeads(options: FollowOptions): Promise<() => Promise<void>> {
   const { chain, store } = options
+  const chainId = chain.chainId
   let target: BlockHeader | null = null
   let running: Promise<void> | null = null
   let stopped = false
 
-  const cursor = await store.getCursor(chain.chainId)
-  let last: { number: bigint; hash: string } | null = cursor
+  let last: Cursor | null = await store.getCursor(chainId)
   if (!last) {
     const start = options.startBlock ?? 'latest'
-    const head = await chain.getHeader(start === 'latest' ? 'latest' : BigInt(Math.max(0, start - 1)))
-    // Start after the current head: an empty store does not replay history unless startBlock says so.
-    last = start === 'latest' ? head : { number: BigInt(start) - 1n, hash: head.hash }
-    if (start === 'latest') target = head
+    // An empty store does not replay history unless startBlock says so.
+    last =
+      start === 'latest'
+        ? await chain.getHeader('latest')
+        : start === 0
+          ? { number: -1n, hash: '0x', parentHash: '0x', timestamp: 0n }
+          : await chain.getHeader(BigInt(start - 1))
+  }
+  const hashAt = async (n: bigint) =>
+    last && n === last.number ? last.hash : await store.getBlockHash(chainId, n)
+
+  const reorg = async (seen: BlockHeader) => {
+    const from = last as Cursor
+    const ancestor = await findCommonAncestor({
+      chain,
+      hashAt,
+      from: seen.number - 1n < from.number ? seen.number - 1n : from.number,
+      maxDepth: options.maxReorgDepth ?? 250,
+      ourHead: from,
+    })
+    if (ancestor === 'lagging') {
+      options.onWarning?.(
+        `The node has no block at ${from.number} yet; waiting before treating head ${seen.number} as a reorg`,
+      )
+      target = null
+      return
+    }
+    options.onWarning?.(
+      `Reorg: blocks ${ancestor.number + 1n}–${from.number} were replaced; rolling back to ${ancestor.number}`,
+    )
+    await options.onReorg(ancestor, { from: ancestor.number + 1n, to: from.number })
+    last = ancestor
   }
 
   const loop = async () => {
-    while (!stopped && target && last && target.number > last.number) {
+    while (!stopped && target && last) {
+      const t: BlockHeader = target
+      if (t.number <= last.number) {
+        const ours = await hashAt(t.number)
+        if (ours === null || ours === t.hash) break
+        await reorg(t)
+        continue
+      }
       const next: bigint = last.number + 1n
       const receivedAt = now()
-      const header = target.number === next ? target : await chain.getHeader(next)
-      if (header.parentHash !== last.hash) {
-        options.onWarning?.(
-          `Block ${next} does not link to the block pbj processed at ${last.number} (${last.hash}); a reorg happened. Continuing on the new chain.`,
-        )
+      const header = t.number === next ? t : await chain.getHeader(next)
+      if (last.number >= 0n && header.parentHash !== last.hash) {
+        await reorg(header)
+        continue
       }
       await options.onBlock(header, receivedAt)
-      last = header
+      last = { ...header }
     }
   }
 
   const wake = (head: BlockHeader) => {
-    if (!target || head.number >= target.number) target = head
+    if (!target || head.number >= target.number || head.hash !== target.hash) target = head
     if (running) return
     running = loop()
       .catch((error) => options.onError?.(error))
       .finally(() => {
         running = null
-        if (!stopped && target && last && target.number > last.number) wake(target)
+        if (!stopped && target && last && target.number > last.number)
+          setTimeout(() => target && wake(target), 250)
       })
   }
 
-  const unwatch = chain.watchHeads(wake, (error) => options.onError?.(error))
-  // Catch up with blocks mined while pbj was down.
+  const unwatch = await chain.watchHeads(wake, (error) =>
+    options.onWarning?.(`head subscription: ${error.message}`),
+  )
+  const poll = setInterval(() => {
+    chain
+      .getHeader('latest')
+      .then(wake)
+      .catch((error: unknown) => options.onWarning?.(`head poll: ${String(error)}`))
+  }, options.pollIntervalMs ?? 2_000)
+  poll.unref()
+  // Catch up with blocks mined while pbj was down, and re-check the last one it processed.
   wake(await chain.getHeader('latest'))
   return async () => {
     stopped = true
+    clearInterval(poll)
     unwatch()
     await running
   }

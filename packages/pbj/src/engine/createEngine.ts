@@ -9,6 +9,7 @@ import { createSandbox } from '../runtime/createSandbox.js'
 import type { FunctionBundle } from '../runtime/loadFunction.js'
 import { createSqliteStore } from '../store/sqlite/createSqliteStore.js'
 import { createTriggerIndex } from '../triggers/createTriggerIndex.js'
+import { handleReorg } from './handleReorg.js'
 import { processBlock } from './processBlock.js'
 import { runJob } from './runJob.js'
 import type { Common, EngineEvents } from './types.js'
@@ -126,6 +127,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
         chain,
         store: common.store,
         onBlock: (header, receivedAt) => processBlock(common, header, receivedAt),
+        onReorg: (ancestor) => handleReorg(common, ancestor),
         ...(options.chain?.startBlock === undefined ? {} : { startBlock: options.chain.startBlock }),
         onWarning: (m) => events.emit('warning', m),
         onError: (error) => {

@@ -55,7 +55,10 @@ export function createHostApi(common: Common, job: Job): { call: HostApi; failur
             abi: p.abi,
             functionName: p.functionName,
             args: p.args ?? [],
-            ...(blockNumber === 'latest' ? {} : { blockNumber: blockNumber ?? job.blockNumber }),
+            // A compensation reads the chain as it is now: its own block is gone.
+            ...(blockNumber === 'latest' || (blockNumber === undefined && job.entry === 'onReorg')
+              ? {}
+              : { blockNumber: blockNumber ?? job.blockNumber }),
           })
         }
         case 'devices.lock': {

@@ -30,14 +30,19 @@ export async function processBlock(common: Common, header: BlockHeader, received
   )
   await common.store.commitBlock(common.chainId, write)
   const committedAt = now()
-  const jobs: Job[] = write.jobs.map((j) => ({
-    ...j,
-    status: 'pending',
-    attempts: 0,
-    createdAt: Math.round(committedAt),
-    runAfter: 0,
-    lastError: null,
-  }))
+  const jobs: Job[] = write.jobs
+    .filter((j) => j.readyAt !== null && j.readyAt <= header.number)
+    .map((j) => ({
+      ...j,
+      status: 'pending',
+      attempts: 0,
+      createdAt: Math.round(committedAt),
+      runAfter: 0,
+      lastError: null,
+    }))
+  // Jobs of earlier blocks whose confirmations this block completes run first.
+  const finalized = common.index.usesFinalized ? await common.chain.getFinalizedNumber() : null
+  common.queue.push(await common.store.releaseJobs(header.number, finalized))
   common.queue.push(jobs)
   common.events.emit('block', {
     number: header.number,

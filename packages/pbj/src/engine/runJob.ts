@@ -33,6 +33,7 @@ export async function runJob(common: Common, job: Job): Promise<void> {
   const attempt = current.attempts + 1
   const startedAt = now()
   const runId = await store.startRun(job.id, job.functionName, attempt, startedAt)
+  if (runId === null) return // orphaned by a reorg since it was queued
   const input = {
     ...parseJson<Omit<RunInput, 'run' | 'secrets'>>(job.input),
     run: { id: runId, jobId: job.id, attempt, functionName: job.functionName },

@@ -41,6 +41,7 @@ export type EngineEvents = {
     state: { locked: boolean; message?: string | undefined }
     receivedAt: number
   }
+  reorg: { ancestor: bigint; orphaned: number; compensations: number }
   warning: string
   error: unknown
 }

@@ -7,8 +7,15 @@ export type Cursor = { number: bigint; hash: Hex; parentHash: Hex; timestamp: bi
 /** Which handler of a function a job runs. */
 export type JobEntry = 'handler' | 'onReorg'
 
-/** `pending` → `running` → `done`, or `failed` (user error), or back to `pending` with a later `runAfter`. */
-export type JobStatus = 'pending' | 'running' | 'done' | 'failed'
+/**
+ * `waiting` (for confirmations) → `pending` → `running` → `done`; or `failed` (a user error), `dead` (retries
+ * exhausted; `pbj runs retry` re-queues it), `orphaned` (its block was reorged out before it ran); or back
+ * to `pending` with a later `runAfter`.
+ */
+export type JobStatus = 'waiting' | 'pending' | 'running' | 'done' | 'failed' | 'dead' | 'orphaned'
+
+/** When a job may run: at once, after `n` blocks on top of its block, or once its block is finalized. */
+export type Readiness = { confirmations: number } | 'finalized'
 
 /** A unit of work produced by a block, keyed deterministically so a replayed block makes the same job. */
 export type Job = {
@@ -20,6 +27,8 @@ export type Job = {
   input: string
   blockNumber: bigint
   blockHash: Hex
+  /** Block height at which the job may run; null: when its block is finalized. */
+  readyAt: bigint | null
   status: JobStatus
   attempts: number
   createdAt: number
@@ -28,7 +37,10 @@ export type Job = {
 }
 
 /** A new job, as a block's plan makes it. */
-export type NewJob = Pick<Job, 'id' | 'functionName' | 'entry' | 'input' | 'blockNumber' | 'blockHash'>
+export type NewJob = Pick<
+  Job,
+  'id' | 'functionName' | 'entry' | 'input' | 'blockNumber' | 'blockHash' | 'readyAt'
+>
 
 /** One execution of a job. */
 export type Run = {
@@ -82,11 +94,23 @@ export type Store = {
   /** Arms a timer unless one with that id exists (schedules at start-up). */
   ensureTimer(timer: Timer): Promise<void>
   getConditions(ids: string[]): Promise<Map<string, boolean>>
-  /** Jobs to (re)run: pending ones and ones left `running` by a crash. */
+  /** Jobs to (re)run: pending ones due by now and ones left `running` by a crash. */
   unfinishedJobs(): Promise<Job[]>
+  /** Moves `waiting` jobs whose confirmations are reached to `pending` and returns them. */
+  releaseJobs(head: bigint, finalized: bigint | null): Promise<Job[]>
+  /** The hash pbj processed at a height, within the kept window of recent blocks. */
+  getBlockHash(chainId: number, number: bigint): Promise<string | null>
+  /** Jobs of blocks above `number` that have not been orphaned. */
+  jobsAbove(number: bigint): Promise<Job[]>
+  /**
+   * Rolls the store back to `ancestor` after a reorg, atomically: timers and conditions are restored as
+   * they were, jobs of removed blocks that had not started are orphaned, `compensations` (onReorg jobs for
+   * the ones that had) are added, and the cursor moves to the ancestor.
+   */
+  rollback(chainId: number, ancestor: Cursor, compensations: NewJob[]): Promise<{ orphaned: number }>
   getJob(id: string): Promise<Job | null>
   /** Marks the job running and opens a run record; returns the run id. */
-  startRun(jobId: string, functionName: string, attempt: number, startedAt: number): Promise<string>
+  startRun(jobId: string, functionName: string, attempt: number, startedAt: number): Promise<string | null>
   finishRun(
     runId: string,
     result: Pick<Run, 'status' | 'logs' | 'error'> & { endedAt: number },

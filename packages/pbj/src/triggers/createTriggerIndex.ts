@@ -22,6 +22,10 @@ export type TriggerIndex = {
   conditions: { functionName: string; id: string; trigger: ConditionTrigger; address: Address }[]
   blocks: { functionName: string; every: number }[]
   schedules: { functionName: string; at: number | undefined; every: number | undefined }[]
+  /** Confirmations each function waits for before it runs: a number of blocks, or 'finalized'. */
+  confirmations: Map<string, number | 'finalized'>
+  /** Whether any function waits for finality (then the finalized block is read each block). */
+  usesFinalized: boolean
 }
 
 const logKey = (address: string, topic0: string) => `${address.toLowerCase()}:${topic0}`
@@ -52,7 +56,15 @@ export function createTriggerIndex(
 ): TriggerIndex {
   const byLog = new Map<string, LogTarget[]>()
   const addresses = new Set<Address>()
-  const index: TriggerIndex = { byLog, addresses: [], conditions: [], blocks: [], schedules: [] }
+  const index: TriggerIndex = {
+    byLog,
+    addresses: [],
+    conditions: [],
+    blocks: [],
+    schedules: [],
+    confirmations: new Map(),
+    usesFinalized: false,
+  }
   const add = (addrs: Address[], event: AbiEvent, target: LogTarget) => {
     const topic0 = toEventSelector(event) as Hex
     for (const a of addrs) {
@@ -62,6 +74,12 @@ export function createTriggerIndex(
     }
   }
   for (const { name, trigger: t } of functions) {
+    const c = t.confirmation
+    index.confirmations.set(
+      name,
+      c === undefined || c === 'instant' ? 0 : c === 'finalized' ? c : c.confirmations,
+    )
+    if (c === 'finalized') index.usesFinalized = true
     if (t.type === 'event') {
       const event = findEvent(t.abi, t.event, name)
       const args = t.args as Record<string, unknown> | undefined

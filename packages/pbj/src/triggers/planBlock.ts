@@ -31,7 +31,8 @@ export async function planBlock(
   const { chainId, index } = ctx
   const jobs: NewJob[] = []
   const base = { block: { number: block.number, hash: block.hash, timestamp: block.timestamp }, chainId }
-  const job = (functionName: string, source: string, input: Record<string, unknown>) =>
+  const job = (functionName: string, source: string, input: Record<string, unknown>) => {
+    const confirmations = index.confirmations.get(functionName) ?? 0
     jobs.push({
       id: `${chainId}:${block.hash}:${source}:${functionName}`,
       functionName,
@@ -39,7 +40,9 @@ export async function planBlock(
       input: stringifyJson({ ...base, ...input }),
       blockNumber: block.number,
       blockHash: block.hash,
+      readyAt: confirmations === 'finalized' ? null : block.number + BigInt(confirmations),
     })
+  }
 
   // Timers as they stand after this block's events: store's due timers, then this block's changes on top.
   const timers = new Map<string, Timer | null>()

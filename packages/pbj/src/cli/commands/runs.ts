@@ -41,7 +41,7 @@ export async function runsCommand(o: {
     process.stdout.write(
       o.json
         ? toJsonLine(r)
-        : `${new Date(r.startedAt).toISOString()}  ${r.functionName.padEnd(24)} ${r.status.padEnd(7)} ${String(r.durationMs ?? '-').padStart(6)} ms  ${r.error ? `${r.error.reason ?? r.error.name}: ${r.error.message}` : ''}\n`,
+        : `${new Date(r.startedAt).toISOString()}  ${r.functionName.padEnd(24)} ${r.status.padEnd(7)} ${(r.durationMs === null ? '-' : r.durationMs.toFixed(1)).padStart(8)} ms  ${r.error ? `${r.error.reason ?? r.error.name}: ${r.error.message}` : ''}\n`,
     )
   }
   return 0

@@ -32,6 +32,7 @@ describe('createSqliteStore', () => {
       input: '{}',
       blockNumber: 5n,
       blockHash: block(5n).hash,
+      readyAt: 5n,
     }
     await store.commitBlock(
       1,
@@ -56,9 +57,10 @@ describe('createSqliteStore', () => {
       input: '{}',
       blockNumber: 5n,
       blockHash: block(5n).hash,
+      readyAt: 5n,
     }
     await store.commitBlock(1, write(5n, { jobs: [job] }))
-    const runId = await store.startRun('j1', 'lock', 1, Date.now())
+    const runId = (await store.startRun('j1', 'lock', 1, Date.now())) as string
     await store.finishRun(runId, { status: 'ok', logs: [], error: null, endedAt: Date.now() })
     await store.setJobStatus('j1', 'done')
     await store.commitBlock(1, write(5n, { jobs: [job] }))
@@ -99,7 +101,17 @@ describe('createSqliteStore', () => {
 
   it('lists runs with their error and logs', async () => {
     const store = createSqliteStore({ path: ':memory:' })
-    const id = await store.startRun('j', 'f', 1, 10)
+    const job = {
+      id: 'j',
+      functionName: 'f',
+      entry: 'handler' as const,
+      input: '{}',
+      blockNumber: 5n,
+      blockHash: block(5n).hash,
+      readyAt: 5n,
+    }
+    await store.commitBlock(1, write(5n, { jobs: [job] }))
+    const id = (await store.startRun('j', 'f', 1, 10)) as string
     const error = { name: 'FunctionRunError', reason: 'timeout', message: 'too slow' }
     await store.finishRun(id, {
       status: 'failed',
@@ -109,5 +121,75 @@ describe('createSqliteStore', () => {
     })
     const [run] = await store.listRuns({ status: 'failed' })
     expect(run).toMatchObject({ functionName: 'f', durationMs: 15, error, logs: [{ message: 'hi' }] })
+  })
+  it('rolls back a reorg: timers and conditions restored, unstarted jobs orphaned, started ones compensated', async () => {
+    const store = createSqliteStore({ path: ':memory:' })
+    const t = (id: string, at: bigint) => ({ id, functionName: 'lock', key: id, at })
+    const job = (id: string, n: bigint) => ({
+      id,
+      functionName: 'lock',
+      entry: 'handler' as const,
+      input: '{}',
+      blockNumber: n,
+      blockHash: block(n).hash,
+      readyAt: n,
+    })
+    await store.commitBlock(
+      1,
+      write(10n, { timersSet: [t('a', 100n)], conditions: [{ id: 'c', value: false }] }),
+    )
+    await store.commitBlock(
+      1,
+      write(11n, {
+        jobs: [job('ran', 11n)],
+        timersSet: [t('a', 200n), t('b', 50n)],
+        conditions: [{ id: 'c', value: true }],
+      }),
+    )
+    await store.commitBlock(
+      1,
+      write(12n, {
+        jobs: [job('queued', 12n), { ...job('waiting', 12n), readyAt: 15n }],
+        timersCleared: ['a'],
+      }),
+    )
+    expect(await store.startRun('ran', 'lock', 1, 1)).not.toBeNull()
+
+    expect((await store.jobsAbove(10n)).map((j) => [j.id, j.status])).toEqual([
+      ['ran', 'running'],
+      ['queued', 'pending'],
+      ['waiting', 'waiting'],
+    ])
+    const compensation = { ...job('ran:reorg', 11n), entry: 'onReorg' as const }
+    expect(await store.rollback(1, block(10n), [compensation])).toEqual({ orphaned: 2 })
+
+    expect(await store.getCursor(1)).toEqual(block(10n))
+    expect(await store.getTimer('a')).toMatchObject({ at: 100n })
+    expect(await store.getTimer('b')).toBeNull()
+    expect((await store.getConditions(['c'])).get('c')).toBe(false)
+    expect(await store.getBlockHash(1, 11n)).toBeNull()
+    expect(await store.startRun('queued', 'lock', 1, 2)).toBeNull()
+    expect((await store.getJob('waiting'))?.status).toBe('orphaned')
+    expect((await store.unfinishedJobs()).map((j) => j.id).sort()).toEqual(['ran', 'ran:reorg'])
+  })
+
+  it('holds a job until its confirmations are reached', async () => {
+    const store = createSqliteStore({ path: ':memory:' })
+    const waiting = {
+      id: 'w',
+      functionName: 'f',
+      entry: 'handler' as const,
+      input: '{}',
+      blockNumber: 5n,
+      blockHash: block(5n).hash,
+      readyAt: 8n,
+    }
+    const final = { ...waiting, id: 'f', readyAt: null }
+    await store.commitBlock(1, write(5n, { jobs: [waiting, final] }))
+    expect(await store.unfinishedJobs()).toEqual([])
+    expect(await store.releaseJobs(7n, null)).toEqual([])
+    expect((await store.releaseJobs(8n, 4n)).map((j) => j.id)).toEqual(['w'])
+    expect((await store.releaseJobs(9n, 5n)).map((j) => j.id)).toEqual(['f'])
+    expect(await store.releaseJobs(10n, 6n)).toEqual([])
   })
 })

@@ -19,6 +19,7 @@ export const toJob = (r: Row): Job => ({
   input: r.input as string,
   blockNumber: BigInt(r.block_number as number | bigint),
   blockHash: r.block_hash as Hex,
+  readyAt: r.ready_at == null ? null : BigInt(r.ready_at as number | bigint),
   status: r.status as Job['status'],
   attempts: Number(r.attempts),
   createdAt: Number(r.created_at),

@@ -12,10 +12,17 @@ CREATE TABLE IF NOT EXISTS blocks (
 );
 CREATE TABLE IF NOT EXISTS jobs (
   id TEXT PRIMARY KEY, function_name TEXT NOT NULL, entry TEXT NOT NULL, input TEXT NOT NULL,
-  block_number INTEGER NOT NULL, block_hash TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+  block_number INTEGER NOT NULL, block_hash TEXT NOT NULL, ready_at INTEGER, status TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
   created_at INTEGER NOT NULL, run_after INTEGER NOT NULL DEFAULT 0, last_error TEXT
 );
-CREATE INDEX IF NOT EXISTS jobs_unfinished ON jobs (status) WHERE status IN ('pending', 'running');
+CREATE INDEX IF NOT EXISTS jobs_unfinished ON jobs (status) WHERE status IN ('waiting', 'pending', 'running');
+CREATE INDEX IF NOT EXISTS jobs_by_block ON jobs (block_number);
+-- What each block changed in timers and conditions, so a reorg can put them back as they were.
+CREATE TABLE IF NOT EXISTS block_undo (
+  chain_id INTEGER NOT NULL, number INTEGER NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL,
+  previous TEXT, PRIMARY KEY (chain_id, number, seq)
+);
 CREATE TABLE IF NOT EXISTS runs (
   id TEXT PRIMARY KEY, job_id TEXT NOT NULL, function_name TEXT NOT NULL, attempt INTEGER NOT NULL,
   status TEXT NOT NULL, started_at INTEGER NOT NULL, ended_at INTEGER, duration_ms REAL, logs TEXT NOT NULL DEFAULT '[]',

@@ -1,0 +1,43 @@
+import { PbjError } from '../internal/errors.js'
+import type { Cursor } from '../store/types.js'
+import type { ChainConnection } from './types.js'
+
+/** A reorg deeper than pbj keeps history for; rolling back would be guesswork, so pbj stops. */
+export class DeepReorgError extends PbjError {
+  override name = 'DeepReorgError'
+}
+
+/**
+ * Walks down from `from` comparing the node's canonical block at each height with the hash pbj processed
+ * there, and returns the newest block both share. Returns `'lagging'` when the node has no block at pbj's
+ * own head yet: a node that is merely behind must not make pbj roll back good blocks.
+ *
+ * @example
+ * const ancestor = await findCommonAncestor({ chain, hashAt, from: 41n, maxDepth: 250, ourHead })
+ */
+export async function findCommonAncestor(p: {
+  chain: ChainConnection
+  hashAt: (n: bigint) => Promise<string | null>
+  from: bigint
+  maxDepth: number
+  ourHead: Cursor
+}): Promise<Cursor | 'lagging'> {
+  // Cross-check: the node must serve a *different* block at our head's height, not none.
+  const atOurHead = await p.chain.getHeader(p.ourHead.number).catch(() => null)
+  if (atOurHead === null) return 'lagging'
+  if (atOurHead.hash === p.ourHead.hash && p.from >= p.ourHead.number) return p.ourHead
+  const floor = p.ourHead.number - BigInt(p.maxDepth)
+  for (let h = p.from; h >= 0n && h >= floor; h--) {
+    const ours = await p.hashAt(h)
+    if (ours === null) break
+    const theirs = await p.chain.getHeader(h)
+    if (theirs.hash === ours) return theirs
+  }
+  throw new DeepReorgError(
+    `Reorg deeper than pbj's window: no common block in the last ${p.maxDepth} blocks`,
+    {
+      details: `pbj's head is ${p.ourHead.number} (${p.ourHead.hash}); the node serves ${atOurHead.hash} there.`,
+      hint: 'Check that rpcUrl points at the right chain. pbj stops following rather than guess.',
+    },
+  )
+}

@@ -1,0 +1,95 @@
+import { randomUUID } from 'node:crypto'
+import type { Database } from 'better-sqlite3'
+import type { Store } from '../types.js'
+import { toJob, toRun } from './rows.js'
+
+type Row = Record<string, unknown>
+type JobMethods =
+  | 'unfinishedJobs'
+  | 'releaseJobs'
+  | 'getJob'
+  | 'startRun'
+  | 'finishRun'
+  | 'setJobStatus'
+  | 'listRuns'
+  | 'getRun'
+
+/**
+ * Jobs and runs on SQLite. Starting a run is a conditional update, so a job a reorg has just orphaned can
+ * never start, and a job that started before the reorg is known to have (and gets compensated).
+ *
+ * @example
+ * const runId = await sqliteJobs(db).startRun('31337:0xabc…:log3:unlock', 'unlock', 1, Date.now())
+ */
+export function sqliteJobs(db: Database): Pick<Store, JobMethods> {
+  const q = {
+    unfinished: db.prepare(
+      "SELECT * FROM jobs WHERE status IN ('pending', 'running') ORDER BY block_number, created_at, id",
+    ),
+    releasable: db.prepare(
+      `SELECT * FROM jobs WHERE status = 'waiting' AND (ready_at <= ? OR (ready_at IS NULL AND block_number <= ?))
+       ORDER BY block_number, id`,
+    ),
+    release: db.prepare("UPDATE jobs SET status = 'pending' WHERE id = ? AND status = 'waiting'"),
+    getJob: db.prepare('SELECT * FROM jobs WHERE id = ?'),
+    startJob: db.prepare(
+      "UPDATE jobs SET status = 'running', attempts = ? WHERE id = ? AND status IN ('pending', 'running')",
+    ),
+    insertRun: db.prepare(
+      `INSERT INTO runs (id, job_id, function_name, attempt, status, started_at) VALUES (?, ?, ?, ?, 'running', ?)`,
+    ),
+    finishRun: db.prepare(
+      'UPDATE runs SET status = ?, ended_at = ?, duration_ms = ? - started_at, logs = ?, error = ? WHERE id = ?',
+    ),
+    setJobStatus: db.prepare(
+      'UPDATE jobs SET status = ?, run_after = coalesce(?, run_after), last_error = coalesce(?, last_error) WHERE id = ?',
+    ),
+    getRun: db.prepare('SELECT * FROM runs WHERE id = ?'),
+  }
+  const release = db.transaction((head: bigint, finalized: bigint) => {
+    const rows = (q.releasable.all(head, finalized) as Row[]).map(toJob)
+    for (const j of rows) q.release.run(j.id)
+    return rows.map((j) => ({ ...j, status: 'pending' as const }))
+  })
+  const start = db.transaction((jobId: string, functionName: string, attempt: number, startedAt: number) => {
+    if (q.startJob.run(attempt, jobId).changes === 0) return null
+    const id = randomUUID()
+    q.insertRun.run(id, jobId, functionName, attempt, startedAt)
+    return id
+  })
+  return {
+    async unfinishedJobs() {
+      return (q.unfinished.all() as Row[]).map(toJob)
+    },
+    async releaseJobs(head, finalized) {
+      return release(head, finalized ?? -1n)
+    },
+    async getJob(id) {
+      const row = q.getJob.get(id) as Row | undefined
+      return row ? toJob(row) : null
+    },
+    async startRun(jobId, functionName, attempt, startedAt) {
+      return start(jobId, functionName, attempt, startedAt)
+    },
+    async finishRun(runId, r) {
+      const error = r.error ? JSON.stringify(r.error) : null
+      q.finishRun.run(r.status, r.endedAt, r.endedAt, JSON.stringify(r.logs), error, runId)
+    },
+    async setJobStatus(jobId, status, fields = {}) {
+      q.setJobStatus.run(status, fields.runAfter ?? null, fields.lastError ?? null, jobId)
+    },
+    async listRuns(filter = {}) {
+      const where: string[] = []
+      const args: unknown[] = []
+      if (filter.functionName) where.push('function_name = ?') && args.push(filter.functionName)
+      if (filter.status) where.push('status = ?') && args.push(filter.status)
+      const sql = `SELECT * FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+        ORDER BY started_at DESC LIMIT ?`
+      return (db.prepare(sql).all(...args, filter.limit ?? 50) as Row[]).map(toRun)
+    },
+    async getRun(id) {
+      const row = q.getRun.get(id) as Row | undefined
+      return row ? toRun(row) : null
+    },
+  }
+}
