@@ -146,17 +146,18 @@ afterAll(async () => {
 describe('pbj demo', () => {
   it('--json prints only JSON lines: the four steps, then an ok summary with both latencies, and exits 0', async () => {
     const r = await runCli(['demo', '--json'])
-    expect(r.stderr).toBe('')
-    expect(r.code).toBe(0)
     expect(r.stdout.length).toBeGreaterThan(5)
     const lines = r.stdout.map((l) => JSON.parse(l) as Line)
     const summary = lines.at(-1)
+    // first, so that a failed scenario shows its error
     expect(summary).toEqual({
       type: 'summary',
       ok: true,
       lockLatencyMs: expect.any(Number),
       unlockLatencyMs: expect.any(Number),
     })
+    expect(r.code).toBe(0)
+    expect(r.stderr).toBe('')
     expect(summary?.lockLatencyMs).toBeGreaterThan(0)
     expect(summary?.unlockLatencyMs).toBeGreaterThan(0)
 
@@ -285,11 +286,14 @@ describe('pbj dev --json on a copy of examples/car-loan', () => {
       from,
     )
     expect(reported.state).toMatchObject({ locked: true, message: lockMessage })
-    const run = cli.lines
-      .slice(from)
-      .find((l) => l.type === 'run' && l.functionName === 'lockOnMissedPayment')
+    // the run line comes when the run ends, which may be after the car has already acknowledged
+    const run = await cli.waitForLine(
+      (l) => l.type === 'run' && l.functionName === 'lockOnMissedPayment',
+      'the lockOnMissedPayment run',
+      from,
+    )
     expect(run).toMatchObject({ status: 'ok', blockNumber: String(block) })
-    const desired = cli.lines.slice(from).find((l) => l.type === 'device:desired')
+    const desired = await cli.waitForLine((l) => l.type === 'device:desired', 'the lock command', from)
     expect(desired).toMatchObject({ blockNumber: String(block), state: { locked: true } })
   })
 
@@ -394,22 +398,24 @@ describe('pbj dev --json on a copy of examples/car-loan', () => {
   })
 
   it('pbj runs lists the runs of that dev session from <dir>/.pbj/dev.db', async () => {
-    const text = await runCli(['runs', '--dir', dir, '--limit', '100'])
+    const [text, json, failed] = await Promise.all([
+      runCli(['runs', '--dir', dir, '--limit', '100']),
+      runCli(['runs', '--dir', dir, '--function', 'lockOnMissedPayment', '--json']),
+      runCli(['runs', '--dir', dir, '--status', 'failed']),
+    ])
     expect(text.code).toBe(0)
     const lockLines = text.stdout.filter((l) => l.includes('lockOnMissedPayment'))
     expect(lockLines.length).toBeGreaterThan(0)
     for (const l of lockLines) expect(l).toMatch(/lockOnMissedPayment\s+ok\s+\d+\.\d ms/)
     expect(text.stdout.some((l) => /tick\s+ok/.test(l))).toBe(true)
 
-    const json = await runCli(['runs', '--dir', dir, '--function', 'lockOnMissedPayment', '--json'])
     expect(json.code).toBe(0)
     const runs = json.stdout.map((l) => JSON.parse(l) as Line)
     expect(runs.length).toBeGreaterThan(0)
     for (const r of runs) expect(r).toMatchObject({ functionName: 'lockOnMissedPayment', status: 'ok' })
 
-    const failed = await runCli(['runs', '--dir', dir, '--status', 'failed'])
     expect(failed).toMatchObject({ code: 0, stdout: [] })
-  })
+  }, 120_000)
 })
 
 describe('clear errors', () => {
@@ -448,14 +454,13 @@ describe('clear errors', () => {
   })
 
   it('an unknown command: exit 2 with the usage', async () => {
-    const r = await runCli(['nope'])
+    const [r, withFlag] = await Promise.all([runCli(['nope']), runCli(['nope', '--json'])])
     expect(r.code).toBe(2)
     expect(r.stderr).toContain("unknown command 'nope'")
     expect(r.stderr).toContain('Usage:')
     expect(r.stderr).toContain('pbj dev')
-    const withFlag = await runCli(['nope', '--json'])
     expect(withFlag.code).toBe(2)
-  })
+  }, 120_000)
 
   it('pbj car without --broker: exit 1 naming --broker', async () => {
     const r = await runCli(['car', '--device', '0x5074e83aFde263590720FC096Fd027CBA215bDE0'])

@@ -1,14 +1,18 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { carLoanAbi, carWalletAbi } from '@pbj/contracts'
-import { type DeviceAgent, startSimulatedCar } from '@pbj/device'
+import { type AppliedEntry, type DeviceAgent, startSimulatedCar } from '@pbj/device'
 import { createPublicClient, createTestClient, createWalletClient, defineChain, http } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
+import {
+  type EmbeddedBroker,
+  startEmbeddedBroker,
+} from '../../packages/pbj/src/actions/broker/startEmbeddedBroker.js'
 import { demoAccounts } from '../../packages/pbj/src/demo/accounts.js'
 import { demoProjectDir } from '../../packages/pbj/src/demo/runDemo.js'
 import { startDemoStack } from '../../packages/pbj/src/demo/startDemoStack.js'
-import { createEngine, type Engine } from '../../packages/pbj/src/engine/createEngine.js'
+import { createEngine, type Engine, type EngineOptions } from '../../packages/pbj/src/engine/createEngine.js'
 import type { EngineEvents } from '../../packages/pbj/src/engine/types.js'
 import { waitFor } from '../../packages/pbj/src/internal/waitFor.js'
 import type { FunctionBundle } from '../../packages/pbj/src/runtime/loadFunction.js'
@@ -29,11 +33,18 @@ export async function startScenario(options: {
   functions?: FunctionBundle[]
   period?: number
   grace?: number
+  /** The engine's RPC URLs, e.g. through a fault-injecting proxy (default: Anvil's ws, then http). */
+  rpcUrl?: (anvil: {
+    rpcUrl: string
+    wsUrl: string
+  }) => string | readonly string[] | Promise<string | readonly string[]>
+  /** Where the engine runs isolates (EngineOptions.sandbox); default: the engine's default. */
+  sandbox?: EngineOptions['sandbox']
 }) {
-  const stack = await startDemoStack({
-    cars: 0,
-    ...(options.brokerUrl ? { brokerUrl: options.brokerUrl } : {}),
-  })
+  // The embedded broker is started here rather than by the stack, so a test can stop and restart it.
+  let embedded: EmbeddedBroker | undefined = options.brokerUrl ? undefined : await startEmbeddedBroker()
+  const embeddedPort = embedded?.port
+  const stack = await startDemoStack({ cars: 0, brokerUrl: options.brokerUrl ?? (embedded?.url as string) })
   const { createDemoCar } = await import('../../packages/pbj/src/demo/deployDemo.js')
   const car = await createDemoCar(stack.deployment, {
     ...(options.period ? { period: options.period } : {}),
@@ -46,27 +57,45 @@ export async function startScenario(options: {
     : await loadFunctions(join(demoProjectDir, 'functions'))
   if (loaded.errors.length) throw loaded.errors[0]
   const functions = loaded.functions
-  const engine = await createEngine({
-    rpcUrl: [stack.wsUrl, stack.rpcUrl],
+  const engineOptions = {
+    rpcUrl: options.rpcUrl ? await options.rpcUrl(stack) : [stack.wsUrl, stack.rpcUrl],
     brokerUrl: stack.brokerUrl,
     broker: { topicPrefix, protocolVersion: options.protocolVersion ?? 4 },
     database: join(dir, 'pbj.db'),
     functions: [...functions, ...(options.extraFunctions ?? [])],
     contracts: stack.deployment.contracts,
     limits: { timeoutMs: 1000, memoryMb: 32 },
-  })
-  const agent: DeviceAgent = await startSimulatedCar({
-    brokerUrl: stack.brokerUrl,
-    deviceId: car.deviceId,
-    topicPrefix,
-    protocolVersion: options.protocolVersion ?? 4,
-    print: () => {},
-  })
-  await agent.ready
+    ...(options.sandbox ? { sandbox: options.sandbox } : {}),
+  }
+  let engine = await createEngine(engineOptions)
+  // The car's own records, kept across its restarts: what it applied (onApplied and its log file) and
+  // the commands it refused.
+  const applied: AppliedEntry[] = []
+  const rejected: string[] = []
+  const carLogFile = join(dir, 'car.log')
+  const startCar = async () => {
+    const started = await startSimulatedCar({
+      brokerUrl: stack.brokerUrl,
+      deviceId: car.deviceId,
+      topicPrefix,
+      protocolVersion: options.protocolVersion ?? 4,
+      stateFile: join(dir, 'car.json'),
+      logFile: carLogFile,
+      onApplied: (entry) => applied.push(entry),
+      onRejected: (reason) => rejected.push(reason),
+      print: () => {},
+    })
+    await started.ready
+    return started
+  }
+  let agent: DeviceAgent = await startCar()
   const runs: EngineEvents['run'][] = []
   const desired: EngineEvents['device:desired'][] = []
-  engine.events.on('run', (r) => runs.push(r))
-  engine.events.on('device:desired', (d) => desired.push(d))
+  const listen = (e: Engine) => {
+    e.events.on('run', (r) => runs.push(r))
+    e.events.on('device:desired', (d) => desired.push(d))
+  }
+  listen(engine)
   await engine.start()
 
   const chain = defineChain({
@@ -88,10 +117,50 @@ export async function startScenario(options: {
   const scenario = {
     stack,
     car,
-    agent,
-    engine: engine as Engine,
+    get agent() {
+      return agent
+    },
+    get engine(): Engine {
+      return engine
+    },
     runs,
     desired,
+    topicPrefix,
+    applied,
+    rejected,
+    /** The lines of the car's log file: one per command it applied, across its restarts. */
+    carLog: (): AppliedEntry[] => {
+      let text = ''
+      try {
+        text = readFileSync(carLogFile, 'utf8')
+      } catch {}
+      return text
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as AppliedEntry)
+    },
+    /** Takes the car offline (its agent stops); `startCar` brings it back with its saved state. */
+    stopCar: () => agent.close(),
+    async startCar() {
+      agent = await startCar()
+    },
+    /** Stops the embedded broker (it forgets its retained messages); the url stays the same. */
+    async stopBroker() {
+      if (!embedded) throw new Error('stopBroker needs the embedded broker')
+      await embedded.close()
+    },
+    /** Starts the embedded broker again on the same port. */
+    async startBroker() {
+      embedded = await startEmbeddedBroker({ port: embeddedPort as number })
+    },
+    /** Stops the engine, runs `between`, then starts a new engine on the same database (a crash, a deploy). */
+    async restartEngine(between?: () => Promise<void>) {
+      await engine.stop()
+      await between?.()
+      engine = await createEngine(engineOptions)
+      listen(engine)
+      await engine.start()
+    },
     pub,
     test,
     loan: () =>
@@ -145,6 +214,7 @@ export async function startScenario(options: {
       await agent.close()
       await engine.stop()
       await stack.stop()
+      await embedded?.close()
       rmSync(dir, { recursive: true, force: true })
     },
   }

@@ -1,4 +1,4 @@
-import { readFile, rename, writeFile } from 'node:fs/promises'
+import { appendFile, readFile, rename, writeFile } from 'node:fs/promises'
 import { connect, type IClientOptions, type MqttClient } from 'mqtt'
 import { z } from 'zod'
 import { DeviceError } from './DeviceError.js'
@@ -19,6 +19,15 @@ export type DeviceState = {
 }
 
 /**
+ * One command the car actually applied: what {@link DeviceAgentOptions.onApplied} receives and each line of
+ * {@link DeviceAgentOptions.logFile}. The same `commandId` twice in a car's log is a duplicate effect.
+ *
+ * @example
+ * const entry: AppliedEntry = { commandId: 'job-7:0', version: 3, locked: true, at: 1718000000000 }
+ */
+export type AppliedEntry = { commandId: string; version: number; locked: boolean; at: number }
+
+/**
  * Options of {@link createDeviceAgent}.
  *
  * @example
@@ -37,6 +46,16 @@ export type DeviceAgentOptions = {
   stateFile?: string
   /** Called after each applied desired message. If it throws, the report carries the error. */
   onChange?: (state: DeviceState) => void
+  /**
+   * Called once per command actually applied, never for a stale or replayed one: the car's own record of
+   * its effects, for counting them. A throw is reported as a warning.
+   */
+  onApplied?: (entry: AppliedEntry) => void
+  /**
+   * File each applied command is appended to as a JSON line ({@link AppliedEntry}), before the car reports
+   * it, so that whoever sees the report can count it in the log.
+   */
+  logFile?: string
   /** Called when a desired message is refused; `raw` is the parsed message, or the payload if unreadable. */
   onRejected?: (reason: string, raw: unknown) => void
   /** Connection trouble and failed reports; defaults to console.warn. */
@@ -161,7 +180,18 @@ export async function createDeviceAgent(options: DeviceAgentOptions): Promise<De
     } catch (cause) {
       error = `onChange threw: ${messageOf(cause)}`
     }
-    const { stateFile } = options
+    const entry: AppliedEntry = {
+      commandId: message.commandId,
+      version: message.version,
+      locked,
+      at: applied.appliedAt,
+    }
+    try {
+      options.onApplied?.(entry)
+    } catch (cause) {
+      warn(`car ${deviceId}: onApplied threw: ${messageOf(cause)}`)
+    }
+    const { stateFile, logFile } = options
     pending = pending.then(async () => {
       if (stateFile) {
         try {
@@ -169,6 +199,12 @@ export async function createDeviceAgent(options: DeviceAgentOptions): Promise<De
         } catch (cause) {
           error ??= `could not persist state: ${messageOf(cause)}`
         }
+      }
+      if (logFile) {
+        // After the state is saved: a line in the log is an effect the car will not apply again.
+        await appendFile(logFile, `${JSON.stringify(entry)}\n`).catch((cause: unknown) => {
+          warn(`car ${deviceId}: could not append to logFile ${logFile}: ${messageOf(cause)}`)
+        })
       }
       report(applied, error)
     })

@@ -6,6 +6,7 @@
  * import { startSimulatedCar, LOCK_MESSAGE } from '@pbj/device'
  */
 export {
+  type AppliedEntry,
   createDeviceAgent,
   type DeviceAgent,
   type DeviceAgentOptions,

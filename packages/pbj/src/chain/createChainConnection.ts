@@ -1,31 +1,44 @@
 import {
   type Address,
   createPublicClient,
-  fallback,
+  custom,
   type Hex,
-  http,
   type Log,
   type PublicClient,
   type RpcBlock,
-  webSocket,
 } from 'viem'
 import { RpcError } from '../internal/errors.js'
+import { createRpcPool, isWsUrl } from './createRpcPool.js'
 import type { BlockHeader, ChainConnection } from './types.js'
+import { watchHeadsOverWebSocket } from './watchHeadsOverWebSocket.js'
 
-const toHeader = (b: Pick<RpcBlock, 'number' | 'hash' | 'parentHash' | 'timestamp'>): BlockHeader => ({
+const toHeader = (
+  b: Pick<RpcBlock, 'number' | 'hash' | 'parentHash' | 'timestamp'> & { logsBloom?: Hex | null },
+): BlockHeader => ({
   number: BigInt(b.number as Hex),
   hash: b.hash as Hex,
   parentHash: b.parentHash,
   timestamp: BigInt(b.timestamp),
+  ...(b.logsBloom ? { logsBloom: b.logsBloom } : {}),
 })
 
-const isWsUrl = (url: string) => /^wss?:\/\//.test(url)
+const toLogs = (raw: Log<Hex>[]): Log[] =>
+  raw.map((l) => ({
+    ...l,
+    blockNumber: BigInt(l.blockNumber as unknown as Hex),
+    logIndex: Number(l.logIndex as unknown as Hex),
+    transactionIndex: Number(l.transactionIndex as unknown as Hex),
+  })) as Log[]
+
+const hex = (n: bigint) => `0x${n.toString(16)}`
 
 /**
  * Connects to an RPC, or several. With a `ws://` / `wss://` URL a `newHeads` subscription wakes the follower
  * within ~2 ms of a block; with only `http(s)://` URLs heads are polled every `pollingIntervalMs`. Requests
- * go to the URLs in order, falling back to the next when one fails (so a WebSocket URL with an HTTP URL
- * after it gets HTTP as fallback).
+ * go to the URLs in order, failing over to the next when one is down, rate-limited or erroring (so a
+ * WebSocket URL with an HTTP URL after it gets HTTP as fallback), and coming back to the first once it
+ * recovers. Requests are not retried here: the follower backs off and retries itself, and viem's retries
+ * only serve the functions' contract reads.
  *
  * @example
  * const chain = await createChainConnection({ rpcUrl: ['ws://127.0.0.1:8545', 'http://127.0.0.1:8545'] })
@@ -34,89 +47,109 @@ const isWsUrl = (url: string) => /^wss?:\/\//.test(url)
 export async function createChainConnection(options: {
   rpcUrl: string | readonly string[]
   pollingIntervalMs?: number
+  /** Per-request time limit (default 10 s). */
+  timeoutMs?: number
 }): Promise<ChainConnection> {
   const urls = typeof options.rpcUrl === 'string' ? [options.rpcUrl] : [...options.rpcUrl]
-  const wsUrl = urls.find(isWsUrl)
+  const wsUrls = urls.filter(isWsUrl)
   const rpcUrl = urls[0] ?? ''
-  const isWs = wsUrl !== undefined
   const pollingInterval = options.pollingIntervalMs ?? 250
-  const transports = urls.map((u) =>
-    isWsUrl(u) ? webSocket(u, { retryCount: 2 }) : http(u, { retryCount: 2 }),
-  )
+  const pool = createRpcPool(urls, options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs })
+  const rpc = (method: string, params: readonly unknown[]) => pool.request(method, params)
+  // Contract reads keep viem's retries (a function's read must not fail on one rate limit); the pool fails
+  // them over between URLs underneath.
   const client: PublicClient = createPublicClient({
-    transport:
-      transports.length === 1 ? (transports[0] as (typeof transports)[number]) : fallback(transports),
+    transport: custom({ request: ({ method, params }) => rpc(method, params ?? []) }, { retryCount: 2 }),
     pollingInterval,
   })
-  // Heads get a WebSocket of their own. Requests and responses on the socket that carries the
-  // subscription put Linux into delayed-ACK mode, and Anvil's next newHeads push then waits ~40 ms for that
-  // ACK (Nagle). A socket that only receives pushes delivers them in ~1 ms. (viem caches sockets by URL and
-  // options, so distinct keepAlive options give a distinct socket.)
-  const headsClient: PublicClient | null = wsUrl
-    ? createPublicClient({ transport: webSocket(wsUrl, { retryCount: 3, keepAlive: { interval: 29_000 } }) })
-    : null
-  const chainId = await client.getChainId().catch((cause: unknown) => {
-    throw new RpcError(`Cannot reach the chain at ${rpcUrl}`, {
+  const chainIdHex = await rpc('eth_chainId', []).catch((cause: unknown) => {
+    throw new RpcError(`Cannot reach the chain at ${urls.join(', ')}`, {
       cause,
       details: cause instanceof Error ? cause.message : String(cause),
       hint: 'Check rpcUrl in pbj.config.ts, or remove it to run an embedded Anvil.',
       meta: { field: 'rpcUrl' },
     })
   })
+  const chainId = Number(BigInt(chainIdHex as Hex))
   let closed = false
-  const rpc = client.request as (args: { method: string; params: unknown[] }) => Promise<unknown>
+  const stops = new Set<() => void>()
+
+  const getHeader: ChainConnection['getHeader'] = async (block) => {
+    const tag = block === 'latest' ? 'latest' : hex(block)
+    const raw = (await rpc('eth_getBlockByNumber', [tag, false])) as RpcBlock | null
+    if (!raw) throw new RpcError(`Block ${String(block)} not found at ${rpcUrl}`)
+    return toHeader(raw)
+  }
+
+  /** Polls the head, reporting each new one; the http-only head source, like viem's watchBlocks. */
+  const pollHeads = (onHead: (head: BlockHeader) => void, onError: (error: Error) => void) => {
+    let timer: NodeJS.Timeout | undefined
+    let last: string | null = null
+    let stopped = false
+    let failing = 0
+    const tick = () => {
+      getHeader('latest')
+        .then((head) => {
+          failing = 0
+          if (head.hash === last) return
+          last = head.hash
+          onHead(head)
+        })
+        .catch((error: unknown) => {
+          // The first failure of a streak, then every 40th: an outage must not log four lines a second.
+          if (failing++ % 40 === 0 && !closed)
+            onError(error instanceof Error ? error : new Error(String(error)))
+        })
+        .finally(() => {
+          if (!stopped) timer = setTimeout(tick, pollingInterval)
+        })
+    }
+    timer = setTimeout(tick, pollingInterval)
+    return () => {
+      stopped = true
+      clearTimeout(timer)
+    }
+  }
 
   return {
     chainId,
     rpcUrl,
     async watchHeads(onHead, onError) {
-      if (isWs) {
-        const transport = (headsClient as PublicClient).transport as unknown as {
-          subscribe(args: {
-            params: ['newHeads']
-            onData: (data: { result: RpcBlock }) => void
-            onError: (error: Error) => void
-          }): Promise<{ unsubscribe: () => Promise<unknown> }>
-        }
-        // Resolves once the subscription is live, so no block mined after this returns can be missed.
-        const sub = await transport.subscribe({
-          params: ['newHeads'],
-          onData: (d) => onHead(toHeader(d.result)),
-          onError: (e) => !closed && onError(e),
-        })
-        return () => void sub.unsubscribe().catch(() => {})
+      const report = (error: Error) => !closed && onError(error)
+      const stop =
+        wsUrls.length > 0
+          ? await watchHeadsOverWebSocket({
+              wsUrls,
+              toHeader,
+              getHead: () => getHeader('latest'),
+              pollingIntervalMs: pollingInterval,
+              onHead,
+              onError: report,
+            })
+          : pollHeads(onHead, report)
+      stops.add(stop)
+      return () => {
+        stops.delete(stop)
+        stop()
       }
-      return client.watchBlocks({
-        poll: true,
-        pollingInterval,
-        emitMissed: false,
-        onBlock: (b) => onHead(toHeader(b as unknown as RpcBlock)),
-        onError,
-      })
     },
     async getFinalizedNumber() {
-      const raw = (await rpc({ method: 'eth_getBlockByNumber', params: ['finalized', false] }).catch(
+      const raw = (await rpc('eth_getBlockByNumber', ['finalized', false]).catch(
         () => null,
       )) as RpcBlock | null
       return raw?.number ? BigInt(raw.number) : null
     },
-    async getHeader(block) {
-      const tag = block === 'latest' ? 'latest' : `0x${block.toString(16)}`
-      const raw = (await rpc({ method: 'eth_getBlockByNumber', params: [tag, false] })) as RpcBlock | null
-      if (!raw) throw new RpcError(`Block ${String(block)} not found at ${rpcUrl}`)
-      return toHeader(raw)
-    },
+    getHeader,
     async getLogs({ blockHash, addresses }) {
       if (addresses && addresses.length === 0) return []
       const filter: Record<string, unknown> = { blockHash }
       if (addresses) filter.address = addresses
-      const raw = (await rpc({ method: 'eth_getLogs', params: [filter] })) as Log<Hex>[]
-      return raw.map((l) => ({
-        ...l,
-        blockNumber: BigInt(l.blockNumber as unknown as Hex),
-        logIndex: Number(l.logIndex as unknown as Hex),
-        transactionIndex: Number(l.transactionIndex as unknown as Hex),
-      })) as Log[]
+      return toLogs((await rpc('eth_getLogs', [filter])) as Log<Hex>[])
+    },
+    async getLogsInRange({ fromBlock, toBlock, addresses }) {
+      if (addresses.length === 0) return []
+      const filter = { fromBlock: hex(fromBlock), toBlock: hex(toBlock), address: addresses }
+      return toLogs((await rpc('eth_getLogs', [filter])) as Log<Hex>[])
     },
     async readContract(call) {
       return client.readContract({
@@ -129,13 +162,9 @@ export async function createChainConnection(options: {
     },
     async close() {
       closed = true
-      const sockets = [headsClient?.transport, ...transports.map((t) => t({}).value)]
-      for (const t of sockets as ({ getRpcClient?: () => Promise<{ close(): void }> } | undefined)[]) {
-        await t
-          ?.getRpcClient?.()
-          .then((c) => c.close())
-          .catch(() => {})
-      }
+      for (const stop of stops) stop()
+      stops.clear()
+      await pool.close()
     },
   }
 }

@@ -1,14 +1,28 @@
+import type { Address } from 'viem'
 import { now } from '../internal/now.js'
 import type { Cursor, Store } from '../store/types.js'
+import { backoffDelay, sleep } from './backoffDelay.js'
+import { classifyRpcError, retryAfterMs } from './classifyRpcError.js'
+import { createBlockRangeFetcher } from './createBlockRangeFetcher.js'
 import { findCommonAncestor } from './findCommonAncestor.js'
+import type { PrefetchedLogs } from './pickPrefetchedLogs.js'
 import type { BlockHeader, ChainConnection } from './types.js'
 
 /** Options of {@link followHeads}. */
 export type FollowOptions = {
   chain: ChainConnection
   store: Store
-  /** Processes one block and commits it with the cursor; called strictly in order. */
-  onBlock(header: BlockHeader, receivedAt: number): Promise<void>
+  /**
+   * Processes one block and commits it with the cursor; called strictly in order. While catching up, the
+   * block's logs come along, fetched with a range of blocks (checked against this block's hash).
+   */
+  onBlock(header: BlockHeader, receivedAt: number, prefetched?: PrefetchedLogs): Promise<void>
+  /** The contracts whose logs `onBlock` reads: catch-up fetches them for a range of blocks at once. */
+  addresses?: () => readonly Address[]
+  /** Further behind the head than this many blocks, pbj catches up by ranges (default 2). */
+  catchUpAfter?: number
+  /** Widest eth_getLogs range while catching up (default 1000); halved when the provider refuses. */
+  maxLogsRange?: number
   /** Rolls pbj back to `ancestor` (the newest block both chains share); called before the new branch. */
   onReorg(ancestor: Cursor, removed: { from: bigint; to: bigint }): Promise<void>
   /** Where to start on an empty store: 'latest' (default) or a block number. */
@@ -26,7 +40,12 @@ export type FollowOptions = {
  * by one from the durable cursor, gaps are filled by number, and each block must link to the last one by
  * parent hash. A block that does not link, or a different block at a height pbj has processed, is a reorg:
  * pbj walks back to the common ancestor and rolls back — but only once the node really serves another block
- * at pbj's height, so a lagging node cannot make it undo good blocks. Returns a stop function.
+ * at pbj's height, so a lagging node cannot make it undo good blocks.
+ *
+ * Behind by more than `catchUpAfter` blocks (start-up after downtime, a dropped subscription), it catches up
+ * by ranges: one eth_getLogs for many blocks and their headers fetched concurrently, each block still linked
+ * by parent hash. An RPC failure is retried with backoff (50 ms doubling to 5 s, with jitter) from the
+ * durable cursor, so no block is skipped or processed twice. Returns a stop function.
  *
  * @example
  * const stop = await followHeads({ chain, store, onBlock: (h) => processBlock(common, h), onReorg })
@@ -37,6 +56,13 @@ export async function followHeads(options: FollowOptions): Promise<() => Promise
   let target: BlockHeader | null = null
   let running: Promise<void> | null = null
   let stopped = false
+  const stopping = new AbortController()
+  const catchUpAfter = BigInt(options.catchUpAfter ?? 2)
+  const fetcher = createBlockRangeFetcher({
+    chain,
+    ...(options.maxLogsRange === undefined ? {} : { maxSpan: options.maxLogsRange }),
+    ...(options.onWarning ? { onWarning: options.onWarning } : {}),
+  })
 
   let last: Cursor | null = await store.getCursor(chainId)
   if (!last) {
@@ -85,6 +111,10 @@ export async function followHeads(options: FollowOptions): Promise<() => Promise
         continue
       }
       const next: bigint = last.number + 1n
+      if (t.number - last.number > catchUpAfter) {
+        await catchUp(next, t.number)
+        continue
+      }
       const receivedAt = now()
       const header = t.number === next ? t : await chain.getHeader(next)
       if (last.number >= 0n && header.parentHash !== last.hash) {
@@ -96,10 +126,54 @@ export async function followHeads(options: FollowOptions): Promise<() => Promise
     }
   }
 
+  /** Processes blocks `from`… (up to `to`, or fewer) from one range fetch. */
+  const catchUp = async (from: bigint, to: bigint) => {
+    const addresses = [...(options.addresses?.() ?? [])]
+    const range = await fetcher.fetch(from, to, addresses)
+    for (const header of range.headers) {
+      if (stopped || !last) return
+      if (last.number >= 0n && header.parentHash !== last.hash) {
+        await reorg(header)
+        return
+      }
+      const logs = range.logsFor(header)
+      await options.onBlock(header, now(), logs ? { addresses, logs } : undefined)
+      last = { ...header }
+    }
+  }
+
+  /** Runs the loop until it is done, backing off and resuming from the store's cursor after a failure. */
+  const run = async () => {
+    for (let failures = 0; !stopped; ) {
+      const before = last
+      try {
+        await loop()
+        return
+      } catch (error) {
+        failures = last === before ? failures + 1 : 1
+        const kind = classifyRpcError(error)
+        const rpcFault = kind !== 'answer' || isPbjRpcError(error)
+        const wait = Math.max(
+          backoffDelay(failures),
+          rpcFault ? Math.min(retryAfterMs(error) ?? 0, 30_000) : 0,
+        )
+        if (rpcFault)
+          options.onWarning?.(
+            `RPC ${kind === 'answer' ? 'error' : kind} after block ${last?.number ?? '?'} (attempt ${failures}), retrying in ${wait} ms: ${shortMessage(error)}`,
+          )
+        else options.onError?.(error)
+        await sleep(wait, stopping.signal)
+        // A failure can come after a block committed (its cursor with it): the store says where to resume.
+        const cursor = await store.getCursor(chainId).catch(() => null)
+        if (cursor) last = cursor
+      }
+    }
+  }
+
   const wake = (head: BlockHeader) => {
     if (!target || head.number >= target.number || head.hash !== target.hash) target = head
     if (running) return
-    running = loop()
+    running = run()
       .catch((error) => options.onError?.(error))
       .finally(() => {
         running = null
@@ -109,21 +183,29 @@ export async function followHeads(options: FollowOptions): Promise<() => Promise
   }
 
   const unwatch = await chain.watchHeads(wake, (error) =>
-    options.onWarning?.(`head subscription: ${error.message}`),
+    options.onWarning?.(`head subscription: ${shortMessage(error)}`),
   )
   const poll = setInterval(() => {
     chain
       .getHeader('latest')
       .then(wake)
-      .catch((error: unknown) => options.onWarning?.(`head poll: ${String(error)}`))
+      .catch((error: unknown) => options.onWarning?.(`head poll: ${shortMessage(error)}`))
   }, options.pollIntervalMs ?? 2_000)
   poll.unref()
   // Catch up with blocks mined while pbj was down, and re-check the last one it processed.
   wake(await chain.getHeader('latest'))
   return async () => {
     stopped = true
+    stopping.abort()
     clearInterval(poll)
     unwatch()
     await running
   }
 }
+
+const isPbjRpcError = (error: unknown) => error instanceof Error && error.name === 'RpcError'
+
+const shortMessage = (error: unknown) =>
+  error instanceof Error
+    ? ((error as { shortMessage?: string }).shortMessage ?? error.message).split('\n')[0]
+    : String(error)

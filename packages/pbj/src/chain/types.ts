@@ -1,7 +1,10 @@
 import type { Abi, Address, Hex, Log } from 'viem'
 
-/** The parts of a block header the pipeline uses. */
-export type BlockHeader = { number: bigint; hash: Hex; parentHash: Hex; timestamp: bigint }
+/**
+ * The parts of a block header the pipeline uses. `logsBloom` (when the node sends it) lets catch-up check
+ * that a range's logs left no block out.
+ */
+export type BlockHeader = { number: bigint; hash: Hex; parentHash: Hex; timestamp: bigint; logsBloom?: Hex }
 
 /** A view call. `blockNumber` pins the state read. */
 export type ReadCall = {
@@ -19,13 +22,26 @@ export type ReadCall = {
 export type ChainConnection = {
   chainId: number
   rpcUrl: string
-  /** Calls `onHead` for new heads. A head is only a wake-up: the follower re-reads and links blocks itself. */
+  /**
+   * Calls `onHead` for new heads. A head is only a wake-up: the follower re-reads and links blocks itself.
+   * A dropped subscription is reported to `onError`, heads are polled until it is back, and it is renewed
+   * with backoff.
+   */
   watchHeads(onHead: (head: BlockHeader) => void, onError: (error: Error) => void): Promise<() => void>
   getHeader(block: bigint | 'latest'): Promise<BlockHeader>
   /** The chain's finalized block number (the `finalized` tag), or null where the node has none. */
   getFinalizedNumber(): Promise<bigint | null>
   /** Logs of one block (by hash, so a reorg cannot mix blocks), optionally only from `addresses`. */
   getLogs(params: { blockHash: Hex; addresses?: readonly Address[] }): Promise<Log[]>
+  /**
+   * Logs of `addresses` in blocks `fromBlock`–`toBlock`, by number (for catching up; check each log's
+   * blockHash against the block processed). Providers refuse wide ranges: see `parseLogRangeError`.
+   */
+  getLogsInRange(params: {
+    fromBlock: bigint
+    toBlock: bigint
+    addresses: readonly Address[]
+  }): Promise<Log[]>
   readContract(call: ReadCall): Promise<unknown>
   close(): Promise<void>
 }

@@ -51,6 +51,13 @@ export const configSchema = z
         timeoutMs: z.number().int().min(10).max(300_000).optional(),
         memoryMb: z.number().int().min(8).max(4096).optional(),
         concurrency: z.number().int().min(1).max(1024).optional(),
+        isolation: z
+          .enum(['thread', 'process'], {
+            message:
+              "must be 'thread' (isolates in the engine's process, the default) or 'process' (isolates in a " +
+              'child process, restarted and its runs retried if it crashes)',
+          })
+          .optional(),
       })
       .strict()
       .optional(),

@@ -8,7 +8,8 @@ const hints: Record<string, string> = {
     'Set brokerUrl to your MQTT broker, e.g. "mqtt://127.0.0.1:1883", or remove it for the embedded one.',
   database: 'Set database to a file path such as ".pbj/pbj.db" (or ":memory:").',
   functions: 'Set functions to the folder holding your function files, e.g. "functions".',
-  limits: 'limits.timeoutMs is 10–300000 ms, limits.memoryMb 8–4096, limits.concurrency 1–1024.',
+  limits:
+    "limits.timeoutMs is 10–300000 ms, limits.memoryMb 8–4096, limits.concurrency 1–1024, limits.isolation 'thread' or 'process'.",
   contracts:
     'contracts maps a name to { address: "0x…" }, e.g. contracts: { CarLoan: { address: "0x5Fb…" } }.',
   operatorKey: 'operatorKey is the engine key as 0x followed by 64 hex digits.',

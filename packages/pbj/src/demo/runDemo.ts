@@ -73,6 +73,8 @@ export async function runDemo(options: { onEvent: (event: DemoEvent) => void; br
       functions,
       contracts: stack.deployment.contracts,
       limits: { timeoutMs: 2000, memoryMb: 64 },
+      // The chain is new: read it from genesis so the loan's own LoanOpened arms its deadline.
+      chain: { startBlock: 0 },
     })
     cleanups.unshift(engine.stop)
     const agent = await startSimulatedCar({

@@ -1,12 +1,15 @@
 import type { Address } from 'viem'
 import { createMqttBroker } from '../actions/broker/createMqttBroker.js'
+import { createDeviceDispatcher } from '../actions/devices/createDeviceDispatcher.js'
 import { createChainConnection } from '../chain/createChainConnection.js'
 import { followHeads } from '../chain/followHeads.js'
 import { createEmitter } from '../internal/createEmitter.js'
 import { type Logger, silentLogger } from '../internal/logger.js'
 import { createMemoryQueue } from '../queue/createMemoryQueue.js'
+import { createProcessSandbox } from '../runtime/createProcessSandbox.js'
 import { createSandbox } from '../runtime/createSandbox.js'
 import type { FunctionBundle } from '../runtime/loadFunction.js'
+import type { SandboxIsolation } from '../runtime/sandboxTypes.js'
 import { createSqliteStore } from '../store/sqlite/createSqliteStore.js'
 import { createTriggerIndex } from '../triggers/createTriggerIndex.js'
 import { handleReorg } from './handleReorg.js'
@@ -32,8 +35,16 @@ export type EngineOptions = {
   secrets?: Record<string, string>
   limits?: { timeoutMs?: number | undefined; memoryMb?: number | undefined; concurrency?: number | undefined }
   chain?: { pollingIntervalMs?: number | undefined; startBlock?: 'latest' | number | undefined }
-  retry?: { maxAttempts?: number; baseDelayMs?: number }
+  /**
+   * `isolation: 'thread'` (default) runs isolates in this process; `'process'` runs them in a child process
+   * that is restarted when it crashes (its runs in flight are retried), at ~0.3 ms more per run.
+   */
+  sandbox?: { isolation?: SandboxIsolation | undefined }
+  /** Default retry policy for every function (each may set its own `retry`). */
+  retry?: { maxAttempts?: number; backoffMs?: number; maxBackoffMs?: number }
   logger?: Logger
+  /** How often due retries are looked for in the store (ms). */
+  retrySweepMs?: number
 }
 
 /** A running engine. */
@@ -46,7 +57,10 @@ export type Engine = {
   /** Replaces the loaded functions (hot reload); the trigger index is rebuilt. */
   setFunctions(functions: readonly FunctionBundle[]): Promise<void>
   functionNames(): string[]
-  /** Resolves when no job is queued or running. */
+  /**
+   * Resolves when no job is queued or running and no device publish is queued or in flight (devices
+   * waiting for the broker to come back do not count).
+   */
   idle(): Promise<void>
   stop(): Promise<void>
 }
@@ -73,13 +87,15 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     onWarning: (m) => logger.warn(m),
   })
   const events = createEmitter<EngineEvents>()
+  const store = createSqliteStore({ path: options.database })
   const common: Common = {
     chainId: chain.chainId,
     chain,
-    store: createSqliteStore({ path: options.database }),
+    store,
     queue: createMemoryQueue({ concurrency: options.limits?.concurrency ?? 16 }),
     broker,
-    sandbox: createSandbox(limits),
+    dispatcher: createDeviceDispatcher({ store, broker, events }),
+    sandbox: options.sandbox?.isolation === 'process' ? createProcessSandbox(limits) : createSandbox(limits),
     logger,
     events,
     contracts: options.contracts ?? {},
@@ -87,7 +103,12 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     functions: new Map(),
     index: createTriggerIndex([], {}),
     limits,
-    retry: { maxAttempts: options.retry?.maxAttempts ?? 5, baseDelayMs: options.retry?.baseDelayMs ?? 200 },
+    retry: {
+      maxAttempts: options.retry?.maxAttempts ?? 8,
+      backoffMs: options.retry?.backoffMs ?? 200,
+      maxBackoffMs: options.retry?.maxBackoffMs ?? 30_000,
+      on: 'faults',
+    },
   }
   events.on('warning', (m) => logger.warn(m))
 
@@ -115,18 +136,30 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   })
 
   let stopFollowing: (() => Promise<void>) | undefined
+  // Retries wait in the store, not in timers, so they survive a restart and `pbj runs retry` reaches a
+  // running engine.
+  const retrySweep = setInterval(() => {
+    void common.store
+      .claimDueRetries(Date.now())
+      .then((jobs) => common.queue.push(jobs))
+      .catch((error) => events.emit('error', error))
+  }, options.retrySweepMs ?? 100)
+  retrySweep.unref()
   return {
     chainId: chain.chainId,
     events,
     store: common.store,
     async start() {
       await armSchedules(common)
+      // Desired states a crash (or a broker outage before it) left unpublished go out first.
+      await common.dispatcher.start()
       common.queue.start((job) => runJob(common, job))
       common.queue.push(await common.store.unfinishedJobs())
       stopFollowing = await followHeads({
         chain,
         store: common.store,
-        onBlock: (header, receivedAt) => processBlock(common, header, receivedAt),
+        onBlock: (header, receivedAt, prefetched) => processBlock(common, header, receivedAt, prefetched),
+        addresses: () => common.index.addresses,
         onReorg: (ancestor) => handleReorg(common, ancestor),
         ...(options.chain?.startBlock === undefined ? {} : { startBlock: options.chain.startBlock }),
         onWarning: (m) => events.emit('warning', m),
@@ -141,10 +174,15 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       await armSchedules(common)
     },
     functionNames: () => [...common.functions.keys()],
-    idle: () => common.queue.idle(),
+    idle: async () => {
+      await common.queue.idle()
+      await common.dispatcher.settled()
+    },
     async stop() {
+      clearInterval(retrySweep)
       await stopFollowing?.()
       await common.queue.close()
+      await common.dispatcher.close()
       offReported()
       common.sandbox.dispose()
       await Promise.allSettled([broker.close(), chain.close()])

@@ -1,3 +1,4 @@
+import { type PrefetchedLogs, pickPrefetchedLogs } from '../chain/pickPrefetchedLogs.js'
 import type { BlockHeader } from '../chain/types.js'
 import { now } from '../internal/now.js'
 import type { Job } from '../store/types.js'
@@ -6,16 +7,23 @@ import type { Common } from './types.js'
 
 /**
  * Takes one block through the trigger stage: its logs (only from watched contracts), the jobs and timers
- * they cause, committed atomically with the cursor, then queued.
+ * they cause, committed atomically with the cursor, then queued. Catch-up passes the block's logs, fetched
+ * with a range of blocks; otherwise they are fetched by the block's hash.
  *
  * @example
  * await processBlock(common, header, Date.now())
  */
-export async function processBlock(common: Common, header: BlockHeader, receivedAt: number): Promise<void> {
+export async function processBlock(
+  common: Common,
+  header: BlockHeader,
+  receivedAt: number,
+  prefetched?: PrefetchedLogs,
+): Promise<void> {
   const { index } = common
   const logs =
     index.addresses.length > 0
-      ? await common.chain.getLogs({ blockHash: header.hash, addresses: index.addresses })
+      ? (pickPrefetchedLogs(prefetched, index.addresses) ??
+        (await common.chain.getLogs({ blockHash: header.hash, addresses: index.addresses })))
       : []
   const write = await planBlock(
     {

@@ -2,6 +2,7 @@ import { PbjError, retryClassOf } from '../internal/errors.js'
 import { parseJson } from '../internal/json.js'
 import { now } from '../internal/now.js'
 import type { RunInput } from '../runtime/createSandbox.js'
+import type { FunctionBundle } from '../runtime/loadFunction.js'
 import type { Job, Run } from '../store/types.js'
 import { createHostApi } from './createHostApi.js'
 import type { Common } from './types.js'
@@ -12,6 +13,20 @@ const describeError = (error: unknown): NonNullable<Run['error']> => ({
   message:
     error instanceof PbjError ? error.shortMessage : error instanceof Error ? error.message : String(error),
 })
+
+/**
+ * What happens after a failed attempt, by the function's retry policy: a retry time with exponential
+ * backoff and jitter; or `failed` (the function's own error, not retried); or `dead` (retries exhausted).
+ */
+function nextStep(common: Common, bundle: FunctionBundle, error: unknown, attempt: number) {
+  const policy = { ...common.retry, ...bundle.retry }
+  const retryable =
+    retryClassOf(error) === 'retryable' || (policy.on === 'all' && retryClassOf(error) === 'user')
+  if (!retryable) return { status: 'failed' as const, retryAt: null }
+  if (attempt >= policy.maxAttempts) return { status: 'dead' as const, retryAt: null }
+  const delay = Math.min(policy.maxBackoffMs, policy.backoffMs * 2 ** (attempt - 1)) * (0.5 + Math.random())
+  return { status: 'pending' as const, retryAt: Date.now() + Math.max(1, Math.round(delay)) }
+}
 
 /**
  * Runs one job in the sandbox and records the run. A failure the queue may retry (the RPC or broker was
@@ -54,15 +69,13 @@ export async function runJob(common: Common, job: Job): Promise<void> {
   })
   if (!error) {
     await store.setJobStatus(job.id, 'done')
-  } else if (retryClassOf(error) === 'retryable' && attempt < common.retry.maxAttempts) {
-    const delay = common.retry.baseDelayMs * 2 ** (attempt - 1) * (0.5 + Math.random())
-    await store.setJobStatus(job.id, 'pending', {
-      runAfter: Date.now() + delay,
-      lastError: describeError(error).message,
-    })
-    setTimeout(() => void store.getJob(job.id).then((j) => j && common.queue.push([j])), delay).unref()
   } else {
-    await store.setJobStatus(job.id, 'failed', { lastError: describeError(error).message })
+    const outcome = nextStep(common, bundle, error, attempt)
+    const lastError = describeError(error).message
+    // The retry time is durable: the engine's retry sweep queues it when due, even after a restart.
+    if (outcome.retryAt !== null)
+      await store.setJobStatus(job.id, 'pending', { runAfter: outcome.retryAt, lastError })
+    else await store.setJobStatus(job.id, outcome.status, { lastError })
   }
   const run = await store.getRun(runId)
   if (run) common.events.emit('run', { run, jobId: job.id, blockNumber: job.blockNumber, startedAt })

@@ -1,5 +1,6 @@
 import type { Address } from 'viem'
 import type { BrokerConnection } from '../actions/broker/types.js'
+import type { DeviceDispatcher } from '../actions/devices/createDeviceDispatcher.js'
 import type { ChainConnection } from '../chain/types.js'
 import type { DeviceDesired } from '../function/ctx.js'
 import type { Emitter } from '../internal/createEmitter.js'
@@ -33,6 +34,7 @@ export type EngineEvents = {
     commandId: string
     state: DeviceDesired
     publishedAt: number
+    /** The block whose run set this state; 0n if it was set outside a run. */
     blockNumber: bigint
   }
   'device:reported': {
@@ -53,6 +55,8 @@ export type Common = {
   store: Store
   queue: Queue
   broker: BrokerConnection
+  /** Delivers desired device state from the store's outbox to the broker, through outages. */
+  dispatcher: DeviceDispatcher
   sandbox: Sandbox
   logger: Logger
   events: Emitter<EngineEvents>
@@ -62,5 +66,6 @@ export type Common = {
   functions: Map<string, FunctionBundle>
   index: TriggerIndex
   limits: { timeoutMs: number; memoryMb: number }
-  retry: { maxAttempts: number; baseDelayMs: number }
+  /** Default retry policy; a function's own `retry` overrides it field by field. */
+  retry: { maxAttempts: number; backoffMs: number; maxBackoffMs: number; on: 'faults' | 'all' }
 }

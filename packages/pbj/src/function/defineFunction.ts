@@ -4,6 +4,19 @@ import type { Trigger, ValidTrigger } from './triggers.js'
 /** Per-function limits; the config's `limits` give the defaults. */
 export type FunctionLimits = { timeoutMs?: number; memoryMb?: number }
 
+/**
+ * How a failed run is retried: with exponential backoff and jitter from `backoffMs` up to `maxBackoffMs`,
+ * at most `maxAttempts` runs in all; then the job is dead-lettered (`pbj runs --dead`, `pbj runs retry`).
+ * `on: 'faults'` (default) retries only platform faults (RPC or broker away, sandbox crashed); `'all'` also
+ * retries the function's own errors (it threw or timed out).
+ */
+export type RetryPolicy = {
+  maxAttempts?: number
+  backoffMs?: number
+  maxBackoffMs?: number
+  on?: 'faults' | 'all'
+}
+
 /** A pbj function: what wakes it, and what it does. */
 export type FunctionDefinition<trigger extends Trigger = Trigger> = {
   trigger: trigger
@@ -11,6 +24,7 @@ export type FunctionDefinition<trigger extends Trigger = Trigger> = {
   /** Runs when the block that caused a run is reorged out (confirmation `instant`). */
   onReorg?: (ctx: Context<trigger>) => unknown | Promise<unknown>
   limits?: FunctionLimits
+  retry?: RetryPolicy
 }
 
 /**

@@ -2,7 +2,7 @@ import type { z } from 'zod'
 import { FunctionBuildError } from '../internal/errors.js'
 import { displayPath } from '../runtime/displayPath.js'
 import { checkTriggerAbi, type TriggerIssue } from './checkTriggerAbi.js'
-import type { FunctionLimits } from './defineFunction.js'
+import type { FunctionLimits, RetryPolicy } from './defineFunction.js'
 import { functionDataSchema } from './triggerSchema.js'
 import type { Trigger } from './triggers.js'
 
@@ -15,6 +15,7 @@ const examples: Record<string, string> = {
   deadline:
     "trigger: { type: 'deadline', contract: 'CarLoan', abi: carLoanAbi, set: { LoanOpened: { key: 'loanId', at: 'lockAt' } } }",
   limits: 'limits: { timeoutMs: 5000, memoryMb: 64 }',
+  retry: "retry: { maxAttempts: 5, backoffMs: 200, on: 'faults' }",
 }
 
 function pathOf(path: readonly PropertyKey[]): string {
@@ -41,7 +42,10 @@ const line = (i: TriggerIssue) =>
  * @example
  * const { trigger, limits } = parseFunctionData({ trigger: { type: 'blocks', every: 10 } }, 'functions/x.ts')
  */
-export function parseFunctionData(data: unknown, file: string): { trigger: Trigger; limits: FunctionLimits } {
+export function parseFunctionData(
+  data: unknown,
+  file: string,
+): { trigger: Trigger; limits: FunctionLimits; retry: RetryPolicy } {
   const parsed = functionDataSchema.safeParse(data)
   const issues = parsed.success
     ? checkTriggerAbi(parsed.data.trigger as Record<string, unknown>)
@@ -49,13 +53,19 @@ export function parseFunctionData(data: unknown, file: string): { trigger: Trigg
   const first = issues[0]
   if (parsed.success && !first) {
     // The schema checked the shape and checkTriggerAbi the names; viem's Abi type is richer than zod's.
-    const { trigger, limits } = parsed.data as { trigger: Trigger; limits?: FunctionLimits }
-    return { trigger, limits: limits ?? {} }
+    const { trigger, limits, retry } = parsed.data as {
+      trigger: Trigger
+      limits?: FunctionLimits
+      retry?: RetryPolicy
+    }
+    return { trigger, limits: limits ?? {}, retry: retry ?? {} }
   }
   const type = (data as { trigger?: { type?: unknown } } | undefined)?.trigger?.type
   const example = first?.path.startsWith('limits')
     ? examples.limits
-    : (examples[String(type)] ?? examples.blocks)
+    : first?.path.startsWith('retry')
+      ? examples.retry
+      : (examples[String(type)] ?? examples.blocks)
   const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : ''
   throw new FunctionBuildError(`${displayPath(file)}: ${first ? line(first) : 'invalid function'}${more}`, {
     details: issues.length > 1 ? issues.map((i) => `- ${line(i)}`).join('\n') : undefined,

@@ -130,9 +130,29 @@ export const limitsSchema = z.strictObject(
 )
 
 /**
+ * Validates a function's `retry` policy.
+ *
+ * @example
+ * retrySchema.parse({ maxAttempts: 10, backoffMs: 500, on: 'all' })
+ */
+export const retrySchema = z.strictObject(
+  {
+    maxAttempts: positiveInt('runs in all, e.g. 5').optional(),
+    backoffMs: positiveInt('milliseconds').optional(),
+    maxBackoffMs: positiveInt('milliseconds').optional(),
+    on: z.enum(['faults', 'all'], { error: must("'faults' or 'all'") }).optional(),
+  },
+  { error: must("an object such as { maxAttempts: 5, backoffMs: 200, on: 'faults' }") },
+)
+
+/**
  * The data part of a function definition: what `loadFunction` reads out of the sandbox.
  *
  * @example
  * functionDataSchema.safeParse({ trigger: { type: 'blocks', every: 1 } })
  */
-export const functionDataSchema = z.object({ trigger: triggerSchema, limits: limitsSchema.optional() })
+export const functionDataSchema = z.object({
+  trigger: triggerSchema,
+  limits: limitsSchema.optional(),
+  retry: retrySchema.optional(),
+})

@@ -1,6 +1,6 @@
 import { basename, extname, resolve } from 'node:path'
 import ivm from 'isolated-vm'
-import type { FunctionLimits } from '../function/defineFunction.js'
+import type { FunctionLimits, RetryPolicy } from '../function/defineFunction.js'
 import { parseFunctionData } from '../function/parseFunctionData.js'
 import type { Trigger } from '../function/triggers.js'
 import { bundleFunction } from './bundleFunction.js'
@@ -17,6 +17,7 @@ export type FunctionBundle = {
   code: string
   trigger: Trigger
   limits: FunctionLimits
+  retry?: RetryPolicy
   hasOnReorg: boolean
 }
 
@@ -41,10 +42,21 @@ export async function loadFunction(file: string): Promise<FunctionBundle> {
   try {
     const context = await isolate.createContext()
     await evaluateBundle(isolate, context, code, absolute, probeTimeoutMs)
-    const { trigger, limits, hasOnReorg } = await readDefinition(context, absolute)
-    const data = parseFunctionData(limits === undefined ? { trigger } : { trigger, limits }, absolute)
+    const { trigger, limits, retry, hasOnReorg } = await readDefinition(context, absolute)
+    const data = parseFunctionData(
+      { trigger, ...(limits === undefined ? {} : { limits }), ...(retry === undefined ? {} : { retry }) },
+      absolute,
+    )
     const name = basename(absolute, extname(absolute))
-    return { name, file: absolute, code, trigger: data.trigger, limits: data.limits, hasOnReorg }
+    return {
+      name,
+      file: absolute,
+      code,
+      trigger: data.trigger,
+      limits: data.limits,
+      retry: data.retry,
+      hasOnReorg,
+    }
   } finally {
     if (!isolate.isDisposed) isolate.dispose()
   }

@@ -25,7 +25,7 @@ export const expectedShape = [
 export async function readDefinition(
   context: ivm.Context,
   file: string,
-): Promise<{ trigger: unknown; limits: unknown; hasOnReorg: boolean }> {
+): Promise<{ trigger: unknown; limits: unknown; retry: unknown; hasOnReorg: boolean }> {
   const shape: { exports: string[]; type: string; handler: string; onReorg: string } = await context.eval(
     `(() => {
       const m = globalThis.${bundleGlobal}
@@ -53,8 +53,8 @@ export async function readDefinition(
     throw fail(`must have onReorg as a function or leave it out; onReorg is ${shape.onReorg}`)
   }
   try {
-    const data: { trigger: unknown; limits: unknown } = await context.eval(
-      `({ trigger: globalThis.${bundleGlobal}.default.trigger, limits: globalThis.${bundleGlobal}.default.limits })`,
+    const data: { trigger: unknown; limits: unknown; retry: unknown } = await context.eval(
+      `(({ trigger, limits, retry }) => ({ trigger, limits, retry }))(globalThis.${bundleGlobal}.default)`,
       { copy: true, timeout: 1000 },
     )
     return { ...data, hasOnReorg: shape.onReorg === 'function' }

@@ -78,6 +78,11 @@ export type DeviceRecord = {
   reported: { locked: boolean; message?: string | undefined } | null
   reportedVersion: number
   reportedAt: number | null
+  /** Highest desired version the broker has acknowledged; below `desiredVersion` means still to deliver. */
+  publishedVersion: number
+  publishedAt: number | null
+  /** The block whose run set the current desired state; null if it was set outside a run. */
+  desiredBlock: bigint | null
 }
 
 /**
@@ -109,6 +114,11 @@ export type Store = {
    */
   rollback(chainId: number, ancestor: Cursor, compensations: NewJob[]): Promise<{ orphaned: number }>
   getJob(id: string): Promise<Job | null>
+  /** Claims pending jobs whose retry time has come (`runAfter` in (0, now]), so each is queued once. */
+  claimDueRetries(now: number): Promise<Job[]>
+  /** Re-queues a failed or dead-lettered job (`pbj runs retry`): pending now, attempts counted afresh. */
+  retryJob(id: string, now: number): Promise<Job | null>
+  listJobs(filter: { status: JobStatus[]; limit?: number }): Promise<Job[]>
   /** Marks the job running and opens a run record; returns the run id. */
   startRun(jobId: string, functionName: string, attempt: number, startedAt: number): Promise<string | null>
   finishRun(
@@ -135,7 +145,18 @@ export type Store = {
     desired: DeviceDesired,
     commandId: string,
     at: number,
+    blockNumber?: bigint,
   ): Promise<{ version: number; changed: boolean; commandId: string }>
+  /**
+   * Records that the broker acknowledged `version` of the device's desired state. Never moves back, so a
+   * late acknowledgement of an older version cannot hide a newer one still to deliver.
+   */
+  markPublished(deviceId: string, version: number, at: number): Promise<void>
+  /**
+   * Devices whose desired version the broker has not acknowledged yet (the outbox), by device id, at most
+   * `limit` (default 1,000) after the id `after`, for paging.
+   */
+  unpublishedDevices(limit?: number, after?: string): Promise<DeviceRecord[]>
   recordReported(
     deviceId: string,
     reported: { locked: boolean; message?: string | undefined },

@@ -29,7 +29,7 @@ export type MqttBrokerOptions = {
   onWarning?: (message: string) => void
   /** How long to wait for the first connection. Default 5000 ms. */
   connectTimeoutMs?: number
-  /** How long publishDesired waits for the broker (reconnect included) and its PUBACK. Default 5000 ms. */
+  /** How long publishDesired waits for the PUBACK of a connected broker. Default 5000 ms. */
   publishTimeoutMs?: number
 }
 
@@ -78,6 +78,23 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
   let closed = false
   let closing: Promise<void> | undefined
 
+  // A publish whose connection drops would wait in mqtt.js for the next connection; its caller hears now.
+  const dropped = new Set<() => void>()
+  publisher.on('close', () => {
+    for (const drop of [...dropped]) drop()
+  })
+  const connectListeners = new Set<() => void>()
+  // mqtt.js emits 'connect' once it has re-sent what was in flight, so a listener's publishes come after.
+  publisher.on('connect', () => {
+    for (const listener of connectListeners) {
+      try {
+        listener()
+      } catch (error) {
+        warn(`connect listener threw: ${error instanceof Error ? error.message : String(error)}`)
+      }
+    }
+  })
+
   const listeners = new Set<ReportedListener>()
   subscriber.on('message', (topic, payload) => {
     if (listeners.size === 0 || !isReportedTopic(topic, names)) return
@@ -125,21 +142,53 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
       }
       if (closed) throw new BrokerError(`cannot publish: the connection to ${url} is closed`)
       const topic = names.desired(message.deviceId)
-      // mqtt.js queues while reconnecting; the deadline turns "broker away" into a retryable BrokerError.
-      // A late delivery is harmless: the car ignores versions it already has.
-      await withTimeout(
-        publisher.publishAsync(topic, encode(message), { qos: 1, retain: true }),
-        publishTimeoutMs,
-        () =>
-          new BrokerError(`MQTT broker ${url} did not acknowledge ${topic} within ${publishTimeoutMs} ms`, {
-            details: publisher.connected
-              ? 'Connected, but no PUBACK came back.'
-              : 'Not connected to the broker.',
-            hint: 'Check that the broker is running and reachable.',
-            meta: { deviceId: message.deviceId, version: message.version },
-          }),
-        (cause) => new BrokerError(`MQTT broker ${url} rejected the publish to ${topic}`, { cause }),
-      )
+      const meta = { deviceId: message.deviceId, version: message.version }
+      const hint = 'Check that the broker is running and reachable.'
+      // mqtt.js would hold the message until the broker is back; failing fast leaves the caller (the
+      // device dispatcher's outbox) to decide when to try again, and onConnect tells it when.
+      if (!publisher.connected) {
+        throw new BrokerError(`not connected to MQTT broker ${url}: ${topic} not published`, { hint, meta })
+      }
+      let drop = () => {}
+      const lost = new Promise<never>((_, reject) => {
+        drop = () =>
+          reject(
+            new BrokerError(`the connection to MQTT broker ${url} dropped before it acknowledged ${topic}`, {
+              hint,
+              meta,
+            }),
+          )
+      })
+      dropped.add(drop)
+      // The deadline turns "connected but silent" into a retryable BrokerError. A late delivery (mqtt.js
+      // re-sends on reconnect) is harmless: the car ignores versions it already has.
+      try {
+        await withTimeout(
+          Promise.race([publisher.publishAsync(topic, encode(message), { qos: 1, retain: true }), lost]),
+          publishTimeoutMs,
+          () =>
+            new BrokerError(`MQTT broker ${url} did not acknowledge ${topic} within ${publishTimeoutMs} ms`, {
+              details: publisher.connected
+                ? 'Connected, but no PUBACK came back.'
+                : 'Not connected to the broker.',
+              hint,
+              meta,
+            }),
+          (cause) =>
+            cause instanceof BrokerError
+              ? cause
+              : new BrokerError(`MQTT broker ${url} rejected the publish to ${topic}`, { cause }),
+        )
+      } finally {
+        dropped.delete(drop)
+      }
+    },
+
+    onConnect: (listener) => {
+      // A wrapper per call, so the same function registered twice is also removed twice.
+      const wrapped = () => listener()
+      connectListeners.add(wrapped)
+      return () => void connectListeners.delete(wrapped)
     },
 
     onReported: (listener) => {
@@ -157,6 +206,7 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
       closing ??= (async () => {
         closed = true
         listeners.clear()
+        connectListeners.clear()
         await Promise.all([endClient(publisher), endClient(subscriber)])
       })()
       return closing

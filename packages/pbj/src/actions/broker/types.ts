@@ -7,14 +7,22 @@ import type { DesiredMessage, ReportedMessage } from '@pbj/device'
  * @example
  * const broker: BrokerConnection = await createMqttBroker({ url: 'mqtt://127.0.0.1:1883', protocolVersion: 5 })
  * const stop = broker.onReported((report, receivedAt) => acks.settle(report, receivedAt))
+ * broker.onConnect(() => void outbox.sweep())
  * await broker.publishDesired(message)
  */
 export type BrokerConnection = {
   /**
    * Publishes the device's desired state, retained so an offline device gets it on reconnect. Resolves
-   * when the broker has it (PUBACK); rejects with BrokerError if that does not happen within the timeout.
+   * when the broker has it (PUBACK); rejects with BrokerError at once when not connected, when the
+   * connection drops before the PUBACK, or when the PUBACK does not come within the timeout.
    */
   publishDesired(message: DesiredMessage): Promise<void>
+  /**
+   * Calls `listener` each time the publishing side reconnects to the broker (after the connection the
+   * factory waited for), once anything it had in flight was re-sent: the moment to deliver what an outage
+   * held back. Returns the function that stops listening.
+   */
+  onConnect(listener: () => void): () => void
   /**
    * Listens to every device's report. The first listener subscribes, so it also receives the retained last
    * report of each device; malformed reports are dropped with a warning. Returns the unsubscribe function.

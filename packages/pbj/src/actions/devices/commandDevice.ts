@@ -1,11 +1,12 @@
 import type { Common } from '../../engine/types.js'
 import type { DeviceCommandResult, DeviceDesired } from '../../function/ctx.js'
-import { now } from '../../internal/now.js'
 
 /**
- * Sets a device's desired state and publishes it (QoS 1, retained) so the device gets it now or when it
- * reconnects. Idempotent by `commandId`: a retried run repeats the same command and gets the same version;
- * the device ignores versions it has already applied.
+ * Sets a device's desired state, durably, and hands its delivery to the dispatcher, which publishes it at
+ * once (QoS 1, retained) or, if the broker is away, as soon as it is back. The run does not wait for the
+ * broker: once the desired state is in the store the command cannot be lost, so an outage neither fails
+ * nor retries the run. Idempotent by `commandId`: a retried run repeats the same command and gets the same
+ * version; the device ignores versions it has already applied.
  *
  * @example
  * await commandDevice(common, '0xcar…', { locked: true, message: LOCK_MESSAGE }, `${job.id}:0`, 12n)
@@ -18,26 +19,9 @@ export async function commandDevice(
   blockNumber: bigint,
 ): Promise<DeviceCommandResult> {
   const id = deviceId.toLowerCase()
-  const result = await common.store.setDesired(id, desired, commandId, Date.now())
-  const device = await common.store.getDevice(id)
-  const needsPublish = result.changed || (device !== null && device.reportedVersion < result.version)
-  if (needsPublish && device?.desired) {
-    await common.broker.publishDesired({
-      type: 'desired',
-      deviceId: id,
-      version: device.desiredVersion,
-      commandId: device.commandId ?? commandId,
-      state: device.desired,
-      issuedAt: Date.now(),
-    })
-    common.events.emit('device:desired', {
-      deviceId: id,
-      version: device.desiredVersion,
-      commandId: device.commandId ?? commandId,
-      state: device.desired,
-      publishedAt: now(),
-      blockNumber,
-    })
-  }
+  const result = await common.store.setDesired(id, desired, commandId, Date.now(), blockNumber)
+  // Also when nothing changed: a retried run whose first attempt stored the state but crashed before the
+  // publish gets it delivered; a state the broker already acknowledged is not published again.
+  common.dispatcher.dispatch(id)
   return { deviceId: id, version: result.version, commandId: result.commandId, changed: result.changed }
 }

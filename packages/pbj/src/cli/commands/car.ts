@@ -22,8 +22,8 @@ export async function carCommand(o: { broker?: string; device?: string; prefix?:
   })
   process.stdout.write(`car ${o.device} connected to ${o.broker}; waiting for commands (Ctrl-C to stop)\n`)
   await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve)
-    process.once('SIGTERM', resolve)
+    process.on('SIGINT', resolve)
+    process.on('SIGTERM', resolve)
   })
   await car.close()
   return 0

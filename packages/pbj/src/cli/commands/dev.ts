@@ -56,6 +56,7 @@ export async function devCommand(options: { json: boolean; dir: string }): Promi
     ...(config.broker ? { broker: config.broker } : {}),
     ...(config.secrets ? { secrets: config.secrets } : {}),
     ...(config.limits ? { limits: config.limits } : {}),
+    ...(config.limits?.isolation ? { sandbox: { isolation: config.limits.isolation } } : {}),
     // The embedded chain is new: follow it from its first block, so the loans opened while deploying arm
     // their lock timers (starting at the head would miss their LoanOpened events).
     ...(stack ? { chain: { startBlock: 1, ...config.chain } } : config.chain ? { chain: config.chain } : {}),
@@ -133,8 +134,8 @@ export async function devCommand(options: { json: boolean; dir: string }): Promi
     }, 100)
   })
   await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve)
-    process.once('SIGTERM', resolve)
+    process.on('SIGINT', resolve)
+    process.on('SIGTERM', resolve)
   })
   watcher.close()
   clearTimeout(timer)

@@ -4,45 +4,92 @@ import { loadConfig } from '../../config/loadConfig.js'
 import { PbjError } from '../../internal/errors.js'
 import { toJsonLine } from '../../internal/toJsonLine.js'
 import { createSqliteStore } from '../../store/sqlite/createSqliteStore.js'
-import type { Run } from '../../store/types.js'
+import type { Job, Run, Store } from '../../store/types.js'
 
-/**
- * `pbj runs`: the latest runs in the project's store, with status, timing and error.
- *
- * @example
- * await runsCommand({ dir: '.', status: 'failed' })
- */
-export async function runsCommand(o: {
+type RunsOptions = {
   dir?: string
   function?: string
   status?: string
   limit?: string
   json?: boolean
-}) {
+  dead?: boolean
+  args?: string[]
+}
+
+/**
+ * `pbj runs`: the latest runs in the project's store, with status, timing and error; `--dead` lists the
+ * jobs that failed or exhausted their retries; `retry <id>` re-queues one (a running engine picks it up
+ * from the store within a fraction of a second).
+ *
+ * @example
+ * await runsCommand({ dir: '.', status: 'failed' })
+ * await runsCommand({ dir: '.', args: ['retry', '31337:0xabc…:timer:lock:1:lockOnMissedPayment'] })
+ */
+export async function runsCommand(o: RunsOptions) {
   const dir = o.dir ?? process.cwd()
   const { config } = await loadConfig(dir)
-  const database = config.database ?? join(dir, '.pbj', 'dev.db')
+  const database =
+    config.database ?? join(dir, '.pbj', existsSync(join(dir, '.pbj', 'pbj.db')) ? 'pbj.db' : 'dev.db')
   if (!existsSync(database)) {
     throw new PbjError(`No pbj database at ${database}`, {
-      hint: 'Run `pbj dev` in this folder first, or set database in pbj.config.ts.',
+      hint: 'Run `pbj dev` or `pbj start` in this folder first, or set database in pbj.config.ts.',
+    })
+  }
+  const [sub, id] = o.args ?? []
+  if (sub !== undefined && sub !== 'retry') {
+    throw new PbjError(`Unknown runs subcommand '${sub}'`, {
+      hint: 'Use `pbj runs`, `pbj runs --dead` or `pbj runs retry <id>`.',
     })
   }
   if (o.status && o.status !== 'ok' && o.status !== 'failed' && o.status !== 'running') {
     throw new PbjError(`--status must be ok, failed or running; got ${o.status}`)
   }
   const store = createSqliteStore({ path: database })
-  const runs = await store.listRuns({
-    ...(o.function ? { functionName: o.function } : {}),
-    ...(o.status ? { status: o.status as Run['status'] } : {}),
-    limit: Number(o.limit ?? 20),
-  })
-  await store.close()
-  for (const r of runs) {
-    process.stdout.write(
-      o.json
-        ? toJsonLine(r)
-        : `${new Date(r.startedAt).toISOString()}  ${r.functionName.padEnd(24)} ${r.status.padEnd(7)} ${(r.durationMs === null ? '-' : r.durationMs.toFixed(1)).padStart(8)} ms  ${r.error ? `${r.error.reason ?? r.error.name}: ${r.error.message}` : ''}\n`,
-    )
+  try {
+    if (sub === 'retry') return await retry(store, id, o.json)
+    if (o.dead) {
+      for (const j of await store.listJobs({ status: ['failed', 'dead'], limit: Number(o.limit ?? 20) }))
+        printJob(j, o.json)
+      return 0
+    }
+    const runs = await store.listRuns({
+      ...(o.function ? { functionName: o.function } : {}),
+      ...(o.status ? { status: o.status as Run['status'] } : {}),
+      limit: Number(o.limit ?? 20),
+    })
+    for (const r of runs) printRun(r, o.json)
+    return 0
+  } finally {
+    await store.close()
   }
+}
+
+async function retry(store: Store, id: string | undefined, json?: boolean) {
+  if (!id)
+    throw new PbjError('pbj runs retry needs a job id or a run id', {
+      hint: 'Find one with `pbj runs --dead`.',
+    })
+  const jobId = (await store.getRun(id))?.jobId ?? id
+  const job = await store.getJob(jobId)
+  if (!job) throw new PbjError(`No job or run with id ${id}`, { hint: 'Find one with `pbj runs --dead`.' })
+  const queued = await store.retryJob(jobId, Date.now())
+  if (!queued) {
+    throw new PbjError(`Job ${jobId} is ${job.status}; only failed or dead jobs can be retried`)
+  }
+  process.stdout.write(json ? toJsonLine({ retried: jobId }) : `re-queued ${jobId} (${job.functionName})\n`)
   return 0
 }
+
+const printRun = (r: Run, json?: boolean) =>
+  process.stdout.write(
+    json
+      ? toJsonLine(r)
+      : `${new Date(r.startedAt).toISOString()}  ${r.functionName.padEnd(24)} ${r.status.padEnd(7)} ${(r.durationMs === null ? '-' : r.durationMs.toFixed(1)).padStart(8)} ms  ${r.error ? `${r.error.reason ?? r.error.name}: ${r.error.message}` : ''}\n`,
+  )
+
+const printJob = (j: Job, json?: boolean) =>
+  process.stdout.write(
+    json
+      ? toJsonLine(j)
+      : `${j.status.padEnd(6)} ${j.functionName.padEnd(24)} attempts ${j.attempts}  block ${j.blockNumber}  ${j.lastError ?? ''}\n       ${j.id}\n`,
+  )

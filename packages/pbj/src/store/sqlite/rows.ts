@@ -59,4 +59,7 @@ export const toDevice = (r: Row): DeviceRecord => ({
   reported: r.reported == null ? null : JSON.parse(r.reported as string),
   reportedVersion: Number(r.reported_version),
   reportedAt: r.reported_at == null ? null : Number(r.reported_at),
+  publishedVersion: Number(r.published_version ?? 0),
+  publishedAt: r.published_at == null ? null : Number(r.published_at),
+  desiredBlock: r.desired_block == null ? null : BigInt(r.desired_block as number | bigint),
 })

@@ -37,8 +37,10 @@ CREATE TABLE IF NOT EXISTS conditions (id TEXT PRIMARY KEY, value INTEGER NOT NU
 CREATE TABLE IF NOT EXISTS kv (scope TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (scope, key));
 CREATE TABLE IF NOT EXISTS devices (
   device_id TEXT PRIMARY KEY, desired TEXT, desired_version INTEGER NOT NULL DEFAULT 0, command_id TEXT,
-  desired_at INTEGER, reported TEXT, reported_version INTEGER NOT NULL DEFAULT 0, reported_at INTEGER
+  desired_at INTEGER, reported TEXT, reported_version INTEGER NOT NULL DEFAULT 0, reported_at INTEGER,
+  published_version INTEGER NOT NULL DEFAULT 0, published_at INTEGER, desired_block INTEGER
 );
+-- The outbox index (devices_unpublished) is created by migrateDevices, after older files got the columns.
 CREATE TABLE IF NOT EXISTS device_commands (
   command_id TEXT PRIMARY KEY, device_id TEXT NOT NULL, version INTEGER NOT NULL, desired TEXT NOT NULL,
   created_at INTEGER NOT NULL

@@ -1,22 +1,30 @@
 import type { Database } from 'better-sqlite3'
 import type { Store } from '../types.js'
+import { migrateDevices } from './migrateDevices.js'
 import { toDevice } from './rows.js'
 
 /**
- * Device desired/reported state on SQLite. Versions only grow; a command id maps to one version forever,
- * so a retried run that repeats a command gets the same version back instead of a new one.
+ * Device desired/reported state on SQLite, and the outbox of desired states still to publish. Versions only
+ * grow; a command id maps to one version forever, so a retried run that repeats a command gets the same
+ * version back instead of a new one.
  *
  * @example
  * const devices = sqliteDevices(db)
  * await devices.setDesired('0xcar', { locked: true }, 'job-1:0', Date.now()) // { version: 1, changed: true }
+ * await devices.unpublishedDevices() // [{ deviceId: '0xcar', desiredVersion: 1, publishedVersion: 0, … }]
+ * await devices.markPublished('0xcar', 1, Date.now())
  */
-export function sqliteDevices(db: Database): Pick<Store, 'getDevice' | 'setDesired' | 'recordReported'> {
+export function sqliteDevices(
+  db: Database,
+): Pick<Store, 'getDevice' | 'setDesired' | 'recordReported' | 'markPublished' | 'unpublishedDevices'> {
+  migrateDevices(db)
   const q = {
     get: db.prepare('SELECT * FROM devices WHERE device_id = ?'),
     command: db.prepare('SELECT version FROM device_commands WHERE command_id = ?'),
     ensure: db.prepare('INSERT OR IGNORE INTO devices (device_id) VALUES (?)'),
     desire: db.prepare(
-      'UPDATE devices SET desired = ?, desired_version = ?, command_id = ?, desired_at = ? WHERE device_id = ?',
+      `UPDATE devices SET desired = ?, desired_version = ?, command_id = ?, desired_at = ?, desired_block = ?
+       WHERE device_id = ?`,
     ),
     insertCommand: db.prepare(
       'INSERT INTO device_commands (command_id, device_id, version, desired, created_at) VALUES (?, ?, ?, ?, ?)',
@@ -25,32 +33,48 @@ export function sqliteDevices(db: Database): Pick<Store, 'getDevice' | 'setDesir
       `UPDATE devices SET reported = ?, reported_version = ?, reported_at = ?
        WHERE device_id = ? AND reported_version <= ?`,
     ),
+    published: db.prepare(
+      `UPDATE devices SET published_version = ?, published_at = ?
+       WHERE device_id = ? AND published_version < ?`,
+    ),
+    unpublished: db.prepare(
+      `SELECT * FROM devices WHERE desired_version > published_version AND device_id > ?
+       ORDER BY device_id LIMIT ?`,
+    ),
   }
-  const setDesired = db.transaction((deviceId: string, desired: object, commandId: string, at: number) => {
-    const seen = q.command.get(commandId) as { version: number } | undefined
-    if (seen) return { version: seen.version, changed: false, commandId }
-    q.ensure.run(deviceId)
-    const device = toDevice(q.get.get(deviceId) as Record<string, unknown>)
-    const text = JSON.stringify(desired)
-    if (device.desired && JSON.stringify(device.desired) === text) {
-      return { version: device.desiredVersion, changed: false, commandId: device.commandId ?? commandId }
-    }
-    const version = device.desiredVersion + 1
-    q.desire.run(text, version, commandId, at, deviceId)
-    q.insertCommand.run(commandId, deviceId, version, text, at)
-    return { version, changed: true, commandId }
-  })
+  const setDesired = db.transaction(
+    (deviceId: string, desired: object, commandId: string, at: number, blockNumber: bigint | null) => {
+      const seen = q.command.get(commandId) as { version: number } | undefined
+      if (seen) return { version: seen.version, changed: false, commandId }
+      q.ensure.run(deviceId)
+      const device = toDevice(q.get.get(deviceId) as Record<string, unknown>)
+      const text = JSON.stringify(desired)
+      if (device.desired && JSON.stringify(device.desired) === text) {
+        return { version: device.desiredVersion, changed: false, commandId: device.commandId ?? commandId }
+      }
+      const version = device.desiredVersion + 1
+      q.desire.run(text, version, commandId, at, blockNumber, deviceId)
+      q.insertCommand.run(commandId, deviceId, version, text, at)
+      return { version, changed: true, commandId }
+    },
+  )
   return {
     async getDevice(deviceId) {
       const row = q.get.get(deviceId) as Record<string, unknown> | undefined
       return row ? toDevice(row) : null
     },
-    async setDesired(deviceId, desired, commandId, at) {
-      return setDesired(deviceId, desired, commandId, at)
+    async setDesired(deviceId, desired, commandId, at, blockNumber) {
+      return setDesired(deviceId, desired, commandId, at, blockNumber ?? null)
     },
     async recordReported(deviceId, reported, version, at) {
       q.ensure.run(deviceId)
       q.report.run(JSON.stringify(reported), version, at, deviceId, version)
+    },
+    async markPublished(deviceId, version, at) {
+      q.published.run(version, at, deviceId, version)
+    },
+    async unpublishedDevices(limit = 1_000, after = '') {
+      return (q.unpublished.all(after, limit) as Record<string, unknown>[]).map(toDevice)
     },
   }
 }

@@ -8,6 +8,9 @@ type JobMethods =
   | 'unfinishedJobs'
   | 'releaseJobs'
   | 'getJob'
+  | 'claimDueRetries'
+  | 'retryJob'
+  | 'listJobs'
   | 'startRun'
   | 'finishRun'
   | 'setJobStatus'
@@ -24,7 +27,7 @@ type JobMethods =
 export function sqliteJobs(db: Database): Pick<Store, JobMethods> {
   const q = {
     unfinished: db.prepare(
-      "SELECT * FROM jobs WHERE status IN ('pending', 'running') ORDER BY block_number, created_at, id",
+      "SELECT * FROM jobs WHERE status = 'running' OR (status = 'pending' AND run_after = 0) ORDER BY block_number, created_at, id",
     ),
     releasable: db.prepare(
       `SELECT * FROM jobs WHERE status = 'waiting' AND (ready_at <= ? OR (ready_at IS NULL AND block_number <= ?))
@@ -32,6 +35,12 @@ export function sqliteJobs(db: Database): Pick<Store, JobMethods> {
     ),
     release: db.prepare("UPDATE jobs SET status = 'pending' WHERE id = ? AND status = 'waiting'"),
     getJob: db.prepare('SELECT * FROM jobs WHERE id = ?'),
+    claimDue: db.prepare(
+      "UPDATE jobs SET run_after = 0 WHERE status = 'pending' AND run_after > 0 AND run_after <= ? RETURNING *",
+    ),
+    retry: db.prepare(
+      "UPDATE jobs SET status = 'pending', attempts = 0, run_after = ? WHERE id = ? AND status IN ('failed', 'dead') RETURNING *",
+    ),
     startJob: db.prepare(
       "UPDATE jobs SET status = 'running', attempts = ? WHERE id = ? AND status IN ('pending', 'running')",
     ),
@@ -67,6 +76,18 @@ export function sqliteJobs(db: Database): Pick<Store, JobMethods> {
     async getJob(id) {
       const row = q.getJob.get(id) as Row | undefined
       return row ? toJob(row) : null
+    },
+    async claimDueRetries(now) {
+      return (q.claimDue.all(now) as Row[]).map(toJob)
+    },
+    async retryJob(id, now) {
+      const row = q.retry.get(now, id) as Row | undefined
+      return row ? toJob(row) : null
+    },
+    async listJobs(filter) {
+      const marks = filter.status.map(() => '?').join(', ')
+      const sql = `SELECT * FROM jobs WHERE status IN (${marks}) ORDER BY created_at DESC LIMIT ?`
+      return (db.prepare(sql).all(...filter.status, filter.limit ?? 50) as Row[]).map(toJob)
     },
     async startRun(jobId, functionName, attempt, startedAt) {
       return start(jobId, functionName, attempt, startedAt)

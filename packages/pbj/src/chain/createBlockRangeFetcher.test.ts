@@ -1,0 +1,93 @@
+import { createPublicClient, createTestClient, createWalletClient, getAddress, type Hex, http } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createBlockRangeFetcher } from './createBlockRangeFetcher.js'
+import { createChainConnection } from './createChainConnection.js'
+import { type AnvilNode, startAnvil } from './startAnvil.js'
+import type { ChainConnection } from './types.js'
+
+// Anvil's first default account.
+const account = privateKeyToAccount('0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80')
+// A contract whose every call emits an empty LOG0: init code returning the runtime 0x60006000a000.
+const emitterInitCode = '0x6560006000a0006000526006601af3'
+
+describe('createBlockRangeFetcher on a real Anvil', () => {
+  let anvil: AnvilNode
+  let chain: ChainConnection
+  beforeAll(async () => {
+    anvil = await startAnvil()
+    chain = await createChainConnection({ rpcUrl: anvil.rpcUrl })
+  })
+  afterAll(async () => {
+    await chain?.close()
+    await anvil?.stop()
+  })
+
+  it('gives each block its logs from one range, and refuses them once a reorg replaced the block', async () => {
+    const transport = http(anvil.rpcUrl)
+    const pub = createPublicClient({ transport })
+    const test = createTestClient({ transport, mode: 'anvil' })
+    const wallet = createWalletClient({ transport, account })
+    const deployed = await pub.waitForTransactionReceipt({
+      hash: await wallet.sendTransaction({ data: emitterInitCode, gas: 200_000n, chain: null }),
+    })
+    const emitter = getAddress(deployed.contractAddress as string)
+    const emit = async () =>
+      pub.waitForTransactionReceipt({
+        hash: await wallet.sendTransaction({ to: emitter, gas: 50_000n, chain: null }),
+      })
+    // Five blocks: a log in the 1st and 3rd.
+    const first = (await emit()).blockNumber
+    await test.mine({ blocks: 1 })
+    await emit()
+    await test.mine({ blocks: 2 })
+    const last = first + 4n
+    expect(await pub.getBlockNumber({ cacheTime: 0 })).toBe(last)
+
+    const warnings: string[] = []
+    const fetcher = createBlockRangeFetcher({ chain, onWarning: (w) => warnings.push(w) })
+    const range = await fetcher.fetch(first, last, [emitter])
+    expect(range.headers.map((h) => h.number)).toEqual([
+      first,
+      first + 1n,
+      first + 2n,
+      first + 3n,
+      first + 4n,
+    ])
+    for (const [i, h] of range.headers.entries())
+      expect(h.parentHash).toBe(i === 0 ? h.parentHash : range.headers[i - 1]?.hash)
+    expect(range.headers.map((h) => range.logsFor(h)?.length)).toEqual([1, 0, 1, 0, 0])
+    expect(range.logsFor(range.headers[0] as never)?.[0]).toMatchObject({
+      address: emitter.toLowerCase(),
+      blockNumber: first,
+    })
+
+    // The five blocks are replaced: the new 2nd block has a log (the 1st and 3rd have none any more).
+    // The reorg removes this account's two calls: the new chain's next nonce is the one before them.
+    const nonce = await pub.getTransactionCount({ address: account.address, blockNumber: first - 1n })
+    const tx = await wallet.signTransaction({
+      to: emitter,
+      gas: 50_000n,
+      nonce,
+      gasPrice: 10_000_000_000n,
+      chainId: anvil.chainId,
+      chain: null,
+    })
+    await test.request({ method: 'anvil_reorg', params: [5, [[tx as Hex, 1]]] } as never)
+    const replaced = await Promise.all(range.headers.map((h) => chain.getHeader(h.number)))
+    expect(replaced.map((h, i) => h.hash !== range.headers[i]?.hash)).toEqual([true, true, true, true, true])
+    // Logs that name the old 1st and 3rd blocks are refused; the new 2nd block's bloom shows a log the range
+    // did not have; the rest had none on either branch.
+    expect(replaced.map((h) => range.logsFor(h)?.length ?? 'refetch')).toEqual([
+      'refetch',
+      'refetch',
+      'refetch',
+      0,
+      0,
+    ])
+    expect(
+      await chain.getLogs({ blockHash: (replaced[1] as { hash: Hex }).hash, addresses: [emitter] }),
+    ).toHaveLength(1)
+    expect(warnings).toEqual([])
+  })
+})

@@ -1,0 +1,57 @@
+import { join } from 'node:path'
+import type { Address } from 'viem'
+import { loadConfig } from '../../config/loadConfig.js'
+import { createEngine } from '../../engine/createEngine.js'
+import { ConfigError } from '../../internal/errors.js'
+import { consoleLogger } from '../../internal/logger.js'
+import { loadFunctions } from '../../runtime/loadFunctions.js'
+import { printEngineActivity } from '../printEngineActivity.js'
+
+/**
+ * `pbj start [--dir <project>] [--json]`: runs the engine on the project's config against your own chain
+ * and broker, until SIGINT/SIGTERM. It resumes from its durable cursor: blocks mined while it was down are
+ * processed, unfinished jobs re-run.
+ *
+ * @example
+ * await startCommand({ dir: '.', json: false })
+ */
+export async function startCommand(options: { dir: string; json: boolean }): Promise<number> {
+  const { config, file } = await loadConfig(options.dir)
+  for (const field of ['rpcUrl', 'brokerUrl'] as const) {
+    if (!config[field]) {
+      throw new ConfigError(`pbj start needs ${field} in ${file ?? 'pbj.config.ts'}`, {
+        meta: { field },
+        hint: `Set ${field} to your ${field === 'rpcUrl' ? 'node, e.g. "ws://127.0.0.1:8545"' : 'MQTT broker, e.g. "mqtt://127.0.0.1:1883"'}, or run \`pbj dev\` for an embedded chain and broker.`,
+      })
+    }
+  }
+  const { functions, errors } = await loadFunctions(config.functions ?? join(options.dir, 'functions'))
+  if (errors.length > 0) throw errors[0]
+  const contracts: Record<string, Address> = {}
+  for (const [name, c] of Object.entries(config.contracts ?? {})) contracts[name] = c.address as Address
+  const engine = await createEngine({
+    rpcUrl: config.rpcUrl as string | string[],
+    brokerUrl: config.brokerUrl as string,
+    database: config.database ?? join(options.dir, '.pbj', 'pbj.db'),
+    functions,
+    contracts,
+    ...(config.broker ? { broker: config.broker } : {}),
+    ...(config.secrets ? { secrets: config.secrets } : {}),
+    ...(config.limits ? { limits: config.limits } : {}),
+    ...(config.limits?.isolation ? { sandbox: { isolation: config.limits.isolation } } : {}),
+    ...(config.chain ? { chain: config.chain } : {}),
+    logger: consoleLogger('pbj'),
+  })
+  const stopActivity = printEngineActivity(engine, options.json)
+  await engine.start()
+  process.stderr.write(
+    `pbj: engine running on chain ${engine.chainId} with ${engine.functionNames().join(', ')}\n`,
+  )
+  await new Promise<void>((resolve) => {
+    process.on('SIGINT', resolve)
+    process.on('SIGTERM', resolve)
+  })
+  stopActivity()
+  await engine.stop()
+  return 0
+}

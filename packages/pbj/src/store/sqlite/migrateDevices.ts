@@ -1,0 +1,32 @@
+import type { Database } from 'better-sqlite3'
+
+/** Columns the devices table gained after its first release, with their definitions. */
+const added: Record<string, string> = {
+  published_version: 'INTEGER NOT NULL DEFAULT 0',
+  published_at: 'INTEGER',
+  desired_block: 'INTEGER',
+}
+
+/**
+ * Brings a devices table from an older pbj up to date (the outbox columns) and creates the outbox index.
+ * `CREATE TABLE IF NOT EXISTS` leaves an existing table as it was, so columns are added here. Rows of an
+ * older file start at `published_version` 0: they are published once more at start, which a device that
+ * has them already ignores.
+ *
+ * @example
+ * db.exec(schema)
+ * migrateDevices(db)
+ */
+export function migrateDevices(db: Database): void {
+  const columns = new Set(
+    (db.prepare('PRAGMA table_info(devices)').all() as { name: string }[]).map((c) => c.name),
+  )
+  for (const [name, definition] of Object.entries(added)) {
+    if (!columns.has(name)) db.exec(`ALTER TABLE devices ADD COLUMN ${name} ${definition}`)
+  }
+  // Partial: it holds only the devices still to deliver, so sweeping a big idle fleet costs nothing.
+  db.exec(
+    `CREATE INDEX IF NOT EXISTS devices_unpublished ON devices (device_id)
+     WHERE desired_version > published_version`,
+  )
+}
