@@ -23,6 +23,8 @@ contract CarLoan {
     /// @notice Number of loans opened; ids run from 1 to loanCount.
     uint256 public loanCount;
     mapping(uint256 => Loan) private loans;
+    /// @notice The latest loan opened for a car (device id); 0 when none.
+    mapping(address => uint256) public loanOfCar;
 
     event LoanOpened(
         uint256 indexed loanId,
@@ -87,6 +89,7 @@ contract CarLoan {
             nextDueAt: firstDueAt,
             outstanding: outstanding
         });
+        loanOfCar[car] = loanId;
         emit LoanOpened(
             loanId, borrower, car, wallet, msg.sender, installment, period, grace, outstanding, firstDueAt, firstLockAt
         );
@@ -117,6 +120,14 @@ contract CarLoan {
     /// @notice True when money is owed and the current due date plus grace has passed: the car may be locked.
     function isDelinquent(uint256 loanId) external view returns (bool) {
         Loan storage loan = _loan(loanId);
+        return loan.outstanding > 0 && block.timestamp >= uint256(loan.nextDueAt) + loan.grace;
+    }
+
+    /// @notice Whether the car's latest loan is delinquent: what pbj re-reads before any lock goes out.
+    function isCarDelinquent(address car) external view returns (bool) {
+        uint256 loanId = loanOfCar[car];
+        if (loanId == 0) return false;
+        Loan storage loan = loans[loanId];
         return loan.outstanding > 0 && block.timestamp >= uint256(loan.nextDueAt) + loan.grace;
     }
 
