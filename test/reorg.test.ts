@@ -120,4 +120,22 @@ describe('reorgs, confirmation { confirmations: 3 }', () => {
     expect(s.desired.filter((d) => d.state.locked)).toMatchObject([{ blockNumber: due.number }])
     expect(block.number).toBeLessThanOrEqual(due.number)
   })
+
+  it('never unlocks for a payment that is reorged out before its confirmations', async () => {
+    s = await startScenario({ functions: await demoFunctions('{ confirmations: 3 }') })
+    const { block } = await lockTheCar(s)
+    for (let i = 0; i < 3; i++) await s.mine()
+    await s.waitForCar(true)
+    expect(s.desired.filter((d) => d.state.locked)).toMatchObject([{ blockNumber: block.number }])
+
+    await s.reload(s.car.installment)
+    const payment = await s.mine()
+    await s.mine()
+    await s.reorg(2) // the payment's block and the one after it are gone before the third confirmation
+    for (let i = 0; i < 4; i++) await s.mine()
+    expect(s.agent.state().locked).toBe(true)
+    const unlockRuns = s.runs.filter((r) => r.run.functionName === 'unlockOnPayment')
+    expect(unlockRuns.filter((r) => r.blockNumber >= payment.number)).toEqual([])
+    expect(s.desired.filter((d) => !d.state.locked)).toEqual([])
+  })
 })
