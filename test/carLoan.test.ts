@@ -33,7 +33,8 @@ describe.each(brokers)('car-loan lockout on a real Anvil and $name', (broker) =>
     expect(locks[0]?.blockNumber).toBe(due.number)
     expect(s.agent.state()).toMatchObject({ locked: true, message: LOCK_MESSAGE })
     const device = await s.engine.store.getDevice(s.car.deviceId.toLowerCase())
-    expect(device).toMatchObject({ desiredVersion: 1, reportedVersion: 1, reported: { locked: true } })
+    // versions 1 and 2 were the warning and the final warning the car must show before it disables
+    expect(device).toMatchObject({ desiredVersion: 3, reportedVersion: 3, reported: { locked: true } })
 
     // more blocks while delinquent do not lock again
     await s.mine()

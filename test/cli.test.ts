@@ -144,7 +144,7 @@ afterAll(async () => {
 })
 
 describe('pbj demo', () => {
-  it('--json prints only JSON lines: the four steps, then an ok summary with both latencies, and exits 0', async () => {
+  it('--json prints only JSON lines: the six steps, then an ok summary with both latencies, and exits 0', async () => {
     const r = await runCli(['demo', '--json'])
     expect(r.stdout.length).toBeGreaterThan(5)
     const lines = r.stdout.map((l) => JSON.parse(l) as Line)
@@ -162,9 +162,20 @@ describe('pbj demo', () => {
     expect(summary?.unlockLatencyMs).toBeGreaterThan(0)
 
     const steps = lines.filter((l) => l.type === 'step')
-    expect(steps.map((s) => s.step)).toEqual(['paid-on-time', 'before-deadline', 'lock', 'reload'])
-    const [paid, early, lock, reload] = steps
+    expect(steps.map((s) => s.step)).toEqual([
+      'paid-on-time',
+      'warning',
+      'final-warning',
+      'before-deadline',
+      'lock',
+      'reload',
+    ])
+    const [paid, warning, finalWarning, early, lock, reload] = steps
     expect(paid).toMatchObject({ locked: false })
+    // the car warns before it may be disabled: at the missed due date, and finally 48 hours before the lock
+    expect(warning).toMatchObject({ locked: false, message: expect.stringContaining('overdue') })
+    expect(finalWarning).toMatchObject({ locked: false, message: expect.stringMatching(/^Final warning/) })
+    expect(BigInt(lock?.chainTime as string) - BigInt(finalWarning?.chainTime as string)).toBe(48n * 3600n)
     expect(early).toMatchObject({ locked: false })
     expect(lock).toMatchObject({
       locked: true,
@@ -251,7 +262,7 @@ describe('pbj dev --json on a copy of examples/car-loan', () => {
       devices: [
         { deviceId: expect.stringMatching(hex40), wallet: expect.stringMatching(hex40), loanId: '1' },
       ],
-      functions: ['lockOnMissedPayment', 'unlockOnPayment'],
+      functions: ['finalWarningBeforeLock', 'lockOnMissedPayment', 'unlockOnPayment', 'warnOnMissedDueDate'],
     })
     for (const who of ['lender', 'owner', 'operator']) {
       expect((info.accounts as Record<string, unknown>)[who]).toEqual({
@@ -268,12 +279,31 @@ describe('pbj dev --json on a copy of examples/car-loan', () => {
   it('locks the car in the block mined at the loan’s lockAt, driven with viem from outside', async () => {
     const device = info.devices[0]
     if (!device) throw new Error('no device in the dev line')
-    const lockAt = await pub.readContract({
-      address: info.contracts.CarLoan,
-      abi: parseAbi(['function lockAt(uint256 loanId) view returns (uint64)']),
-      functionName: 'lockAt',
-      args: [BigInt(device.loanId)],
-    })
+    const read = (name: 'lockAt' | 'nextDueAt' | 'finalWarningAt') =>
+      pub.readContract({
+        address: info.contracts.CarLoan,
+        abi: parseAbi([`function ${name}(uint256 loanId) view returns (uint64)`]),
+        functionName: name,
+        args: [BigInt(device.loanId)],
+      })
+    const [dueAt, finalWarningAt, lockAt] = [
+      await read('nextDueAt'),
+      await read('finalWarningAt'),
+      await read('lockAt'),
+    ]
+    // the car disables only after it has shown the warning and the final warning: the chain passes both first
+    const warnedFrom = cli.lines.length
+    for (const at of [dueAt, finalWarningAt]) {
+      await test.setNextBlockTimestamp({ timestamp: at })
+      await mine()
+    }
+    await cli.waitForLine(
+      (l) =>
+        l.type === 'device:reported' &&
+        (l.state as { immobilizer?: { stage?: string } }).immobilizer?.stage === 'final-warning',
+      'the final warning on the car',
+      warnedFrom,
+    )
     const from = cli.lines.length
     await test.setNextBlockTimestamp({ timestamp: lockAt })
     const block = await mine()
@@ -344,9 +374,11 @@ describe('pbj dev --json on a copy of examples/car-loan', () => {
     expect(errors[0]?.message).toMatch(/functions\/broken\.ts:2:\d+: /)
     expect(errors[0]?.file).toBe(fnFile('broken.ts'))
     expect([...(reload.functions as string[])].sort()).toEqual([
+      'finalWarningBeforeLock',
       'lockOnMissedPayment',
       'tick',
       'unlockOnPayment',
+      'warnOnMissedDueDate',
     ])
     expect(cli.stderr()).toMatch(/broken\.ts:2:\d+/)
 

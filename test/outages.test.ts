@@ -1,12 +1,14 @@
 import { randomBytes } from 'node:crypto'
 import { type AddressInfo, createServer, connect as netConnect, type Socket } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { type DesiredMessage, encode, LOCK_MESSAGE, parseDesired, topics } from '@pbj/device'
+import { LOCK_MESSAGE, parseDesired, pbjDomain, topics } from '@pbj/device'
 import { connectAsync } from 'mqtt'
+import { generatePrivateKey } from 'viem/accounts'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { createMqttBroker } from '../packages/pbj/src/actions/broker/createMqttBroker.js'
 import { startEmbeddedBroker } from '../packages/pbj/src/actions/broker/startEmbeddedBroker.js'
 import type { BrokerConnection } from '../packages/pbj/src/actions/broker/types.js'
+import { createCommandSigner } from '../packages/pbj/src/actions/devices/createCommandSigner.js'
 import { createDeviceDispatcher } from '../packages/pbj/src/actions/devices/createDeviceDispatcher.js'
 import type { EngineEvents } from '../packages/pbj/src/engine/types.js'
 import { createEmitter } from '../packages/pbj/src/internal/createEmitter.js'
@@ -42,12 +44,14 @@ async function payFirstInstallment(s: Scenario) {
 const carId = (s: Scenario) => s.car.deviceId.toLowerCase()
 const lockRuns = (s: Scenario) => s.runs.filter((r) => r.run.functionName === 'lockOnMissedPayment')
 
+// Delivery is what these tests are about: they run a plain device (no immobilizer, no warnings before a
+// lock); the car's own safety rules are tested in immobilizer.test.ts.
 describe('device commands through broker and device outages (embedded aedes)', () => {
   let s: Scenario
   afterEach(async () => s?.stop())
 
   it('a lock due while the broker is down succeeds as a run, waits in the outbox, and is applied once when the broker is back', async () => {
-    s = await startScenario({})
+    s = await startScenario({ plainDevice: true })
     await payFirstInstallment(s)
     await s.stopBroker()
     const due = await s.mine(await lockAt(s))
@@ -82,7 +86,7 @@ describe('device commands through broker and device outages (embedded aedes)', (
   })
 
   it('a car offline through lock, unlock and lock applies only the latest state, once, when it reconnects', async () => {
-    s = await startScenario({})
+    s = await startScenario({ plainDevice: true })
     await payFirstInstallment(s)
     await s.stopCar()
     await s.mine(await lockAt(s)) // v1: locked
@@ -105,7 +109,7 @@ describe('device commands through broker and device outages (embedded aedes)', (
   })
 
   it('a car offline while the broker restarts and forgets its retained state still converges when it reconnects', async () => {
-    s = await startScenario({})
+    s = await startScenario({ plainDevice: true })
     await payFirstInstallment(s)
     await s.stopCar()
     await s.mine(await lockAt(s))
@@ -122,7 +126,7 @@ describe('device commands through broker and device outages (embedded aedes)', (
   })
 
   it('an engine that crashed between the store write and the publish delivers it at its next start', async () => {
-    s = await startScenario({})
+    s = await startScenario({ plainDevice: true })
     // The car stays offline until the new engine is up, so no report of it can prompt the delivery: only
     // the sweep at start can.
     await s.stopCar()
@@ -143,25 +147,23 @@ describe('device commands through broker and device outages (embedded aedes)', (
   })
 
   it('a replayed desired message is not applied twice, and a restarted engine does not publish it again', async () => {
-    s = await startScenario({})
+    s = await startScenario({ plainDevice: true })
     await payFirstInstallment(s)
     const locked = s.waitForCar(true)
     await s.mine(await lockAt(s))
     await locked
     expect(s.applied).toHaveLength(1)
-    const device = await s.engine.store.getDevice(carId(s))
-    const replay: DesiredMessage = {
-      type: 'desired',
-      deviceId: carId(s),
-      version: device?.desiredVersion ?? 0,
-      commandId: device?.commandId ?? '',
-      state: device?.desired ?? LOCK,
-      issuedAt: Date.now(),
-    }
     const client = await connectAsync(s.stack.brokerUrl)
     const topic = topics(s.topicPrefix).desired(carId(s))
-    await client.publishAsync(topic, encode(replay), { qos: 1, retain: true })
-    await client.publishAsync(topic, encode(replay), { qos: 1 })
+    // The real command as the broker retains it, operator's signature and all: only its version stops it.
+    const captured = new Promise<Buffer>((resolve) =>
+      client.once('message', (_t, payload) => resolve(payload)),
+    )
+    await client.subscribeAsync(topic, { qos: 1 })
+    const replay = await captured
+    await client.unsubscribeAsync(topic)
+    await client.publishAsync(topic, replay, { qos: 1, retain: true })
+    await client.publishAsync(topic, replay, { qos: 1 })
     await client.endAsync()
     await until(
       () => s.rejected.filter((r) => r.startsWith('stale version 1')).length === 2,
@@ -235,7 +237,7 @@ describe('device commands through an outage of Mosquitto (a cut connection)', ()
 
   it('a lock due while Mosquitto is unreachable is delivered once when it is reachable again', async () => {
     proxy = await startCuttableProxy({ host: '127.0.0.1', port: 1883 })
-    s = await startScenario({ brokerUrl: proxy.url, protocolVersion: 5 })
+    s = await startScenario({ brokerUrl: proxy.url, protocolVersion: 5, plainDevice: true })
     await payFirstInstallment(s)
     proxy.cut()
     const due = await s.mine(await lockAt(s))
@@ -278,7 +280,11 @@ describe('device dispatcher with a fleet of 1,000 devices', () => {
     const events = createEmitter<EngineEvents>()
     const published: EngineEvents['device:desired'][] = []
     events.on('device:desired', (d) => published.push(d))
-    const dispatcher = createDeviceDispatcher({ store, broker: counted, events, concurrency: 32 })
+    const signer = createCommandSigner({
+      operatorKey: generatePrivateKey(),
+      domain: pbjDomain({ chainId: 31337, registry: `0x${randomBytes(20).toString('hex')}` }),
+    })
+    const dispatcher = createDeviceDispatcher({ store, broker: counted, events, signer, concurrency: 32 })
     const ids = Array.from({ length: 1_000 }, () => `0x${randomBytes(20).toString('hex')}`)
     try {
       for (const id of ids) await store.setDesired(id, LOCK, `${id}:lock`, Date.now(), 1n)

@@ -9,7 +9,8 @@ import { type Scenario, startScenario } from './helpers/startScenario.js'
 const dir = makeFunctionsDir()
 afterAll(() => dir.remove())
 
-const lockLine = "    const result = await ctx.devices.lock(loan.car, { reason: 'missed-payment' })\n"
+const lockLine =
+  "    const result = await ctx.devices.lock(loan.car, { reason: 'missed-payment', lockAt, policy })\n"
 
 /**
  * The demo's functions; the lock function's first attempt, once it has sent the lock, says so through
@@ -56,7 +57,12 @@ describe('a sandbox process crash in the middle of a run', () => {
   afterAll(async () => s?.stop())
 
   it('retries the run on a fresh sandbox process, and the car locks exactly once', async () => {
-    s = await startScenario({ functions: await demoFunctions(), sandbox: { isolation: 'process' } })
+    // a plain device: the lock applies as it comes (the warnings before it are tested elsewhere)
+    s = await startScenario({
+      functions: await demoFunctions(),
+      sandbox: { isolation: 'process' },
+      plainDevice: true,
+    })
     const [first] = sandboxChildren()
     expect(first).toBeTypeOf('number')
 

@@ -122,6 +122,7 @@ async function startEngine(
     database: options.database ?? join(dir.path, `${random()}.db`),
     functions,
     contracts: stack.deployment.contracts,
+    operatorKey: stack.deployment.accounts.operator.privateKey,
     limits: { timeoutMs: 2000, memoryMb: 32, ...options.limits },
   })
   running.push(engine)
@@ -511,9 +512,16 @@ export default defineFunction({
     const car = await newCar({ installment: 100_000_000n })
     const agent = await startSimulatedCar({
       brokerUrl: stack.brokerUrl,
-      deviceId: car.deviceId,
+      deviceKey: car.devicePrivateKey,
+      chain: {
+        rpcUrl: stack.rpcUrl,
+        chainId: stack.deployment.chainId,
+        registry: stack.deployment.contracts.DeviceRegistry,
+      },
       topicPrefix: e.topicPrefix,
       protocolVersion: 4,
+      // a plain device: this engine runs no warning functions, which a car's immobilizer would want first
+      immobilizer: false,
       print: () => {},
     })
     try {

@@ -59,8 +59,8 @@ export async function runFaults(options: {
     const deployment = await deployDemo({ rpcUrl: anvil.rpcUrl })
     const cars: (DemoCar & { payer: boolean })[] = []
     for (let i = 0; i < options.cars; i++) {
-      // Graces from 1 to 5 days spread the deadlines over the run.
-      const car = await createDemoCar(deployment, { grace: 86_400 * (1 + (i % 5)) })
+      // Graces from 2 to 6 days spread the deadlines over the run (48 hours at least: the final warning).
+      const car = await createDemoCar(deployment, { grace: 86_400 * (2 + (i % 5)) })
       cars.push({ ...car, payer: i % 2 === 0 })
     }
     log(`faults: ${cars.length} cars with loans on chain ${anvil.chainId}`)
@@ -89,6 +89,7 @@ export async function runFaults(options: {
         contracts: Object.fromEntries(
           Object.entries(deployment.contracts).map(([n, a]) => [n, { address: a }]),
         ),
+        operatorKey: deployment.accounts.operator.privateKey,
         limits: { timeoutMs: 2000 },
         chain: { startBlock: 0 },
       }),
@@ -101,7 +102,12 @@ export async function runFaults(options: {
       agents.push(
         await startSimulatedCar({
           brokerUrl: broker.url,
-          deviceId: car.deviceId,
+          deviceKey: car.devicePrivateKey,
+          chain: {
+            rpcUrl: anvil.rpcUrl,
+            chainId: deployment.chainId,
+            registry: deployment.contracts.DeviceRegistry,
+          },
           print: () => {},
           // The car's own record of each command it applied: what the counts below are made from.
           onApplied: (e) => entries.push({ commandId: e.commandId, version: e.version, locked: e.locked }),

@@ -16,6 +16,11 @@ export type RpcFaults = {
   delayMs?: number
   /** Every connection is cut at once, and new ones are reset: the node is unreachable. */
   down?: boolean
+  /**
+   * eth_sendRawTransaction is answered with this JSON-RPC error instead of reaching the node, `times` times
+   * (default: every time): a node saying "nonce too high", or a lagging one saying "nonce too low".
+   */
+  rejectSendRawTransaction?: { code: number; message: string; times?: number }
 }
 
 /** What went through the proxy. */
@@ -37,6 +42,8 @@ export type RpcProxyStats = {
   wsDropped: number
   /** Connections reset because the proxy was down or refusing WebSockets. */
   refused: number
+  /** eth_sendRawTransaction calls answered with `rejectSendRawTransaction`'s error. */
+  sendsRejected: number
 }
 
 /** A running proxy. */
@@ -83,7 +90,9 @@ export async function createRpcProxy(targetHttpUrl: string): Promise<RpcProxy> {
     wsConnections: 0,
     wsDropped: 0,
     refused: 0,
+    sendsRejected: 0,
   }
+  let sendRejections = 0
   const sockets = new Set<Socket>()
   const pairs = new Set<{ client: WebSocket; upstream: WebSocket }>()
 
@@ -107,6 +116,12 @@ export async function createRpcProxy(targetHttpUrl: string): Promise<RpcProxy> {
         code: -32005,
         message: 'rate limited',
       }
+    }
+    const reject = faults.rejectSendRawTransaction
+    if (method === 'eth_sendRawTransaction' && reject && sendRejections < (reject.times ?? Infinity)) {
+      sendRejections++
+      stats.sendsRejected++
+      return { kind: 'error', status: 200, code: reject.code, message: reject.message }
     }
     const range = method === 'eth_getLogs' ? logsRange(call) : null
     if (range && faults.maxLogsRange !== undefined && range.span > faults.maxLogsRange) {
@@ -258,6 +273,7 @@ export async function createRpcProxy(targetHttpUrl: string): Promise<RpcProxy> {
     },
     setFaults(next) {
       faults = { ...next }
+      sendRejections = 0
       if (faults.down) {
         dropAll()
         for (const s of sockets) s.destroy()

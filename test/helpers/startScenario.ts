@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { carLoanAbi, carWalletAbi } from '@pbj/contracts'
 import { type AppliedEntry, type DeviceAgent, startSimulatedCar } from '@pbj/device'
-import { createPublicClient, createTestClient, createWalletClient, defineChain, http } from 'viem'
+import { createPublicClient, createTestClient, createWalletClient, defineChain, type Hex, http } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import {
   type EmbeddedBroker,
@@ -40,6 +40,24 @@ export async function startScenario(options: {
   }) => string | readonly string[] | Promise<string | readonly string[]>
   /** Where the engine runs isolates (EngineOptions.sandbox); default: the engine's default. */
   sandbox?: EngineOptions['sandbox']
+  /** The engine's pre-lock guard (EngineOptions.guards); default: CarLoan.isCarDelinquent. */
+  guards?: EngineOptions['guards']
+  /** Topic prefix of the engine and the car; default: a random one, so tests sharing a broker do not mix. */
+  topicPrefix?: string
+  /** The engine's broker credentials. */
+  brokerAuth?: { username: string; password: string }
+  /** The car's broker credentials. */
+  carAuth?: { username: string; password: string }
+  /** The wall clock of the car's immobilizer (emergency restarts), in ms; default Date.now. */
+  carClock?: () => number
+  /**
+   * A plain device instead of a car: it applies `locked` as it comes (no immobilizer, so no warnings are
+   * needed before a lock), and the demo's warning functions are left out. For tests of delivery (outbox,
+   * outages, crashes), not of the car's safety rules.
+   */
+  plainDevice?: boolean
+  /** The car's device key (its id is the key's address), e.g. to create its broker user beforehand. */
+  devicePrivateKey?: Hex
 }) {
   // The embedded broker is started here rather than by the stack, so a test can stop and restart it.
   let embedded: EmbeddedBroker | undefined = options.brokerUrl ? undefined : await startEmbeddedBroker()
@@ -49,23 +67,30 @@ export async function startScenario(options: {
   const car = await createDemoCar(stack.deployment, {
     ...(options.period ? { period: options.period } : {}),
     ...(options.grace ? { grace: options.grace } : {}),
+    ...(options.devicePrivateKey ? { devicePrivateKey: options.devicePrivateKey } : {}),
   })
   const dir = mkdtempSync(join(tmpdir(), 'pbj-e2e-'))
-  const topicPrefix = `pbjtest-${Math.random().toString(36).slice(2, 10)}`
+  const topicPrefix = options.topicPrefix ?? `pbjtest-${Math.random().toString(36).slice(2, 10)}`
   const loaded = options.functions
     ? { functions: options.functions, errors: [] }
     : await loadFunctions(join(demoProjectDir, 'functions'))
   if (loaded.errors.length) throw loaded.errors[0]
+  if (options.plainDevice && !options.functions) {
+    const warnings = new Set(['warnOnMissedDueDate', 'finalWarningBeforeLock'])
+    loaded.functions = loaded.functions.filter((f) => !warnings.has(f.name))
+  }
   const functions = loaded.functions
   const engineOptions = {
     rpcUrl: options.rpcUrl ? await options.rpcUrl(stack) : [stack.wsUrl, stack.rpcUrl],
     brokerUrl: stack.brokerUrl,
-    broker: { topicPrefix, protocolVersion: options.protocolVersion ?? 4 },
+    broker: { topicPrefix, protocolVersion: options.protocolVersion ?? 4, ...options.brokerAuth },
     database: join(dir, 'pbj.db'),
     functions: [...functions, ...(options.extraFunctions ?? [])],
     contracts: stack.deployment.contracts,
+    operatorKey: stack.deployment.accounts.operator.privateKey,
     limits: { timeoutMs: 1000, memoryMb: 32 },
     ...(options.sandbox ? { sandbox: options.sandbox } : {}),
+    ...(options.guards ? { guards: options.guards } : {}),
   }
   let engine = await createEngine(engineOptions)
   // The car's own records, kept across its restarts: what it applied (onApplied and its log file) and
@@ -76,9 +101,17 @@ export async function startScenario(options: {
   const startCar = async () => {
     const started = await startSimulatedCar({
       brokerUrl: stack.brokerUrl,
-      deviceId: car.deviceId,
+      deviceKey: car.devicePrivateKey,
+      chain: {
+        rpcUrl: stack.rpcUrl,
+        chainId: stack.deployment.chainId,
+        registry: stack.deployment.contracts.DeviceRegistry,
+      },
       topicPrefix,
       protocolVersion: options.protocolVersion ?? 4,
+      ...options.carAuth,
+      ...(options.carClock ? { clock: options.carClock } : {}),
+      ...(options.plainDevice ? { immobilizer: false } : {}),
       stateFile: join(dir, 'car.json'),
       logFile: carLogFile,
       onApplied: (entry) => applied.push(entry),
@@ -114,6 +147,41 @@ export async function startScenario(options: {
   })
   await test.setAutomine(false)
 
+  let carOnline = true
+  /**
+   * Waits (at most 2 s) until the running car has applied the last command the broker acknowledged: the car
+   * verifies each command (signature, then its registry) before applying it, so the PUBACK comes first.
+   */
+  const carCaughtUp = async () => {
+    const last = desired.at(-1)
+    if (!carOnline || !last) return
+    const deadline = performance.now() + 2_000
+    while (agent.state().version < last.version && performance.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 5))
+    }
+  }
+  const mineOne = async (timestamp?: bigint) => {
+    if (timestamp !== undefined) await test.setNextBlockTimestamp({ timestamp })
+    const next = (await pub.getBlockNumber({ cacheTime: 0 })) + 1n
+    const processed = waitFor(engine.events, 'block', (b) => b.number === next, 10_000, `block ${next}`)
+    await test.mine({ blocks: 1 })
+    const block = await processed
+    await engine.idle()
+    await carCaughtUp()
+    return block
+  }
+  /** The loan's warning times still ahead of the chain's head: its next due date and final warning. */
+  const warningTimes = async () => {
+    const read = { address: stack.deployment.contracts.CarLoan, abi: carLoanAbi, args: [car.loanId] } as const
+    const [loan, finalWarningAt, head] = await Promise.all([
+      pub.readContract({ ...read, functionName: 'getLoan' }),
+      pub.readContract({ ...read, functionName: 'finalWarningAt' }),
+      pub.getBlock({ blockTag: 'latest' }),
+    ])
+    if (loan.outstanding === 0n) return []
+    return [loan.nextDueAt, finalWarningAt].filter((at) => at > head.timestamp)
+  }
+
   const scenario = {
     stack,
     car,
@@ -140,9 +208,13 @@ export async function startScenario(options: {
         .map((line) => JSON.parse(line) as AppliedEntry)
     },
     /** Takes the car offline (its agent stops); `startCar` brings it back with its saved state. */
-    stopCar: () => agent.close(),
+    stopCar: () => {
+      carOnline = false
+      return agent.close()
+    },
     async startCar() {
       agent = await startCar()
+      carOnline = true
     },
     /** Stops the embedded broker (it forgets its retained messages); the url stays the same. */
     async stopBroker() {
@@ -170,16 +242,20 @@ export async function startScenario(options: {
         functionName: 'getLoan',
         args: [car.loanId],
       }),
-    /** Mines a block (optionally at a timestamp) and waits until pbj has processed it and finished its runs. */
+    /**
+     * Mines a block (optionally at a timestamp) and waits until pbj has processed it and finished its runs.
+     * A jump past the loan's warning times (the missed due date, and lockAt - finalWarning) first mines a
+     * block at each, as a real chain would have: the car disables only after it has shown the warnings
+     * (packages/device/src/immobilizer.ts). Pending transactions go into the first block mined.
+     */
     async mine(timestamp?: bigint) {
-      if (timestamp !== undefined) await test.setNextBlockTimestamp({ timestamp })
-      const next = (await pub.getBlockNumber({ cacheTime: 0 })) + 1n
-      const processed = waitFor(engine.events, 'block', (b) => b.number === next, 10_000, `block ${next}`)
-      await test.mine({ blocks: 1 })
-      const block = await processed
-      await engine.idle()
-      return block
+      if (timestamp !== undefined) {
+        for (const at of await warningTimes()) if (at < timestamp) await mineOne(at)
+      }
+      return mineOne(timestamp)
     },
+    /** Mines exactly one block, with no warning blocks before it (see `mine`). */
+    mineOne: (timestamp?: bigint) => mineOne(timestamp),
     /** Replaces the last `depth` blocks with empty ones (`anvil_reorg`) and waits until pbj has rolled back. */
     async reorg(depth: number) {
       const rolledBack = waitFor(engine.events, 'reorg', () => true, 10_000, 'pbj to see the reorg')
@@ -189,6 +265,7 @@ export async function startScenario(options: {
       const event = await rolledBack
       await replayed
       await engine.idle()
+      await carCaughtUp()
       return event
     },
     /** Queues the owner's reload of the car's wallet (mined by the next `mine`). */

@@ -6,10 +6,17 @@
  * import { testUsdAbi, testUsdBytecode } from '@pbj/contracts/artifacts'
  * const hash = await wallet.deployContract({ abi: testUsdAbi, bytecode: testUsdBytecode })
  */
-export { carLoanAbi, carWalletAbi, deviceRegistryAbi, testUsdAbi } from './generated/abis.js'
+export {
+  carLoanAbi,
+  carWalletAbi,
+  deviceRegistryAbi,
+  executionBalanceAbi,
+  testUsdAbi,
+} from './generated/abis.js'
 export {
   carLoanBytecode,
   carWalletBytecode,
   deviceRegistryBytecode,
+  executionBalanceBytecode,
   testUsdBytecode,
 } from './generated/bytecode.js'

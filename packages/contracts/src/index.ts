@@ -8,4 +8,10 @@
  * import { carLoanAbi } from '@pbj/contracts'
  * const loan = await client.readContract({ address, abi: carLoanAbi, functionName: 'getLoan', args: [1n] })
  */
-export { carLoanAbi, carWalletAbi, deviceRegistryAbi, testUsdAbi } from './generated/abis.js'
+export {
+  carLoanAbi,
+  carWalletAbi,
+  deviceRegistryAbi,
+  executionBalanceAbi,
+  testUsdAbi,
+} from './generated/abis.js'

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connectAsync, type MqttClient } from 'mqtt'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { type RegistryFixture, startRegistry } from '../../../test/helpers/startRegistry.js'
 import { startEmbeddedBroker } from '../../pbj/src/actions/broker/startEmbeddedBroker.js'
 import {
   createDeviceAgent,
@@ -13,7 +14,6 @@ import {
   type DeviceState,
 } from './createDeviceAgent.js'
 import {
-  type DesiredMessage,
   type DesiredState,
   encode,
   LOCK_MESSAGE,
@@ -24,6 +24,14 @@ import {
 import { startSimulatedCar } from './simulatedCar.js'
 
 const MOSQUITTO_URL = 'mqtt://127.0.0.1:1883'
+
+// One chain with a DeviceRegistry for the file: every car here is registered, with the operator allowed,
+// and every command is signed by the operator (test/commandAuth.test.ts covers the refusals).
+let registry: RegistryFixture
+beforeAll(async () => {
+  registry = await startRegistry()
+})
+afterAll(async () => registry?.stop())
 
 type Target = { name: string; protocolVersion: 4 | 5 }
 
@@ -80,20 +88,26 @@ describe.each<Target>([
     await rm(tempDir, { recursive: true, force: true })
   })
 
-  const newDevice = () => {
-    const id = `0x${randomBytes(20).toString('hex')}`
-    usedDevices.add(id)
-    return id
+  const keys = new Map<string, string>()
+  const newDevice = async () => {
+    const { deviceId, deviceKey } = await registry.newDevice()
+    usedDevices.add(deviceId)
+    keys.set(deviceId, deviceKey)
+    return deviceId
   }
 
   const startAgent = async (
-    options: Omit<DeviceAgentOptions, 'brokerUrl' | 'protocolVersion'>,
+    options: Omit<DeviceAgentOptions, 'brokerUrl' | 'protocolVersion' | 'deviceKey' | 'chain'> & {
+      deviceId: string
+    },
     via = url,
   ) => {
     const agent = await createDeviceAgent({
       brokerUrl: via,
       protocolVersion,
       topicPrefix: prefix,
+      deviceKey: keys.get(options.deviceId) as string,
+      chain: registry.chain,
       ...options,
     })
     agents.push(agent)
@@ -101,15 +115,8 @@ describe.each<Target>([
     return agent
   }
 
-  const publish = (deviceId: string, version: number, state: DesiredState) => {
-    const message: DesiredMessage = {
-      type: 'desired',
-      deviceId,
-      version,
-      commandId: `cmd-${version}`,
-      state,
-      issuedAt: Date.now(),
-    }
+  const publish = (deviceId: string, version: number, state: DesiredState, commandId = `cmd-${version}`) => {
+    const message = registry.sign({ deviceId, version, state, commandId })
     return engine.publishAsync(names.desired(deviceId), encode(message), { qos: 1, retain: true })
   }
 
@@ -135,7 +142,7 @@ describe.each<Target>([
     waitForReport((r) => r.deviceId === deviceId && r.version === version && r.error === undefined)
 
   it('locks then unlocks, acknowledging each with a retained report', async () => {
-    const deviceId = newDevice()
+    const deviceId = await newDevice()
     const changes: DeviceState[] = []
     const agent = await startAgent({ deviceId, onChange: (state) => changes.push(state) })
     // The car announces itself on connect, before any command.
@@ -168,7 +175,7 @@ describe.each<Target>([
   })
 
   it('measures command → acknowledgement round trips', async () => {
-    const deviceId = newDevice()
+    const deviceId = await newDevice()
     await startAgent({ deviceId })
     const samples: number[] = []
     for (let version = 1; version <= 31; version++) {
@@ -190,7 +197,7 @@ describe.each<Target>([
   })
 
   it('gives an offline car only the latest retained command when it connects', async () => {
-    const deviceId = newDevice()
+    const deviceId = await newDevice()
     await publish(deviceId, 1, { locked: true, message: LOCK_MESSAGE })
     await publish(deviceId, 2, { locked: false })
     await publish(deviceId, 3, { locked: true, message: LOCK_MESSAGE })
@@ -205,7 +212,7 @@ describe.each<Target>([
   it('catches up after its network drops and comes back', async () => {
     const target = new URL(url)
     const proxy = await startProxy(Number(target.port))
-    const deviceId = newDevice()
+    const deviceId = await newDevice()
     const changes: DeviceState[] = []
     const agent = await startAgent({ deviceId, onChange: (state) => changes.push(state) }, proxy.url)
     await publish(deviceId, 1, { locked: false })
@@ -224,7 +231,7 @@ describe.each<Target>([
   })
 
   it('ignores stale and replayed versions, with a reason', async () => {
-    const deviceId = newDevice()
+    const deviceId = await newDevice()
     const rejected: string[] = []
     const agent = await startAgent({ deviceId, onRejected: (reason) => rejected.push(reason) })
     await publish(deviceId, 1, { locked: true, message: LOCK_MESSAGE })
@@ -232,12 +239,13 @@ describe.each<Target>([
     await reportFor(deviceId, 2)
     const reportsBefore = reports.filter((r) => r.deviceId === deviceId).length
 
-    await publish(deviceId, 1, { locked: true, message: LOCK_MESSAGE })
-    await publish(deviceId, 2, { locked: true, message: 'replayed' })
+    // an older version under a new command id is stale; the very command applied again is a replay
+    await publish(deviceId, 1, { locked: true, message: LOCK_MESSAGE }, 'other-1')
+    await publish(deviceId, 2, { locked: false })
     await waitFor(() => rejected.length === 2)
     expect(rejected).toEqual([
       'stale version 1: version 2 already applied',
-      'stale version 2: version 2 already applied',
+      'stale version 2: version 2 already applied (replay of command cmd-2)',
     ])
     expect(agent.state()).toEqual({ locked: false, version: 2, commandId: 'cmd-2' })
     await sleep(100)
@@ -245,7 +253,7 @@ describe.each<Target>([
   })
 
   it('rejects malformed payloads with a reason and keeps its state', async () => {
-    const deviceId = newDevice()
+    const deviceId = await newDevice()
     const rejected: { reason: string; raw: unknown }[] = []
     const changes: DeviceState[] = []
     const agent = await startAgent({
@@ -270,16 +278,10 @@ describe.each<Target>([
       }),
       { qos: 1 },
     )
+    const other = await newDevice()
     await engine.publishAsync(
       topic,
-      encode({
-        type: 'desired',
-        deviceId: newDevice(),
-        version: 9,
-        commandId: 'x',
-        state: { locked: false },
-        issuedAt: 1,
-      }),
+      encode(registry.sign({ deviceId: other, version: 9, commandId: 'x', state: { locked: false } })),
       { qos: 1 },
     )
     await waitFor(() => rejected.length === 3)
@@ -297,13 +299,16 @@ describe.each<Target>([
   })
 
   it('shows the missed-payment message on the simulated car while locked', async () => {
-    const deviceId = newDevice()
+    const deviceId = await newDevice()
     const lines: string[] = []
     const car = await startSimulatedCar({
       brokerUrl: url,
       protocolVersion,
       topicPrefix: prefix,
-      deviceId,
+      deviceKey: keys.get(deviceId) as string,
+      chain: registry.chain,
+      // the dashboard of a plain lock: the immobilizer's warnings are tested in immobilizer.test.ts
+      immobilizer: false,
       print: (line) => lines.push(line),
     })
     agents.push(car)
@@ -319,7 +324,7 @@ describe.each<Target>([
   })
 
   it('keeps its applied version across a restart when given a stateFile', async () => {
-    const deviceId = newDevice()
+    const deviceId = await newDevice()
     const stateFile = join(tempDir, `${deviceId}-${protocolVersion}.json`)
     const first = await startAgent({ deviceId, stateFile })
     await publish(deviceId, 1, { locked: false })
@@ -333,7 +338,7 @@ describe.each<Target>([
     expect(second.state()).toEqual({ locked: true, message: LOCK_MESSAGE, version: 2, commandId: 'cmd-2' })
     // The retained v2 comes back on subscribe and is recognised as already applied.
     await waitFor(() => rejected.length === 1)
-    expect(rejected[0]).toBe('stale version 2: version 2 already applied')
+    expect(rejected[0]).toBe('stale version 2: version 2 already applied (replay of command cmd-2)')
   })
 })
 

@@ -1,8 +1,21 @@
 import { appendFile, readFile, rename, writeFile } from 'node:fs/promises'
 import { connect, type IClientOptions, type MqttClient } from 'mqtt'
 import { z } from 'zod'
+import {
+  applyAsIs,
+  type CarImmobilizer,
+  createCarImmobilizer,
+  type ImmobilizerResult,
+  noImmobilizer,
+} from './createCarImmobilizer.js'
+import { createCommandGate, type DeviceChainOptions } from './createCommandGate.js'
+import { createTypedHashes } from './createTypedHashes.js'
 import { DeviceError } from './DeviceError.js'
-import { type DesiredMessage, encode, parseDesired, type ReportedMessage, topics } from './protocol.js'
+import type { ImmobilizerView } from './immobilizer.js'
+import { pbjDomain } from './pbjDomain.js'
+import { type DesiredMessage, encode, type ReportedMessage, topics } from './protocol.js'
+import { addressOf, signDigest } from './recoverSigner.js'
+import type { RefusalCode } from './verifyDesired.js'
 
 /**
  * What the car is doing now: the last desired state it applied.
@@ -16,6 +29,11 @@ export type DeviceState = {
   /** Version of the desired message last applied; 0 if none. */
   version: number
   commandId: string | null
+  /**
+   * What the starter interrupt does (see immobilizer.ts): `locked` is true once a disable took effect, which
+   * waits for the ignition to be off; warnings, a pending disable and emergency restarts are here.
+   */
+  immobilizer?: ImmobilizerView
 }
 
 /**
@@ -31,12 +49,25 @@ export type AppliedEntry = { commandId: string; version: number; locked: boolean
  * Options of {@link createDeviceAgent}.
  *
  * @example
- * const options: DeviceAgentOptions = { brokerUrl: 'mqtt://127.0.0.1:1883', deviceId: '0xab…', protocolVersion: 5 }
+ * const options: DeviceAgentOptions = {
+ *   brokerUrl: 'mqtt://127.0.0.1:1883', protocolVersion: 5, deviceKey: car.devicePrivateKey,
+ *   chain: { rpcUrl: 'http://127.0.0.1:8545', chainId: 31337, registry: contracts.DeviceRegistry },
+ * }
  */
 export type DeviceAgentOptions = {
   brokerUrl: string
-  /** The car's own key address; lowercased before use. */
-  deviceId: string
+  /**
+   * The car's private key (0x + 64 hex digits). Its address is the car's id, as registered in DeviceRegistry;
+   * the car signs its reports with it so the engine knows they come from the car.
+   */
+  deviceKey: string
+  /** The car's id, if given: must be the address of `deviceKey` (a guard against a mixed-up key). */
+  deviceId?: string
+  /**
+   * Where commands are verified against: the chain id and DeviceRegistry of the EIP-712 domain, and the node
+   * the car reads the registry through (whether a command's signer is an operator of this car).
+   */
+  chain: DeviceChainOptions
   topicPrefix?: string
   /** MQTT 3.1.1 (4, the default; what aedes speaks) or MQTT 5 (Mosquitto speaks both). */
   protocolVersion?: 4 | 5
@@ -56,10 +87,23 @@ export type DeviceAgentOptions = {
    * it, so that whoever sees the report can count it in the log.
    */
   logFile?: string
-  /** Called when a desired message is refused; `raw` is the parsed message, or the payload if unreadable. */
-  onRejected?: (reason: string, raw: unknown) => void
+  /**
+   * Called when a desired message is refused, with why (`code` says which check failed); `raw` is the
+   * parsed message, or the payload if unreadable. The car's state is unchanged.
+   */
+  onRejected?: (reason: string, raw: unknown, code: RefusalCode) => void
   /** Connection trouble and failed reports; defaults to console.warn. */
   onWarning?: (message: string) => void
+  /**
+   * A car: commands go through the immobilizer's safety rules (immobilizer.ts): warnings before any disable,
+   * never disabled while moving, emergency restarts. Off (the default) for other devices, which apply
+   * `locked` as it comes; the simulated car turns it on.
+   */
+  immobilizer?: boolean
+  /** The code that unlocks an emergency restart of a disabled car; by default any code of 4 to 8 digits. */
+  emergencyCode?: string
+  /** The wall clock emergency restarts run on (ms); default Date.now. */
+  clock?: () => number
 }
 
 /**
@@ -79,6 +123,15 @@ export type DeviceAgent = {
    * connection or subscription, or the agent is closed first. The agent keeps retrying either way.
    */
   ready: Promise<void>
+  /**
+   * The ignition key. Turning it on is refused while the car is disabled (unless an emergency restart
+   * runs); turning it off arms a pending disable once the car stands still. Reports what changed.
+   */
+  ignition(on: boolean): ImmobilizerResult
+  /** The car's speed: a disable never arms while it is above 0. */
+  setSpeed(kmh: number): ImmobilizerResult
+  /** An emergency code: allows starts for the loan's emergencyDuration, emergencyStarts times per delinquency. */
+  enterEmergencyCode(code: string): ImmobilizerResult
   close(): Promise<void>
 }
 
@@ -90,7 +143,14 @@ const PersistedState = z.object({
   locked: z.boolean(),
   message: z.string().optional(),
   appliedAt: z.number().int().nonnegative(),
+  recent: z.array(z.string()).max(64).optional(),
 })
+
+// Command ids a car remembers applying, so a replay is named as such (older ones are refused as stale anyway).
+const RECENT_COMMANDS = 32
+// Refusals the car reports to the engine: a burst of 5, then one a second. A flood of forged commands
+// must not make the car flood the broker with signed reports (each also costs the car a signature).
+const REFUSAL_REPORTS = { burst: 5, perMs: 1_000 }
 
 /**
  * Runs the device side of the protocol: receives desired state, applies it, and acknowledges with a
@@ -107,16 +167,40 @@ const PersistedState = z.object({
  * await agent.ready
  */
 export async function createDeviceAgent(options: DeviceAgentOptions): Promise<DeviceAgent> {
-  const deviceId = options.deviceId.toLowerCase()
+  const deviceId = deviceIdOf(options)
   const names = topics(options.topicPrefix)
   const desiredTopic = names.desired(deviceId)
   const reportedTopic = names.reported(deviceId)
   const warn = dedupe(options.onWarning ?? ((message) => console.warn(message)))
   const startedAt = Date.now()
+  const hashes = createTypedHashes(
+    pbjDomain({ chainId: options.chain.chainId, registry: options.chain.registry }),
+  )
 
-  let current: Applied = options.stateFile
+  const loaded = options.stateFile
     ? await loadState(options.stateFile, startedAt, warn)
-    : { locked: false, version: 0, commandId: null, appliedAt: startedAt }
+    : { applied: { locked: false, version: 0, commandId: null, appliedAt: startedAt }, recent: [] }
+  let current: Applied = loaded.applied
+  let recent: string[] = loaded.recent
+  // The starter interrupt's safety rules decide what an applied command does (immobilizer.ts): what the car
+  // reports as `locked` is what it does, which may wait for the ignition to go off.
+  const immobilizer: CarImmobilizer | null = options.immobilizer
+    ? await createCarImmobilizer({
+        stateFile: options.stateFile === undefined ? undefined : `${options.stateFile}.immobilizer`,
+        emergencyCode: options.emergencyCode,
+        now: options.clock,
+        onTimer: () => sense(),
+        onWarning: warn,
+      })
+    : null
+  const effect = (car: CarImmobilizer) => {
+    const view = car.view()
+    return { locked: view.locked, ...(view.message === null ? {} : { message: view.message }) }
+  }
+  if (immobilizer) {
+    const { message: _, ...rest } = current
+    current = { ...rest, ...effect(immobilizer) }
+  }
   let closed = false
   let closing: Promise<void> | undefined
   // Persisting must happen in order, and close() waits for it.
@@ -135,8 +219,10 @@ export async function createDeviceAgent(options: DeviceAgentOptions): Promise<De
     ...(options.password === undefined ? {} : { password: options.password }),
   })
 
+  const gate = createCommandGate({ deviceId, hashes, chain: options.chain, onWarning: warn })
+
   const report = (applied: Applied, error?: string): void => {
-    const message: ReportedMessage = {
+    const unsigned: Omit<ReportedMessage, 'signature'> = {
       type: 'reported',
       deviceId,
       version: applied.version,
@@ -144,9 +230,15 @@ export async function createDeviceAgent(options: DeviceAgentOptions): Promise<De
       state: {
         locked: applied.locked,
         ...(applied.message === undefined ? {} : { message: applied.message }),
+        ...(immobilizer ? { immobilizer: immobilizer.report() } : {}),
       },
       appliedAt: applied.appliedAt,
       ...(error === undefined ? {} : { error }),
+    }
+    // Signed with the car's own key: the engine counts only reports that recover to this car's id.
+    const message: ReportedMessage = {
+      ...unsigned,
+      signature: signDigest(hashes.reportDigest(unsigned), options.deviceKey),
     }
     // Not awaited: mqtt.js keeps publish order, and an offline car must not stall on PUBACK.
     client.publishAsync(reportedTopic, encode(message), { qos: 1, retain: true }).catch((cause: unknown) => {
@@ -154,18 +246,43 @@ export async function createDeviceAgent(options: DeviceAgentOptions): Promise<De
     })
   }
 
-  const reject = (reason: string, raw: unknown, tellEngine: boolean): void => {
+  let refusalTokens = REFUSAL_REPORTS.burst
+  let refusalRefill: NodeJS.Timeout | undefined
+  let heldRefusal: string | undefined
+  const reportRefusal = (reason: string) => {
+    if (refusalTokens > 0) {
+      refusalTokens--
+      report(current, reason)
+    } else heldRefusal = reason
+    refusalRefill ??= setInterval(() => {
+      if (heldRefusal !== undefined && !closed) report(current, heldRefusal)
+      else if (refusalTokens < REFUSAL_REPORTS.burst) refusalTokens++
+      else {
+        clearInterval(refusalRefill)
+        refusalRefill = undefined
+      }
+      heldRefusal = undefined
+    }, REFUSAL_REPORTS.perMs)
+    refusalRefill.unref()
+  }
+
+  const reject = (reason: string, raw: unknown, code: RefusalCode, tellEngine: boolean): void => {
     try {
-      options.onRejected?.(reason, raw)
+      options.onRejected?.(reason, raw, code)
     } catch (cause) {
       // It runs inside mqtt.js's message handler, where a throw would take the whole car process down.
       warn(`car ${deviceId}: onRejected threw: ${messageOf(cause)}`)
     }
-    if (tellEngine) report(current, reason)
+    // The last of a burst is held, not lost: the engine hears the latest refusal within a second.
+    if (tellEngine) reportRefusal(reason)
   }
 
   const apply = (message: DesiredMessage): void => {
-    const { locked, message: text } = message.state
+    const {
+      locked,
+      message: text,
+      refused,
+    } = immobilizer?.apply(message.state, message.chainTime) ?? applyAsIs(message.state)
     const applied: Applied = {
       locked,
       ...(text === undefined ? {} : { message: text }),
@@ -174,9 +291,12 @@ export async function createDeviceAgent(options: DeviceAgentOptions): Promise<De
       appliedAt: Date.now(),
     }
     current = applied
-    let error: string | undefined
+    recent = [message.commandId, ...recent].slice(0, RECENT_COMMANDS)
+    const remembered = recent
+    // A disable the immobilizer refused (no warning shown long enough) is applied as the warning instead.
+    let error: string | undefined = refused
     try {
-      options.onChange?.(publicState(applied))
+      options.onChange?.(withImmobilizer(publicState(applied)))
     } catch (cause) {
       error = `onChange threw: ${messageOf(cause)}`
     }
@@ -195,7 +315,7 @@ export async function createDeviceAgent(options: DeviceAgentOptions): Promise<De
     pending = pending.then(async () => {
       if (stateFile) {
         try {
-          await saveState(stateFile, applied)
+          await saveState(stateFile, applied, remembered)
         } catch (cause) {
           error ??= `could not persist state: ${messageOf(cause)}`
         }
@@ -210,26 +330,64 @@ export async function createDeviceAgent(options: DeviceAgentOptions): Promise<De
     })
   }
 
+  // Messages are judged one at a time, in arrival order: the registry check is async, and a command must
+  // be weighed against the state the one before it left.
+  let inbox: Promise<void> = Promise.resolve()
+  let received = 0
+  let retryTimer: NodeJS.Timeout | undefined
+  const enqueue = (payload: Uint8Array, seq: number, retryDelayMs: number) => {
+    inbox = inbox.then(() =>
+      handle(payload, seq, retryDelayMs).catch((cause: unknown) => {
+        warn(`car ${deviceId}: desired message not handled: ${messageOf(cause)}`)
+      }),
+    )
+  }
+  const handle = async (payload: Uint8Array, seq: number, retryDelayMs: number) => {
+    const verdict = await gate.check(payload, { version: current.version, commandIds: recent })
+    if (closed) return
+    if (verdict.ok) return apply(verdict.message)
+    reject(verdict.reason, verdict.raw, verdict.code, verdict.tellEngine)
+    if (verdict.code === 'unverifiable' && seq === received) {
+      // The registry was out of reach, not the command at fault: look again later, unless a newer one came.
+      retryTimer = setTimeout(() => {
+        if (seq === received && !closed) enqueue(payload, seq, Math.min(retryDelayMs * 2, 30_000))
+      }, retryDelayMs)
+      retryTimer.unref()
+    }
+  }
+
   client.on('message', (topic, payload) => {
     if (topic !== desiredTopic) return
     // An empty retained payload means someone cleared the command; there is nothing to apply.
     if (payload.length === 0) return
-    const parsed = parseDesired(payload)
-    if (!parsed.ok) return reject(`malformed desired message: ${parsed.error}`, payload, true)
-    const message = parsed.value
-    if (message.deviceId !== deviceId) {
-      return reject(`desired message is for ${message.deviceId}, not this car`, message, true)
-    }
-    if (message.version <= current.version) {
-      // Replays and redeliveries land here; answering them would only repeat the last report.
-      return reject(
-        `stale version ${message.version}: version ${current.version} already applied`,
-        message,
-        false,
-      )
-    }
-    apply(message)
+    clearTimeout(retryTimer)
+    enqueue(payload, ++received, 1_000)
   })
+
+  const withImmobilizer = (state: DeviceState): DeviceState =>
+    immobilizer ? { ...state, immobilizer: immobilizer.view() } : state
+  // What the driver and the clock change (a disable arming at ignition-off, an emergency restart): reported
+  // under the same version, so the engine sees the car's state without it counting as a new command.
+  let sensed = ''
+  const sense = (): void => {
+    if (!immobilizer) return
+    const { message: _, ...rest } = current
+    const next: Applied = { ...rest, ...effect(immobilizer), appliedAt: Date.now() }
+    const shown = JSON.stringify([next.locked, next.message, immobilizer.report()])
+    if (shown === sensed || closed) return
+    sensed = shown
+    current = next
+    try {
+      options.onChange?.(withImmobilizer(publicState(current)))
+    } catch (cause) {
+      warn(`car ${deviceId}: onChange threw: ${messageOf(cause)}`)
+    }
+    report(current)
+  }
+  const drive = (result: ImmobilizerResult): ImmobilizerResult => {
+    sense()
+    return result
+  }
 
   // Every (re)connect re-announces the current state so the engine learns what the car did while offline.
   client.on('connect', () => report(current))
@@ -256,13 +414,21 @@ export async function createDeviceAgent(options: DeviceAgentOptions): Promise<De
 
   return {
     deviceId,
-    state: () => publicState(current),
+    state: () => withImmobilizer(publicState(current)),
     ready,
+    ignition: (on) => drive((immobilizer ?? noImmobilizer).ignition(on)),
+    setSpeed: (kmh) => drive((immobilizer ?? noImmobilizer).setSpeed(kmh)),
+    enterEmergencyCode: (code) => drive((immobilizer ?? noImmobilizer).enterEmergencyCode(code)),
     close: () => {
       closing ??= (async () => {
         closed = true
         rejectReady(new DeviceError(`car ${deviceId} agent closed before it was ready`))
+        clearTimeout(retryTimer)
+        clearInterval(refusalRefill)
+        await inbox
+        await gate.close()
         await pending
+        await immobilizer?.close()
         await endClient(client)
       })()
       return closing
@@ -293,8 +459,13 @@ async function endClient(client: MqttClient): Promise<void> {
   if ((await Promise.race([graceful, timer])) === 'late') await client.endAsync(true)
 }
 
-async function loadState(file: string, now: number, warn: (message: string) => void): Promise<Applied> {
-  const fresh: Applied = { locked: false, version: 0, commandId: null, appliedAt: now }
+type Loaded = { applied: Applied; recent: string[] }
+
+async function loadState(file: string, now: number, warn: (message: string) => void): Promise<Loaded> {
+  const fresh: Loaded = {
+    applied: { locked: false, version: 0, commandId: null, appliedAt: now },
+    recent: [],
+  }
   let text: string
   try {
     text = await readFile(file, 'utf8')
@@ -303,8 +474,8 @@ async function loadState(file: string, now: number, warn: (message: string) => v
     throw new DeviceError(`cannot read stateFile ${file}: ${messageOf(cause)}`, { cause })
   }
   try {
-    const { message, ...rest } = PersistedState.parse(JSON.parse(text))
-    return { ...rest, ...(message === undefined ? {} : { message }) }
+    const { message, recent = [], ...rest } = PersistedState.parse(JSON.parse(text))
+    return { applied: { ...rest, ...(message === undefined ? {} : { message }) }, recent }
   } catch (cause) {
     // Starting at version 0 is safe: the retained desired message puts the car back in the right state.
     warn(`stateFile ${file} is unreadable, starting at version 0: ${messageOf(cause)}`)
@@ -312,16 +483,29 @@ async function loadState(file: string, now: number, warn: (message: string) => v
   }
 }
 
-async function saveState(file: string, applied: Applied): Promise<void> {
+async function saveState(file: string, applied: Applied, recent: readonly string[]): Promise<void> {
   // Write-then-rename so a power cut never leaves half a file.
   const temp = `${file}.tmp`
-  await writeFile(temp, JSON.stringify(applied))
+  await writeFile(temp, JSON.stringify({ ...applied, recent }))
   await rename(temp, file)
 }
 
 function publicState(applied: Applied): DeviceState {
   const { appliedAt: _, ...state } = applied
   return state
+}
+
+function deviceIdOf(options: Pick<DeviceAgentOptions, 'deviceKey' | 'deviceId'>): string {
+  let id: string
+  try {
+    id = addressOf(options.deviceKey)
+  } catch (cause) {
+    throw new DeviceError(`deviceKey is not a private key: ${messageOf(cause)}`, { cause })
+  }
+  if (options.deviceId !== undefined && options.deviceId.toLowerCase() !== id) {
+    throw new DeviceError(`deviceId ${options.deviceId} is not the address of deviceKey (${id})`)
+  }
+  return id
 }
 
 function brokerRefused(url: string, error: Error): DeviceError {

@@ -5,6 +5,20 @@
  * @example
  * import { startSimulatedCar, LOCK_MESSAGE } from '@pbj/device'
  */
+export { buildMerkleTree, type MerkleTree, merkleRoot } from './buildMerkleTree.js'
+export { canonicalJson } from './canonicalJson.js'
+export {
+  type CarImmobilizer,
+  type CarImmobilizerOptions,
+  createCarImmobilizer,
+  type ImmobilizerResult,
+} from './createCarImmobilizer.js'
+export {
+  type CommandGate,
+  createCommandGate,
+  type DeviceChainOptions,
+  type GateVerdict,
+} from './createCommandGate.js'
 export {
   type AppliedEntry,
   createDeviceAgent,
@@ -12,8 +26,38 @@ export {
   type DeviceAgentOptions,
   type DeviceState,
 } from './createDeviceAgent.js'
-export { DeviceError } from './DeviceError.js'
+export { createOperatorCheck, type OperatorCheck, type OperatorCheckOptions } from './createOperatorCheck.js'
 export {
+  type CommandFields,
+  createTypedHashes,
+  type ReportFields,
+  stateHash,
+  type TypedHashes,
+} from './createTypedHashes.js'
+export { DeviceError } from './DeviceError.js'
+export { dashboardLine } from './dashboardLine.js'
+export {
+  type Delinquency,
+  type DisableState,
+  type ImmobilizerInput,
+  type ImmobilizerState,
+  type ImmobilizerStep,
+  type ImmobilizerView,
+  initialImmobilizerState,
+  stepImmobilizer,
+  viewImmobilizer,
+} from './immobilizer.js'
+export { formatDuration, warningMessage } from './immobilizerMessages.js'
+export {
+  ImmobilizerCommand,
+  ImmobilizerPolicy,
+  ImmobilizerReport,
+  ImmobilizerStage,
+} from './immobilizerProtocol.js'
+export { keccak256 } from './keccak256.js'
+export { type PbjDomain, pbjDomain, pbjTypes } from './pbjDomain.js'
+export {
+  CommandAuth,
   DEFAULT_TOPIC_PREFIX,
   DesiredMessage,
   DesiredState,
@@ -26,5 +70,23 @@ export {
   ReportedState,
   type Topics,
   topics,
+  type UnsignedCommand,
 } from './protocol.js'
+export {
+  addressOf,
+  prepareSignerKey,
+  recoverSigner,
+  recoverSignerKey,
+  type SignerKey,
+  signDigest,
+  verifySignerKey,
+} from './recoverSigner.js'
 export { type SimulatedCarOptions, startSimulatedCar } from './simulatedCar.js'
+export {
+  type AtomicType,
+  type StructData,
+  type StructField,
+  structHasher,
+  typedDataDigest,
+} from './structHasher.js'
+export { type Refusal, type RefusalCode, verifyDesired } from './verifyDesired.js'

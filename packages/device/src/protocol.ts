@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { DeviceError } from './DeviceError.js'
+import { ImmobilizerCommand, ImmobilizerReport } from './immobilizerProtocol.js'
 
 /**
  * What a car shows when pbj locks it for a missed payment.
@@ -35,17 +36,46 @@ export const DesiredState = z.object({
   locked: z.boolean(),
   reason: z.string().max(200).optional(),
   message: DisplayMessage.optional(),
+  /** The immobilizer stage (warning, final warning, disable) with the loan's policy: see immobilizer.ts. */
+  immobilizer: ImmobilizerCommand.optional(),
 })
 export type DesiredState = z.infer<typeof DesiredState>
 
+const Address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x address (40 hex digits)')
+const Bytes32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be 32 bytes as 0x + 64 hex digits')
+const Signature = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]{130}$/, 'must be a 65-byte signature as 0x + 130 hex digits')
+
+/**
+ * The operator's signature over a command, shared by every command of one batch: `signature` is the
+ * `signer`'s EIP-712 signature of `CommandBatch { root }`, and `proof` leads from this command's
+ * `DesiredCommand` struct hash (the leaf) to `root`. A batch of one has `root` = the leaf and no proof.
+ *
+ * @example
+ * const auth: CommandAuth = { signer: '0x3c44…', root: '0x…', proof: [], signature: '0x…' }
+ */
+export const CommandAuth = z.object({
+  signer: Address,
+  root: Bytes32,
+  // 2^32 commands per batch is far beyond any fleet; the cap bounds the work a forged message can cause.
+  proof: z.array(Bytes32).max(32),
+  signature: Signature,
+})
+export type CommandAuth = z.infer<typeof CommandAuth>
+
 /**
  * Engine → device command, published QoS 1 retained on `topics(prefix).desired(deviceId)`.
- * `version` grows per device so the car can drop stale or replayed commands.
+ * `version` grows per device so the car can drop stale or replayed commands. Every field but `type` and
+ * `auth` is signed (EIP-712 `DesiredCommand`, see `pbjTypes`): `chainTime` is the timestamp (unix seconds)
+ * of the block that caused the command; `notBefore` and `expiresAt` bound, in wall-clock unix ms, when the
+ * car accepts it (chain time can jump months ahead on a test chain, so validity never uses it).
  *
  * @example
  * const message: DesiredMessage = {
  *   type: 'desired', deviceId, version: 3, commandId: 'loan-7-block-120',
- *   state: { locked: true, message: LOCK_MESSAGE }, issuedAt: Date.now(),
+ *   state: { locked: true, message: LOCK_MESSAGE }, chainTime: 1760000000,
+ *   notBefore: Date.now() - 60_000, expiresAt: Date.now() + 600_000, auth,
  * }
  */
 export const DesiredMessage = z.object({
@@ -54,9 +84,23 @@ export const DesiredMessage = z.object({
   version: z.number().int().min(1),
   commandId: CommandId,
   state: DesiredState,
-  issuedAt: EpochMs,
+  chainTime: z.number().int().nonnegative(),
+  notBefore: EpochMs,
+  expiresAt: EpochMs,
+  auth: CommandAuth,
 })
 export type DesiredMessage = z.infer<typeof DesiredMessage>
+
+/**
+ * A command before it is signed: what the engine's dispatcher hands its signer.
+ *
+ * @example
+ * const command: UnsignedCommand = { deviceId, version: 3, commandId, state: { locked: true }, chainTime }
+ */
+export type UnsignedCommand = Pick<
+  DesiredMessage,
+  'deviceId' | 'version' | 'commandId' | 'state' | 'chainTime'
+>
 
 /**
  * The state a device says it is in.
@@ -67,18 +111,21 @@ export type DesiredMessage = z.infer<typeof DesiredMessage>
 export const ReportedState = z.object({
   locked: z.boolean(),
   message: DisplayMessage.optional(),
+  /** What the immobilizer does: stage, immobilized, pending disable, emergency restarts left. */
+  immobilizer: ImmobilizerReport.optional(),
 })
 export type ReportedState = z.infer<typeof ReportedState>
 
 /**
  * Device → engine report, published QoS 1 retained on `topics(prefix).reported(deviceId)`. A report whose
  * `version` reaches the desired version is the acknowledgement of that command. `error` says why the last
- * desired message was refused, if it was.
+ * desired message was refused, if it was. `signature` is the device key's EIP-712 signature of `Report`
+ * (see `pbjTypes`), so the engine knows the acknowledgement comes from the car itself.
  *
  * @example
  * const ack: ReportedMessage = {
  *   type: 'reported', deviceId, version: 3, commandId: 'loan-7-block-120',
- *   state: { locked: true, message: LOCK_MESSAGE }, appliedAt: Date.now(),
+ *   state: { locked: true, message: LOCK_MESSAGE }, appliedAt: Date.now(), signature,
  * }
  */
 export const ReportedMessage = z.object({
@@ -89,6 +136,7 @@ export const ReportedMessage = z.object({
   state: ReportedState,
   appliedAt: EpochMs,
   error: z.string().max(1000).optional(),
+  signature: Signature,
 })
 export type ReportedMessage = z.infer<typeof ReportedMessage>
 
@@ -99,7 +147,14 @@ export type ReportedMessage = z.infer<typeof ReportedMessage>
  * const result: ParseResult<DesiredMessage> = parseDesired(payload)
  * if (!result.ok) console.warn(result.error)
  */
-export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string }
+export type ParseResult<T> =
+  | {
+      ok: true
+      value: T
+      /** The JSON as received, unknown keys included: what signatures are checked against. */
+      json: unknown
+    }
+  | { ok: false; error: string }
 
 /**
  * The MQTT topics of the protocol under one prefix.
@@ -195,7 +250,7 @@ function parseWith<T>(schema: z.ZodType<T>, payload: Uint8Array | string): Parse
     }
   }
   const result = schema.safeParse(json)
-  if (result.success) return { ok: true, value: result.data }
+  if (result.success) return { ok: true, value: result.data, json }
   const problems = result.error.issues
     .slice(0, 3)
     .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(message)'}: ${issue.message}`)

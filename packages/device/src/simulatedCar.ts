@@ -4,15 +4,17 @@ import {
   type DeviceAgentOptions,
   type DeviceState,
 } from './createDeviceAgent.js'
+import { dashboardLine } from './dashboardLine.js'
+import { addressOf } from './recoverSigner.js'
 
 /**
  * Options of {@link startSimulatedCar}: the agent's options plus where its dashboard lines go.
  *
  * @example
- * const options: SimulatedCarOptions = { brokerUrl, deviceId, print: (line) => log.push(line) }
+ * const options: SimulatedCarOptions = { brokerUrl, deviceKey, chain, print: (line) => log.push(line) }
  */
 export type SimulatedCarOptions = DeviceAgentOptions & {
-  /** Receives one readable line per lock or unlock; defaults to console.log. */
+  /** Receives one readable line per lock, unlock, warning or emergency restart; defaults to console.log. */
   print?: (line: string) => void
 }
 
@@ -21,32 +23,41 @@ export type SimulatedCarOptions = DeviceAgentOptions & {
  * the car locks (with the message it shows the driver) or unlocks.
  *
  * @example
- * const car = await startSimulatedCar({ brokerUrl: broker.url, deviceId: carAccount.address })
+ * const car = await startSimulatedCar({
+ *   brokerUrl: broker.url,
+ *   deviceKey: car.devicePrivateKey,
+ *   chain: { rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, registry: contracts.DeviceRegistry },
+ * })
  * // 🔒 car 0x70997970…79c8: You missed your car payment and the vehicle is locked. Please reload your car's wallet.
  * // 🔓 car 0x70997970…79c8: unlocked
  * await car.close()
  */
 export async function startSimulatedCar(options: SimulatedCarOptions): Promise<DeviceAgent> {
   const { print = (line: string) => console.log(line), onChange, ...agentOptions } = options
-  const name = `car ${shortId(options.deviceId.toLowerCase())}`
-  let shown: { locked: boolean; message: string | undefined } = { locked: false, message: undefined }
-  const line = (state: { locked: boolean; message?: string | undefined }) =>
-    state.locked ? `🔒 ${name}: ${state.message ?? 'locked'}` : `🔓 ${name}: unlocked`
+  // Named before the agent exists (it may apply a command as soon as it connects); a bad key is the agent's
+  // error to report.
+  let name = 'car'
+  try {
+    name = `car ${shortId(addressOf(options.deviceKey))}`
+  } catch {}
+  const quiet = `🔓 ${name}: unlocked`
+  let shown = quiet
   const agent = await createDeviceAgent({
+    // A car: its starter interrupt follows the immobilizer's safety rules unless told otherwise.
+    immobilizer: true,
     ...agentOptions,
     onChange: (state: DeviceState) => {
       // A new version that changes nothing the driver sees (same lock, same text) stays quiet.
-      if (state.locked !== shown.locked || (state.locked && state.message !== shown.message)) {
-        print(line(state))
-      }
-      shown = { locked: state.locked, message: state.message }
+      const line = dashboardLine(name, state)
+      if (line !== shown) print(line)
+      shown = line
       onChange?.(state)
     },
   })
-  // A car restored locked from its stateFile gets no new command, yet its dashboard must still say so.
-  const restored = agent.state()
-  if (restored.locked) print(line(restored))
-  shown = { locked: restored.locked, message: restored.message }
+  // A car restored locked (or warning) from its stateFile gets no new command, yet its dashboard must say so.
+  const restored = dashboardLine(name, agent.state())
+  if (restored !== shown) print(restored)
+  shown = restored
   return agent
 }
 

@@ -4,6 +4,22 @@
  * @example
  * import { defineFunction, defineConfig, createEngine } from 'pbj'
  */
+
+export type { LockRefusal, LockRefusalReason } from './actions/devices/LockRefusedError.js'
+export { LockRefusedError } from './actions/devices/LockRefusedError.js'
+export type { LockGuardConfig } from './actions/devices/resolveLockGuard.js'
+export type { Relayer, RelayerOptions } from './actions/relayer/createRelayer.js'
+export { createRelayer } from './actions/relayer/createRelayer.js'
+export type { Keystore } from './actions/relayer/keystore.js'
+export { decryptKey, encryptKey, KeystoreError, loadOperatorKey } from './actions/relayer/keystore.js'
+export { TxRefusedError } from './actions/relayer/TxRefusedError.js'
+export type {
+  RelayedTx,
+  RelayedTxStatus,
+  RelayerEvents,
+  SendRequest,
+  SendResult,
+} from './actions/relayer/types.js'
 export { defineConfig } from './config/defineConfig.js'
 export { loadConfig } from './config/loadConfig.js'
 export type { PbjConfig } from './config/schema.js'
@@ -16,7 +32,11 @@ export type {
   Context,
   DeviceCommandResult,
   DeviceDesired,
+  DeviceImmobilizer,
   DeviceView,
+  ImmobilizerPolicyInput,
+  WriteParams,
+  WriteResult,
 } from './function/ctx.js'
 export type { FunctionDefinition, FunctionLimits } from './function/defineFunction.js'
 export { defineFunction } from './function/defineFunction.js'

@@ -24,6 +24,10 @@ const rateLimitText =
   /rate limit|too many requests|per second|exceeded .*(capacity|quota|compute units|credits)/i
 const unavailableText =
   /header not found|unknown block|block not found|not (yet )?available|timeout|timed out/i
+// A transaction pool's verdict on a raw transaction is an answer even under geth's generic -32000: failing
+// over would send the same transaction to every URL, and "nonce too low" is not a passing fault (OZ #681).
+const txPoolAnswerText =
+  /nonce too (low|high)|already known|already imported|replacement transaction underpriced|insufficient funds/i
 
 /**
  * Sorts an RPC failure by what to do about it (see {@link RpcFaultKind}). Reads viem's error classes, HTTP
@@ -49,6 +53,7 @@ export function classifyRpcError(error: unknown): RpcFaultKind {
   if (status === 429 || (code !== undefined && rateLimitCodes.has(code)) || rateLimitText.test(text))
     return 'rate-limit'
   if (status !== undefined && status >= 500) return 'unavailable'
+  if (code !== undefined && txPoolAnswerText.test(text)) return 'answer'
   if (code !== undefined && unavailableCodes.has(code) && !/revert/i.test(text)) return 'unavailable'
   if (code !== undefined) return unavailableText.test(text) ? 'unavailable' : 'answer'
   // No JSON-RPC code: the request never got an answer (network error, timeout, closed socket, 4xx page).

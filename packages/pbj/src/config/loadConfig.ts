@@ -36,7 +36,7 @@ export async function loadConfig(dir: string): Promise<{ config: PbjConfig; file
     raw = await importTs(file, name)
   }
   const config = validateConfig(raw, name)
-  for (const key of ['database', 'functions'] as const) {
+  for (const key of ['database', 'functions', 'operatorKeystore'] as const) {
     const v = config[key]
     if (v && v !== ':memory:') config[key] = resolve(dir, v)
   }

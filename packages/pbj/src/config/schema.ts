@@ -46,6 +46,8 @@ export const configSchema = z
       .string()
       .regex(/^0x[0-9a-fA-F]{64}$/, { message: 'must be a 0x-prefixed 32-byte hex private key' })
       .optional(),
+    /** A keystore file (`pbj keys create`), decrypted with PBJ_KEY_PASSPHRASE: the operator key at rest. */
+    operatorKeystore: z.string().min(1).optional(),
     limits: z
       .object({
         timeoutMs: z.number().int().min(10).max(300_000).optional(),
@@ -58,6 +60,53 @@ export const configSchema = z
               'child process, restarted and its runs retried if it crashes)',
           })
           .optional(),
+      })
+      .strict()
+      .optional(),
+    guards: z
+      .object({
+        lock: z
+          .object({
+            contract: z
+              .string()
+              .refine((v) => /^0x[0-9a-fA-F]{40}$/.test(v) || /^[A-Za-z_$][\w$]*$/.test(v), {
+                message: 'must be a name from contracts (e.g. "CarLoan") or a 0x-prefixed 20-byte address',
+              }),
+            functionName: z.string().regex(/^[A-Za-z_$][\w$]*$/, {
+              message: 'must be the name of a view taking the device id, e.g. "isCarDelinquent"',
+            }),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .optional(),
+    /**
+     * Prepaid execution (ExecutionBalance): runs are metered, held while the project's balance cannot pay
+     * one, and settled on chain every `settleEvery.runs` runs or `settleEvery.ms`. Needs the operator key.
+     */
+    payment: z
+      .object({
+        projectId: z
+          .string()
+          .regex(/^0x[0-9a-fA-F]{64}$/, { message: 'must be a 0x-prefixed bytes32 project id' }),
+        /** A name from contracts or an address; default "ExecutionBalance". */
+        contract: z
+          .string()
+          .refine((v) => /^0x[0-9a-fA-F]{40}$/.test(v) || /^[A-Za-z_$][\w$]*$/.test(v), {
+            message:
+              'must be a name from contracts (e.g. "ExecutionBalance") or a 0x-prefixed 20-byte address',
+          })
+          .optional(),
+        settleEvery: z
+          .object({
+            runs: z.number().int().min(1).optional(),
+            ms: z.number().int().min(100).optional(),
+          })
+          .strict()
+          .optional(),
+        /** tUSD micros per ETH for converting gas; default 3_000_000_000 ($3,000, the demo rate). */
+        ethPriceMicros: z.number().int().min(0).optional(),
       })
       .strict()
       .optional(),

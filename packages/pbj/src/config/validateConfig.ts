@@ -13,6 +13,10 @@ const hints: Record<string, string> = {
   contracts:
     'contracts maps a name to { address: "0x…" }, e.g. contracts: { CarLoan: { address: "0x5Fb…" } }.',
   operatorKey: 'operatorKey is the engine key as 0x followed by 64 hex digits.',
+  operatorKeystore:
+    'operatorKeystore is the path of a keystore file made by `pbj keys create` or `pbj keys import`.',
+  guards:
+    'guards.lock is { contract, functionName }: a view functionName(address device) returns (bool), e.g. guards: { lock: { contract: "CarLoan", functionName: "isCarDelinquent" } }.',
 }
 
 const describe = (issue: z.core.$ZodIssue, input: unknown): string => {

@@ -16,12 +16,30 @@ export type CreateDemoCarParams = {
   installment?: bigint | undefined
   /** Seconds between due dates; default 30 days. */
   period?: number | undefined
-  /** Seconds after a due date before the car may be locked; default 3 days. */
+  /** Seconds after a due date before the car may be locked; default 10 days (at least 48 hours). */
   grace?: number | undefined
+  /**
+   * The loan's immobilizer policy (seconds), fixed on chain with the loan. Defaults: the warning stage is the
+   * whole grace period, the final warning starts 48 hours before lockAt, 3 emergency restarts of 24 hours.
+   */
+  policy?: Partial<DemoPolicy> | undefined
   /** Number of installments; default 12. */
   installments?: number | undefined
   /** The car's device key; a fresh one is generated when omitted. */
   devicePrivateKey?: Hex | undefined
+}
+
+/**
+ * A loan's immobilizer policy, in seconds: what `CarLoan.policyOf` returns, as numbers.
+ *
+ * @example
+ * const policy: DemoPolicy = { warningPeriod: 864_000, finalWarning: 172_800, emergencyStarts: 3, emergencyDuration: 86_400 }
+ */
+export type DemoPolicy = {
+  warningPeriod: number
+  finalWarning: number
+  emergencyStarts: number
+  emergencyDuration: number
 }
 
 export type DemoCar = {
@@ -42,6 +60,7 @@ export type DemoCar = {
    * from firstDueAt + grace.
    */
   firstDueAt: bigint
+  policy: DemoPolicy
 }
 
 const day = 24 * 60 * 60
@@ -51,11 +70,12 @@ const ownerFunds = 10_000_000_000n
 /**
  * Sets up one financed car on a {@link DemoDeployment}: registers a device key (owner = owner account,
  * operator = pbj's account), deploys its CarWallet, opens a loan from the lender with the first installment
- * due one period from now, binds the wallet to it, and gives the owner 10,000 tUSD approved to the wallet.
+ * due one period from now and the immobilizer policy on chain, binds the wallet to it, and gives the owner
+ * 10,000 tUSD approved to the wallet.
  * Prints nothing.
  *
  * @example
- * const car = await createDemoCar(deployment, { period: 60, grace: 30 })
+ * const car = await createDemoCar(deployment, { grace: 5 * 86_400, policy: { emergencyStarts: 1 } })
  * // the owner pays the first installment through the car's wallet:
  * await owner.writeContract({ address: car.walletAddress, abi: carWalletAbi, functionName: 'reload', args: [car.installment] })
  */
@@ -65,7 +85,16 @@ export async function createDemoCar(
 ): Promise<DemoCar> {
   const installment = params.installment ?? 250_000_000n
   const period = params.period ?? 30 * day
-  const grace = params.grace ?? 3 * day
+  const grace = params.grace ?? 10 * day
+  // California Civil Code §2983.37: warn before disabling, a final warning at least 48 hours before, emergency
+  // restarts of at least 24 hours. The contract refuses a policy that breaks these rules.
+  const policy: DemoPolicy = {
+    warningPeriod: grace,
+    finalWarning: 2 * day,
+    emergencyStarts: 3,
+    emergencyDuration: day,
+    ...params.policy,
+  }
   const installments = params.installments ?? 12
   const devicePrivateKey = params.devicePrivateKey ?? generatePrivateKey()
   const deviceId = privateKeyToAddress(devicePrivateKey)
@@ -126,6 +155,12 @@ export async function createDemoCar(
         BigInt(grace),
         installments,
         firstDueAt,
+        {
+          warningPeriod: BigInt(policy.warningPeriod),
+          finalWarning: BigInt(policy.finalWarning),
+          emergencyStarts: policy.emergencyStarts,
+          emergencyDuration: BigInt(policy.emergencyDuration),
+        },
       ],
     }),
   )
@@ -171,6 +206,7 @@ export async function createDemoCar(
     period,
     grace,
     firstDueAt,
+    policy,
   }
 }
 

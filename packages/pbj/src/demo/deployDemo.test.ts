@@ -112,7 +112,7 @@ describe('createDemoCar and the loan', () => {
   it('opens the loan with lockAt = firstDueAt + grace and funds the owner', async () => {
     const car = await createDemoCar(deployment, { installment: 100_000_000n, installments: 12 })
     expect(car.period).toBe(30 * day)
-    expect(car.grace).toBe(3 * day)
+    expect(car.grace).toBe(10 * day)
     expect(car.loanId).toBe(1n)
 
     const loan = await readLoan(car)
@@ -123,7 +123,7 @@ describe('createDemoCar and the loan', () => {
       lender: demoAccounts.lender.address,
       installment: 100_000_000n,
       period: BigInt(30 * day),
-      grace: BigInt(3 * day),
+      grace: BigInt(10 * day),
       nextDueAt: car.firstDueAt,
       outstanding: 1_200_000_000n,
     })
@@ -136,7 +136,10 @@ describe('createDemoCar and the loan', () => {
     expect(opened?.args).toMatchObject({
       loanId: 1n,
       car: car.deviceId,
-      lockAt: car.firstDueAt + BigInt(3 * day),
+      lockAt: car.firstDueAt + BigInt(10 * day),
+      // the warning stage starts at the due date, the final warning 48 hours before lockAt
+      warnAt: car.firstDueAt,
+      finalWarningAt: car.firstDueAt + BigInt(8 * day),
     })
     const lockAt = await clients.publicClient.readContract({
       address: deployment.contracts.CarLoan,
@@ -157,8 +160,8 @@ describe('createDemoCar and the loan', () => {
   })
 
   it('is delinquent from lockAt on, not one second before', async () => {
-    const car = await createDemoCar(deployment, { period: 60, grace: 30 })
-    const lockAt = car.firstDueAt + 30n
+    const car = await createDemoCar(deployment, { period: 30 * day, grace: 2 * day })
+    const lockAt = car.firstDueAt + BigInt(2 * day)
     const isDelinquent = (blockNumber: bigint) =>
       clients.publicClient.readContract({
         address: deployment.contracts.CarLoan,
@@ -188,6 +191,8 @@ describe('createDemoCar and the loan', () => {
       outstanding: 250_000_000n * 11n,
       nextDueAt,
       lockAt: nextDueAt + BigInt(car.grace),
+      warnAt: nextDueAt,
+      finalWarningAt: nextDueAt + BigInt(car.grace - car.policy.finalWarning),
     })
     expect(await readLoan(car)).toMatchObject({ nextDueAt, outstanding: 250_000_000n * 11n })
     expect(await tokenBalance(demoAccounts.lender.address)).toBe(lenderBefore + 250_000_000n)
@@ -232,11 +237,11 @@ describe('createDemoCar and the loan', () => {
     const car = await createDemoCar(deployment, {
       installment: 50_000_000n,
       installments: 3,
-      period: 100,
-      grace: 10,
+      period: 5 * day,
+      grace: 2 * day,
     })
     // Two periods late: all three installments are payable, and the loan is delinquent.
-    await mineAt(car.firstDueAt + 200n)
+    await mineAt(car.firstDueAt + BigInt(10 * day))
     const receipt = await reload(car, 150_000_000n)
     const loanEvents = parseEventLogs({ abi: carLoanAbi, logs: receipt.logs })
     expect(loanEvents.map((e) => e.eventName)).toEqual([
@@ -358,5 +363,76 @@ describe('DeviceRegistry', () => {
         args: [car.deviceId, demoAccounts.lender.address],
       }),
     ).rejects.toThrow(/AlreadyRegistered/)
+  })
+})
+
+describe('the immobilizer policy on chain', () => {
+  const at = (blockNumber?: bigint) => (blockNumber === undefined ? {} : { blockNumber })
+  const policyOf = (car: DemoCar) =>
+    clients.publicClient.readContract({
+      address: deployment.contracts.CarLoan,
+      abi: carLoanAbi,
+      functionName: 'policyOf',
+      args: [car.loanId],
+    })
+  const finalWarningAt = (car: DemoCar) =>
+    clients.publicClient.readContract({
+      address: deployment.contracts.CarLoan,
+      abi: carLoanAbi,
+      functionName: 'finalWarningAt',
+      args: [car.loanId],
+    })
+  const stageOf = (car: DemoCar, blockNumber?: bigint) =>
+    clients.publicClient.readContract({
+      address: deployment.contracts.CarLoan,
+      abi: carLoanAbi,
+      functionName: 'stageOf',
+      args: [car.loanId],
+      ...at(blockNumber),
+    })
+
+  it('keeps the policy with the loan, readable by anyone, the borrower included', async () => {
+    const car = await createDemoCar(deployment, { grace: 7 * day, policy: { emergencyStarts: 5 } })
+    expect(await policyOf(car)).toEqual({
+      warningPeriod: BigInt(7 * day),
+      finalWarning: BigInt(2 * day),
+      emergencyStarts: 5,
+      emergencyDuration: BigInt(day),
+    })
+    expect(car.policy).toEqual({
+      warningPeriod: 7 * day,
+      finalWarning: 2 * day,
+      emergencyStarts: 5,
+      emergencyDuration: day,
+    })
+    expect(await finalWarningAt(car)).toBe(car.firstDueAt + BigInt(5 * day))
+  })
+
+  it('walks the stages by chain time: current, warning from the due date, final warning, disable at lockAt', async () => {
+    const car = await createDemoCar(deployment)
+    const lockAt = car.firstDueAt + BigInt(car.grace)
+    const finalAt = lockAt - BigInt(car.policy.finalWarning)
+    const stages = []
+    for (const t of [car.firstDueAt - 1n, car.firstDueAt, finalAt - 1n, finalAt, lockAt - 1n, lockAt]) {
+      stages.push(await stageOf(car, await mineAt(t)))
+    }
+    expect(stages).toEqual([0, 1, 1, 2, 2, 3])
+    // paying the installment makes the loan current again
+    await reload(car, car.installment)
+    expect(await stageOf(car)).toBe(0)
+  })
+
+  it.each([
+    [{ finalWarning: 2 * day - 1 }, 'finalWarning >= 48 hours'],
+    [{ warningPeriod: day, finalWarning: 2 * day }, 'warningPeriod >= finalWarning'],
+    [{ warningPeriod: 11 * day }, 'warningPeriod <= grace'],
+    [{ emergencyStarts: 0 }, 'emergencyStarts >= 1'],
+    [{ emergencyDuration: day - 1 }, 'emergencyDuration >= 24 hours'],
+  ])('refuses to open a loan whose policy breaks a rule: %o', async (policy, rule) => {
+    await expect(createDemoCar(deployment, { policy })).rejects.toThrow(rule)
+  })
+
+  it('refuses a grace period too short for a 48-hour final warning', async () => {
+    await expect(createDemoCar(deployment, { grace: day })).rejects.toThrow('warningPeriod >= finalWarning')
   })
 })

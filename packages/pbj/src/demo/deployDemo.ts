@@ -3,6 +3,8 @@ import {
   carLoanBytecode,
   deviceRegistryAbi,
   deviceRegistryBytecode,
+  executionBalanceAbi,
+  executionBalanceBytecode,
   testUsdAbi,
   testUsdBytecode,
 } from '@pbj/contracts/artifacts'
@@ -12,18 +14,23 @@ import { PbjError } from '../internal/errors.js'
 import { type DemoAccount, demoAccounts } from './accounts.js'
 import { type DemoClients, demoClients } from './demoClients.js'
 
-export { type CreateDemoCarParams, createDemoCar, type DemoCar } from './createDemoCar.js'
+export {
+  type CreateDemoCarParams,
+  createDemoCar,
+  type DemoCar,
+  type DemoPolicy,
+} from './createDemoCar.js'
 
 export type DemoDeployment = {
   chainId: number
   rpcUrl: string
-  contracts: { TestUSD: Address; DeviceRegistry: Address; CarLoan: Address }
+  contracts: { TestUSD: Address; DeviceRegistry: Address; CarLoan: Address; ExecutionBalance: Address }
   accounts: { lender: DemoAccount; owner: DemoAccount; operator: DemoAccount }
 }
 
 /**
- * Deploys the demo contracts (TestUSD, DeviceRegistry, CarLoan) from the lender account and waits for each
- * receipt. Prints nothing. Needs a dev chain whose default Anvil accounts hold ETH.
+ * Deploys the demo contracts (TestUSD, DeviceRegistry, CarLoan, and ExecutionBalance whose operator is the
+ * demo operator) from the lender account and waits for each receipt. Prints nothing. Needs a dev chain whose default Anvil accounts hold ETH.
  *
  * @example
  * const anvil = await startAnvil()
@@ -44,10 +51,15 @@ export async function deployDemo(params: {
     const TestUSD = await deploy(clients, testUsdAbi, testUsdBytecode, [])
     const DeviceRegistry = await deploy(clients, deviceRegistryAbi, deviceRegistryBytecode, [])
     const CarLoan = await deploy(clients, carLoanAbi, carLoanBytecode, [TestUSD])
+    // Last, so the other contracts keep the addresses they had before prepaid execution existed.
+    const ExecutionBalance = await deploy(clients, executionBalanceAbi, executionBalanceBytecode, [
+      TestUSD,
+      demoAccounts.operator.address,
+    ])
     return {
       chainId,
       rpcUrl,
-      contracts: { TestUSD, DeviceRegistry, CarLoan },
+      contracts: { TestUSD, DeviceRegistry, CarLoan, ExecutionBalance },
       accounts: { lender, owner: demoAccounts.owner, operator: demoAccounts.operator },
     }
   } catch (cause) {

@@ -33,7 +33,8 @@ export function formatDemoEvent(e: DemoEvent): string {
     }
   }
   if (e.type === 'step') {
-    const state = e.locked ? '🔒 locked' : '🔓 unlocked'
+    const warned = e.step === 'warning' || e.step === 'final-warning' || e.step === 'before-deadline'
+    const state = e.locked ? '🔒 locked' : warned ? '⚠️  warned' : '🔓 unlocked'
     let out = `  block ${String(e.block).padEnd(4)} ${time(e.chainTime)}  ${e.title.padEnd(70)} ${state}\n`
     if (e.latency) {
       const l = e.latency

@@ -21,7 +21,7 @@ export type DemoEvent =
   | { type: 'setup'; step: string; detail: Record<string, unknown> }
   | {
       type: 'step'
-      step: 'paid-on-time' | 'before-deadline' | 'lock' | 'reload'
+      step: 'paid-on-time' | 'warning' | 'final-warning' | 'before-deadline' | 'lock' | 'reload'
       title: string
       block: bigint
       chainTime: bigint
@@ -39,8 +39,9 @@ export type DemoEvent =
     }
 
 /**
- * Runs the car-loan scenario on an embedded stack: the wallet pays on time (no lock); chain time passes due
- * + grace with the wallet empty (lock, in that very block); the owner reloads, the installment is
+ * Runs the car-loan scenario on an embedded stack: the wallet pays on time (no lock); the next due date
+ * passes with the wallet empty (the car warns), then 48 hours before due + grace (the final warning);
+ * chain time reaches due + grace (lock, in that very block); the owner reloads, the installment is
  * collected, the car unlocks. Every outcome is checked; the summary is `ok` only if all of them held.
  *
  * @example
@@ -72,6 +73,8 @@ export async function runDemo(options: { onEvent: (event: DemoEvent) => void; br
       database: join(dir, 'pbj.db'),
       functions,
       contracts: stack.deployment.contracts,
+      // The key the car's owner registered as its operator: it signs every command the car gets.
+      operatorKey: stack.deployment.accounts.operator.privateKey,
       limits: { timeoutMs: 2000, memoryMb: 64 },
       // The chain is new: read it from genesis so the loan's own LoanOpened arms its deadline.
       chain: { startBlock: 0 },
@@ -79,7 +82,12 @@ export async function runDemo(options: { onEvent: (event: DemoEvent) => void; br
     cleanups.unshift(engine.stop)
     const agent = await startSimulatedCar({
       brokerUrl: stack.brokerUrl,
-      deviceId: car.deviceId,
+      deviceKey: car.devicePrivateKey,
+      chain: {
+        rpcUrl: stack.rpcUrl,
+        chainId: stack.deployment.chainId,
+        registry: stack.deployment.contracts.DeviceRegistry,
+      },
       print: () => {},
     })
     cleanups.unshift(() => agent.close())
@@ -130,26 +138,37 @@ export async function runDemo(options: { onEvent: (event: DemoEvent) => void; br
       await engine.idle()
       return { number: block.number, timestamp: block.timestamp, minedAt, head: block.receivedAt - minedAt }
     }
+    // What each move of the car is: the function that makes it, and the stage the car then shows.
+    const moves = {
+      warning: { functionName: 'warnOnMissedDueDate', locked: false, stage: 'warning' },
+      'final-warning': { functionName: 'finalWarningBeforeLock', locked: false, stage: 'final-warning' },
+      lock: { functionName: 'lockOnMissedPayment', locked: true, stage: 'disable' },
+      unlock: { functionName: 'unlockOnPayment', locked: false, stage: 'none' },
+    } as const
     /** Mines a block expected to move the car, and measures each stage from the moment it was mined. */
-    const mineAndAwaitCar = async (locked: boolean, timestamp?: bigint) => {
+    const mineAndAwaitCar = async (move: keyof typeof moves, timestamp?: bigint) => {
+      const { functionName, locked, stage } = moves[move]
       const acked = waitFor(
         engine.events,
         'device:reported',
-        (r) => r.deviceId === car.deviceId.toLowerCase() && r.state.locked === locked,
+        (r) =>
+          r.deviceId === car.deviceId.toLowerCase() &&
+          r.state.locked === locked &&
+          r.state.immobilizer?.stage === stage,
         10_000,
-        `car ${locked ? 'lock' : 'unlock'} acknowledgement`,
+        `car ${move} acknowledgement`,
       )
       const published = waitFor(
         engine.events,
         'device:desired',
-        (d) => d.state.locked === locked,
+        (d) => d.state.locked === locked && (d.state.immobilizer?.stage ?? 'none') === stage,
         10_000,
         'command',
       )
       const started = waitFor(
         engine.events,
         'run',
-        (r) => r.run.functionName === (locked ? 'lockOnMissedPayment' : 'unlockOnPayment'),
+        (r) => r.run.functionName === functionName,
         10_000,
         'function run',
       )
@@ -194,8 +213,46 @@ export async function runDemo(options: { onEvent: (event: DemoEvent) => void; br
       locked: false,
     })
 
-    // 2. one second before due + grace: still current, never locked early
+    // 2. the next due date passes with the wallet empty: the car warns, as the loan's policy (on chain,
+    // readable by the borrower) requires before any disabling
     const lockAt = afterPay.nextDueAt + afterPay.grace
+    const policy = await pub.readContract({
+      address: stack.deployment.contracts.CarLoan,
+      abi: carLoanAbi,
+      functionName: 'policyOf',
+      args: [car.loanId],
+    })
+    const warned = await mineAndAwaitCar('warning', afterPay.nextDueAt)
+    const warning = agent.state().immobilizer?.warning
+    if (!warning || warning.final) throw new Error('car did not show the warning at the missed due date')
+    emit({
+      type: 'step',
+      step: 'warning',
+      title: 'Due date missed, wallet empty: the car warns',
+      block: warned.block.number,
+      chainTime: warned.block.timestamp,
+      locked: false,
+      latency: warned.latency,
+      message: warning.message,
+    })
+
+    // 3. finalWarning (48 hours) before due + grace: the final warning
+    const hours = Number(policy.finalWarning) / 3_600
+    const finalWarned = await mineAndAwaitCar('final-warning', lockAt - policy.finalWarning)
+    const finalWarning = agent.state().immobilizer?.warning
+    if (!finalWarning?.final) throw new Error('car did not show the final warning')
+    emit({
+      type: 'step',
+      step: 'final-warning',
+      title: `${hours} h before due date + grace: the car's final warning`,
+      block: finalWarned.block.number,
+      chainTime: finalWarned.block.timestamp,
+      locked: false,
+      latency: finalWarned.latency,
+      message: finalWarning.message,
+    })
+
+    // 4. one second before due + grace: still current, never locked early
     const early = await mine(lockAt - 1n)
     if (agent.state().locked)
       throw new Error(`car locked at ${early.timestamp}, before due + grace (${lockAt})`)
@@ -208,8 +265,8 @@ export async function runDemo(options: { onEvent: (event: DemoEvent) => void; br
       locked: false,
     })
 
-    // 3. the first block at due + grace locks the car
-    const lock = await mineAndAwaitCar(true, lockAt)
+    // 5. the first block at due + grace locks the car (parked: its next start is prevented)
+    const lock = await mineAndAwaitCar('lock', lockAt)
     const lockedState = agent.state()
     if (!lockedState.locked || lockedState.message !== LOCK_MESSAGE)
       throw new Error('car did not show the lock message')
@@ -225,9 +282,9 @@ export async function runDemo(options: { onEvent: (event: DemoEvent) => void; br
       message: LOCK_MESSAGE,
     })
 
-    // 4. the owner reloads the wallet: the installment is collected in that block and the car unlocks
+    // 6. the owner reloads the wallet: the installment is collected in that block and the car unlocks
     await reload(car.installment)
-    const unlock = await mineAndAwaitCar(false)
+    const unlock = await mineAndAwaitCar('unlock')
     if (agent.state().locked) throw new Error('car still locked after the reload')
     unlockLatencyMs = unlock.latency.ack
     emit({

@@ -1,10 +1,16 @@
-import type { Address } from 'viem'
+import { pbjDomain } from '@pbj/device'
+import type { Address, Hex } from 'viem'
 import { createMqttBroker } from '../actions/broker/createMqttBroker.js'
+import { createBlockTimes } from '../actions/devices/createBlockTimes.js'
 import { createDeviceDispatcher } from '../actions/devices/createDeviceDispatcher.js'
+import { resolveCommandSigner } from '../actions/devices/resolveCommandSigner.js'
+import { type LockGuardConfig, resolveLockGuard } from '../actions/devices/resolveLockGuard.js'
+import { createRelayer, type Relayer, type RelayerOptions } from '../actions/relayer/createRelayer.js'
 import { createChainConnection } from '../chain/createChainConnection.js'
 import { followHeads } from '../chain/followHeads.js'
 import { createEmitter } from '../internal/createEmitter.js'
 import { type Logger, silentLogger } from '../internal/logger.js'
+import { createPaymentMeter, type PaymentMeter, type PaymentOptions } from '../payment/createPaymentMeter.js'
 import { createMemoryQueue } from '../queue/createMemoryQueue.js'
 import { createProcessSandbox } from '../runtime/createProcessSandbox.js'
 import { createSandbox } from '../runtime/createSandbox.js'
@@ -32,6 +38,14 @@ export type EngineOptions = {
   database: string
   functions: readonly FunctionBundle[]
   contracts?: Record<string, Address>
+  /**
+   * The engine's operator key (0x + 64 hex digits): it signs every device command (EIP-712, domain = chain
+   * + `contracts.DeviceRegistry`), and cars apply only commands signed by an operator registered for them.
+   * Without it (or without a DeviceRegistry) commands are stored but cannot be published.
+   */
+  operatorKey?: string | undefined
+  /** How long a signed device command stays valid for the car, in wall-clock ms. Default 10 minutes. */
+  commandValidityMs?: number | undefined
   secrets?: Record<string, string>
   limits?: { timeoutMs?: number | undefined; memoryMb?: number | undefined; concurrency?: number | undefined }
   chain?: { pollingIntervalMs?: number | undefined; startBlock?: 'latest' | number | undefined }
@@ -45,6 +59,30 @@ export type EngineOptions = {
   logger?: Logger
   /** How often due retries are looked for in the store (ms). */
   retrySweepMs?: number
+  /**
+   * Tuning of the relayer that sends `ctx.chain.write` transactions from `operatorKey` (there is none
+   * without an operator key): blocks before a stuck transaction is replaced, reorg watch depth, fee cap.
+   */
+  relayer?: Pick<
+    RelayerOptions,
+    | 'stuckBlocks'
+    | 'finalityDepth'
+    | 'pollingIntervalMs'
+    | 'rebroadcastMs'
+    | 'maxFeePerGas'
+    | 'baseFeeMultiplier'
+  >
+  /**
+   * `lock`: the view every lock must pass at the latest block, `functionName(address device) returns (bool)`
+   * on `contract` (a name from `contracts`, or an address). Default: `CarLoan.isCarDelinquent` when a
+   * `CarLoan` contract is known; with neither, every lock is refused.
+   */
+  guards?: { lock?: LockGuardConfig | undefined }
+  /**
+   * Prepaid execution: runs are metered and settled on `contract` (ExecutionBalance) for `projectId`, and
+   * held while its balance cannot pay one. Needs `operatorKey` (the contract's operator). Off when absent.
+   */
+  payment?: (PaymentOptions & { pollMs?: number | undefined }) | undefined
 }
 
 /** A running engine. */
@@ -57,6 +95,10 @@ export type Engine = {
   /** Replaces the loaded functions (hot reload); the trigger index is rebuilt. */
   setFunctions(functions: readonly FunctionBundle[]): Promise<void>
   functionNames(): string[]
+  /** The relayer of `ctx.chain.write` transactions; null without an operator key. */
+  relayer: Relayer | null
+  /** The prepaid-execution meter; null without `payment`. */
+  payment: PaymentMeter | null
   /**
    * Resolves when no job is queued or running and no device publish is queued or in flight (devices
    * waiting for the broker to come back do not count).
@@ -75,26 +117,49 @@ export type Engine = {
  */
 export async function createEngine(options: EngineOptions): Promise<Engine> {
   const logger = options.logger ?? silentLogger
+  if (options.payment && !options.operatorKey)
+    throw new Error('payment needs operatorKey: the engine settles usage as the contract’s operator')
+  // Before connecting anything: a guard naming an unknown contract is a config error, not a leak.
+  const lockGuard = resolveLockGuard(options.guards?.lock, options.contracts ?? {})
   const limits = { timeoutMs: options.limits?.timeoutMs ?? 5_000, memoryMb: options.limits?.memoryMb ?? 64 }
   const chain = await createChainConnection({
     rpcUrl: options.rpcUrl,
     ...(options.chain?.pollingIntervalMs ? { pollingIntervalMs: options.chain.pollingIntervalMs } : {}),
   })
+  // Commands and reports are signed in one domain: this chain and the DeviceRegistry the cars trust.
+  const registry = options.contracts?.DeviceRegistry
+  const domain = registry ? pbjDomain({ chainId: chain.chainId, registry }) : undefined
+  const signer = resolveCommandSigner({
+    operatorKey: options.operatorKey,
+    domain,
+    validityMs: options.commandValidityMs,
+  })
   const broker = await createMqttBroker({
     url: options.brokerUrl,
     clientId: `pbj-engine-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
     ...Object.fromEntries(Object.entries(options.broker ?? {}).filter(([, v]) => v !== undefined)),
+    domain,
     onWarning: (m) => logger.warn(m),
   })
   const events = createEmitter<EngineEvents>()
   const store = createSqliteStore({ path: options.database })
+  const relayer = options.operatorKey
+    ? createRelayer({
+        ...options.relayer,
+        rpc: options.rpcUrl,
+        store,
+        account: options.operatorKey as Hex,
+        chainId: chain.chainId,
+      })
+    : null
+  const blockTimes = createBlockTimes({ chain, store, events })
   const common: Common = {
     chainId: chain.chainId,
     chain,
     store,
     queue: createMemoryQueue({ concurrency: options.limits?.concurrency ?? 16 }),
     broker,
-    dispatcher: createDeviceDispatcher({ store, broker, events }),
+    dispatcher: createDeviceDispatcher({ store, broker, events, signer, chainTime: blockTimes.timeOf }),
     sandbox: options.sandbox?.isolation === 'process' ? createProcessSandbox(limits) : createSandbox(limits),
     logger,
     events,
@@ -109,8 +174,31 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       maxBackoffMs: options.retry?.maxBackoffMs ?? 30_000,
       on: 'faults',
     },
+    guards: { lock: lockGuard },
+    relayer,
+    payment: null,
   }
+  if (options.payment) {
+    common.payment = createPaymentMeter(common, options.payment)
+  }
+  const payment = common.payment
+  let paymentPoll: NodeJS.Timeout | undefined
+  const refreshPayment = () =>
+    void payment
+      ?.refresh()
+      .catch((e) =>
+        events.emit('warning', `payment: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`),
+      )
   events.on('warning', (m) => logger.warn(m))
+  relayer?.events.on('warning', (m) => events.emit('warning', m))
+  // A tracker pass that failed (the RPC away) is retried on the next block: a warning, not an engine error.
+  relayer?.events.on('error', (e) =>
+    events.emit('warning', `relayer: ${e instanceof Error ? e.message : String(e)}`),
+  )
+  // Each processed block wakes the relayer's tracker, so receipts and replacements follow the chain.
+  events.on('block', (b) => relayer?.poke(b.number))
+  // Deposits (and settlements) show in the balance read after each block; the poll covers a quiet chain.
+  if (payment) events.on('block', refreshPayment)
 
   const setFunctions = async (functions: readonly FunctionBundle[]) => {
     const index = createTriggerIndex(functions, common.contracts)
@@ -153,8 +241,15 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       await armSchedules(common)
       // Desired states a crash (or a broker outage before it) left unpublished go out first.
       await common.dispatcher.start()
+      if (payment) {
+        await payment.start()
+        paymentPoll = setInterval(refreshPayment, options.payment?.pollMs ?? 1_000)
+        paymentPoll.unref()
+      }
       common.queue.start((job) => runJob(common, job))
       common.queue.push(await common.store.unfinishedJobs())
+      // Transactions a crash left signed but unsent go out now; pending ones are followed again.
+      relayer?.start()
       stopFollowing = await followHeads({
         chain,
         store: common.store,
@@ -174,15 +269,20 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       await armSchedules(common)
     },
     functionNames: () => [...common.functions.keys()],
+    relayer,
+    payment,
     idle: async () => {
       await common.queue.idle()
       await common.dispatcher.settled()
     },
     async stop() {
       clearInterval(retrySweep)
+      clearInterval(paymentPoll)
       await stopFollowing?.()
       await common.queue.close()
+      await relayer?.close()
       await common.dispatcher.close()
+      blockTimes.close()
       offReported()
       common.sandbox.dispose()
       await Promise.allSettled([broker.close(), chain.close()])

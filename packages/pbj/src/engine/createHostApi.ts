@@ -1,11 +1,13 @@
 import { LOCK_MESSAGE } from '@pbj/device'
 import type { Abi, Address } from 'viem'
 import { commandDevice } from '../actions/devices/commandDevice.js'
+import { chainWrite } from '../actions/relayer/chainWrite.js'
 import type { DeviceView } from '../function/ctx.js'
 import { PbjError } from '../internal/errors.js'
 import type { HostApi } from '../runtime/createSandbox.js'
 import type { Job } from '../store/types.js'
 import { resolveContract } from '../triggers/resolveContract.js'
+import { toDeviceImmobilizer } from './toDeviceImmobilizer.js'
 import type { Common } from './types.js'
 
 const isDeviceId = (v: unknown): v is string => typeof v === 'string' && /^0x[0-9a-fA-F]{40}$/.test(v)
@@ -26,6 +28,8 @@ class HostCallError extends PbjError {
  */
 export function createHostApi(common: Common, job: Job): { call: HostApi; failures: unknown[] } {
   let commands = 0
+  // Transactions get their own counter: adding a device command must not change a write's idempotency key.
+  let writes = 0
   const failures: unknown[] = []
   const deviceArg = (v: unknown, method: string) => {
     if (!isDeviceId(v)) {
@@ -61,13 +65,35 @@ export function createHostApi(common: Common, job: Job): { call: HostApi; failur
               : { blockNumber: blockNumber ?? job.blockNumber }),
           })
         }
+        case 'chain.write':
+          return await chainWrite(common, job, args[0], writes++)
         case 'devices.lock': {
           const id = deviceArg(args[0], 'devices.lock')
-          const o = (args[1] ?? {}) as { reason?: string; message?: string }
+          const o = (args[1] ?? {}) as {
+            reason?: string
+            message?: string
+            lockAt?: unknown
+            policy?: unknown
+          }
+          const immobilizer = toDeviceImmobilizer('devices.lock', 'disable', o)
           const desired = {
             locked: true,
             reason: o.reason ?? 'missed-payment',
             message: o.message ?? LOCK_MESSAGE,
+            ...(immobilizer ? { immobilizer } : {}),
+          }
+          return await commandDevice(common, id, desired, `${job.id}:${commands++}`, job.blockNumber)
+        }
+        case 'devices.warn': {
+          const id = deviceArg(args[0], 'devices.warn')
+          const o = (args[1] ?? {}) as { final?: boolean; reason?: string; message?: string }
+          const stage = o.final ? 'final-warning' : 'warning'
+          const immobilizer = toDeviceImmobilizer('devices.warn', stage, args[1] ?? {})
+          const desired = {
+            locked: false,
+            reason: o.reason ?? stage,
+            ...(o.message === undefined ? {} : { message: String(o.message) }),
+            ...(immobilizer ? { immobilizer } : {}),
           }
           return await commandDevice(common, id, desired, `${job.id}:${commands++}`, job.blockNumber)
         }

@@ -1,3 +1,4 @@
+import { LockRefusedError } from '../actions/devices/LockRefusedError.js'
 import { PbjError, retryClassOf } from '../internal/errors.js'
 import { parseJson } from '../internal/json.js'
 import { now } from '../internal/now.js'
@@ -45,22 +46,42 @@ export async function runJob(common: Common, job: Job): Promise<void> {
     await store.setJobStatus(job.id, 'failed', { lastError: `function '${job.functionName}' is not loaded` })
     return
   }
+  // Held, never dropped: the job waits in the store until a deposit covers it (payment/).
+  if (common.payment && !(await common.payment.admit(current))) return
   const attempt = current.attempts + 1
   const startedAt = now()
   const runId = await store.startRun(job.id, job.functionName, attempt, startedAt)
-  if (runId === null) return // orphaned by a reorg since it was queued
+  if (runId === null) {
+    common.payment?.abandon()
+    return // orphaned by a reorg since it was queued
+  }
   const input = {
     ...parseJson<Omit<RunInput, 'run' | 'secrets'>>(job.input),
     run: { id: runId, jobId: job.id, attempt, functionName: job.functionName },
     secrets: common.secrets,
   } as RunInput
   const host = createHostApi(common, job)
-  const result = await common.sandbox.run(job.functionName, input, host.call, { entry: job.entry })
+  // What the meter charges besides time: device commands that went out, and writes (their gas).
+  const counts = { deviceMessages: 0, writes: 0 }
+  const call: typeof host.call = common.payment
+    ? async (method, args) => {
+        if (method === 'chain.write') counts.writes++
+        const value = await host.call(method, args)
+        if (method === 'devices.lock' || method === 'devices.warn' || method === 'devices.unlock')
+          counts.deviceMessages++
+        return value
+      }
+    : host.call
+  const result = await common.sandbox.run(job.functionName, input, call, { entry: job.entry })
   const endedAt = now()
 
   // A run that failed because a host service was away is the platform's fault, not the user's: retry it.
   const hostFault = host.failures.find((f) => retryClassOf(f) === 'retryable')
-  const error = result.ok ? null : (hostFault ?? result.error)
+  // A lock the pre-lock guard refused is kept as such (device, guard, result, block), not as the generic
+  // "failed in ctx.devices.lock()" wrapper.
+  const refused =
+    !result.ok && result.error.cause instanceof LockRefusedError ? result.error.cause : undefined
+  const error = result.ok ? null : (hostFault ?? refused ?? result.error)
   await store.finishRun(runId, {
     status: result.ok ? 'ok' : 'failed',
     logs: result.logs,
@@ -78,5 +99,16 @@ export async function runJob(common: Common, job: Job): Promise<void> {
     else await store.setJobStatus(job.id, outcome.status, { lastError })
   }
   const run = await store.getRun(runId)
+  if (run && common.payment) {
+    // The run happened whatever the meter's fate: a metering fault is a warning, not a failed job.
+    await common.payment
+      .meter(job, run, counts)
+      .catch((e) =>
+        common.events.emit(
+          'warning',
+          `payment: run ${runId} not metered: ${e instanceof Error ? e.message : e}`,
+        ),
+      )
+  }
   if (run) common.events.emit('run', { run, jobId: job.id, blockNumber: job.blockNumber, startedAt })
 }

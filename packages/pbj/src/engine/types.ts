@@ -1,10 +1,14 @@
+import type { ImmobilizerReport } from '@pbj/device'
 import type { Address } from 'viem'
 import type { BrokerConnection } from '../actions/broker/types.js'
 import type { DeviceDispatcher } from '../actions/devices/createDeviceDispatcher.js'
+import type { LockGuard } from '../actions/devices/resolveLockGuard.js'
+import type { Relayer } from '../actions/relayer/createRelayer.js'
 import type { ChainConnection } from '../chain/types.js'
 import type { DeviceDesired } from '../function/ctx.js'
 import type { Emitter } from '../internal/createEmitter.js'
 import type { Logger } from '../internal/logger.js'
+import type { PaymentMeter } from '../payment/createPaymentMeter.js'
 import type { Queue } from '../queue/types.js'
 import type { Sandbox } from '../runtime/createSandbox.js'
 import type { FunctionBundle } from '../runtime/loadFunction.js'
@@ -40,7 +44,8 @@ export type EngineEvents = {
   'device:reported': {
     deviceId: string
     version: number
-    state: { locked: boolean; message?: string | undefined }
+    /** `immobilizer`: what the car's starter interrupt does (stage, immobilized, pending disable…). */
+    state: { locked: boolean; message?: string | undefined; immobilizer?: ImmobilizerReport | undefined }
     receivedAt: number
   }
   reorg: { ancestor: bigint; orphaned: number; compensations: number }
@@ -68,4 +73,10 @@ export type Common = {
   limits: { timeoutMs: number; memoryMb: number }
   /** Default retry policy; a function's own `retry` overrides it field by field. */
   retry: { maxAttempts: number; backoffMs: number; maxBackoffMs: number; on: 'faults' | 'all' }
+  /** Sends `ctx.chain.write` transactions from the operator account; null without an operator key. */
+  relayer: Relayer | null
+  /** The pre-lock guard every lock passes (see guardLock); null: none can be evaluated, locks are refused. */
+  guards: { lock: LockGuard | null }
+  /** Prepaid execution (meters, holds and settles runs); null when no `payment` is configured. */
+  payment: PaymentMeter | null
 }

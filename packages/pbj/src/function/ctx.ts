@@ -1,3 +1,4 @@
+import type { ImmobilizerReport } from '@pbj/device'
 import type {
   Abi,
   Address,
@@ -45,8 +46,68 @@ export type ReadParams<
   blockNumber?: bigint | 'latest'
 }
 
+type WriteFn<abi extends Abi> = ContractFunctionName<abi, 'nonpayable' | 'payable'>
+
+/** Parameters of `ctx.chain.write`, typed from the ABI. */
+export type WriteParams<
+  abi extends Abi,
+  functionName extends WriteFn<abi>,
+  args extends ContractFunctionArgs<abi, 'nonpayable' | 'payable', functionName>,
+> = {
+  /** A contract name from the config, or an address. */
+  contract: string | Address
+  abi: abi
+  functionName: functionName
+  args?: args
+  /** Wei sent with the call. */
+  value?: bigint
+  /** Gas limit; estimated (plus 20 %) when omitted. */
+  gas?: bigint
+}
+
+/**
+ * What `ctx.chain.write` returns once the transaction is signed, recorded and handed to the node (not
+ * mined: pbj follows it to the trigger's confirmation mode). `hash` is the first attempt's; a replacement
+ * with bumped fees gets another.
+ */
+export type WriteResult = { hash: Hex; nonce: number }
+
+/**
+ * A loan's immobilizer policy as `CarLoan.policyOf(loanId)` returns it (seconds; bigints or numbers): the
+ * car refuses to disable until it has warned for `warningPeriod` and finally warned for `finalWarning`.
+ */
+export type ImmobilizerPolicyInput = {
+  warningPeriod: bigint | number
+  finalWarning: bigint | number
+  emergencyStarts: bigint | number
+  emergencyDuration: bigint | number
+}
+
+/**
+ * The immobilizer stage a device is told to be in, with what the car needs to check it (chain time, unix
+ * seconds): `since` when the stage began on chain, `lockAt` the delinquency's lock time, the loan's policy.
+ */
+export type DeviceImmobilizer = {
+  stage: 'none' | 'warning' | 'final-warning' | 'disable'
+  since?: number
+  /** With a final warning: when the warning stage began on chain (the missed due date). */
+  warningSince?: number
+  lockAt?: number
+  policy?: {
+    warningPeriod: number
+    finalWarning: number
+    emergencyStarts: number
+    emergencyDuration: number
+  }
+}
+
 /** Desired state of a device; the device reports it back as its acknowledgement. */
-export type DeviceDesired = { locked: boolean; reason?: string; message?: string }
+export type DeviceDesired = {
+  locked: boolean
+  reason?: string
+  message?: string
+  immobilizer?: DeviceImmobilizer
+}
 
 /** What a device command did. `changed: false` when the device already had that desired state. */
 export type DeviceCommandResult = { deviceId: string; version: number; commandId: string; changed: boolean }
@@ -56,7 +117,12 @@ export type DeviceView = {
   deviceId: string
   desired: DeviceDesired | null
   desiredVersion: number
-  reported: { locked: boolean; message?: string | undefined } | null
+  reported: {
+    locked: boolean
+    message?: string | undefined
+    /** What the car's immobilizer does (stage, immobilized, pendingDisable, emergencyStartsLeft…). */
+    immobilizer?: ImmobilizerReport | undefined
+  } | null
   reportedVersion: number
 }
 
@@ -76,10 +142,48 @@ export type BaseContext = {
     >(
       params: ReadParams<abi, functionName, args>,
     ): Promise<ContractFunctionReturnType<abi, 'pure' | 'view', functionName, args>>
+    /**
+     * Sends a transaction from the operator account. Idempotent per run: a retried run gets back the
+     * transaction its earlier attempt sent, never a second one.
+     */
+    write<
+      const abi extends Abi,
+      functionName extends WriteFn<abi>,
+      const args extends ContractFunctionArgs<abi, 'nonpayable' | 'payable', functionName>,
+    >(params: WriteParams<abi, functionName, args>): Promise<WriteResult>
   }
   devices: {
-    lock(deviceId: string, options?: { reason?: string; message?: string }): Promise<DeviceCommandResult>
+    /**
+     * Disables the car's next start. With the loan's `lockAt` and `policy` the car can check the warnings it
+     * showed; a car refuses a disable it was not warned of (and shows the warning instead).
+     */
+    lock(
+      deviceId: string,
+      options?: {
+        reason?: string
+        message?: string
+        lockAt?: bigint | number
+        policy?: ImmobilizerPolicyInput
+      },
+    ): Promise<DeviceCommandResult>
     unlock(deviceId: string, options?: { reason?: string }): Promise<DeviceCommandResult>
+    /**
+     * Shows the warning (or, with `final`, the final warning) that must come before a disable: `since` is
+     * when the stage began on chain (default: the block's time), `lockAt` when the car may be disabled.
+     */
+    warn(
+      deviceId: string,
+      options: {
+        final?: boolean
+        message?: string
+        reason?: string
+        since?: bigint | number
+        /** With `final`: when the warning stage began (the missed due date), for a car that missed it. */
+        warningSince?: bigint | number
+        lockAt: bigint | number
+        policy: ImmobilizerPolicyInput
+      },
+    ): Promise<DeviceCommandResult>
     get(deviceId: string): Promise<DeviceView>
   }
   kv: {

@@ -9,7 +9,7 @@ export const bundleGlobal = '__pbj_module'
 
 const ctxHint =
   'Functions run in a sandbox without Node, the network or npm clients. Use ctx instead: ctx.chain.read for ' +
-  'contract state, ctx.devices.lock/unlock/get for devices, ctx.kv for storage, ctx.log for logs, ' +
+  'contract state, ctx.devices.lock/unlock/warn/get for devices, ctx.kv for storage, ctx.log for logs, ' +
   'ctx.secrets for secrets.'
 
 function where(message: Message, file: string): string {

@@ -5,9 +5,11 @@ import type { FunctionBundle } from './loadFunction.js'
 /** The ctx calls that reach the host. */
 export type HostMethod =
   | 'chain.read'
+  | 'chain.write'
   | 'devices.lock'
   | 'devices.unlock'
   | 'devices.get'
+  | 'devices.warn'
   | 'kv.get'
   | 'kv.set'
   | 'kv.delete'
@@ -15,9 +17,11 @@ export type HostMethod =
 /** The host calls of every ctx method, in a list for checks. */
 export const hostMethods: readonly HostMethod[] = [
   'chain.read',
+  'chain.write',
   'devices.lock',
   'devices.unlock',
   'devices.get',
+  'devices.warn',
   'kv.get',
   'kv.set',
   'kv.delete',

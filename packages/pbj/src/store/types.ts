@@ -1,5 +1,7 @@
 import type { Hex } from 'viem'
+import type { RelayedTxStore } from '../actions/relayer/types.js'
 import type { DeviceDesired } from '../function/ctx.js'
+import type { UsageStore } from '../payment/types.js'
 
 /** The last block whose jobs are durably written. */
 export type Cursor = { number: bigint; hash: Hex; parentHash: Hex; timestamp: bigint }
@@ -10,9 +12,10 @@ export type JobEntry = 'handler' | 'onReorg'
 /**
  * `waiting` (for confirmations) → `pending` → `running` → `done`; or `failed` (a user error), `dead` (retries
  * exhausted; `pbj runs retry` re-queues it), `orphaned` (its block was reorged out before it ran); or back
- * to `pending` with a later `runAfter`.
+ * to `pending` with a later `runAfter`. `held`: the project's execution balance cannot pay for a run (see
+ * payment/); back to `pending` when a deposit arrives, never dropped.
  */
-export type JobStatus = 'waiting' | 'pending' | 'running' | 'done' | 'failed' | 'dead' | 'orphaned'
+export type JobStatus = 'waiting' | 'pending' | 'running' | 'done' | 'failed' | 'dead' | 'orphaned' | 'held'
 
 /** When a job may run: at once, after `n` blocks on top of its block, or once its block is finalized. */
 export type Readiness = { confirmations: number } | 'finalized'
@@ -157,11 +160,20 @@ export type Store = {
    * `limit` (default 1,000) after the id `after`, for paging.
    */
   unpublishedDevices(limit?: number, after?: string): Promise<DeviceRecord[]>
+  /**
+   * Every device pbj keeps state for, by device id, at most `limit` (default 1,000) after the id `after`,
+   * for paging: desired, reported and published versions side by side (`pbj devices`).
+   */
+  listDevices(limit?: number, after?: string): Promise<DeviceRecord[]>
   recordReported(
     deviceId: string,
     reported: { locked: boolean; message?: string | undefined },
     version: number,
     at: number,
   ): Promise<void>
+  /** Transactions the relayer signed and follows (`ctx.chain.write`), by idempotency key. */
+  relayedTxs: RelayedTxStore
+  /** Metered usage of runs and its on-chain settlements (prepaid execution, payment/). */
+  usage: UsageStore
   close(): Promise<void>
 }

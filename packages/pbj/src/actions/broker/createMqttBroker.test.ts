@@ -1,22 +1,37 @@
 import { randomBytes } from 'node:crypto'
 import { connect as netConnect } from 'node:net'
 import {
+  addressOf,
   createDeviceAgent,
+  createTypedHashes,
   type DesiredMessage,
   type DesiredState,
   type DeviceAgent,
   LOCK_MESSAGE,
+  pbjDomain,
   type ReportedMessage,
+  signDigest,
   topics,
 } from '@pbj/device'
 import { connectAsync } from 'mqtt'
+import { generatePrivateKey } from 'viem/accounts'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { type RegistryFixture, startRegistry } from '../../../../../test/helpers/startRegistry.js'
 import { BrokerError, PbjError } from '../../internal/errors.js'
+import { createCommandSigner } from '../devices/createCommandSigner.js'
 import { createMqttBroker } from './createMqttBroker.js'
 import { startEmbeddedBroker } from './startEmbeddedBroker.js'
 import type { BrokerConnection } from './types.js'
 
 const MOSQUITTO_URL = 'mqtt://127.0.0.1:1883'
+
+// A chain with a DeviceRegistry: cars here are registered with the operator allowed, commands are signed by
+// the operator, and the engine verifies reports in the registry's domain.
+let registry: RegistryFixture
+beforeAll(async () => {
+  registry = await startRegistry()
+})
+afterAll(async () => registry?.stop())
 
 type Target = { name: string; protocolVersion: 4 | 5 }
 
@@ -55,10 +70,12 @@ describe.each<Target>([
     await closeBroker()
   })
 
-  const newDevice = () => {
-    const id = `0x${randomBytes(20).toString('hex')}`
-    usedDevices.add(id)
-    return id
+  const keys = new Map<string, string>()
+  const newDevice = async () => {
+    const { deviceId, deviceKey } = await registry.newDevice()
+    usedDevices.add(deviceId)
+    keys.set(deviceId, deviceKey)
+    return deviceId
   }
 
   const connectEngine = async (warnings: string[] = []) => {
@@ -66,6 +83,7 @@ describe.each<Target>([
       url,
       protocolVersion,
       topicPrefix: prefix,
+      domain: registry.domain,
       onWarning: (message) => warnings.push(message),
     })
     connections.push(connection)
@@ -73,20 +91,20 @@ describe.each<Target>([
   }
 
   const startCar = async (deviceId: string) => {
-    const agent = await createDeviceAgent({ brokerUrl: url, protocolVersion, topicPrefix: prefix, deviceId })
+    const agent = await createDeviceAgent({
+      brokerUrl: url,
+      protocolVersion,
+      topicPrefix: prefix,
+      deviceKey: keys.get(deviceId) as string,
+      chain: registry.chain,
+    })
     agents.push(agent)
     await agent.ready
     return agent
   }
 
-  const desired = (deviceId: string, version: number, state: DesiredState): DesiredMessage => ({
-    type: 'desired',
-    deviceId,
-    version,
-    commandId: `cmd-${version}`,
-    state,
-    issuedAt: Date.now(),
-  })
+  const desired = (deviceId: string, version: number, state: DesiredState): DesiredMessage =>
+    registry.sign({ deviceId, version, state })
 
   /** Collects reports and resolves waiters as they arrive, without polling. */
   const collect = (connection: BrokerConnection) => {
@@ -118,7 +136,7 @@ describe.each<Target>([
   it('locks a car and unlocks it, the car report being the acknowledgement', async () => {
     const engine = await connectEngine()
     const reports = collect(engine)
-    const deviceId = newDevice()
+    const deviceId = await newDevice()
     const car = await startCar(deviceId)
 
     await engine.publishDesired(
@@ -142,7 +160,7 @@ describe.each<Target>([
   it('measures publishDesired → report round trips', async () => {
     const engine = await connectEngine()
     const reports = collect(engine)
-    const deviceId = newDevice()
+    const deviceId = await newDevice()
     await startCar(deviceId)
     const samples: number[] = []
     for (let version = 1; version <= 31; version++) {
@@ -168,7 +186,7 @@ describe.each<Target>([
   it('leaves the desired state retained for a car that is offline, latest version wins', async () => {
     const engine = await connectEngine()
     const reports = collect(engine)
-    const deviceId = newDevice()
+    const deviceId = await newDevice()
     await engine.publishDesired(desired(deviceId, 1, { locked: true, message: LOCK_MESSAGE }))
     await engine.publishDesired(desired(deviceId, 2, { locked: false }))
     await engine.publishDesired(desired(deviceId, 3, { locked: true, message: LOCK_MESSAGE }))
@@ -179,7 +197,7 @@ describe.each<Target>([
   })
 
   it('gives a new listener the retained last report of each car', async () => {
-    const deviceId = newDevice()
+    const deviceId = await newDevice()
     const first = await connectEngine()
     const firstReports = collect(first)
     await startCar(deviceId)
@@ -193,13 +211,21 @@ describe.each<Target>([
     expect(retained).toMatchObject({ version: 1, state: { locked: true, message: LOCK_MESSAGE } })
   })
 
-  it('drops malformed and spoofed reports with a warning', async () => {
+  it('drops malformed, spoofed, forged and tampered reports with a warning', async () => {
     const warnings: string[] = []
     const engine = await connectEngine(warnings)
     const reports = collect(engine)
-    const deviceId = newDevice()
+    const deviceId = await newDevice()
+    const other = await newDevice()
+    const hashes = createTypedHashes(registry.domain)
+    const signed = (report: Omit<ReportedMessage, 'signature'>, key: string): ReportedMessage => ({
+      ...report,
+      signature: signDigest(hashes.reportDigest(report), key),
+    })
+    const carKey = keys.get(deviceId) as string
+    const attacker = generatePrivateKey()
     const raw = await connectAsync(url, { protocolVersion })
-    const report: ReportedMessage = {
+    const unsigned: Omit<ReportedMessage, 'signature'> = {
       type: 'reported',
       deviceId,
       version: 1,
@@ -207,23 +233,61 @@ describe.each<Target>([
       state: { locked: false },
       appliedAt: Date.now(),
     }
-    await raw.publishAsync(names.reported(deviceId), '{"type":"reported"', { qos: 1 })
-    await raw.publishAsync(names.reported(deviceId), JSON.stringify({ ...report, state: { locked: 'no' } }), {
-      qos: 1,
+    const report = signed(unsigned, carKey)
+    const send = (topic: string, payload: unknown) =>
+      raw.publishAsync(topic, typeof payload === 'string' ? payload : JSON.stringify(payload), { qos: 1 })
+    await send(names.reported(deviceId), '{"type":"reported"')
+    await send(names.reported(deviceId), { ...report, state: { locked: 'no' } })
+    await send(names.reported(other), report)
+    // a report as every car sent it before reports were signed
+    await send(names.reported(deviceId), unsigned)
+    // a publisher with broker access but not the car's key: signed, but by someone else
+    await send(
+      names.reported(deviceId),
+      signed({ ...unsigned, version: 3, state: { locked: true } }, attacker),
+    )
+    // the car's genuine report with its state changed on the way
+    await send(names.reported(deviceId), {
+      ...signed({ ...unsigned, version: 4 }, carKey),
+      state: { locked: true },
     })
-    await raw.publishAsync(names.reported(newDevice()), JSON.stringify(report), { qos: 1 })
     // A good report after the bad ones proves the bad ones were processed and dropped.
-    await raw.publishAsync(names.reported(deviceId), JSON.stringify({ ...report, version: 2 }), { qos: 1 })
-    await reports.next((r) => r.version === 2)
+    await send(names.reported(deviceId), signed({ ...unsigned, version: 2 }, carKey))
+    await reports.next((r) => r.deviceId === deviceId && r.version === 2)
     await raw.endAsync()
 
     // Other tests' cars left retained reports under this prefix; only this device matters here.
-    expect(reports.received.filter((r) => r.deviceId === deviceId)).toEqual([{ ...report, version: 2 }])
+    expect(reports.received.filter((r) => r.deviceId === deviceId)).toEqual([
+      signed({ ...unsigned, version: 2 }, carKey),
+    ])
     expect(warnings).toEqual([
       expect.stringMatching(/^dropped malformed report on .*\/reported: payload is not JSON/),
       expect.stringMatching(/^dropped malformed report on .*: state\.locked: .*expected boolean/),
       expect.stringMatching(new RegExp(`^dropped report on .*: it claims to be from ${deviceId}$`)),
+      expect.stringMatching(/^dropped malformed report on .*: signature: /),
+      `dropped report on ${names.reported(deviceId)} (version 3): it is signed by ${addressOf(attacker)}, not by the device`,
+      expect.stringMatching(
+        /^dropped report on .* \(version 4\): it is signed by 0x[0-9a-f]{40}, not by the device$/,
+      ),
     ])
+  })
+
+  it('drops every report when it has no domain to verify them in, and says so once', async () => {
+    const warnings: string[] = []
+    const engine = await createMqttBroker({
+      url,
+      protocolVersion,
+      topicPrefix: prefix,
+      onWarning: (message) => warnings.push(message),
+    })
+    connections.push(engine)
+    const reports = collect(engine)
+    const deviceId = await newDevice()
+    await startCar(deviceId)
+    await engine.publishDesired(desired(deviceId, 1, { locked: false, reason: 'paid' }))
+    await sleep(300)
+    expect(reports.received).toEqual([])
+    expect(warnings.filter((w) => w.startsWith('dropping device reports'))).toHaveLength(1)
   })
 
   it('stops delivering to a listener once it unsubscribes', async () => {
@@ -231,7 +295,7 @@ describe.each<Target>([
     const kept = collect(engine)
     const dropped = collect(engine)
     dropped.stop()
-    const deviceId = newDevice()
+    const deviceId = await newDevice()
     await startCar(deviceId)
     await engine.publishDesired(desired(deviceId, 1, { locked: true }))
     await kept.next((r) => r.deviceId === deviceId && r.version === 1)
@@ -240,7 +304,7 @@ describe.each<Target>([
 
   it('refuses to publish an invalid desired message', async () => {
     const engine = await connectEngine()
-    const bad = { ...desired(newDevice(), 1, { locked: true }), version: 0 }
+    const bad = { ...desired(await newDevice(), 1, { locked: true }), version: 0 }
     const error = await engine.publishDesired(bad).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(PbjError)
     expect(error).not.toBeInstanceOf(BrokerError)
@@ -272,14 +336,15 @@ describe('MQTT broker connection failures', () => {
     engine.onConnect(() => connects++)
     await broker.close()
     const deviceId = `0x${randomBytes(20).toString('hex')}`
-    const message: DesiredMessage = {
-      type: 'desired',
-      deviceId,
-      version: 1,
-      commandId: 'c',
-      state: { locked: true },
-      issuedAt: Date.now(),
-    }
+    // No car listens here: any key and registry make a well-formed signed message.
+    const signer = createCommandSigner({
+      operatorKey: generatePrivateKey(),
+      domain: pbjDomain({ chainId: 31337, registry: `0x${randomBytes(20).toString('hex')}` }),
+    })
+    const [message] = signer.sign([
+      { deviceId, version: 1, commandId: 'c', state: { locked: true }, chainTime: 0 },
+    ])
+    if (!message) throw new Error('no message signed')
     const startedAt = performance.now()
     const error = await engine.publishDesired(message).catch((e: unknown) => e)
     // Fails fast instead of waiting out the 5 s PUBACK deadline: the caller's outbox decides what next.

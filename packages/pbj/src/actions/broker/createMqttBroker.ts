@@ -1,7 +1,16 @@
-import { DesiredMessage, encode, parseReported, type Topics, topics } from '@pbj/device'
+import {
+  DesiredMessage,
+  encode,
+  type PbjDomain,
+  parseReported,
+  type ReportedMessage,
+  type Topics,
+  topics,
+} from '@pbj/device'
 import { connect, type IClientOptions, type MqttClient } from 'mqtt'
 import { BrokerError, ConfigError, PbjError } from '../../internal/errors.js'
 import { now } from '../../internal/now.js'
+import { createReportVerifier } from './createReportVerifier.js'
 import type { BrokerConnection, ReportedListener } from './types.js'
 
 /**
@@ -31,6 +40,12 @@ export type MqttBrokerOptions = {
   connectTimeoutMs?: number
   /** How long publishDesired waits for the PUBACK of a connected broker. Default 5000 ms. */
   publishTimeoutMs?: number
+  /**
+   * The EIP-712 domain (chain id, DeviceRegistry) devices sign their reports in. A report reaches the
+   * listeners only once its signature recovers to its device id; without a domain no report can be
+   * verified, and all are dropped with a warning.
+   */
+  domain?: PbjDomain | undefined
 }
 
 /**
@@ -40,12 +55,10 @@ export type MqttBrokerOptions = {
  *
  * @example
  * const broker = await startEmbeddedBroker()
- * const connection = await createMqttBroker({ url: broker.url })
+ * const connection = await createMqttBroker({ url: broker.url, domain: pbjDomain({ chainId, registry }) })
  * connection.onReported((report) => console.log(report.deviceId, report.state.locked))
- * await connection.publishDesired({
- *   type: 'desired', deviceId, version: 1, commandId: 'c1',
- *   state: { locked: true, message: LOCK_MESSAGE }, issuedAt: Date.now(),
- * })
+ * const [message] = signer.sign([{ deviceId, version: 1, commandId: 'c1', state: { locked: true }, chainTime }])
+ * await connection.publishDesired(message)
  */
 export async function createMqttBroker(options: MqttBrokerOptions): Promise<BrokerConnection> {
   const { url } = options
@@ -96,6 +109,19 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
   })
 
   const listeners = new Set<ReportedListener>()
+  const verifier = options.domain ? createReportVerifier({ domain: options.domain }) : null
+  let unverifiableWarned = false
+  // Reports are verified concurrently (in a worker) but delivered in the order they arrived.
+  let delivering: Promise<void> = Promise.resolve()
+  const deliver = (report: ReportedMessage, receivedAt: number) => {
+    for (const listener of listeners) {
+      try {
+        listener(report, receivedAt)
+      } catch (error) {
+        warn(`report listener threw: ${error instanceof Error ? error.message : String(error)}`)
+      }
+    }
+  }
   subscriber.on('message', (topic, payload) => {
     if (listeners.size === 0 || !isReportedTopic(topic, names)) return
     const receivedAt = now()
@@ -103,16 +129,25 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
     if (payload.length === 0) return
     const parsed = parseReported(payload)
     if (!parsed.ok) return warn(`dropped malformed report on ${topic}: ${parsed.error}`)
-    if (names.reported(parsed.value.deviceId) !== topic) {
-      return warn(`dropped report on ${topic}: it claims to be from ${parsed.value.deviceId}`)
+    const report = parsed.value
+    if (names.reported(report.deviceId) !== topic) {
+      return warn(`dropped report on ${topic}: it claims to be from ${report.deviceId}`)
     }
-    for (const listener of listeners) {
-      try {
-        listener(parsed.value, receivedAt)
-      } catch (error) {
-        warn(`report listener threw: ${error instanceof Error ? error.message : String(error)}`)
+    if (!verifier) {
+      if (!unverifiableWarned) {
+        warn('dropping device reports: no DeviceRegistry is configured to verify their signatures against')
       }
+      unverifiableWarned = true
+      return
     }
+    // Never counted before its signature is checked: an unverified report is not an acknowledgement.
+    const verdict = verifier.verify(report, (parsed.json as { state?: unknown }).state)
+    delivering = delivering.then(async () => {
+      const why = await verdict
+      if (closed) return
+      if (why === null) deliver(report, receivedAt)
+      else warn(`dropped report on ${topic} (version ${report.version}): ${why}`)
+    })
   })
 
   const subscribe = () => {
@@ -207,7 +242,7 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
         closed = true
         listeners.clear()
         connectListeners.clear()
-        await Promise.all([endClient(publisher), endClient(subscriber)])
+        await Promise.all([endClient(publisher), endClient(subscriber), verifier?.close()])
       })()
       return closing
     },

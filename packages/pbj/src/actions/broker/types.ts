@@ -25,7 +25,8 @@ export type BrokerConnection = {
   onConnect(listener: () => void): () => void
   /**
    * Listens to every device's report. The first listener subscribes, so it also receives the retained last
-   * report of each device; malformed reports are dropped with a warning. Returns the unsubscribe function.
+   * report of each device; malformed reports, and reports whose signature does not recover to their
+   * device's id, are dropped with a warning. Returns the unsubscribe function.
    */
   onReported(listener: ReportedListener): () => void
   /** Disconnects; pending publishes get a short grace period to be acknowledged. */

@@ -1,23 +1,38 @@
+import type { DesiredMessage, UnsignedCommand } from '@pbj/device'
 import type { EngineEvents } from '../../engine/types.js'
+import type { DeviceDesired } from '../../function/ctx.js'
 import type { Emitter } from '../../internal/createEmitter.js'
 import { retryClassOf } from '../../internal/errors.js'
 import { now } from '../../internal/now.js'
 import type { Store } from '../../store/types.js'
 import type { BrokerConnection } from '../broker/types.js'
+import type { CommandSigner } from './createCommandSigner.js'
 
 /**
  * Options of {@link createDeviceDispatcher}.
  *
  * @example
- * const options: DeviceDispatcherOptions = { store, broker, events, concurrency: 64 }
+ * const options: DeviceDispatcherOptions = { store, broker, events, signer, concurrency: 64 }
  */
 export type DeviceDispatcherOptions = {
   store: Pick<Store, 'getDevice' | 'markPublished' | 'unpublishedDevices'>
   broker: Pick<BrokerConnection, 'publishDesired' | 'onConnect' | 'onReported'>
   /** Receives 'device:desired' when the broker acknowledges a publish, and 'warning'. */
   events: Pick<Emitter<Pick<EngineEvents, 'device:desired' | 'warning'>>, 'emit'>
+  /**
+   * Signs each batch of commands (see createCommandSigner). A signer that throws a non-retryable error (no
+   * operator key) leaves the commands in the outbox with a warning.
+   */
+  signer: Pick<CommandSigner, 'sign'>
+  /**
+   * The timestamp (unix seconds) of the block a command came from, signed into it as `chainTime`; `null`
+   * for a state set outside a run. Default: 0 (unknown).
+   */
+  chainTime?: (blockNumber: bigint | null) => number | Promise<number>
   /** Publishes in flight at once; a sweep of a thousand devices goes out this many at a time. Default 64. */
   concurrency?: number
+  /** Most commands signed as one batch. Default 1,024. */
+  maxBatch?: number
   /** Retry delays after a failed publish, doubling from `minMs` up to `maxMs`, ±50% jitter. 100 ms → 5 s. */
   backoff?: { minMs?: number; maxMs?: number }
 }
@@ -57,6 +72,16 @@ type Delivery = {
   timer?: NodeJS.Timeout | undefined
 }
 
+/** A device whose command is signed and waits for a publish slot. */
+type Signed = {
+  deviceId: string
+  delivery: Delivery
+  force: boolean
+  message: DesiredMessage
+  state: DeviceDesired
+  block: bigint
+}
+
 /**
  * Owns delivery of desired state, as an outbox: a run only makes the desired state durable and calls
  * `dispatch`, so a broker outage never fails the run. The dispatcher publishes at once (no polling), keeps
@@ -65,20 +90,34 @@ type Delivery = {
  * outbox when the broker reconnects and at start (a crash between the store write and the publish), and
  * emits 'device:desired' when the broker acknowledges.
  *
+ * Commands are signed at publish time, in batches: every device dispatched in the same tick, and every
+ * one dispatched while the previous batch was being signed, goes into one batch with one signature (see
+ * createCommandSigner). So one car's command is signed and sent at once, and a thousand cars' commands from
+ * one block cost one signature; a command published again (after an outage, for a reconnecting car) is
+ * signed afresh and so is valid for its full window. What stays durable is the desired state, its version
+ * and command id, in the store.
+ *
  * @example
- * const dispatcher = createDeviceDispatcher({ store, broker, events })
+ * const dispatcher = createDeviceDispatcher({ store, broker, events, signer })
  * await dispatcher.start()
  * await store.setDesired(deviceId, { locked: true }, commandId, Date.now(), blockNumber)
  * dispatcher.dispatch(deviceId)
  */
 export function createDeviceDispatcher(options: DeviceDispatcherOptions): DeviceDispatcher {
-  const { store, broker, events } = options
+  const { store, broker, events, signer } = options
+  const chainTime = options.chainTime ?? (() => 0)
   const concurrency = Math.max(1, options.concurrency ?? 64)
+  const maxBatch = Math.max(1, options.maxBatch ?? 1_024)
   const minMs = options.backoff?.minMs ?? 100
   const maxMs = options.backoff?.maxMs ?? 5_000
   const deliveries = new Map<string, Delivery>()
   const queue: string[] = []
-  const inFlight = new Set<Promise<void>>()
+  const signed: Signed[] = []
+  // Batches being signed and publishes in flight, for close() to wait on.
+  const work = new Set<Promise<void>>()
+  let sending = 0
+  let signing = false
+  let pumpScheduled = false
   let waiters: (() => void)[] = []
   let closed = false
   const offs: (() => void)[] = []
@@ -87,9 +126,17 @@ export function createDeviceDispatcher(options: DeviceDispatcherOptions): Device
 
   const warn = (message: string) => events.emit('warning', message)
 
+  const idle = () => !signing && !pumpScheduled && sending === 0 && queue.length === 0 && signed.length === 0
   const settle = () => {
-    if (inFlight.size > 0 || queue.length > 0) return
-    for (const resolve of waiters.splice(0)) resolve()
+    if (idle()) for (const resolve of waiters.splice(0)) resolve()
+  }
+
+  const track = (task: Promise<void>) => {
+    work.add(task)
+    void task.finally(() => {
+      work.delete(task)
+      pump()
+    })
   }
 
   const enqueue = (deviceId: string, delivery: Delivery) => {
@@ -97,77 +144,134 @@ export function createDeviceDispatcher(options: DeviceDispatcherOptions): Device
     queue.push(deviceId)
   }
 
+  // Deferred to the end of the tick, so that every device dispatched in it lands in the same batch.
+  const schedulePump = () => {
+    if (pumpScheduled) return
+    pumpScheduled = true
+    queueMicrotask(() => {
+      pumpScheduled = false
+      pump()
+    })
+  }
+
   const pump = () => {
-    while (!closed && inFlight.size < concurrency && queue.length > 0) {
-      const deviceId = queue.shift() as string
-      const delivery = deliveries.get(deviceId)
-      if (delivery?.state !== 'queued') continue
-      delivery.state = 'running'
-      const work = deliver(deviceId, delivery).finally(() => {
-        inFlight.delete(work)
-        pump()
-        settle()
-      })
-      inFlight.add(work)
+    while (!closed && sending < concurrency && signed.length > 0) send(signed.shift() as Signed)
+    // The next batch is signed once the last one is mostly out: a command waits for a publish slot
+    // unsigned, and its validity window starts when it is actually about to go.
+    if (!closed && !signing && queue.length > 0 && signed.length < concurrency) {
+      signBatch(queue.splice(0, maxBatch))
     }
     settle()
   }
 
-  const deliver = async (deviceId: string, delivery: Delivery) => {
-    const force = delivery.force
-    delivery.force = false
-    delivery.again = false
-    try {
-      await publish(deviceId, force)
-    } catch (error) {
-      if (closed) return void deliveries.delete(deviceId)
-      if (retryClassOf(error) !== 'retryable') {
-        // A bug (an invalid stored state), not an outage: retrying cannot help. The next sweep tries again.
-        deliveries.delete(deviceId)
-        return warn(`device ${deviceId}: not published: ${messageOf(error)}`)
-      }
-      delivery.force ||= force
-      delivery.attempt++
-      delivery.state = 'waiting'
-      const base = Math.min(maxMs, minMs * 2 ** (delivery.attempt - 1))
-      const delay = Math.min(maxMs, base * (0.5 + Math.random()))
-      delivery.timer = setTimeout(() => {
-        delivery.timer = undefined
-        if (closed || delivery.state !== 'waiting') return
-        enqueue(deviceId, delivery)
-        pump()
-      }, delay)
-      delivery.timer.unref()
-      return
-    }
+  const finished = (deviceId: string, delivery: Delivery) => {
     delivery.attempt = 0
     if (delivery.again && !closed) enqueue(deviceId, delivery)
     else deliveries.delete(deviceId)
   }
 
-  const publish = async (deviceId: string, force: boolean) => {
-    const device = await store.getDevice(deviceId)
-    if (!device?.desired || device.commandId === null) return
-    if (!force && device.publishedVersion >= device.desiredVersion) return
-    const version = device.desiredVersion
-    await broker.publishDesired({
-      type: 'desired',
-      deviceId,
-      version,
-      commandId: device.commandId,
-      state: device.desired,
-      issuedAt: Date.now(),
+  const failed = (deviceId: string, delivery: Delivery, force: boolean, error: unknown) => {
+    if (closed) return void deliveries.delete(deviceId)
+    if (retryClassOf(error) !== 'retryable') {
+      // A bug or a missing operator key, not an outage: retrying cannot help. The next sweep tries again.
+      deliveries.delete(deviceId)
+      return warn(`device ${deviceId}: not published: ${messageOf(error)}`)
+    }
+    delivery.force ||= force
+    delivery.attempt++
+    delivery.state = 'waiting'
+    const base = Math.min(maxMs, minMs * 2 ** (delivery.attempt - 1))
+    const delay = Math.min(maxMs, base * (0.5 + Math.random()))
+    delivery.timer = setTimeout(() => {
+      delivery.timer = undefined
+      if (closed || delivery.state !== 'waiting') return
+      enqueue(deviceId, delivery)
+      schedulePump()
+    }, delay)
+    delivery.timer.unref()
+  }
+
+  const signBatch = (ids: string[]) => {
+    signing = true
+    const task = (async () => {
+      const batch: {
+        deviceId: string
+        delivery: Delivery
+        force: boolean
+        state: DeviceDesired
+        block: bigint | null
+      }[] = []
+      const commands: UnsignedCommand[] = []
+      const times = new Map<bigint | null, number>()
+      for (const deviceId of ids) {
+        const delivery = deliveries.get(deviceId)
+        if (delivery?.state !== 'queued') continue
+        delivery.state = 'running'
+        const force = delivery.force
+        delivery.force = false
+        delivery.again = false
+        try {
+          const device = await store.getDevice(deviceId)
+          if (!device?.desired || device.commandId === null) finished(deviceId, delivery)
+          else if (!force && device.publishedVersion >= device.desiredVersion) finished(deviceId, delivery)
+          else {
+            const block = device.desiredBlock
+            if (!times.has(block)) times.set(block, await chainTime(block))
+            batch.push({ deviceId, delivery, force, state: device.desired, block })
+            commands.push({
+              deviceId,
+              version: device.desiredVersion,
+              commandId: device.commandId,
+              state: device.desired,
+              chainTime: times.get(block) as number,
+            })
+          }
+        } catch (error) {
+          failed(deviceId, delivery, force, error)
+        }
+      }
+      if (batch.length === 0) return
+      let messages: DesiredMessage[]
+      try {
+        messages = signer.sign(commands)
+      } catch (error) {
+        for (const { deviceId, delivery, force } of batch) failed(deviceId, delivery, force, error)
+        return
+      }
+      batch.forEach(({ block, ...item }, index) => {
+        signed.push({ ...item, message: messages[index] as DesiredMessage, block: block ?? 0n })
+      })
+    })()
+      .catch((error: unknown) => warn(`device batch not signed: ${messageOf(error)}`))
+      .finally(() => {
+        signing = false
+      })
+    track(task)
+  }
+
+  const send = ({ deviceId, delivery, force, message, state, block }: Signed) => {
+    sending++
+    const task = (async () => {
+      try {
+        await broker.publishDesired(message)
+        const publishedAt = now()
+        await store.markPublished(deviceId, message.version, Date.now())
+        events.emit('device:desired', {
+          deviceId,
+          version: message.version,
+          commandId: message.commandId,
+          state,
+          publishedAt,
+          blockNumber: block,
+        })
+      } catch (error) {
+        return failed(deviceId, delivery, force, error)
+      }
+      finished(deviceId, delivery)
+    })().finally(() => {
+      sending--
     })
-    const publishedAt = now()
-    await store.markPublished(deviceId, version, Date.now())
-    events.emit('device:desired', {
-      deviceId,
-      version,
-      commandId: device.commandId,
-      state: device.desired,
-      publishedAt,
-      blockNumber: device.desiredBlock ?? 0n,
-    })
+    track(task)
   }
 
   const dispatch: DeviceDispatcher['dispatch'] = (id, { force = false } = {}) => {
@@ -188,7 +292,7 @@ export function createDeviceDispatcher(options: DeviceDispatcherOptions): Device
         enqueue(deviceId, delivery)
       }
     }
-    pump()
+    schedulePump()
   }
 
   const sweep = async () => {
@@ -243,17 +347,15 @@ export function createDeviceDispatcher(options: DeviceDispatcherOptions): Device
       )
       await sweep()
     },
-    settled: () =>
-      inFlight.size === 0 && queue.length === 0
-        ? Promise.resolve()
-        : new Promise<void>((resolve) => waiters.push(resolve)),
+    settled: () => (idle() ? Promise.resolve() : new Promise<void>((resolve) => waiters.push(resolve))),
     pending: () => deliveries.size,
     async close() {
       closed = true
       for (const off of offs.splice(0)) off()
       for (const delivery of deliveries.values()) clearTimeout(delivery.timer)
       queue.splice(0)
-      await Promise.allSettled([...inFlight])
+      signed.splice(0)
+      await Promise.allSettled([...work])
       deliveries.clear()
       for (const resolve of waiters.splice(0)) resolve()
       waiters = []

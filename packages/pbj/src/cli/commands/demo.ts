@@ -10,7 +10,7 @@ import { toJsonLine } from '../../internal/toJsonLine.js'
  */
 export async function demoCommand(options: { json: boolean; brokerUrl?: string }): Promise<number> {
   if (!options.json)
-    process.stdout.write('\npbj demo: a car loan on chain, a car on MQTT, and two functions between them\n\n')
+    process.stdout.write('\npbj demo: a car loan on chain, a car on MQTT, and the functions between them\n\n')
   const ok = await runDemo({
     ...(options.brokerUrl ? { brokerUrl: options.brokerUrl } : {}),
     onEvent: (e) => process.stdout.write(options.json ? toJsonLine(e) : formatDemoEvent(e)),

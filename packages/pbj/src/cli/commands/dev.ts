@@ -2,6 +2,7 @@ import { existsSync, rmSync, watch } from 'node:fs'
 import { join } from 'node:path'
 import { startSimulatedCar } from '@pbj/device'
 import type { Address } from 'viem'
+import { loadOperatorKey } from '../../actions/relayer/keystore.js'
 import { loadConfig } from '../../config/loadConfig.js'
 import { demoAccounts } from '../../demo/accounts.js'
 import { startDemoStack } from '../../demo/startDemoStack.js'
@@ -47,14 +48,18 @@ export async function devCommand(options: { json: boolean; dir: string }): Promi
   for (const [name, c] of Object.entries(config.contracts ?? {})) contracts[name] = c.address as Address
   const initial = await loadFunctions(functionsDir)
   for (const e of initial.errors) process.stderr.write(`${e.message}\n`)
+  const operatorKey = await loadOperatorKey(config)
   const engine = await createEngine({
     rpcUrl,
     brokerUrl,
     database,
     functions: initial.functions,
     contracts,
+    // The demo's operator is the one its cars were registered with; your own chain needs your own key.
+    ...(operatorKey || stack ? { operatorKey: operatorKey ?? demoAccounts.operator.privateKey } : {}),
     ...(config.broker ? { broker: config.broker } : {}),
     ...(config.secrets ? { secrets: config.secrets } : {}),
+    ...(config.guards ? { guards: config.guards } : {}),
     ...(config.limits ? { limits: config.limits } : {}),
     ...(config.limits?.isolation ? { sandbox: { isolation: config.limits.isolation } } : {}),
     // The embedded chain is new: follow it from its first block, so the loans opened while deploying arm
@@ -62,11 +67,18 @@ export async function devCommand(options: { json: boolean; dir: string }): Promi
     ...(stack ? { chain: { startBlock: 1, ...config.chain } } : config.chain ? { chain: config.chain } : {}),
     logger: consoleLogger('pbj'),
   })
+  // Each car verifies commands against the demo's registry, signs its reports with its own key.
+  const carChain = stack && {
+    rpcUrl: stack.rpcUrl,
+    chainId: stack.deployment.chainId,
+    registry: stack.deployment.contracts.DeviceRegistry,
+  }
   const cars = await Promise.all(
-    (stack?.cars ?? []).map((car) =>
+    (carChain ? (stack?.cars ?? []) : []).map((car) =>
       startSimulatedCar({
         brokerUrl,
-        deviceId: car.deviceId,
+        deviceKey: car.devicePrivateKey,
+        chain: carChain as NonNullable<typeof carChain>,
         print: (line) => say(line),
         ...(config.broker?.topicPrefix ? { topicPrefix: config.broker.topicPrefix } : {}),
       }),

@@ -18,7 +18,7 @@ type RunsOptions = {
 
 /**
  * `pbj runs`: the latest runs in the project's store, with status, timing and error; `--dead` lists the
- * jobs that failed or exhausted their retries; `retry <id>` re-queues one (a running engine picks it up
+ * jobs that failed or exhausted their retries, and those held for an empty execution balance; `retry <id>` re-queues one (a running engine picks it up
  * from the store within a fraction of a second).
  *
  * @example
@@ -48,7 +48,11 @@ export async function runsCommand(o: RunsOptions) {
   try {
     if (sub === 'retry') return await retry(store, id, o.json)
     if (o.dead) {
-      for (const j of await store.listJobs({ status: ['failed', 'dead'], limit: Number(o.limit ?? 20) }))
+      // Held jobs (prepaid balance too low) are listed with their reason; a deposit resumes them.
+      for (const j of await store.listJobs({
+        status: ['failed', 'dead', 'held'],
+        limit: Number(o.limit ?? 20),
+      }))
         printJob(j, o.json)
       return 0
     }

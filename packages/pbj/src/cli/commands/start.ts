@@ -1,9 +1,11 @@
 import { join } from 'node:path'
 import type { Address } from 'viem'
+import { loadOperatorKey } from '../../actions/relayer/keystore.js'
 import { loadConfig } from '../../config/loadConfig.js'
 import { createEngine } from '../../engine/createEngine.js'
 import { ConfigError } from '../../internal/errors.js'
 import { consoleLogger } from '../../internal/logger.js'
+import { resolvePayment } from '../../payment/resolvePayment.js'
 import { loadFunctions } from '../../runtime/loadFunctions.js'
 import { printEngineActivity } from '../printEngineActivity.js'
 
@@ -29,6 +31,8 @@ export async function startCommand(options: { dir: string; json: boolean }): Pro
   if (errors.length > 0) throw errors[0]
   const contracts: Record<string, Address> = {}
   for (const [name, c] of Object.entries(config.contracts ?? {})) contracts[name] = c.address as Address
+  // operatorKey, or operatorKeystore decrypted with PBJ_KEY_PASSPHRASE: devices and ctx.chain.write use it.
+  const operatorKey = await loadOperatorKey(config)
   const engine = await createEngine({
     rpcUrl: config.rpcUrl as string | string[],
     brokerUrl: config.brokerUrl as string,
@@ -37,9 +41,12 @@ export async function startCommand(options: { dir: string; json: boolean }): Pro
     contracts,
     ...(config.broker ? { broker: config.broker } : {}),
     ...(config.secrets ? { secrets: config.secrets } : {}),
+    ...(operatorKey ? { operatorKey } : {}),
+    ...(config.guards ? { guards: config.guards } : {}),
     ...(config.limits ? { limits: config.limits } : {}),
     ...(config.limits?.isolation ? { sandbox: { isolation: config.limits.isolation } } : {}),
     ...(config.chain ? { chain: config.chain } : {}),
+    ...(config.payment ? { payment: resolvePayment(config, contracts) } : {}),
     logger: consoleLogger('pbj'),
   })
   const stopActivity = printEngineActivity(engine, options.json)

@@ -7,6 +7,8 @@ import { schema } from './schema.js'
 import { sqliteBlocks } from './sqliteBlocks.js'
 import { sqliteDevices } from './sqliteDevices.js'
 import { sqliteJobs } from './sqliteJobs.js'
+import { sqliteRelayedTxs } from './sqliteRelayedTxs.js'
+import { sqliteUsage } from './sqliteUsage.js'
 
 /**
  * The embedded store: one SQLite file (WAL). `path: ':memory:'` keeps it in memory (tests).
@@ -61,6 +63,8 @@ export function createSqliteStore(options: { path: string }): Store {
     ...sqliteBlocks(db),
     ...sqliteJobs(db),
     ...sqliteDevices(db),
+    relayedTxs: sqliteRelayedTxs(db),
+    usage: sqliteUsage(db),
     async close() {
       db.close()
     },

@@ -53,7 +53,7 @@ export function sqliteBlocks(
       "SELECT * FROM jobs WHERE block_number > ? AND status != 'orphaned' ORDER BY block_number, id",
     ),
     orphan: db.prepare(
-      "UPDATE jobs SET status = 'orphaned' WHERE block_number > ? AND status IN ('waiting', 'pending') AND entry = 'handler'",
+      "UPDATE jobs SET status = 'orphaned' WHERE block_number > ? AND status IN ('waiting', 'pending', 'held') AND entry = 'handler'",
     ),
   }
 

@@ -13,10 +13,14 @@ import { toDevice } from './rows.js'
  * await devices.setDesired('0xcar', { locked: true }, 'job-1:0', Date.now()) // { version: 1, changed: true }
  * await devices.unpublishedDevices() // [{ deviceId: '0xcar', desiredVersion: 1, publishedVersion: 0, … }]
  * await devices.markPublished('0xcar', 1, Date.now())
+ * await devices.listDevices() // every device, desired next to reported
  */
 export function sqliteDevices(
   db: Database,
-): Pick<Store, 'getDevice' | 'setDesired' | 'recordReported' | 'markPublished' | 'unpublishedDevices'> {
+): Pick<
+  Store,
+  'getDevice' | 'setDesired' | 'recordReported' | 'markPublished' | 'unpublishedDevices' | 'listDevices'
+> {
   migrateDevices(db)
   const q = {
     get: db.prepare('SELECT * FROM devices WHERE device_id = ?'),
@@ -41,6 +45,7 @@ export function sqliteDevices(
       `SELECT * FROM devices WHERE desired_version > published_version AND device_id > ?
        ORDER BY device_id LIMIT ?`,
     ),
+    list: db.prepare('SELECT * FROM devices WHERE device_id > ? ORDER BY device_id LIMIT ?'),
   }
   const setDesired = db.transaction(
     (deviceId: string, desired: object, commandId: string, at: number, blockNumber: bigint | null) => {
@@ -75,6 +80,9 @@ export function sqliteDevices(
     },
     async unpublishedDevices(limit = 1_000, after = '') {
       return (q.unpublished.all(after, limit) as Record<string, unknown>[]).map(toDevice)
+    },
+    async listDevices(limit = 1_000, after = '') {
+      return (q.list.all(after, limit) as Record<string, unknown>[]).map(toDevice)
     },
   }
 }

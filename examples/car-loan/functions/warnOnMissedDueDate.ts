@@ -1,0 +1,41 @@
+import { carLoanAbi } from '@pbj/contracts'
+import { defineFunction } from 'pbj'
+
+/**
+ * Starts the car's warning stage in the first block past a missed due date: the car shows that the payment
+ * is overdue and from when it can be disabled. The car refuses a disable it was not warned of for the
+ * loan's `warningPeriod` (California Civil Code §2983.37), so this warning is what lets the lock through.
+ */
+export default defineFunction({
+  trigger: {
+    type: 'deadline',
+    contract: 'CarLoan',
+    abi: carLoanAbi,
+    set: {
+      LoanOpened: { key: 'loanId', at: 'warnAt' },
+      InstallmentPaid: { key: 'loanId', at: 'warnAt' },
+    },
+    clear: { LoanRepaid: { key: 'loanId' } },
+  },
+  async handler(ctx) {
+    const loanId = BigInt(ctx.deadline.key)
+    const read = { contract: 'CarLoan', abi: carLoanAbi, args: [loanId] } as const
+    // 1 = a due date is missed; later stages belong to the final-warning and lock functions of this block.
+    const stage = await ctx.chain.read({ ...read, functionName: 'stageOf' })
+    if (stage !== 1) {
+      ctx.log.info(`loan ${loanId} is at stage ${stage} at block ${ctx.block.number}; no warning`)
+      return
+    }
+    const [loan, policy] = await Promise.all([
+      ctx.chain.read({ ...read, functionName: 'getLoan' }),
+      ctx.chain.read({ ...read, functionName: 'policyOf' }),
+    ])
+    // A retried run must never step a car back from a later stage.
+    const device = await ctx.devices.get(loan.car)
+    const desired = device.desired?.locked ? 'disable' : device.desired?.immobilizer?.stage
+    if (desired === 'disable' || desired === 'final-warning') return
+    const lockAt = loan.nextDueAt + loan.grace
+    const result = await ctx.devices.warn(loan.car, { since: ctx.deadline.at, lockAt, policy })
+    ctx.log.info(`loan ${loanId} missed its due date: car ${loan.car} warned (version ${result.version})`)
+  },
+})

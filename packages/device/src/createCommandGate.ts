@@ -1,0 +1,141 @@
+import { createOperatorCheck } from './createOperatorCheck.js'
+import type { TypedHashes } from './createTypedHashes.js'
+import { type DesiredMessage, parseDesired } from './protocol.js'
+import { prepareSignerKey, type SignerKey } from './recoverSigner.js'
+import { type Refusal, verifyDesired } from './verifyDesired.js'
+
+/**
+ * The chain a car trusts its commands from: the node it reads DeviceRegistry through, the chain id and the
+ * registry (together, the EIP-712 domain commands are signed in).
+ *
+ * @example
+ * const chain: DeviceChainOptions = { rpcUrl: 'http://127.0.0.1:8545', chainId: 31337, registry: '0x…' }
+ */
+export type DeviceChainOptions = {
+  rpcUrl: string
+  chainId: number
+  /** The DeviceRegistry's address. */
+  registry: string
+  /** Background polling of the registry's operator events. Default 2000 ms. */
+  pollIntervalMs?: number
+  /** Longest a cached operator answer is trusted. Default 60 s. */
+  maxAgeMs?: number
+}
+
+/**
+ * What the gate decided about one desired message. A refusal says whether the engine should hear of it:
+ * not for stale versions and replays, which every reconnect brings back (the retained message).
+ *
+ * @example
+ * const verdict: GateVerdict = await gate.check(payload, { version: 2, commandIds: ['c2'] })
+ */
+export type GateVerdict =
+  | { ok: true; message: DesiredMessage; signer: string }
+  | ({ ok: false; raw: unknown; tellEngine: boolean } & Refusal)
+
+/**
+ * Decides whether a car applies a desired message. See {@link createCommandGate}.
+ *
+ * @example
+ * const verdict = await gate.check(payload, { version: current.version, commandIds: recent })
+ */
+export type CommandGate = {
+  /** `applied`: the version the car last applied and the command ids it applied recently. */
+  check(
+    payload: Uint8Array | string,
+    applied: { version: number; commandIds: readonly string[] },
+  ): Promise<GateVerdict>
+  close(): Promise<void>
+}
+
+/**
+ * Every check a desired message passes before a car applies it, in order: readable (`malformed`), for this
+ * car (`wrong-device`), valid now by the car's clock (`not-yet-valid`, `expired`), under the signed root
+ * (`bad-proof`), signed by the signer it names (`bad-signature`), that signer an operator of this car in
+ * DeviceRegistry (`unauthorized`; `unverifiable` if the registry cannot be read), not already applied
+ * (`replay`) and newer than what was (`stale`).
+ *
+ * @example
+ * const gate = createCommandGate({ deviceId, hashes, chain })
+ * const verdict = await gate.check(payload, { version: 0, commandIds: [] })
+ * if (verdict.ok) apply(verdict.message)
+ */
+export function createCommandGate(options: {
+  deviceId: string
+  hashes: TypedHashes
+  chain: DeviceChainOptions
+  /** The car's clock; defaults to Date.now. */
+  now?: () => number
+  onWarning?: (message: string) => void
+}): CommandGate {
+  const { deviceId, hashes, chain } = options
+  const now = options.now ?? Date.now
+  const operators = createOperatorCheck({
+    rpcUrl: chain.rpcUrl,
+    registry: chain.registry,
+    deviceId,
+    ...(chain.pollIntervalMs === undefined ? {} : { pollIntervalMs: chain.pollIntervalMs }),
+    ...(chain.maxAgeMs === undefined ? {} : { maxAgeMs: chain.maxAgeMs }),
+    ...(options.onWarning ? { onWarning: options.onWarning } : {}),
+  })
+  // Operators' keys, prepared for fast checks once they have signed a command this car accepted; a car has
+  // one or two operators, so a handful are kept.
+  const keys = new Map<string, SignerKey>()
+  const remember = (signer: string, publicKey: Uint8Array) => {
+    if (keys.has(signer)) return
+    // After this message is handled: the precomputation costs a few ms the command should not wait for.
+    setImmediate(() => {
+      if (keys.size >= 4) keys.delete(keys.keys().next().value as string)
+      keys.set(signer, prepareSignerKey(publicKey))
+    })
+  }
+  const refuse = (refusal: Refusal, raw: unknown): GateVerdict => ({
+    ok: false,
+    ...refusal,
+    raw,
+    tellEngine: refusal.code !== 'stale' && refusal.code !== 'replay',
+  })
+
+  return {
+    async check(payload, applied) {
+      const parsed = parseDesired(payload)
+      if (!parsed.ok) {
+        return refuse({ code: 'malformed', reason: `malformed desired message: ${parsed.error}` }, payload)
+      }
+      const message = parsed.value
+      let verified: ReturnType<typeof verifyDesired>
+      try {
+        const signedState = (parsed.json as { state?: unknown }).state
+        verified = verifyDesired(message, { deviceId, hashes, now: now(), signedState, keys })
+      } catch (error) {
+        // The schema should make this unreachable; a value it let through must still be a refusal.
+        const reason = `malformed desired message: ${error instanceof Error ? error.message : String(error)}`
+        return refuse({ code: 'malformed', reason }, message)
+      }
+      if (!verified.ok) return refuse(verified, message)
+      const { signer } = verified
+      let allowed: boolean
+      try {
+        allowed = await operators.isOperator(signer, message.chainTime)
+      } catch (error) {
+        const reason = `cannot check signer ${signer} in DeviceRegistry: ${error instanceof Error ? error.message : String(error)}`
+        return refuse({ code: 'unverifiable', reason }, message)
+      }
+      if (!allowed) {
+        const reason = `signer ${signer} is not an operator of this car in DeviceRegistry ${chain.registry.toLowerCase()}`
+        return refuse({ code: 'unauthorized', reason }, message)
+      }
+      if (verified.publicKey) remember(signer, verified.publicKey)
+      if (applied.commandIds.includes(message.commandId)) {
+        const reason = `stale version ${message.version}: version ${applied.version} already applied (replay of command ${message.commandId})`
+        return refuse({ code: 'replay', reason }, message)
+      }
+      if (message.version <= applied.version) {
+        const reason = `stale version ${message.version}: version ${applied.version} already applied`
+        return refuse({ code: 'stale', reason }, message)
+      }
+      return { ok: true, message, signer }
+    },
+    close: () => operators.close(),
+  }
+}

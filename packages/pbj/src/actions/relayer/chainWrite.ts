@@ -1,0 +1,71 @@
+import { type Abi, type Address, encodeFunctionData } from 'viem'
+import type { Common } from '../../engine/types.js'
+import type { WriteResult } from '../../function/ctx.js'
+import type { Confirmation } from '../../function/triggers.js'
+import type { Job } from '../../store/types.js'
+import { resolveContract } from '../../triggers/resolveContract.js'
+import { TxRefusedError } from './TxRefusedError.js'
+
+/**
+ * Serves `ctx.chain.write`: encodes the call from its ABI and hands it to the engine's relayer under the
+ * idempotency key `${job.id}:w${index}`, so a retried run (same job, same call order) gets the transaction
+ * its first attempt sent instead of a second one. The receipt is followed to the trigger's confirmation
+ * mode by the relayer's tracker; the run does not wait for mining. Arguments come from the sandbox and are
+ * checked here.
+ *
+ * @example
+ * const { hash, nonce } = await chainWrite(common, job, { contract: 'TestUSD', abi, functionName: 'mint', args }, 0)
+ */
+export async function chainWrite(
+  common: Common,
+  job: Job,
+  params: unknown,
+  index: number,
+): Promise<WriteResult> {
+  const relayer = common.relayer
+  if (!relayer) {
+    throw new TxRefusedError('ctx.chain.write needs an operator key to send from', {
+      hint: 'Set operatorKey, or operatorKeystore with PBJ_KEY_PASSPHRASE, in pbj.config.ts.',
+    })
+  }
+  const p = (params ?? {}) as {
+    contract?: unknown
+    abi?: unknown
+    functionName?: unknown
+    args?: unknown
+    value?: unknown
+    gas?: unknown
+  }
+  if (typeof p.contract !== 'string' || !Array.isArray(p.abi) || typeof p.functionName !== 'string') {
+    throw new TxRefusedError('ctx.chain.write needs { contract, abi, functionName, args?, value? }')
+  }
+  if (p.args !== undefined && !Array.isArray(p.args))
+    throw new TxRefusedError('ctx.chain.write: args must be an array')
+  for (const field of ['value', 'gas'] as const) {
+    const v = p[field]
+    if (v !== undefined && (typeof v !== 'bigint' || v < 0n))
+      throw new TxRefusedError(`ctx.chain.write: ${field} must be a bigint ≥ 0n; got ${String(v)}`)
+  }
+  const [to] = resolveContract(p.contract, common.contracts, job.functionName) as [Address]
+  let data: `0x${string}`
+  try {
+    data = encodeFunctionData({ abi: p.abi as Abi, functionName: p.functionName, args: p.args ?? [] })
+  } catch (cause) {
+    throw new TxRefusedError(`ctx.chain.write: cannot encode ${p.functionName}`, {
+      cause,
+      details: cause instanceof Error ? cause.message.split('\n')[0] : String(cause),
+    })
+  }
+  const trigger = common.functions.get(job.functionName)?.trigger as
+    | { confirmation?: Confirmation }
+    | undefined
+  const sent = await relayer.send({
+    idempotencyKey: `${job.id}:w${index}`,
+    to,
+    data,
+    ...(p.value === undefined ? {} : { value: p.value as bigint }),
+    ...(p.gas === undefined ? {} : { gas: p.gas as bigint }),
+    confirmation: trigger?.confirmation ?? 'instant',
+  })
+  return { hash: sent.txHash, nonce: sent.nonce }
+}

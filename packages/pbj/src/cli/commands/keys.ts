@@ -1,0 +1,91 @@
+import { join } from 'node:path'
+import type { Hex } from 'viem'
+import { generatePrivateKey } from 'viem/accounts'
+import {
+  decryptKey,
+  encryptKey,
+  KeystoreError,
+  passphraseEnv,
+  readKeystore,
+  writeKeystore,
+} from '../../actions/relayer/keystore.js'
+import { loadConfig } from '../../config/loadConfig.js'
+import { PbjError } from '../../internal/errors.js'
+import { toJsonLine } from '../../internal/toJsonLine.js'
+
+type KeysOptions = {
+  /** `create`, `import` or `export`. */
+  args?: string[]
+  dir?: string | undefined
+  /** The keystore file; default: the config's `operatorKeystore`, else `.pbj/operator.keystore.json`. */
+  file?: string | undefined
+  force?: boolean
+  json?: boolean
+  /** Reads the key to import (default: standard input, so it never shows in the process list). */
+  readInput?: () => Promise<string>
+  /** The passphrase (default: PBJ_KEY_PASSPHRASE). */
+  passphrase?: string | undefined
+  /** scrypt cost (tests lower it). */
+  scryptN?: number
+  write?: (text: string) => void
+}
+
+/**
+ * `pbj keys create | import | export`: the operator key, encrypted at rest with the passphrase in
+ * `PBJ_KEY_PASSPHRASE` (scrypt + AES-256-GCM). `create` makes a new key, `import` encrypts one read from
+ * standard input, `export` prints the private key: moving pbj elsewhere keeps the same operator address, so
+ * no on-chain permission has to be granted again.
+ *
+ * @example
+ * // PBJ_KEY_PASSPHRASE=… pbj keys create --dir .
+ * await keysCommand({ args: ['create'], dir: '.' })
+ */
+export async function keysCommand(o: KeysOptions): Promise<number> {
+  const dir = o.dir ?? process.cwd()
+  const [sub] = o.args ?? []
+  const write = o.write ?? ((text: string) => void process.stdout.write(text))
+  if (sub !== 'create' && sub !== 'import' && sub !== 'export') {
+    throw new PbjError(`pbj keys needs create, import or export${sub ? `; got '${sub}'` : ''}`, {
+      hint: `Run \`${passphraseEnv}=… pbj keys create --dir <project>\`.`,
+    })
+  }
+  const { config } = await loadConfig(dir)
+  const file = o.file ?? config.operatorKeystore ?? join(dir, '.pbj', 'operator.keystore.json')
+  const passphrase = o.passphrase ?? process.env[passphraseEnv]
+  const scrypt = o.scryptN === undefined ? {} : { n: o.scryptN }
+  if (sub === 'export') {
+    const privateKey = await decryptKey(readKeystore(file), passphrase, file)
+    write(o.json ? toJsonLine({ address: readKeystore(file).address, privateKey }) : `${privateKey}\n`)
+    process.stderr.write(
+      'pbj keys: that is the operator private key; whoever holds it can send as the operator. Keep it secret.\n',
+    )
+    return 0
+  }
+  let privateKey: Hex
+  if (sub === 'create') {
+    privateKey = generatePrivateKey()
+  } else {
+    const text = (await (o.readInput ?? readStdin)()).trim()
+    if (!/^(0x)?[0-9a-fA-F]{64}$/.test(text)) {
+      throw new KeystoreError('pbj keys import reads a private key (64 hex digits) from standard input', {
+        hint: 'e.g. `pbj keys import --dir . < key.txt`, or paste it and press Ctrl-D.',
+      })
+    }
+    privateKey = (text.startsWith('0x') ? text : `0x${text}`) as Hex
+  }
+  const keystore = await encryptKey(privateKey, passphrase, scrypt)
+  writeKeystore(file, keystore, { force: o.force ?? false })
+  write(
+    o.json
+      ? toJsonLine({ address: keystore.address, file })
+      : `operator ${keystore.address}\nkeystore ${file}\nset operatorKeystore: '${file}' in pbj.config.ts, and ${passphraseEnv} when pbj starts\n`,
+  )
+  return 0
+}
+
+async function readStdin(): Promise<string> {
+  if (process.stdin.isTTY) process.stderr.write('Paste the private key, then press Enter and Ctrl-D:\n')
+  const chunks: Buffer[] = []
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks).toString('utf8')
+}

@@ -1,0 +1,201 @@
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { executionBalanceAbi, testUsdAbi } from '@pbj/contracts'
+import { type Address, createPublicClient, createWalletClient, type Hex, http, webSocket } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
+import { loadConfig } from '../../config/loadConfig.js'
+import { PbjError } from '../../internal/errors.js'
+import { toJsonLine } from '../../internal/toJsonLine.js'
+import { formatTusd, parseTusd } from '../../payment/formatTusd.js'
+import { resolvePayment } from '../../payment/resolvePayment.js'
+import { usageRoot } from '../../payment/usageRoot.js'
+import { createSqliteStore } from '../../store/sqlite/createSqliteStore.js'
+
+type PaymentArgs = {
+  args: string[]
+  dir?: string | undefined
+  json?: boolean | undefined
+  key?: string | undefined
+}
+
+/** What `pbj usage` checks: on-chain settlements against the metered rows they claim to charge. */
+export type UsageCheck = {
+  metered: bigint
+  settledRows: bigint
+  settledOnChain: bigint
+  batches: { batchId: bigint; fromRun: bigint; toRun: bigint; amount: bigint; rootMatches: boolean }[]
+  ok: boolean
+}
+
+/**
+ * `pbj balance|deposit <amount>|withdraw <amount>|usage [--dir] [--json] [--key]`: the project's prepaid
+ * execution balance on ExecutionBalance (config `payment`, `rpcUrl`, `contracts`). Amounts are tUSD decimals;
+ * deposit and withdraw sign with the owner's key (`--key` or PBJ_OWNER_KEY). `usage` prints each metered run
+ * and the settled batches, and fails (exit 1) unless the chain's `Settled` amounts equal the metered rows
+ * they cover, to the unit, with matching usage roots.
+ *
+ * @example
+ * await paymentCommand('deposit', { args: ['25'], dir: '.' }) // PBJ_OWNER_KEY signs approve + deposit
+ */
+export async function paymentCommand(command: 'balance' | 'deposit' | 'withdraw' | 'usage', o: PaymentArgs) {
+  const dir = o.dir ?? process.cwd()
+  const { config } = await loadConfig(dir)
+  const contracts: Record<string, Address> = {}
+  for (const [name, c] of Object.entries(config.contracts ?? {})) contracts[name] = c.address as Address
+  const payment = resolvePayment(config, contracts)
+  if (!payment) {
+    throw new PbjError('No payment in the config', {
+      hint: "Add payment: { projectId: '0x…' } and contracts.ExecutionBalance to pbj.config.ts.",
+    })
+  }
+  const rpcUrl = [config.rpcUrl ?? []].flat()[0]
+  if (!rpcUrl) throw new PbjError('No rpcUrl in the config')
+  const transport = rpcUrl.startsWith('ws') ? webSocket(rpcUrl) : http(rpcUrl)
+  const pub = createPublicClient({ transport })
+  const contract = { address: payment.contract, abi: executionBalanceAbi } as const
+  const { projectId } = payment
+  const out = (json: unknown, text: string) => process.stdout.write(o.json ? toJsonLine(json) : `${text}\n`)
+
+  if (command === 'balance') {
+    const [balance, owner, prices] = await Promise.all([
+      pub.readContract({ ...contract, functionName: 'balanceOf', args: [projectId] }),
+      pub.readContract({ ...contract, functionName: 'ownerOf', args: [projectId] }),
+      pub.readContract({ ...contract, functionName: 'prices' }),
+    ])
+    out(
+      { projectId, owner, balance, prices },
+      `project ${projectId}\nowner   ${owner}\nbalance ${formatTusd(balance, 6)} tUSD\nprices  ${prices.perRunMicros} per run, ${prices.perMsMicros} per ms, ${prices.perDeviceMessageMicros} per device message (token units), gas +${Number(prices.gasMarkupBps) / 100}%`,
+    )
+    return 0
+  }
+
+  if (command === 'deposit' || command === 'withdraw') {
+    const text = o.args[0]
+    if (!text) throw new PbjError(`pbj ${command} needs an amount in tUSD, e.g. pbj ${command} 10`)
+    const amount = parseTusd(text)
+    const key = o.key ?? process.env.PBJ_OWNER_KEY
+    if (!key || !/^0x[0-9a-fA-F]{64}$/.test(key)) {
+      throw new PbjError(`pbj ${command} needs the owner's key`, {
+        hint: 'Pass --key 0x… or set PBJ_OWNER_KEY.',
+      })
+    }
+    const account = privateKeyToAccount(key as Hex)
+    const chain = {
+      id: await pub.getChainId(),
+      name: 'pbj',
+      nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+      rpcUrls: { default: { http: [rpcUrl] } },
+    }
+    const wallet = createWalletClient({ account, chain, transport })
+    const send = async (hash: Hex) => {
+      const receipt = await pub.waitForTransactionReceipt({ hash })
+      if (receipt.status !== 'success') throw new PbjError(`Transaction ${hash} reverted`)
+      return hash
+    }
+    let hash: Hex
+    if (command === 'deposit') {
+      const token = await pub.readContract({ ...contract, functionName: 'token' })
+      await send(
+        await wallet.writeContract({
+          address: token,
+          abi: testUsdAbi,
+          functionName: 'approve',
+          args: [payment.contract, amount],
+        }),
+      )
+      hash = await send(
+        await wallet.writeContract({ ...contract, functionName: 'deposit', args: [projectId, amount] }),
+      )
+    } else {
+      // Simulated first: a non-owner or an amount above the balance fails here with the contract's reason.
+      const { request } = await pub.simulateContract({
+        ...contract,
+        account,
+        functionName: 'withdraw',
+        args: [projectId, amount, account.address],
+      })
+      hash = await send(await wallet.writeContract(request))
+    }
+    const balance = await pub.readContract({ ...contract, functionName: 'balanceOf', args: [projectId] })
+    out(
+      { command, amount, hash, balance },
+      `${command === 'deposit' ? 'deposited' : 'withdrew'} ${formatTusd(amount, 6)} tUSD (${hash}); balance ${formatTusd(balance, 6)} tUSD`,
+    )
+    return 0
+  }
+
+  const database =
+    config.database ?? join(dir, '.pbj', existsSync(join(dir, '.pbj', 'pbj.db')) ? 'pbj.db' : 'dev.db')
+  if (!existsSync(database)) throw new PbjError(`No pbj database at ${database}`)
+  const store = createSqliteStore({ path: database })
+  try {
+    const rows = await store.usage.list()
+    const events = await pub.getContractEvents({
+      ...contract,
+      eventName: 'Settled',
+      args: { projectId },
+      fromBlock: 0n,
+    })
+    const settled = events.map((e) => ({
+      batchId: e.args.batchId ?? 0n,
+      amount: e.args.amount ?? 0n,
+      usageRoot: e.args.usageRoot ?? '0x',
+      fromRun: e.args.fromRun ?? 0n,
+      toRun: e.args.toRun ?? 0n,
+    }))
+    const check = checkUsage(rows, settled)
+    if (o.json) {
+      for (const r of rows) process.stdout.write(toJsonLine({ type: 'usage', ...r }))
+      process.stdout.write(toJsonLine({ type: 'check', ...check }))
+    } else {
+      for (const r of rows)
+        process.stdout.write(
+          `#${String(r.seq).padStart(5)} ${r.functionName.padEnd(24)} ${r.durationMs.toFixed(1).padStart(8)} ms  ${String(r.deviceMessages).padStart(2)} msg  ${formatTusd(r.amount, 6).padStart(12)} tUSD  ${r.settlement ? 'settled' : 'unsettled'}\n`,
+        )
+      for (const b of check.batches)
+        process.stdout.write(
+          `batch ${b.batchId}: runs ${b.fromRun}–${b.toRun}, ${formatTusd(b.amount, 6)} tUSD, root ${b.rootMatches ? 'matches' : 'DIFFERS'}\n`,
+        )
+      process.stdout.write(
+        `metered ${formatTusd(check.metered, 6)} tUSD; settled on chain ${formatTusd(check.settledOnChain, 6)} tUSD = settled rows ${formatTusd(check.settledRows, 6)} tUSD: ${check.ok ? 'ok' : 'MISMATCH'}\n`,
+      )
+    }
+    return check.ok ? 0 : 1
+  } finally {
+    await store.close()
+  }
+}
+
+/**
+ * Compares `Settled` events with metered rows: each batch's amount and root against the rows in its run
+ * range, and the totals, to the unit.
+ *
+ * @example
+ * checkUsage(await store.usage.list(), settledEventArgs).ok // true when chain and pbj agree
+ */
+export function checkUsage(
+  rows: readonly { seq: number; runId: string; amount: bigint; settlement: string | null }[],
+  events: readonly { batchId: bigint; amount: bigint; usageRoot: Hex; fromRun: bigint; toRun: bigint }[],
+): UsageCheck {
+  const batches = events.map((e) => {
+    const covered = rows.filter((r) => BigInt(r.seq) >= e.fromRun && BigInt(r.seq) <= e.toRun)
+    const sum = covered.reduce((s, r) => s + r.amount, 0n)
+    return {
+      batchId: e.batchId,
+      fromRun: e.fromRun,
+      toRun: e.toRun,
+      amount: e.amount,
+      rootMatches: usageRoot(covered) === e.usageRoot && sum === e.amount,
+    }
+  })
+  const metered = rows.reduce((s, r) => s + r.amount, 0n)
+  const settledRows = rows.filter((r) => r.settlement !== null).reduce((s, r) => s + r.amount, 0n)
+  const settledOnChain = events.reduce((s, e) => s + e.amount, 0n)
+  return {
+    metered,
+    settledRows,
+    settledOnChain,
+    batches,
+    ok: settledOnChain === settledRows && batches.every((b) => b.rootMatches),
+  }
+}

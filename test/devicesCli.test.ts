@@ -1,0 +1,116 @@
+// `pbj devices`: desired vs reported state per device, and how long they have differed, read from a real
+// SQLite store the way a running engine leaves it.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { main } from '../packages/pbj/src/cli/main.js'
+import type { DeviceDesired } from '../packages/pbj/src/function/ctx.js'
+import { createSqliteStore } from '../packages/pbj/src/store/sqlite/createSqliteStore.js'
+
+const id = (n: number) => `0x${String(n).repeat(40)}`
+const [behind, synced, undelivered, reportOnly] = [id(1), id(2), id(3), id(4)]
+const dir = mkdtempSync(join(tmpdir(), 'pbj-devices-cli-'))
+const lockedAt = Date.now() - 12_000
+
+/** Runs `pbj …` in this process; returns its exit code, stdout and stderr. */
+async function pbj(...args: string[]) {
+  const out: string[] = []
+  const err: string[] = []
+  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((s) => out.push(String(s)) > 0)
+  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((s) => err.push(String(s)) > 0)
+  try {
+    const code = await main(args)
+    return { code, stdout: out.join(''), stderr: err.join('') }
+  } finally {
+    stdout.mockRestore()
+    stderr.mockRestore()
+  }
+}
+
+beforeAll(async () => {
+  // The default database of a project: <dir>/.pbj/pbj.db, as `pbj start` writes it.
+  const store = createSqliteStore({ path: join(dir, '.pbj', 'pbj.db') })
+  // Unlocked and acknowledged, then locked 12 s ago: published, but the car still reports version 1.
+  await store.setDesired(behind, { locked: false, reason: 'paid' }, 'job-a:0', lockedAt - 60_000, 5n)
+  await store.markPublished(behind, 1, lockedAt - 60_000)
+  await store.recordReported(behind, { locked: false }, 1, lockedAt - 59_000)
+  const lock: DeviceDesired = { locked: true, reason: 'missed-payment', message: 'pay' }
+  await store.setDesired(behind, lock, 'job-b:0', lockedAt, 9n)
+  await store.markPublished(behind, 2, lockedAt + 2)
+  // In sync, in the immobilizer's warning stage (kept with the desired and the reported state).
+  const immobilizer = { stage: 'warning' }
+  const warning = { locked: false, reason: 'warning', immobilizer } as DeviceDesired
+  await store.setDesired(synced, warning, 'job-c:0', Date.now() - 5_000, 10n)
+  await store.markPublished(synced, 1, Date.now() - 5_000)
+  const reported = { locked: false, immobilizer } as Parameters<typeof store.recordReported>[1]
+  await store.recordReported(synced, reported, 1, Date.now() - 4_900)
+  // The broker was away: stored, never published, never reported.
+  await store.setDesired(undelivered, { locked: true }, 'job-d:0', Date.now() - 3_000, 11n)
+  // A car pbj never commanded, that reports anyway.
+  await store.recordReported(reportOnly, { locked: false }, 3, Date.now())
+  await store.close()
+})
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+describe('pbj devices', () => {
+  it('prints one JSON line per device, by id, with desired, reported, published and how long they differ', async () => {
+    const before = Date.now()
+    const { code, stdout } = await pbj('devices', '--dir', dir, '--json')
+    const after = Date.now()
+    expect(code).toBe(0)
+    const rows = stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line))
+    expect(rows.map((r) => r.deviceId)).toEqual([behind, synced, undelivered, reportOnly])
+    const [a, b, c, d] = rows
+    expect(a).toMatchObject({
+      desired: { locked: true, reason: 'missed-payment' },
+      desiredVersion: 2,
+      desiredAt: lockedAt,
+      desiredBlock: '9',
+      reported: { locked: false },
+      reportedVersion: 1,
+      publishedVersion: 2,
+      inSync: false,
+    })
+    expect(a.differsForMs).toBeGreaterThanOrEqual(before - lockedAt)
+    expect(a.differsForMs).toBeLessThanOrEqual(after - lockedAt)
+    expect(b).toMatchObject({
+      desired: { immobilizer: { stage: 'warning' } },
+      reported: { immobilizer: { stage: 'warning' } },
+      reportedVersion: 1,
+      inSync: true,
+      differsForMs: null,
+    })
+    expect(c).toMatchObject({ desiredVersion: 1, publishedVersion: 0, reported: null, inSync: false })
+    expect(d).toMatchObject({ desired: null, desiredVersion: 0, reportedVersion: 3, inSync: true })
+  })
+
+  it('prints a table a person can read', async () => {
+    const { code, stdout } = await pbj('devices', '--dir', dir)
+    expect(code).toBe(0)
+    const lines = stdout.trimEnd().split('\n')
+    expect(lines[0]).toMatch(/^device\s+desired\s+reported\s+published\s+status$/)
+    const line = (deviceId: string) => lines.find((l) => l.startsWith(deviceId))?.replace(/\s+/g, ' ')
+    expect(line(behind)).toBe(`${behind} v2 locked (missed-payment) v1 unlocked v2 differs for 12 s`)
+    expect(line(synced)).toBe(`${synced} v1 unlocked [warning] (warning) v1 unlocked [warning] v1 in sync`)
+    expect(line(undelivered)).toMatch(
+      new RegExp(`^${undelivered} v1 locked - v0 differs for [34] s, not yet published$`),
+    )
+    expect(line(reportOnly)).toBe(`${reportOnly} - v3 unlocked - in sync`)
+  })
+
+  it('says so when the project has no database, and lists the command in the usage', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'pbj-devices-cli-empty-'))
+    try {
+      const { code, stderr } = await pbj('devices', '--dir', empty)
+      expect(code).toBe(1)
+      expect(stderr).toContain(`No pbj database at ${join(empty, '.pbj', 'dev.db')}`)
+    } finally {
+      rmSync(empty, { recursive: true, force: true })
+    }
+    expect((await pbj('help')).stdout).toMatch(/pbj devices \[--dir <project>\] \[--json\]/)
+  })
+})
