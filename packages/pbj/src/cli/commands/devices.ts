@@ -1,10 +1,7 @@
-import { existsSync } from 'node:fs'
-import { join } from 'node:path'
 import { loadConfig } from '../../config/loadConfig.js'
-import { PbjError } from '../../internal/errors.js'
 import { toJsonLine } from '../../internal/toJsonLine.js'
-import { createSqliteStore } from '../../store/sqlite/createSqliteStore.js'
 import type { DeviceRecord } from '../../store/types.js'
+import { openProjectStore } from '../openProjectStore.js'
 
 /**
  * One device as `pbj devices --json` prints it: the store's record plus whether the device has caught up.
@@ -32,14 +29,7 @@ export type DeviceListing = DeviceRecord & {
 export async function devicesCommand(o: { dir?: string | undefined; json?: boolean | undefined }) {
   const dir = o.dir ?? process.cwd()
   const { config } = await loadConfig(dir)
-  const database =
-    config.database ?? join(dir, '.pbj', existsSync(join(dir, '.pbj', 'pbj.db')) ? 'pbj.db' : 'dev.db')
-  if (!existsSync(database)) {
-    throw new PbjError(`No pbj database at ${database}`, {
-      hint: 'Run `pbj dev` or `pbj start` in this folder first, or set database in pbj.config.ts.',
-    })
-  }
-  const store = createSqliteStore({ path: database })
+  const store = openProjectStore(dir, config)
   try {
     const now = Date.now()
     let after = ''
@@ -56,7 +46,7 @@ export async function devicesCommand(o: { dir?: string | undefined; json?: boole
       if (!last || page.length < 1_000) break
       after = last.deviceId
     }
-    if (!o.json && count === 0) process.stdout.write(`(no devices in ${database} yet)\n`)
+    if (!o.json && count === 0) process.stdout.write(`(no devices in the store yet)\n`)
     return 0
   } finally {
     await store.close()

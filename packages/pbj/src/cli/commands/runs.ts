@@ -1,10 +1,8 @@
-import { existsSync } from 'node:fs'
-import { join } from 'node:path'
 import { loadConfig } from '../../config/loadConfig.js'
 import { PbjError } from '../../internal/errors.js'
 import { toJsonLine } from '../../internal/toJsonLine.js'
-import { createSqliteStore } from '../../store/sqlite/createSqliteStore.js'
 import type { Job, Run, Store } from '../../store/types.js'
+import { openProjectStore } from '../openProjectStore.js'
 
 type RunsOptions = {
   dir?: string
@@ -28,13 +26,6 @@ type RunsOptions = {
 export async function runsCommand(o: RunsOptions) {
   const dir = o.dir ?? process.cwd()
   const { config } = await loadConfig(dir)
-  const database =
-    config.database ?? join(dir, '.pbj', existsSync(join(dir, '.pbj', 'pbj.db')) ? 'pbj.db' : 'dev.db')
-  if (!existsSync(database)) {
-    throw new PbjError(`No pbj database at ${database}`, {
-      hint: 'Run `pbj dev` or `pbj start` in this folder first, or set database in pbj.config.ts.',
-    })
-  }
   const [sub, id] = o.args ?? []
   if (sub !== undefined && sub !== 'retry') {
     throw new PbjError(`Unknown runs subcommand '${sub}'`, {
@@ -44,7 +35,7 @@ export async function runsCommand(o: RunsOptions) {
   if (o.status && o.status !== 'ok' && o.status !== 'failed' && o.status !== 'running') {
     throw new PbjError(`--status must be ok, failed or running; got ${o.status}`)
   }
-  const store = createSqliteStore({ path: database })
+  const store = openProjectStore(dir, config)
   try {
     if (sub === 'retry') return await retry(store, id, o.json)
     if (o.dead) {

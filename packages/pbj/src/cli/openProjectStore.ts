@@ -1,0 +1,24 @@
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import type { PbjConfig } from '../config/schema.js'
+import { PbjError } from '../internal/errors.js'
+import { createSqliteStore } from '../store/sqlite/createSqliteStore.js'
+import type { Store } from '../store/types.js'
+
+/**
+ * Opens the store of a project for the read-mostly commands (`runs`, `devices`, `usage`): the config's
+ * `database`, else `.pbj/pbj.db` (`pbj start`) or `.pbj/dev.db` (`pbj dev`).
+ *
+ * @example
+ * const store = openProjectStore('.', config)
+ */
+export function openProjectStore(dir: string, config: PbjConfig): Store {
+  const database =
+    config.database ?? join(dir, '.pbj', existsSync(join(dir, '.pbj', 'pbj.db')) ? 'pbj.db' : 'dev.db')
+  if (!existsSync(database)) {
+    throw new PbjError(`No pbj database at ${database}`, {
+      hint: 'Run `pbj dev` or `pbj start` in this folder first, or set database in pbj.config.ts.',
+    })
+  }
+  return createSqliteStore({ path: database })
+}
