@@ -11,6 +11,7 @@ import { FunctionBuildError, PbjError } from '../../internal/errors.js'
 import { consoleLogger } from '../../internal/logger.js'
 import { toJsonLine } from '../../internal/toJsonLine.js'
 import { loadFunctions } from '../../runtime/loadFunctions.js'
+import { engineOptionsFromConfig } from '../engineOptionsFromConfig.js'
 import { printEngineActivity } from '../printEngineActivity.js'
 
 /**
@@ -57,11 +58,7 @@ export async function devCommand(options: { json: boolean; dir: string }): Promi
     contracts,
     // The demo's operator is the one its cars were registered with; your own chain needs your own key.
     ...(operatorKey || stack ? { operatorKey: operatorKey ?? demoAccounts.operator.privateKey } : {}),
-    ...(config.broker ? { broker: config.broker } : {}),
-    ...(config.secrets ? { secrets: config.secrets } : {}),
-    ...(config.guards ? { guards: config.guards } : {}),
-    ...(config.limits ? { limits: config.limits } : {}),
-    ...(config.limits?.isolation ? { sandbox: { isolation: config.limits.isolation } } : {}),
+    ...engineOptionsFromConfig(config),
     // The embedded chain is new: follow it from its first block, so the loans opened while deploying arm
     // their lock timers (starting at the head would miss their LoanOpened events).
     ...(stack ? { chain: { startBlock: 1, ...config.chain } } : config.chain ? { chain: config.chain } : {}),

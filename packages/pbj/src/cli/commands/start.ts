@@ -7,6 +7,7 @@ import { ConfigError } from '../../internal/errors.js'
 import { consoleLogger } from '../../internal/logger.js'
 import { resolvePayment } from '../../payment/resolvePayment.js'
 import { loadFunctions } from '../../runtime/loadFunctions.js'
+import { engineOptionsFromConfig } from '../engineOptionsFromConfig.js'
 import { printEngineActivity } from '../printEngineActivity.js'
 
 /**
@@ -39,12 +40,8 @@ export async function startCommand(options: { dir: string; json: boolean }): Pro
     database: config.database ?? join(options.dir, '.pbj', 'pbj.db'),
     functions,
     contracts,
-    ...(config.broker ? { broker: config.broker } : {}),
-    ...(config.secrets ? { secrets: config.secrets } : {}),
+    ...engineOptionsFromConfig(config),
     ...(operatorKey ? { operatorKey } : {}),
-    ...(config.guards ? { guards: config.guards } : {}),
-    ...(config.limits ? { limits: config.limits } : {}),
-    ...(config.limits?.isolation ? { sandbox: { isolation: config.limits.isolation } } : {}),
     ...(config.chain ? { chain: config.chain } : {}),
     ...(config.payment ? { payment: resolvePayment(config, contracts) } : {}),
     logger: consoleLogger('pbj'),

@@ -1,0 +1,21 @@
+import type { PbjConfig } from '../config/schema.js'
+import type { EngineOptions } from '../engine/createEngine.js'
+
+/**
+ * The engine options that come straight from the config (broker credentials, secrets, guards, limits,
+ * sandbox isolation), shared by `pbj dev` and `pbj start`; each adds what differs (chain, keys, contracts).
+ *
+ * @example
+ * await createEngine({ rpcUrl, brokerUrl, database, functions, ...engineOptionsFromConfig(config) })
+ */
+export function engineOptionsFromConfig(
+  config: PbjConfig,
+): Pick<EngineOptions, 'broker' | 'secrets' | 'guards' | 'limits' | 'sandbox'> {
+  return {
+    ...(config.broker ? { broker: config.broker } : {}),
+    ...(config.secrets ? { secrets: config.secrets } : {}),
+    ...(config.guards ? { guards: config.guards } : {}),
+    ...(config.limits ? { limits: config.limits } : {}),
+    ...(config.limits?.isolation ? { sandbox: { isolation: config.limits.isolation } } : {}),
+  }
+}
