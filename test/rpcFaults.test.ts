@@ -106,7 +106,8 @@ describe('RPC resilience through a fault-injecting proxy', () => {
     const lags = blocks
       .filter((b) => b.number >= first + 5n)
       .map((b) => b.committedAt - (minedAt.get(b.number) ?? 0))
-    expect(Math.max(...lags)).toBeLessThan(1_500)
+    // Below the 2 s safety poll: the reconnect itself caught up, not the poll.
+    expect(Math.max(...lags)).toBeLessThan(1_900)
     const stats = proxy.stats()
     expect(stats.wsDropped).toBeGreaterThanOrEqual(2) // the heads socket and the request socket
     expect(stats.refused).toBeGreaterThan(0)

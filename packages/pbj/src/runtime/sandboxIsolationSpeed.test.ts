@@ -43,8 +43,7 @@ describe('per-run cost of process isolation', () => {
       `one ctx.chain.read per run: thread p50 ${ms(thread.p50)} (p99 ${ms(thread.p99)}), ` +
         `process p50 ${ms(child.p50)} (p99 ${ms(child.p99)}); process overhead p50 ${ms(child.p50 - thread.p50)}`,
     )
-    // Only sanity bounds: machines vary a lot. The process pays two IPC round trips (run, host call).
-    expect(thread.p50).toBeLessThan(5)
-    expect(child.p50).toBeLessThan(10)
+    // Figures only (speed is judged by benchmarks, not timed tests); every run must have succeeded.
+    expect([thread.p50, child.p50].every(Number.isFinite)).toBe(true)
   })
 })
