@@ -144,7 +144,7 @@ afterAll(async () => {
 })
 
 describe('pbj demo', () => {
-  it('--json prints only JSON lines: the six steps, then an ok summary with both latencies, and exits 0', async () => {
+  it('--json prints only JSON lines: the seven steps, then an ok summary with both latencies, the installments and the execution bill, and exits 0', async () => {
     const r = await runCli(['demo', '--json'])
     expect(r.stdout.length).toBeGreaterThan(5)
     const lines = r.stdout.map((l) => JSON.parse(l) as Line)
@@ -155,7 +155,13 @@ describe('pbj demo', () => {
       ok: true,
       lockLatencyMs: expect.any(Number),
       unlockLatencyMs: expect.any(Number),
+      installments: expect.any(Array),
+      execution: expect.any(Object),
     })
+    // the summary line starts with these keys, in this order
+    expect(r.stdout.at(-1)).toMatch(
+      /^\{"type":"summary","ok":true,"lockLatencyMs":[\d.]+,"unlockLatencyMs":[\d.]+,/,
+    )
     expect(r.code).toBe(0)
     expect(r.stderr).toBe('')
     expect(summary?.lockLatencyMs).toBeGreaterThan(0)
@@ -164,14 +170,40 @@ describe('pbj demo', () => {
     const steps = lines.filter((l) => l.type === 'step')
     expect(steps.map((s) => s.step)).toEqual([
       'paid-on-time',
+      'autopay',
       'warning',
       'final-warning',
       'before-deadline',
       'lock',
       'reload',
     ])
-    const [paid, warning, finalWarning, early, lock, reload] = steps
+    const [paid, autopay, warning, finalWarning, early, lock, reload] = steps
     expect(paid).toMatchObject({ locked: false })
+    expect(autopay).toMatchObject({ locked: false })
+    // installment 1 by the owner's reload, installment 2 by pbj's autopay (relayer), installment 3 by the
+    // reload after the lock: each in the block of the step that shows it
+    const tx = expect.stringMatching(/^0x[0-9a-f]{64}$/)
+    expect(summary?.installments).toEqual([
+      { installment: 1, collectedBy: 'reload', tx, block: paid?.block },
+      { installment: 2, collectedBy: 'autopay', tx, block: autopay?.block },
+      { installment: 3, collectedBy: 'reload', tx, block: reload?.block },
+    ])
+    const installments = (summary?.installments ?? []) as { tx: string }[]
+    expect(installments.map((i) => i.tx)).toEqual([paid?.tx, autopay?.tx, reload?.tx])
+    // every run was metered and settled on ExecutionBalance: the 10 tUSD deposit minus the settled bill
+    const execution = summary?.execution as Record<string, string | number>
+    expect(execution).toEqual({
+      runs: expect.any(Number),
+      costMicros: expect.stringMatching(/^\d+$/),
+      settledMicros: expect.stringMatching(/^\d+$/),
+      balanceAfterMicros: expect.stringMatching(/^\d+$/),
+    })
+    expect(execution.runs).toBeGreaterThan(0)
+    expect(BigInt(execution.costMicros as string)).toBeGreaterThan(0n)
+    expect(execution.settledMicros).toBe(execution.costMicros)
+    expect(BigInt(execution.balanceAfterMicros as string)).toBe(
+      10_000_000n - BigInt(execution.settledMicros as string),
+    )
     // the car warns before it may be disabled: at the missed due date, and finally 48 hours before the lock
     expect(warning).toMatchObject({ locked: false, message: expect.stringContaining('overdue') })
     expect(finalWarning).toMatchObject({ locked: false, message: expect.stringMatching(/^Final warning/) })
@@ -200,6 +232,8 @@ describe('pbj demo', () => {
     const text = r.stdout.join('\n')
     expect(text).toContain(lockMessage)
     expect(text).toContain('scenario complete')
+    expect(text).toContain('#2 by autopay')
+    expect(text).toMatch(/execution: \d+ runs cost [\d.]+ tUSD/)
     expect(text).not.toContain('did not complete')
     expect(() => JSON.parse(r.stdout.find((l) => l.trim() !== '') ?? '')).toThrow()
   })
@@ -262,7 +296,13 @@ describe('pbj dev --json on a copy of examples/car-loan', () => {
       devices: [
         { deviceId: expect.stringMatching(hex40), wallet: expect.stringMatching(hex40), loanId: '1' },
       ],
-      functions: ['finalWarningBeforeLock', 'lockOnMissedPayment', 'unlockOnPayment', 'warnOnMissedDueDate'],
+      functions: [
+        'autopayWhenDue',
+        'finalWarningBeforeLock',
+        'lockOnMissedPayment',
+        'unlockOnPayment',
+        'warnOnMissedDueDate',
+      ],
     })
     for (const who of ['lender', 'owner', 'operator']) {
       expect((info.accounts as Record<string, unknown>)[who]).toEqual({
@@ -374,6 +414,7 @@ describe('pbj dev --json on a copy of examples/car-loan', () => {
     expect(errors[0]?.message).toMatch(/functions\/broken\.ts:2:\d+: /)
     expect(errors[0]?.file).toBe(fnFile('broken.ts'))
     expect([...(reload.functions as string[])].sort()).toEqual([
+      'autopayWhenDue',
       'finalWarningBeforeLock',
       'lockOnMissedPayment',
       'tick',

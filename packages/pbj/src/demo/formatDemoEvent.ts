@@ -1,8 +1,10 @@
+import { formatTusd } from '../payment/formatTusd.js'
 import type { DemoEvent } from './runDemo.js'
 
 const short = (a: unknown) =>
   typeof a === 'string' && a.startsWith('0x') ? `${a.slice(0, 8)}…${a.slice(-4)}` : String(a)
 const time = (t: bigint) => new Date(Number(t) * 1000).toISOString().replace('T', ' ').slice(0, 19)
+const tusd = (micros: unknown, digits = 6) => formatTusd(BigInt(String(micros)), digits)
 const days = (s: unknown) => `${Number(s) / 86_400} days`
 
 /**
@@ -26,6 +28,10 @@ export function formatDemoEvent(e: DemoEvent): string {
           .join(', ')}${ms}\n`
       case 'car':
         return `  ✔ car       ${short(d.deviceId)}, its wallet ${short(d.walletAddress)}, loan #${d.loanId}: ${Number(d.installment) / 1e6} tUSD every ${days(d.period)}, ${days(d.grace)} grace${ms}\n`
+      case 'payment': {
+        const p = d.prices as Record<string, string>
+        return `  ✔ payment   project ${short(d.projectId)} prepaid ${tusd(d.deposit, 2)} tUSD on ExecutionBalance; ${p.perRunMicros} per run + ${p.perMsMicros} per ms + ${p.perDeviceMessageMicros} per device message (token units), gas +${Number(p.gasMarkupBps) / 100}%\n`
+      }
       case 'engine':
         return `  ✔ pbj       following chain ${d.chainId} with ${(d.functions as string[]).join(', ')}\n\n`
       default:
@@ -41,8 +47,16 @@ export function formatDemoEvent(e: DemoEvent): string {
       out += `             from the block: head ${l.head} ms → function ${l.functionStarted} ms → broker ${l.atBroker} ms → car acknowledged ${l.ack} ms\n`
     }
     if (e.message) out += `             the car says: "${e.message}"\n`
+    if (e.tx) out += `             collected by transaction ${short(e.tx)}\n`
     return out
   }
   if (!e.ok) return `\n  ✘ the scenario did not complete: ${e.error}\n`
-  return `\n  ✔ scenario complete: locked ${e.lockLatencyMs} ms and unlocked ${e.unlockLatencyMs} ms after the block, measured to the car's acknowledgement\n`
+  let out = `\n  ✔ scenario complete: locked ${e.lockLatencyMs} ms and unlocked ${e.unlockLatencyMs} ms after the block, measured to the car's acknowledgement\n`
+  if (e.installments?.length)
+    out += `  ✔ installments: ${e.installments.map((i) => `#${i.installment} by ${i.collectedBy} (block ${i.block})`).join(', ')}\n`
+  if (e.execution) {
+    const x = e.execution
+    out += `  ✔ execution: ${x.runs} runs cost ${tusd(x.costMicros)} tUSD, ${tusd(x.settledMicros)} tUSD settled on ExecutionBalance; ${tusd(x.balanceAfterMicros)} tUSD left\n`
+  }
+  return out
 }

@@ -1,0 +1,52 @@
+import { carLoanAbi, carWalletAbi, testUsdAbi } from '@pbj/contracts'
+import { defineFunction } from 'pbj'
+
+/**
+ * Autopay: in the first block at an installment's due date, if the car's wallet holds at least that
+ * installment, pbj's relayer calls `CarWallet.payDue()` (anyone may) so the wallet pays from its own
+ * balance; the owner does nothing. The transaction is idempotent by job: a retried run gets the one its
+ * first attempt sent. An empty (or short) wallet pays nothing, and the warning and lock path goes on.
+ */
+export default defineFunction({
+  trigger: {
+    type: 'deadline',
+    contract: 'CarLoan',
+    abi: carLoanAbi,
+    set: {
+      LoanOpened: { key: 'loanId', at: 'nextDueAt' },
+      InstallmentPaid: { key: 'loanId', at: 'nextDueAt' },
+    },
+    clear: { LoanRepaid: { key: 'loanId' } },
+  },
+  async handler(ctx) {
+    const loanId = BigInt(ctx.deadline.key)
+    const read = { contract: 'CarLoan', abi: carLoanAbi, args: [loanId] } as const
+    const [payable, loan] = await Promise.all([
+      ctx.chain.read({ ...read, functionName: 'isPayable' }),
+      ctx.chain.read({ ...read, functionName: 'getLoan' }),
+    ])
+    if (!payable) {
+      ctx.log.info(`loan ${loanId} has nothing payable at block ${ctx.block.number}; no autopay`)
+      return
+    }
+    // biome-ignore lint/complexity/useMathMinMax: bigints (Math.min takes numbers)
+    const due = loan.installment < loan.outstanding ? loan.installment : loan.outstanding
+    const token = await ctx.chain.read({ contract: 'CarLoan', abi: carLoanAbi, functionName: 'token' })
+    const balance = await ctx.chain.read({
+      contract: token,
+      abi: testUsdAbi,
+      functionName: 'balanceOf',
+      args: [loan.wallet],
+    })
+    if (balance < due) {
+      ctx.log.info(`loan ${loanId}: wallet ${loan.wallet} holds ${balance}, below the ${due} due; no autopay`)
+      return
+    }
+    const { hash } = await ctx.chain.write({
+      contract: loan.wallet,
+      abi: carWalletAbi,
+      functionName: 'payDue',
+    })
+    ctx.log.info(`loan ${loanId}: autopay of ${due} from wallet ${loan.wallet} sent (${hash})`)
+  },
+})
