@@ -15,8 +15,16 @@ async function demoFunctions(confirmation?: string) {
   return Promise.all(
     names.map((name) => {
       let source = readFileSync(join(demoProjectDir, 'functions', `${name}.ts`), 'utf8')
-      if (confirmation)
-        source = source.replace("contract: 'CarLoan',", `contract: 'CarLoan', confirmation: ${confirmation},`)
+      if (confirmation) {
+        source = source
+          .replace("contract: 'CarLoan',", `contract: 'CarLoan', confirmation: ${confirmation},`)
+          .replace(/trigger: (loanDeadline\('\w+'\)),/, `trigger: { ...$1, confirmation: ${confirmation} },`)
+      }
+      // The copy lives elsewhere: point its shared import back at the example project.
+      source = source.replace(
+        "'../lib/loanDeadline.js'",
+        JSON.stringify(join(demoProjectDir, 'lib', 'loanDeadline.ts')),
+      )
       return loadFunction(
         dir.write(`${name}.ts`, source.replace("import { defineFunction } from 'pbj'\n", '')),
       )

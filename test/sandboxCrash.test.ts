@@ -28,7 +28,15 @@ async function demoFunctions() {
         )
       }
       return loadFunction(
-        dir.write(`${name}.ts`, source.replace("import { defineFunction } from 'pbj'\n", '')),
+        dir.write(
+          `${name}.ts`,
+          source
+            .replace("import { defineFunction } from 'pbj'\n", '')
+            .replace(
+              "'../lib/loanDeadline.js'",
+              JSON.stringify(join(demoProjectDir, 'lib', 'loanDeadline.ts')),
+            ),
+        ),
       )
     }),
   )

@@ -1,5 +1,6 @@
 import { carLoanAbi, carWalletAbi, testUsdAbi } from '@pbj/contracts'
 import { defineFunction } from 'pbj'
+import { loanDeadline } from '../lib/loanDeadline.js'
 
 /**
  * Autopay: in the first block at an installment's due date, if the car's wallet holds at least that
@@ -8,16 +9,7 @@ import { defineFunction } from 'pbj'
  * first attempt sent. An empty (or short) wallet pays nothing, and the warning and lock path goes on.
  */
 export default defineFunction({
-  trigger: {
-    type: 'deadline',
-    contract: 'CarLoan',
-    abi: carLoanAbi,
-    set: {
-      LoanOpened: { key: 'loanId', at: 'nextDueAt' },
-      InstallmentPaid: { key: 'loanId', at: 'nextDueAt' },
-    },
-    clear: { LoanRepaid: { key: 'loanId' } },
-  },
+  trigger: loanDeadline('nextDueAt'),
   async handler(ctx) {
     const loanId = BigInt(ctx.deadline.key)
     const read = { contract: 'CarLoan', abi: carLoanAbi, args: [loanId] } as const

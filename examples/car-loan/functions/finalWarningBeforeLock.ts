@@ -1,21 +1,13 @@
 import { carLoanAbi } from '@pbj/contracts'
 import { defineFunction } from 'pbj'
+import { loanDeadline } from '../lib/loanDeadline.js'
 
 /**
  * Gives the final warning `finalWarning` (at least 48 hours) before the car may be disabled: in the first
  * block at the loan's `finalWarningAt` = lockAt - finalWarning, if the installment is still unpaid.
  */
 export default defineFunction({
-  trigger: {
-    type: 'deadline',
-    contract: 'CarLoan',
-    abi: carLoanAbi,
-    set: {
-      LoanOpened: { key: 'loanId', at: 'finalWarningAt' },
-      InstallmentPaid: { key: 'loanId', at: 'finalWarningAt' },
-    },
-    clear: { LoanRepaid: { key: 'loanId' } },
-  },
+  trigger: loanDeadline('finalWarningAt'),
   async handler(ctx) {
     const loanId = BigInt(ctx.deadline.key)
     const read = { contract: 'CarLoan', abi: carLoanAbi, args: [loanId] } as const

@@ -1,5 +1,6 @@
 import { carLoanAbi } from '@pbj/contracts'
 import { defineFunction } from 'pbj'
+import { loanDeadline } from '../lib/loanDeadline.js'
 
 /**
  * Locks the car in the first block whose chain time reaches the loan's due date plus its grace period.
@@ -8,16 +9,7 @@ import { defineFunction } from 'pbj'
  * long enough, and disables only the next start (never a car that is moving).
  */
 export default defineFunction({
-  trigger: {
-    type: 'deadline',
-    contract: 'CarLoan',
-    abi: carLoanAbi,
-    set: {
-      LoanOpened: { key: 'loanId', at: 'lockAt' },
-      InstallmentPaid: { key: 'loanId', at: 'lockAt' },
-    },
-    clear: { LoanRepaid: { key: 'loanId' } },
-  },
+  trigger: loanDeadline('lockAt'),
   async handler(ctx) {
     const loanId = BigInt(ctx.deadline.key)
     // The timer says "maybe"; the contract says whether the borrower is really behind at this block.

@@ -1,5 +1,6 @@
 import { carLoanAbi, testUsdAbi } from '@pbj/contracts'
 import { defineFunction } from 'pbj'
+import { loanDeadline } from '../lib/loanDeadline.js'
 
 /**
  * Starts the car's warning stage in the first block past a missed due date: the car shows that the payment
@@ -9,16 +10,7 @@ import { defineFunction } from 'pbj'
  * that payment not land, the final warning still counts the warning stage from the due date.)
  */
 export default defineFunction({
-  trigger: {
-    type: 'deadline',
-    contract: 'CarLoan',
-    abi: carLoanAbi,
-    set: {
-      LoanOpened: { key: 'loanId', at: 'warnAt' },
-      InstallmentPaid: { key: 'loanId', at: 'warnAt' },
-    },
-    clear: { LoanRepaid: { key: 'loanId' } },
-  },
+  trigger: loanDeadline('warnAt'),
   async handler(ctx) {
     const loanId = BigInt(ctx.deadline.key)
     const read = { contract: 'CarLoan', abi: carLoanAbi, args: [loanId] } as const
