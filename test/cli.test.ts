@@ -243,6 +243,7 @@ describe('pbj dev --json on a copy of examples/car-loan', () => {
   const dir = project('car-loan')
   cpSync(join(root, 'examples/car-loan/pbj.config.ts'), join(dir, 'pbj.config.ts'))
   cpSync(join(root, 'examples/car-loan/functions'), join(dir, 'functions'), { recursive: true })
+  cpSync(join(root, 'examples/car-loan/lib'), join(dir, 'lib'), { recursive: true })
   const fnFile = (name: string) => join(dir, 'functions', name)
 
   let cli: Cli
