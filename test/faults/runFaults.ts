@@ -3,11 +3,10 @@ import { join } from 'node:path'
 import { carLoanAbi, carWalletAbi } from '@pbj/contracts'
 import { type DeviceAgent, startSimulatedCar } from '@pbj/device'
 import Database from 'better-sqlite3'
-import { createPublicClient, createTestClient, createWalletClient, defineChain, http } from 'viem'
-import { privateKeyToAccount } from 'viem/accounts'
+import { createTestClient, http } from 'viem'
 import { startEmbeddedBroker } from '../../packages/pbj/src/actions/broker/startEmbeddedBroker.js'
 import { startAnvil } from '../../packages/pbj/src/chain/startAnvil.js'
-import { demoAccounts } from '../../packages/pbj/src/demo/accounts.js'
+import { demoClients } from '../../packages/pbj/src/demo/demoClients.js'
 import { createDemoCar, type DemoCar, deployDemo } from '../../packages/pbj/src/demo/deployDemo.js'
 import { demoProjectDir } from '../../packages/pbj/src/demo/runDemo.js'
 import { getFreePort } from '../../packages/pbj/src/internal/freePort.js'
@@ -64,20 +63,8 @@ export async function runFaults(options: {
       cars.push({ ...car, payer: i % 2 === 0 })
     }
     log(`faults: ${cars.length} cars with loans on chain ${anvil.chainId}`)
-    const chain = defineChain({
-      id: anvil.chainId,
-      name: 'anvil',
-      nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
-      rpcUrls: { default: { http: [anvil.rpcUrl] } },
-    })
-    const transport = http(anvil.rpcUrl)
-    const pub = createPublicClient({ chain, transport })
-    const test = createTestClient({ chain, mode: 'anvil', transport })
-    const owner = createWalletClient({
-      chain,
-      transport,
-      account: privateKeyToAccount(demoAccounts.owner.privateKey),
-    })
+    const { chain, publicClient: pub, owner } = demoClients({ rpcUrl: anvil.rpcUrl, chainId: anvil.chainId })
+    const test = createTestClient({ chain, mode: 'anvil', transport: http(anvil.rpcUrl) })
 
     writeFileSync(
       join(dir, 'pbj.config.json'),

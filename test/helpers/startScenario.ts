@@ -3,13 +3,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { carLoanAbi, carWalletAbi } from '@pbj/contracts'
 import { type AppliedEntry, type DeviceAgent, startSimulatedCar } from '@pbj/device'
-import { createPublicClient, createTestClient, createWalletClient, defineChain, type Hex, http } from 'viem'
-import { privateKeyToAccount } from 'viem/accounts'
+import { createTestClient, type Hex, http } from 'viem'
 import {
   type EmbeddedBroker,
   startEmbeddedBroker,
 } from '../../packages/pbj/src/actions/broker/startEmbeddedBroker.js'
-import { demoAccounts } from '../../packages/pbj/src/demo/accounts.js'
+import { demoClients } from '../../packages/pbj/src/demo/demoClients.js'
 import { demoProjectDir } from '../../packages/pbj/src/demo/runDemo.js'
 import { startDemoStack } from '../../packages/pbj/src/demo/startDemoStack.js'
 import { createEngine, type Engine, type EngineOptions } from '../../packages/pbj/src/engine/createEngine.js'
@@ -131,20 +130,8 @@ export async function startScenario(options: {
   listen(engine)
   await engine.start()
 
-  const chain = defineChain({
-    id: engine.chainId,
-    name: 'anvil',
-    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
-    rpcUrls: { default: { http: [stack.rpcUrl] } },
-  })
-  const transport = http(stack.rpcUrl)
-  const pub = createPublicClient({ chain, transport })
-  const test = createTestClient({ chain, mode: 'anvil', transport })
-  const owner = createWalletClient({
-    chain,
-    transport,
-    account: privateKeyToAccount(demoAccounts.owner.privateKey),
-  })
+  const { chain, publicClient: pub, owner } = demoClients({ rpcUrl: stack.rpcUrl, chainId: engine.chainId })
+  const test = createTestClient({ chain, mode: 'anvil', transport: http(stack.rpcUrl) })
   await test.setAutomine(false)
 
   let carOnline = true
