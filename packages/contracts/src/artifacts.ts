@@ -11,6 +11,7 @@ export {
   carWalletAbi,
   deviceRegistryAbi,
   executionBalanceAbi,
+  multicall3Abi,
   testUsdAbi,
 } from './generated/abis.js'
 export {
@@ -18,5 +19,6 @@ export {
   carWalletBytecode,
   deviceRegistryBytecode,
   executionBalanceBytecode,
+  multicall3Bytecode,
   testUsdBytecode,
 } from './generated/bytecode.js'

@@ -8,7 +8,9 @@ import {
   type RpcBlock,
 } from 'viem'
 import { RpcError } from '../internal/errors.js'
+import { createReadBatcher } from './createReadBatcher.js'
 import { createRpcPool, isWsUrl } from './createRpcPool.js'
+import { multicall3Address } from './multicall3.js'
 import type { BlockHeader, ChainConnection } from './types.js'
 import { watchHeadsOverWebSocket } from './watchHeadsOverWebSocket.js'
 
@@ -57,9 +59,14 @@ export async function createChainConnection(options: {
   const pool = createRpcPool(urls, options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs })
   const rpc = (method: string, params: readonly unknown[]) => pool.request(method, params)
   // Contract reads keep viem's retries (a function's read must not fail on one rate limit); the pool fails
-  // them over between URLs underneath.
+  // them over between URLs underneath, and the batcher (set once the chain is known to have Multicall3)
+  // sends a block's reads as a few calls.
+  let readRequest = rpc
   const client: PublicClient = createPublicClient({
-    transport: custom({ request: ({ method, params }) => rpc(method, params ?? []) }, { retryCount: 2 }),
+    transport: custom(
+      { request: ({ method, params }) => readRequest(method, params ?? []) },
+      { retryCount: 2 },
+    ),
     pollingInterval,
   })
   const chainIdHex = await rpc('eth_chainId', []).catch((cause: unknown) => {
@@ -71,14 +78,23 @@ export async function createChainConnection(options: {
     })
   })
   const chainId = Number(BigInt(chainIdHex as Hex))
+  const multicallCode = await rpc('eth_getCode', [multicall3Address, 'latest']).catch(() => '0x')
+  readRequest = createReadBatcher(rpc, {
+    multicall: typeof multicallCode === 'string' && multicallCode.length > 2,
+  })
   let closed = false
   const stops = new Set<() => void>()
+  let latest = 0n
+  const seen = (header: BlockHeader) => {
+    if (header.number > latest) latest = header.number
+    return header
+  }
 
   const getHeader: ChainConnection['getHeader'] = async (block) => {
     const tag = block === 'latest' ? 'latest' : hex(block)
     const raw = (await rpc('eth_getBlockByNumber', [tag, false])) as RpcBlock | null
     if (!raw) throw new RpcError(`Block ${String(block)} not found at ${rpcUrl}`)
-    return toHeader(raw)
+    return seen(toHeader(raw))
   }
 
   /** Polls the head, reporting each new one; the http-only head source, like viem's watchBlocks. */
@@ -123,7 +139,7 @@ export async function createChainConnection(options: {
               toHeader,
               getHead: () => getHeader('latest'),
               pollingIntervalMs: pollingInterval,
-              onHead,
+              onHead: (head) => onHead(seen(head)),
               onError: report,
             })
           : pollHeads(onHead, report)
@@ -140,6 +156,7 @@ export async function createChainConnection(options: {
       return raw?.number ? BigInt(raw.number) : null
     },
     getHeader,
+    latestSeen: () => latest,
     async getLogs({ blockHash, addresses }) {
       if (addresses && addresses.length === 0) return []
       const filter: Record<string, unknown> = { blockHash }

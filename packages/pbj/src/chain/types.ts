@@ -42,6 +42,13 @@ export type ChainConnection = {
     toBlock: bigint
     addresses: readonly Address[]
   }): Promise<Log[]>
+  /**
+   * View calls. Those made in the same tick at the same block go to the node as one `eth_call` (a
+   * multicall that needs no contract on chain): a block that makes a thousand runs read costs the node a
+   * few calls, not thousands.
+   */
   readContract(call: ReadCall): Promise<unknown>
+  /** The highest block number this connection has seen from the node (heads and `latest` reads); 0n before any. */
+  latestSeen(): bigint
   close(): Promise<void>
 }

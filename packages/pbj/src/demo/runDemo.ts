@@ -18,9 +18,9 @@ import { privateKeyToAccount } from 'viem/accounts'
 import { checkUsage } from '../cli/commands/payment.js'
 import { createEngine } from '../engine/createEngine.js'
 import { now } from '../internal/now.js'
-import { waitFor } from '../internal/waitFor.js'
 import { loadFunctions } from '../runtime/loadFunctions.js'
 import { demoAccounts } from './accounts.js'
+import { createBlockMiner } from './createBlockMiner.js'
 import { type Progress, startDemoStack } from './startDemoStack.js'
 
 /** The example project the demo runs: its functions lock and unlock the car. */
@@ -223,23 +223,8 @@ export async function runDemo(options: { onEvent: (event: DemoEvent) => void; br
         args: [car.loanId],
       })
 
-    /** Mines one block (with whatever is pending) and waits until pbj has processed it and its runs. */
-    const mine = async (timestamp?: bigint) => {
-      if (timestamp !== undefined) await test.setNextBlockTimestamp({ timestamp })
-      const before = await pub.getBlockNumber({ cacheTime: 0 })
-      const processed = waitFor(
-        engine.events,
-        'block',
-        (b) => b.number === before + 1n,
-        10_000,
-        `block ${before + 1n}`,
-      )
-      const minedAt = now()
-      await test.mine({ blocks: 1 })
-      const block = await processed
-      await engine.idle()
-      return { number: block.number, timestamp: block.timestamp, minedAt, head: block.receivedAt - minedAt }
-    }
+    const miner = createBlockMiner(engine, { publicClient: pub, testClient: test })
+    const { mine } = miner
     // What each move of the car is: the function that makes it, and the stage the car then shows.
     const moves = {
       warning: { functionName: 'warnOnMissedDueDate', locked: false, stage: 'warning' },
@@ -249,43 +234,20 @@ export async function runDemo(options: { onEvent: (event: DemoEvent) => void; br
     } as const
     /** Mines a block expected to move the car, and measures each stage from the moment it was mined. */
     const mineAndAwaitCar = async (move: keyof typeof moves, timestamp?: bigint) => {
-      const { functionName, locked, stage } = moves[move]
-      const acked = waitFor(
-        engine.events,
-        'device:reported',
-        (r) =>
-          r.deviceId === car.deviceId.toLowerCase() &&
-          r.state.locked === locked &&
-          r.state.immobilizer?.stage === stage,
-        10_000,
-        `car ${move} acknowledgement`,
+      const id = car.deviceId.toLowerCase()
+      const { block, runsStartedAt, publishedAt, ackedAt } = await miner.mineAndAwait(
+        [id],
+        moves[move],
+        timestamp,
       )
-      const published = waitFor(
-        engine.events,
-        'device:desired',
-        (d) => d.state.locked === locked && (d.state.immobilizer?.stage ?? 'none') === stage,
-        10_000,
-        'command',
-      )
-      const started = waitFor(
-        engine.events,
-        'run',
-        (r) => r.run.functionName === functionName,
-        10_000,
-        'function run',
-      )
-      const block = await mine(timestamp)
-      const [ack, desired, run] = await Promise.all([acked, published, started])
-      const since = (t: number) => Math.round((t - block.minedAt) * 100) / 100
-      if (desired.blockNumber !== block.number)
-        throw new Error(`command came from block ${desired.blockNumber}, not ${block.number}`)
+      const since = (t: number | undefined) => Math.round(((t ?? Number.NaN) - block.minedAt) * 100) / 100
       return {
         block,
         latency: {
-          head: since(block.minedAt + block.head),
-          functionStarted: since(run.startedAt),
-          atBroker: since(desired.publishedAt),
-          ack: since(ack.receivedAt),
+          head: since(block.receivedAt),
+          functionStarted: since(runsStartedAt[0]),
+          atBroker: since(publishedAt.get(id)),
+          ack: since(ackedAt.get(id)),
         },
       }
     }

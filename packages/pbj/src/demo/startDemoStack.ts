@@ -1,4 +1,5 @@
 import { startEmbeddedBroker } from '../actions/broker/startEmbeddedBroker.js'
+import { installMulticall3 } from '../chain/installMulticall3.js'
 import { startAnvil } from '../chain/startAnvil.js'
 import { createDemoCar, type DemoCar, type DemoDeployment, deployDemo } from './deployDemo.js'
 
@@ -35,6 +36,8 @@ export async function startDemoStack(
     let t = performance.now()
     const anvil = await startAnvil()
     stops.push(anvil.stop)
+    // The engine batches view calls through Multicall3, as on public chains where it is deployed.
+    await installMulticall3(anvil.rpcUrl)
     progress('anvil', { rpcUrl: anvil.rpcUrl, wsUrl: anvil.wsUrl, chainId: anvil.chainId, ms: ms(t) })
     t = performance.now()
     let brokerUrl = options.brokerUrl

@@ -1,0 +1,39 @@
+// A fleet of simulated cars in a process of their own (the engine's process is what the benchmark
+// measures; real cars are other machines). Started by measureFleet with the fleet's parameters as JSON in
+// argv[2]; tells its parent 'ready' once every car is connected, and exits when the parent disconnects.
+import { type DeviceAgent, startSimulatedCar } from '@pbj/device'
+
+type FleetParams = {
+  brokerUrl: string
+  topicPrefix: string
+  rpcUrl: string
+  chainId: number
+  registry: string
+  keys: string[]
+}
+
+const params = JSON.parse(process.argv[2] ?? '{}') as FleetParams
+const agents: DeviceAgent[] = []
+// A few at a time: 1,000 simultaneous MQTT connects would time out against a broker in a busy process.
+const parallel = 50
+for (let i = 0; i < params.keys.length; i += parallel) {
+  const started = await Promise.all(
+    params.keys.slice(i, i + parallel).map(async (deviceKey) => {
+      const agent = await startSimulatedCar({
+        brokerUrl: params.brokerUrl,
+        deviceKey,
+        topicPrefix: params.topicPrefix,
+        chain: { rpcUrl: params.rpcUrl, chainId: params.chainId, registry: params.registry },
+        print: () => {},
+      })
+      await agent.ready
+      return agent
+    }),
+  )
+  agents.push(...started)
+  process.send?.({ type: 'progress', connected: agents.length })
+}
+process.send?.({ type: 'ready', cars: agents.length })
+process.on('disconnect', () => {
+  void Promise.all(agents.map((a) => a.close())).finally(() => process.exit(0))
+})

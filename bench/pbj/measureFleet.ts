@@ -1,0 +1,319 @@
+import { fork } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { carLoanAbi, deviceRegistryAbi, testUsdAbi } from '@pbj/contracts'
+import { createTestClient, encodeFunctionData, type Hex, http, maxUint256, type PublicClient } from 'viem'
+import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts'
+import {
+  type CarMove,
+  createBlockMiner,
+  type MoveTimes,
+} from '../../packages/pbj/src/demo/createBlockMiner.js'
+import { demoClients } from '../../packages/pbj/src/demo/demoClients.js'
+import type { DemoStack } from '../../packages/pbj/src/demo/startDemoStack.js'
+import { type Stats, summarize } from '../lib/stats.js'
+import { startBenchEngine } from './startBenchEngine.js'
+
+/** One block moving every car of the fleet: per-car latencies, and the slowest car (all there). */
+export type FleetMove = {
+  functionStarted: Stats
+  atBroker: Stats
+  acked: Stats
+  /** ms from the block to the last command at the broker / the last car's acknowledgement. */
+  allAtBrokerMs: number
+  allAckedMs: number
+}
+
+export type FleetResult = {
+  cars: number
+  rounds: number
+  /** The slowest round's last command at the broker / last acknowledgement (ms from the block). */
+  atBrokerMs: number
+  ackedMs: number
+  lock: FleetMove[]
+  unlock: FleetMove[]
+  setupSeconds: number
+}
+
+const moves = {
+  warning: { functionName: 'warnOnMissedDueDate', locked: false, stage: 'warning' },
+  final: { functionName: 'finalWarningBeforeLock', locked: false, stage: 'final-warning' },
+  lock: { functionName: 'lockOnMissedPayment', locked: true, stage: 'disable' },
+  unlock: { functionName: 'unlockOnPayment', locked: false, stage: 'none' },
+} as const satisfies Record<string, CarMove>
+
+const day = 86_400
+const installment = 1_000_000n
+
+/**
+ * `cars` cars whose loans all fall due in the same block: each round, the due date passes (1,000
+ * warnings), the final warning, then due + grace locks every car in one block — measured: the runs, every
+ * signed command at the broker, every car's signed report back at the engine — and one block paying every
+ * loan unlocks them all (measured too). The cars run in a child process; the engine, its embedded broker
+ * and the benchmark share this one, as in `pbj dev`.
+ *
+ * @example
+ * const fleet = await measureFleet(stack, { cars: 1_000, rounds: 1, log })
+ */
+export async function measureFleet(
+  stack: DemoStack,
+  options: { cars: number; rounds: number; log: (line: string) => void },
+): Promise<FleetResult> {
+  const { log } = options
+  const setupStarted = performance.now()
+  const { publicClient } = demoClients({ rpcUrl: stack.rpcUrl, chainId: stack.deployment.chainId })
+  const testClient = createTestClient({ mode: 'anvil', transport: http(stack.rpcUrl) })
+  const { CarLoan, DeviceRegistry, TestUSD } = stack.deployment.contracts
+  const { owner, lender, operator } = stack.deployment.accounts
+  const keys = Array.from({ length: options.cars }, () => generatePrivateKey())
+  const ids = keys.map((key) => privateKeyToAddress(key))
+  const startBlock = await publicClient.getBlockNumber()
+  const firstLoan =
+    (await publicClient.readContract({ address: CarLoan, abi: carLoanAbi, functionName: 'loanCount' })) + 1n
+  const latest = await publicClient.getBlock()
+  const firstDueAt = latest.timestamp + BigInt(30 * day)
+  const grace = 10 * day
+  const policy = {
+    warningPeriod: BigInt(grace),
+    finalWarning: BigInt(2 * day),
+    emergencyStarts: 3,
+    emergencyDuration: BigInt(day),
+  }
+
+  // Every car's device registration, operator and loan, sent as JSON-RPC batches from Anvil's unlocked dev
+  // accounts and mined together: ~3,000 transactions in a few seconds.
+  await testClient.setAutomine(false)
+  try {
+    const txs: { from: Hex; to: Hex; data: Hex }[] = []
+    ids.forEach((car) => {
+      txs.push({
+        from: owner.address,
+        to: DeviceRegistry,
+        data: encodeFunctionData({
+          abi: deviceRegistryAbi,
+          functionName: 'register',
+          args: [car, owner.address],
+        }),
+      })
+      txs.push({
+        from: owner.address,
+        to: DeviceRegistry,
+        data: encodeFunctionData({
+          abi: deviceRegistryAbi,
+          functionName: 'addOperator',
+          args: [car, operator.address],
+        }),
+      })
+      txs.push({
+        from: lender.address,
+        to: CarLoan,
+        data: encodeFunctionData({
+          abi: carLoanAbi,
+          functionName: 'openLoan',
+          // The loan's wallet is the car's own (empty) address: no autopay, so every car is warned.
+          args: [
+            owner.address,
+            car,
+            car,
+            installment,
+            BigInt(30 * day),
+            BigInt(grace),
+            24,
+            firstDueAt,
+            policy,
+          ],
+        }),
+      })
+    })
+    txs.push({
+      from: owner.address,
+      to: TestUSD,
+      data: encodeFunctionData({
+        abi: testUsdAbi,
+        functionName: 'mint',
+        args: [owner.address, installment * BigInt(options.cars * (options.rounds + 1))],
+      }),
+    })
+    txs.push({
+      from: owner.address,
+      to: TestUSD,
+      data: encodeFunctionData({ abi: testUsdAbi, functionName: 'approve', args: [CarLoan, maxUint256] }),
+    })
+    await sendAndMine(stack.rpcUrl, txs)
+  } finally {
+    await testClient.setAutomine(true)
+  }
+  const opened = await publicClient.readContract({
+    address: CarLoan,
+    abi: carLoanAbi,
+    functionName: 'loanCount',
+  })
+  if (opened !== firstLoan + BigInt(options.cars) - 1n)
+    throw new Error(`opened ${opened - firstLoan + 1n} loans, not ${options.cars}`)
+
+  const topicPrefix = `bench-fleet-${Math.random().toString(36).slice(2, 8)}`
+  const { engine, stop } = await startBenchEngine(stack, {
+    startBlock,
+    topicPrefix,
+    functions: Object.values(moves).map((m) => m.functionName),
+  })
+  const cars = await startFleet(stack, topicPrefix, keys, log)
+  log(
+    `  fleet: ${options.cars} cars connected, loans ${firstLoan}–${opened} (setup ${Math.round(performance.now() - setupStarted)} ms)`,
+  )
+  const setupSeconds = (performance.now() - setupStarted) / 1000
+  const miner = createBlockMiner(
+    engine,
+    { publicClient: publicClient as PublicClient, testClient },
+    { timeoutMs: 60_000, minIntervalMs: 100 },
+  )
+  const result: FleetResult = {
+    cars: options.cars,
+    rounds: options.rounds,
+    atBrokerMs: 0,
+    ackedMs: 0,
+    lock: [],
+    unlock: [],
+    setupSeconds,
+  }
+  try {
+    let dueAt = firstDueAt
+    for (let round = 0; round < options.rounds; round++) {
+      const lockAt = dueAt + BigInt(grace)
+      await miner.mineAndAwait(ids, moves.warning, dueAt)
+      log(`  fleet round ${round + 1}: ${options.cars} warnings acknowledged`)
+      await miner.mineAndAwait(ids, moves.final, lockAt - policy.finalWarning)
+      log(`  fleet round ${round + 1}: ${options.cars} final warnings acknowledged`)
+      const lock = summarizeMove(await miner.mineAndAwait(ids, moves.lock, lockAt))
+      result.lock.push(lock)
+      log(
+        `  fleet round ${round + 1}: ${options.cars} locks — all at the broker ${lock.allAtBrokerMs} ms, all acknowledged ${lock.allAckedMs} ms after the block`,
+      )
+      await testClient.setAutomine(false)
+      try {
+        const payments = Array.from({ length: options.cars }, (_, i) => ({
+          from: owner.address,
+          to: CarLoan,
+          data: encodeFunctionData({
+            abi: carLoanAbi,
+            functionName: 'payInstallment',
+            args: [firstLoan + BigInt(i)],
+          }),
+        }))
+        // All payments in one block: the block gas limit is raised for it, then the block is measured.
+        await sendOnly(stack.rpcUrl, payments)
+        await rpc(stack.rpcUrl, [
+          { method: 'evm_setBlockGasLimit', params: [`0x${(200_000_000).toString(16)}`] },
+        ])
+        const unlock = summarizeMove(await miner.mineAndAwait(ids, moves.unlock))
+        result.unlock.push(unlock)
+        log(
+          `  fleet round ${round + 1}: ${options.cars} unlocks — all at the broker ${unlock.allAtBrokerMs} ms, all acknowledged ${unlock.allAckedMs} ms after the block`,
+        )
+      } finally {
+        await testClient.setAutomine(true)
+      }
+      dueAt += BigInt(30 * day)
+    }
+  } finally {
+    cars.stop()
+    await stop()
+  }
+  result.atBrokerMs = Math.max(...result.lock.map((m) => m.allAtBrokerMs))
+  result.ackedMs = Math.max(...result.lock.map((m) => m.allAckedMs))
+  return result
+}
+
+function summarizeMove(times: MoveTimes): FleetMove {
+  const since = (values: Iterable<number>) => [...values].map((t) => t - times.block.minedAt)
+  const atBroker = summarize(since(times.publishedAt.values()))
+  const acked = summarize(since(times.ackedAt.values()))
+  return {
+    functionStarted: summarize(since(times.runsStartedAt)),
+    atBroker,
+    acked,
+    allAtBrokerMs: atBroker.max,
+    allAckedMs: acked.max,
+  }
+}
+
+type RpcCall = { method: string; params: unknown[] }
+
+async function rpc(url: string, calls: RpcCall[]): Promise<unknown[]> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(calls.map((c, id) => ({ jsonrpc: '2.0', id, ...c }))),
+  })
+  const replies = (await response.json()) as { id: number; result?: unknown; error?: { message: string } }[]
+  return replies
+    .sort((a, b) => a.id - b.id)
+    .map((r) => {
+      if (r.error) throw new Error(`${calls[r.id]?.method}: ${r.error.message}`)
+      return r.result
+    })
+}
+
+/** Sends from Anvil's unlocked accounts with explicit nonces: a batch's requests are handled concurrently. */
+async function sendOnly(url: string, txs: { from: Hex; to: Hex; data: Hex }[]) {
+  const nonces = new Map<string, number>()
+  for (const from of new Set(txs.map((tx) => tx.from))) {
+    const [nonce] = (await rpc(url, [{ method: 'eth_getTransactionCount', params: [from, 'pending'] }])) as [
+      Hex,
+    ]
+    nonces.set(from, Number(nonce))
+  }
+  const withNonces = txs.map((tx) => {
+    const nonce = nonces.get(tx.from) ?? 0
+    nonces.set(tx.from, nonce + 1)
+    return { ...tx, gas: '0x7a120', nonce: `0x${nonce.toString(16)}` }
+  })
+  for (let i = 0; i < withNonces.length; i += 500) {
+    await rpc(
+      url,
+      withNonces.slice(i, i + 500).map((tx) => ({ method: 'eth_sendTransaction', params: [tx] })),
+    )
+  }
+}
+
+/** Sends the transactions (automine off) and mines until the pool is empty. */
+async function sendAndMine(url: string, txs: { from: Hex; to: Hex; data: Hex }[]) {
+  await sendOnly(url, txs)
+  await rpc(url, [{ method: 'evm_setBlockGasLimit', params: [`0x${(1_000_000_000).toString(16)}`] }])
+  for (let blocks = 0; blocks < 100; blocks++) {
+    const [status] = (await rpc(url, [{ method: 'txpool_status', params: [] }])) as [{ pending: string }]
+    if (Number(status.pending) === 0) return
+    await rpc(url, [{ method: 'evm_mine', params: [] }])
+  }
+  throw new Error('the fleet set-up transactions were not all mined after 100 blocks')
+}
+
+function startFleet(stack: DemoStack, topicPrefix: string, keys: Hex[], log: (line: string) => void) {
+  const child = fork(
+    fileURLToPath(new URL('./fleetCars.ts', import.meta.url)),
+    [
+      JSON.stringify({
+        brokerUrl: stack.brokerUrl,
+        topicPrefix,
+        rpcUrl: stack.rpcUrl,
+        chainId: stack.deployment.chainId,
+        registry: stack.deployment.contracts.DeviceRegistry,
+        keys,
+      }),
+    ],
+    { execArgv: ['--no-node-snapshot', '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+  )
+  const stop = () => {
+    if (child.connected) child.disconnect()
+    setTimeout(() => child.kill('SIGKILL'), 3_000).unref()
+  }
+  return new Promise<{ stop: () => void }>((resolve, reject) => {
+    child.on('message', (m: { type: string; connected?: number }) => {
+      if (m.type === 'progress' && (m.connected ?? 0) % 250 === 0)
+        log(`  fleet: ${m.connected}/${keys.length} cars connected`)
+      if (m.type === 'ready') resolve({ stop })
+    })
+    child.on('exit', (code) =>
+      reject(new Error(`the fleet's car process exited (${code}) before it was ready`)),
+    )
+  })
+}

@@ -1,0 +1,126 @@
+import { carLoanAbi, carWalletAbi } from '@pbj/contracts'
+import { startSimulatedCar } from '@pbj/device'
+import { createTestClient, http, type PublicClient } from 'viem'
+import { createBlockMiner, type MoveTimes } from '../../packages/pbj/src/demo/createBlockMiner.js'
+import { demoClients } from '../../packages/pbj/src/demo/demoClients.js'
+import { createDemoCar } from '../../packages/pbj/src/demo/deployDemo.js'
+import type { DemoStack } from '../../packages/pbj/src/demo/startDemoStack.js'
+import { type Stats, summarize } from '../lib/stats.js'
+import { startBenchEngine } from './startBenchEngine.js'
+
+/** Latency of one kind of move, ms from the moment its block was mined (`evm_mine` sent). */
+export type MoveLatency = { head: Stats; functionStarted: Stats; atBroker: Stats; acked: Stats }
+
+/** One car: the flagship lock (a chain-time deadline) and the unlock a reload's InstallmentPaid makes. */
+export type SingleResult = {
+  p50Ms: number
+  p99Ms: number
+  lock: MoveLatency
+  unlock: MoveLatency
+  cycles: number
+}
+
+const moves = {
+  warning: { functionName: 'warnOnMissedDueDate', locked: false, stage: 'warning' },
+  final: { functionName: 'finalWarningBeforeLock', locked: false, stage: 'final-warning' },
+  lock: { functionName: 'lockOnMissedPayment', locked: true, stage: 'disable' },
+  unlock: { functionName: 'unlockOnPayment', locked: false, stage: 'none' },
+} as const
+
+/**
+ * One car, the demo's engine and functions, `cycles` times: the due date passes with the wallet empty
+ * (warning), 48 h before due + grace (final warning), due + grace (lock — measured), the owner reloads
+ * (InstallmentPaid → unlock — measured). Each stage is timed from the moment `evm_mine` was sent: the head
+ * reaching pbj, the lock function starting, the signed command at the broker (PUBACK), and the car's signed
+ * report received by the engine. The first `warmup` cycles are not counted.
+ *
+ * @example
+ * const single = await measureSingle(stack, { cycles: 30, warmup: 3, log })
+ */
+export async function measureSingle(
+  stack: DemoStack,
+  options: { cycles: number; warmup: number; log: (line: string) => void },
+): Promise<SingleResult> {
+  const { publicClient, owner } = demoClients({ rpcUrl: stack.rpcUrl, chainId: stack.deployment.chainId })
+  const testClient = createTestClient({ mode: 'anvil', transport: http(stack.rpcUrl) })
+  const startBlock = await publicClient.getBlockNumber()
+  const total = options.cycles + options.warmup
+  const car = await createDemoCar(stack.deployment, { installment: 1_000_000n, installments: total + 2 })
+  const topicPrefix = `bench-single-${Math.random().toString(36).slice(2, 8)}`
+  const { engine, stop } = await startBenchEngine(stack, {
+    startBlock,
+    topicPrefix,
+    functions: Object.values(moves).map((m) => m.functionName),
+  })
+  const agent = await startSimulatedCar({
+    brokerUrl: stack.brokerUrl,
+    deviceKey: car.devicePrivateKey,
+    topicPrefix,
+    chain: {
+      rpcUrl: stack.rpcUrl,
+      chainId: stack.deployment.chainId,
+      registry: stack.deployment.contracts.DeviceRegistry,
+    },
+    print: () => {},
+  })
+  const miner = createBlockMiner(
+    engine,
+    { publicClient: publicClient as PublicClient, testClient },
+    { minIntervalMs: 100 },
+  )
+  const ids = [car.deviceId]
+  const samples = { lock: [] as MoveTimes[], unlock: [] as MoveTimes[] }
+  await testClient.setAutomine(false)
+  try {
+    for (let cycle = 0; cycle < total; cycle++) {
+      const loan = await publicClient.readContract({
+        address: stack.deployment.contracts.CarLoan,
+        abi: carLoanAbi,
+        functionName: 'getLoan',
+        args: [car.loanId],
+      })
+      const lockAt = loan.nextDueAt + loan.grace
+      await miner.mineAndAwait(ids, moves.warning, loan.nextDueAt)
+      await miner.mineAndAwait(ids, moves.final, lockAt - BigInt(car.policy.finalWarning))
+      const lock = await miner.mineAndAwait(ids, moves.lock, lockAt)
+      await owner.writeContract({
+        address: car.walletAddress,
+        abi: carWalletAbi,
+        functionName: 'reload',
+        args: [car.installment],
+        gas: 500_000n,
+      })
+      const unlock = await miner.mineAndAwait(ids, moves.unlock)
+      if (cycle >= options.warmup) {
+        samples.lock.push(lock)
+        samples.unlock.push(unlock)
+      }
+      if ((cycle + 1) % 10 === 0 || cycle + 1 === total)
+        options.log(`  single car: ${cycle + 1}/${total} cycles`)
+    }
+  } finally {
+    await testClient.setAutomine(true)
+    await agent.close()
+    await stop()
+  }
+  const lock = latencyOf(samples.lock, car.deviceId)
+  return {
+    p50Ms: lock.acked.p50,
+    p99Ms: lock.acked.p99,
+    lock,
+    unlock: latencyOf(samples.unlock, car.deviceId),
+    cycles: options.cycles,
+  }
+}
+
+function latencyOf(samples: MoveTimes[], deviceId: string): MoveLatency {
+  const id = deviceId.toLowerCase()
+  const of = (pick: (s: MoveTimes) => number | undefined) =>
+    summarize(samples.map((s) => (pick(s) ?? Number.NaN) - s.block.minedAt))
+  return {
+    head: of((s) => s.block.receivedAt),
+    functionStarted: of((s) => s.runsStartedAt[0]),
+    atBroker: of((s) => s.publishedAt.get(id)),
+    acked: of((s) => s.ackedAt.get(id)),
+  }
+}

@@ -1,0 +1,97 @@
+import { carLoanAbi } from '@pbj/contracts'
+import { BaseError, ContractFunctionRevertedError, createPublicClient, custom } from 'viem'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type DemoStack, startDemoStack } from '../demo/startDemoStack.js'
+import { createReadBatcher } from './createReadBatcher.js'
+
+// A real Anvil with Multicall3 installed (startDemoStack does it) and the demo contracts.
+let stack: DemoStack
+beforeAll(async () => {
+  stack = await startDemoStack({ cars: 1 })
+}, 60_000)
+afterAll(() => stack?.stop())
+
+const clientCounting = (multicall: boolean) => {
+  const sent: string[] = []
+  const raw = async (method: string, params: readonly unknown[]) => {
+    sent.push(method)
+    const response = await fetch(stack.rpcUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+    })
+    const body = (await response.json()) as {
+      result?: unknown
+      error?: { code: number; message: string; data?: unknown }
+    }
+    if (body.error) throw Object.assign(new Error(body.error.message), body.error)
+    return body.result
+  }
+  const request = createReadBatcher(raw, { multicall })
+  const client = createPublicClient({
+    transport: custom({ request: ({ method, params }) => request(method, params ?? []) }),
+  })
+  return { client, sent }
+}
+
+const errorName = (error: unknown) =>
+  error instanceof BaseError
+    ? (error.walk((e) => e instanceof ContractFunctionRevertedError) as ContractFunctionRevertedError | null)
+        ?.data?.errorName
+    : undefined
+
+describe('createReadBatcher', () => {
+  it('sends the reads of one tick as one multicall, with the answers each read gets alone', async () => {
+    const car = stack.cars[0]
+    if (!car) throw new Error('no car')
+    const read = (client: ReturnType<typeof clientCounting>['client'], loanId: bigint) =>
+      client.readContract({
+        address: stack.deployment.contracts.CarLoan,
+        abi: carLoanAbi,
+        functionName: 'getLoan',
+        args: [loanId],
+      })
+    const batched = clientCounting(true)
+    const alone = clientCounting(false)
+    const results = await Promise.all(Array.from({ length: 250 }, () => read(batched.client, car.loanId)))
+    expect(batched.sent.filter((m) => m === 'eth_call')).toHaveLength(3) // 100 + 100 + 50
+    const single = await read(alone.client, car.loanId)
+    expect(alone.sent).toEqual(['eth_call'])
+    for (const r of results) expect(r).toEqual(single)
+    expect(single.car).toBe(car.deviceId)
+  })
+
+  it('rejects a reverting read in a batch as the node rejects it alone: decoded custom error, others unharmed', async () => {
+    const car = stack.cars[0]
+    if (!car) throw new Error('no car')
+    const call = (client: ReturnType<typeof clientCounting>['client'], loanId: bigint) =>
+      client.readContract({
+        address: stack.deployment.contracts.CarLoan,
+        abi: carLoanAbi,
+        functionName: 'getLoan',
+        args: [loanId],
+      })
+    const batched = clientCounting(true)
+    const [good, bad] = await Promise.allSettled([
+      call(batched.client, car.loanId),
+      call(batched.client, 999n),
+    ])
+    expect(batched.sent.filter((m) => m === 'eth_call')).toHaveLength(1)
+    expect(good.status).toBe('fulfilled')
+    expect(bad.status).toBe('rejected')
+    const alone = await call(clientCounting(false).client, 999n).catch((e: unknown) => e)
+    expect(errorName(alone)).toBe('UnknownLoan')
+    expect(errorName(bad.status === 'rejected' ? bad.reason : undefined)).toBe('UnknownLoan')
+  })
+
+  it('sends a lone read at once, as a plain eth_call', async () => {
+    const { client, sent } = clientCounting(true)
+    const count = await client.readContract({
+      address: stack.deployment.contracts.CarLoan,
+      abi: carLoanAbi,
+      functionName: 'loanCount',
+    })
+    expect(count).toBe(1n)
+    expect(sent).toEqual(['eth_call'])
+  })
+})
