@@ -1,3 +1,4 @@
+import type { PublicClient } from 'viem'
 import { createOperatorCheck } from './createOperatorCheck.js'
 import type { TypedHashes } from './createTypedHashes.js'
 import { type DesiredMessage, parseDesired } from './protocol.js'
@@ -20,6 +21,11 @@ export type DeviceChainOptions = {
   pollIntervalMs?: number
   /** Longest a cached operator answer is trusted. Default 60 s. */
   maxAgeMs?: number
+  /**
+   * A client for the registry reads, shared by the devices of one process (a simulated fleet), instead of
+   * one connection per device to `rpcUrl`.
+   */
+  client?: PublicClient
 }
 
 /**
@@ -76,6 +82,7 @@ export function createCommandGate(options: {
     deviceId,
     ...(chain.pollIntervalMs === undefined ? {} : { pollIntervalMs: chain.pollIntervalMs }),
     ...(chain.maxAgeMs === undefined ? {} : { maxAgeMs: chain.maxAgeMs }),
+    ...(chain.client ? { client: chain.client } : {}),
     ...(options.onWarning ? { onWarning: options.onWarning } : {}),
   })
   // Operators' keys, prepared for fast checks once they have signed a command this car accepted; a car has
@@ -83,7 +90,8 @@ export function createCommandGate(options: {
   const keys = new Map<string, SignerKey>()
   const remember = (signer: string, publicKey: Uint8Array) => {
     if (keys.has(signer)) return
-    // After this message is handled: the precomputation costs a few ms the command should not wait for.
+    // After this message is handled: in pure JS the precomputation costs a few ms the command should not
+    // wait for (libsecp256k1 needs none).
     setImmediate(() => {
       if (keys.size >= 4) keys.delete(keys.keys().next().value as string)
       keys.set(signer, prepareSignerKey(publicKey))

@@ -44,6 +44,8 @@ export type OperatorCheckOptions = {
   maxAgeMs?: number
   /** Polling trouble; defaults to console.warn. */
   onWarning?: (message: string) => void
+  /** A client to read through instead of connecting to `rpcUrl` (shared by the devices of one process). */
+  client?: PublicClient
 }
 
 /**
@@ -84,7 +86,7 @@ export function createOperatorCheck(options: OperatorCheckOptions): OperatorChec
   const registry = options.registry.toLowerCase() as Address
   const maxAgeMs = options.maxAgeMs ?? 60_000
   const warn = options.onWarning ?? ((message: string) => console.warn(message))
-  const client = connect(options.rpcUrl)
+  const client = options.client ?? connect(options.rpcUrl)
   const deviceTopic = pad(deviceId as Hex, { size: 32 })
   const cache = new Map<string, Entry>()
   // Bumped when a log invalidates a signer, so a read that started before cannot store a stale answer.
@@ -187,7 +189,9 @@ export function createOperatorCheck(options: OperatorCheckOptions): OperatorChec
     async close() {
       clearInterval(poll)
       await syncing?.catch(() => {})
-      // A WebSocket transport keeps a socket open; an http one has nothing to close.
+      // A WebSocket transport keeps a socket open; an http one has nothing to close. A shared client is
+      // its owner's to close.
+      if (options.client) return
       const transport = client.transport as { getRpcClient?: () => Promise<{ close(): void }> }
       if (transport.getRpcClient)
         await transport.getRpcClient().then(

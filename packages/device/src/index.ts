@@ -81,6 +81,13 @@ export {
   signDigest,
   verifySignerKey,
 } from './recoverSigner.js'
+export {
+  type PreparedKey,
+  type Secp256k1,
+  type Secp256k1Backend,
+  secp256k1,
+  secp256k1Backend,
+} from './secp256k1.js'
 export { type SimulatedCarOptions, startSimulatedCar } from './simulatedCar.js'
 export {
   type AtomicType,

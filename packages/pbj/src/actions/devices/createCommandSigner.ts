@@ -37,7 +37,8 @@ export type CommandSigner = {
   address: string
   /**
    * Signs the commands as one batch, valid from `now - clockSkewMs` to `now + validityMs`, and returns the
-   * desired messages in the same order. Synchronous: ~0.6 ms plus ~0.06 ms per command.
+   * desired messages in the same order. Synchronous: ~0.1 ms with libsecp256k1 (~0.6 ms in pure JS) plus
+   * ~0.06 ms per command.
    */
   sign(commands: readonly UnsignedCommand[], now?: number): DesiredMessage[]
 }
