@@ -314,7 +314,9 @@ describe('RPC resilience through a fault-injecting proxy', () => {
       expect(rejected).toBeGreaterThan(0)
       expect(rejected).toBeLessThanOrEqual(4) // the working span is remembered, not rediscovered per range
       expect(Math.max(...ranges)).toBeLessThanOrEqual(100)
-      if (style === 'alchemy') expect(new Set(ranges)).toEqual(new Set([100]))
+      // The span grows from 10 blocks while answers stay small (and shrinks after a big one), up to the span
+      // the 'alchemy' refusal names, which it reaches.
+      if (style === 'alchemy') expect(Math.max(...ranges)).toBe(100)
       expect(ranges.reduce((x, y) => x + y, 0)).toBe(500)
       expect(loanLogs.length).toBeGreaterThanOrEqual(3)
       expect(rangeLogs).toBe(loanLogs.length)

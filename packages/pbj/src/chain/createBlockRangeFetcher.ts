@@ -5,6 +5,9 @@ import { classifyRpcError } from './classifyRpcError.js'
 import { parseLogRangeError } from './parseLogRangeError.js'
 import type { BlockHeader, ChainConnection } from './types.js'
 
+/** The span of the first eth_getLogs, before the answers say how busy the blocks are. */
+const firstSpan = 10n
+
 /** A stretch of blocks fetched for catch-up. */
 export type BlockRange = {
   /** Headers in order, from the range's first block (up to where one could not be fetched). */
@@ -25,6 +28,12 @@ export type BlockRangeFetcherOptions = {
   maxSpan?: number
   /** Header requests in flight at once (default 8). */
   concurrency?: number
+  /**
+   * Logs one eth_getLogs should return, about (default 5,000): after a range returned more, the span
+   * shrinks in proportion. A huge answer is slow to build, send and parse (100k logs are ~130 MB of JSON, past
+   * viem's 10 MB limit over http and the request timeout of a busy node) and is held in memory whole.
+   */
+  targetLogs?: number
   onWarning?(message: string): void
 }
 
@@ -33,7 +42,9 @@ export type BlockRangeFetcherOptions = {
  * block, and the range's headers concurrently. When the provider refuses a range as too large the span is
  * halved (or set to the span the provider names) and kept: a block limit is a fixed setting of the provider.
  * A limit on the number of results depends on how busy the blocks are, so after that kind of refusal the
- * span grows back, doubling after every 8 ranges that went through.
+ * span grows back, doubling after every 8 ranges that went through. The span also follows the answers: it
+ * starts at 10 blocks, doubles after each answer of under a quarter of `targetLogs` logs, and shrinks in
+ * proportion after one of more.
  *
  * @example
  * const fetcher = createBlockRangeFetcher({ chain })
@@ -44,32 +55,43 @@ export function createBlockRangeFetcher(options: BlockRangeFetcherOptions) {
   const { chain } = options
   const maxSpan = BigInt(options.maxSpan ?? 1_000)
   const concurrency = options.concurrency ?? 8
+  const targetLogs = options.targetLogs ?? 5_000
   const headerAttempts = 3
-  let span = maxSpan
+  // How busy the blocks are is unknown at first: start at a modest span and double it while the answers
+  // stay small, rather than ask a busy contract's 1,000 blocks (a 100 MB answer) and fail.
+  let span = maxSpan < firstSpan ? maxSpan : firstSpan
   let ceiling = maxSpan
   let sinceShrunk = 0
 
   const fetchLogs = async (from: bigint, to: bigint, addresses: readonly Address[]) => {
     for (;;) {
       const end = to - from + 1n > span ? from + span - 1n : to
+      const asked = end - from + 1n
       try {
         const logs = await chain.getLogsInRange({ fromBlock: from, toBlock: end, addresses })
-        if (span < ceiling && ++sinceShrunk >= 8) {
+        if (logs.length > targetLogs && asked > 1n) {
+          const next = (asked * BigInt(targetLogs)) / BigInt(logs.length)
+          span = next < 1n ? 1n : next
+          sinceShrunk = 0
+        } else if (span < ceiling && (logs.length < targetLogs / 4 || ++sinceShrunk >= 8)) {
           span = span * 2n > ceiling ? ceiling : span * 2n
           sinceShrunk = 0
         }
         return { to: end, logs }
       } catch (error) {
         const refusal = parseLogRangeError(error)
-        const asked = end - from + 1n
-        if (!refusal || asked === 1n) throw error
+        // A range the node could not answer in time, or whose answer is over the transport's size limit
+        // (viem's http: 10 MB), is asked for in halves like a refused one: the follower would otherwise
+        // retry the same range, and fail again, forever.
+        const slow = !refusal && isTooMuch(error)
+        if ((!refusal && !slow) || asked === 1n) throw error
         const next =
-          refusal.suggestedSpan && refusal.suggestedSpan < asked ? refusal.suggestedSpan : asked / 2n
+          refusal?.suggestedSpan && refusal.suggestedSpan < asked ? refusal.suggestedSpan : asked / 2n
         span = next < 1n ? 1n : next
         sinceShrunk = 0
-        if (refusal.limit === 'blocks') ceiling = span
+        if (refusal?.limit === 'blocks') ceiling = span
         options.onWarning?.(
-          `eth_getLogs over ${asked} blocks refused (${refusal.limit} limit); asking for ${span} at a time`,
+          `eth_getLogs over ${asked} blocks ${refusal ? `refused (${refusal.limit} limit)` : 'too slow or too large'}; asking for ${span} at a time`,
         )
       }
     }
@@ -116,44 +138,75 @@ export function createBlockRangeFetcher(options: BlockRangeFetcherOptions) {
     return headers.slice(0, failedAt)
   }
 
+  const fetchRange = async (from: bigint, to: bigint, addresses: readonly Address[]): Promise<BlockRange> => {
+    // Logs first: their refusal sets how far this stretch goes, and the headers then cover just that.
+    const { to: end, logs } =
+      addresses.length > 0
+        ? await fetchLogs(from, to, addresses)
+        : { to: to - from + 1n > maxSpan ? from + maxSpan - 1n : to, logs: [] as Log[] }
+    const headers = await fetchHeaders(from, end)
+    const byBlock = new Map<bigint, Log[]>()
+    for (const log of logs) {
+      const n = log.blockNumber as bigint
+      const list = byBlock.get(n)
+      if (list) list.push(log)
+      else byBlock.set(n, [log])
+    }
+    return {
+      headers,
+      addresses,
+      logsFor(header) {
+        const own = (byBlock.get(header.number) ?? []).sort((a, b) => (a.logIndex ?? 0) - (b.logIndex ?? 0))
+        if (own.some((l) => l.blockHash !== header.hash)) return null
+        if (
+          own.length === 0 &&
+          header.logsBloom &&
+          addresses.some((a) => bloomMayContain(header.logsBloom as never, a))
+        )
+          return null
+        return own
+      },
+    }
+  }
+
+  /** The next stretch, already asked for while the caller processes the previous one. */
+  let ahead: { from: bigint; addresses: string; range: Promise<BlockRange> } | null = null
+
   return {
     /** The current span of one eth_getLogs. */
     span: () => span,
     /**
      * Fetches blocks `from` up to `to` — fewer when the span allows fewer: the range returned ends at its last
-     * header.
+     * header. Then asks for the stretch after it, so the node serves the next range while this one is
+     * processed; it is used only if the next call starts where this range ends, for the same contracts (it is
+     * checked like any range: logs against each block's hash, headers linked by parent hash by the caller).
      */
     async fetch(from: bigint, to: bigint, addresses: readonly Address[]): Promise<BlockRange> {
-      // Logs first: their refusal sets how far this stretch goes, and the headers then cover just that.
-      const { to: end, logs } =
-        addresses.length > 0
-          ? await fetchLogs(from, to, addresses)
-          : { to: to - from + 1n > maxSpan ? from + maxSpan - 1n : to, logs: [] as Log[] }
-      const headers = await fetchHeaders(from, end)
-      const byBlock = new Map<bigint, Log[]>()
-      for (const log of logs) {
-        const n = log.blockNumber as bigint
-        const list = byBlock.get(n)
-        if (list) list.push(log)
-        else byBlock.set(n, [log])
+      const key = addresses.join(',')
+      const prefetched = ahead && ahead.from === from && ahead.addresses === key ? ahead.range : null
+      ahead = null
+      const range = await (prefetched ?? fetchRange(from, to, addresses))
+      const last = range.headers.at(-1)
+      if (last && last.number < to) {
+        const next = fetchRange(last.number + 1n, to, addresses)
+        // A failure surfaces when (and if) the next call uses it.
+        next.catch(() => {})
+        ahead = { from: last.number + 1n, addresses: key, range: next }
       }
-      return {
-        headers,
-        addresses,
-        logsFor(header) {
-          const own = (byBlock.get(header.number) ?? []).sort((a, b) => (a.logIndex ?? 0) - (b.logIndex ?? 0))
-          if (own.some((l) => l.blockHash !== header.hash)) return null
-          if (
-            own.length === 0 &&
-            header.logsBloom &&
-            addresses.some((a) => bloomMayContain(header.logsBloom as never, a))
-          )
-            return null
-          return own
-        },
-      }
+      return range
     },
   }
+}
+
+const isTooMuch = (error: unknown): boolean => {
+  for (let e = error; e instanceof Error; e = e.cause) {
+    if (
+      /timeout|TooLarge/i.test(e.name) ||
+      /timed? ?out|took too long|exceeded the size limit/i.test(e.message)
+    )
+      return true
+  }
+  return false
 }
 
 /** A fetcher made by {@link createBlockRangeFetcher}. */

@@ -53,8 +53,8 @@ describe('createReadBatcher', () => {
       })
     const batched = clientCounting(true)
     const alone = clientCounting(false)
-    const results = await Promise.all(Array.from({ length: 250 }, () => read(batched.client, car.loanId)))
-    expect(batched.sent.filter((m) => m === 'eth_call')).toHaveLength(3) // 100 + 100 + 50
+    const results = await Promise.all(Array.from({ length: 1250 }, () => read(batched.client, car.loanId)))
+    expect(batched.sent.filter((m) => m === 'eth_call')).toHaveLength(3) // 500 + 500 + 250
     const single = await read(alone.client, car.loanId)
     expect(alone.sent).toEqual(['eth_call'])
     for (const r of results) expect(r).toEqual(single)

@@ -22,7 +22,7 @@ export function createReadBatcher(
   options: { multicall: boolean; maxBatch?: number },
 ): Request {
   if (!options.multicall) return request
-  const maxBatch = options.maxBatch ?? 100
+  const maxBatch = options.maxBatch ?? 500
   const groups = new Map<string, Pending[]>()
   let scheduled = false
 

@@ -157,7 +157,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     chainId: chain.chainId,
     chain,
     store,
-    queue: createMemoryQueue({ concurrency: options.limits?.concurrency ?? 16 }),
+    // A block's runs mostly wait on chain reads, which are batched per block: let a thousand overlap.
+    queue: createMemoryQueue({ concurrency: options.limits?.concurrency ?? 1024 }),
     broker,
     dispatcher: createDeviceDispatcher({ store, broker, events, signer, chainTime: blockTimes.timeOf }),
     sandbox: options.sandbox?.isolation === 'process' ? createProcessSandbox(limits) : createSandbox(limits),

@@ -1,8 +1,7 @@
 import { LockRefusedError } from '../actions/devices/LockRefusedError.js'
 import { PbjError, retryClassOf } from '../internal/errors.js'
-import { parseJson } from '../internal/json.js'
 import { now } from '../internal/now.js'
-import type { RunInput } from '../runtime/createSandbox.js'
+import type { RunInputJson } from '../runtime/createSandbox.js'
 import type { FunctionBundle } from '../runtime/loadFunction.js'
 import type { Job, Run } from '../store/types.js'
 import { createHostApi } from './createHostApi.js'
@@ -55,11 +54,12 @@ export async function runJob(common: Common, job: Job): Promise<void> {
     common.payment?.abandon()
     return // orphaned by a reorg since it was queued
   }
-  const input = {
-    ...parseJson<Omit<RunInput, 'run' | 'secrets'>>(job.input),
+  // The job's JSON goes to the sandbox as is: it is parsed inside the isolate, off this thread.
+  const input: RunInputJson = {
+    json: job.input,
     run: { id: runId, jobId: job.id, attempt, functionName: job.functionName },
     secrets: common.secrets,
-  } as RunInput
+  }
   const host = createHostApi(common, job)
   // What the meter charges besides time: device commands that went out, and writes (their gas).
   const counts = { deviceMessages: 0, writes: 0 }
@@ -82,24 +82,35 @@ export async function runJob(common: Common, job: Job): Promise<void> {
   const refused =
     !result.ok && result.error.cause instanceof LockRefusedError ? result.error.cause : undefined
   const error = result.ok ? null : (hostFault ?? refused ?? result.error)
-  await store.finishRun(runId, {
+  const run: Run = {
+    id: runId,
+    jobId: job.id,
+    functionName: job.functionName,
+    attempt,
     status: result.ok ? 'ok' : 'failed',
+    startedAt,
+    endedAt,
+    durationMs: endedAt - startedAt,
     logs: result.logs,
     error: error ? describeError(error) : null,
-    endedAt,
-  })
+  }
+  // The run record and the job's new state are asked for together, so they share a (group) commit; the
+  // record comes first, so a crash in between leaves a finished run and a job that runs again.
+  const finished = store.finishRun(runId, { status: run.status, logs: run.logs, error: run.error, endedAt })
+  let status: Promise<void>
   if (!error) {
-    await store.setJobStatus(job.id, 'done')
+    status = store.setJobStatus(job.id, 'done')
   } else {
     const outcome = nextStep(common, bundle, error, attempt)
     const lastError = describeError(error).message
     // The retry time is durable: the engine's retry sweep queues it when due, even after a restart.
-    if (outcome.retryAt !== null)
-      await store.setJobStatus(job.id, 'pending', { runAfter: outcome.retryAt, lastError })
-    else await store.setJobStatus(job.id, outcome.status, { lastError })
+    status =
+      outcome.retryAt !== null
+        ? store.setJobStatus(job.id, 'pending', { runAfter: outcome.retryAt, lastError })
+        : store.setJobStatus(job.id, outcome.status, { lastError })
   }
-  const run = await store.getRun(runId)
-  if (run && common.payment) {
+  await Promise.all([finished, status])
+  if (common.payment) {
     // The run happened whatever the meter's fate: a metering fault is a warning, not a failed job.
     await common.payment
       .meter(job, run, counts)
@@ -110,5 +121,5 @@ export async function runJob(common: Common, job: Job): Promise<void> {
         ),
       )
   }
-  if (run) common.events.emit('run', { run, jobId: job.id, blockNumber: job.blockNumber, startedAt })
+  common.events.emit('run', { run, jobId: job.id, blockNumber: job.blockNumber, startedAt })
 }

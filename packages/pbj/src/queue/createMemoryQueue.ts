@@ -27,31 +27,49 @@ export function createMemoryQueue(options: { concurrency?: number } = {}): Queue
     }
   }
 
+  /** Jobs of the batch in progress (still first in `batches`) already handed to the worker. */
+  let started = 0
+
+  /**
+   * Runs one batch, at most `concurrency` jobs at a time: each job that ends starts the next. (Waiting with
+   * Promise.race over the running set would add a reaction to every running job per job: O(concurrency).)
+   */
+  const runBatch = (batch: readonly Job[], run: (job: Job) => Promise<void>) =>
+    new Promise<void>((resolve) => {
+      let next = 0
+      let running = 0
+      started = 0
+      const fill = () => {
+        while (running < concurrency && next < batch.length) {
+          const job = batch[next++] as Job
+          started++
+          running++
+          active++
+          run(job)
+            .catch(() => {})
+            .finally(() => {
+              running--
+              active--
+              fill()
+            })
+        }
+        if (running === 0 && next >= batch.length) resolve()
+      }
+      fill()
+    })
+
   const drain = async () => {
     if (draining || !worker) return
     draining = true
     try {
       while (!closed && batches.length > 0) {
-        const batch = batches[0] as Job[]
-        const running = new Set<Promise<void>>()
-        while (batch.length > 0 || running.size > 0) {
-          while (batch.length > 0 && running.size < concurrency) {
-            const job = batch.shift() as Job
-            active++
-            const p: Promise<void> = worker(job)
-              .catch(() => {})
-              .finally(() => {
-                active--
-                running.delete(p)
-              })
-            running.add(p)
-          }
-          if (running.size > 0) await Promise.race(running)
-        }
+        await runBatch(batches[0] as Job[], worker)
         batches.shift()
+        started = 0
       }
     } finally {
       draining = false
+      started = 0
       settle()
     }
   }
@@ -70,7 +88,8 @@ export function createMemoryQueue(options: { concurrency?: number } = {}): Queue
       if (active === 0 && batches.length === 0) return Promise.resolve()
       return new Promise((resolve) => waiters.push(resolve))
     },
-    size: () => batches.reduce((n, b) => n + b.length, 0) + active,
+    // Closing empties `batches` while the batch in progress finishes: then only running jobs count.
+    size: () => (batches.length === 0 ? 0 : batches.reduce((n, b) => n + b.length, 0) - started) + active,
     async close() {
       closed = true
       batches.length = 0

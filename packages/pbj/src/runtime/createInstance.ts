@@ -9,33 +9,49 @@ import type { FunctionBundle } from './loadFunction.js'
 import { type HostApi, type HostMethod, hostMethods } from './sandboxTypes.js'
 import type { Thrown } from './toRunError.js'
 
-/** Host-side state of one run in progress: its host API, its logs, and what its ctx calls are doing. */
+/**
+ * Host-side state of one run in progress: its host API, its logs, what its ctx calls are doing, and where
+ * its envelope goes when the isolate reports the run ended.
+ */
 export type RunState = {
   host: HostApi
   logs: LogBuffer
   pending: Set<Promise<unknown>>
   hostErrors: unknown[]
+  settle: (envelope: Envelope) => void
 }
 
-/** What `run` inside the isolate resolves to (see bootstrap.ts). */
-export type Envelope = ({ ok: true; value: unknown } | { ok: false; thrown: Thrown }) & {
+/** What a run inside the isolate ends with (see bootstrap.ts); `unsendable`: its value could not be copied. */
+export type Envelope = (
+  | { ok: true; value: unknown }
+  | { ok: false; thrown: Thrown }
+  | { ok: false; unsendable: string }
+) & {
   sent: number
   dropped: number
 }
 
+/** One run handed to the isolate: its token (see RunState), entry and input. */
+export type BatchItem = { token: number; entry: 'handler' | 'onReorg'; input: unknown }
+
 /** A warm isolate holding one version of one function. */
 export type Instance = {
   isolate: ivm.Isolate
-  /** Runs in progress by token; the bridge routes ctx calls and log lines through it. */
+  /** Runs in progress by token; the bridge routes ctx calls, log lines and envelopes through it. */
   runs: Map<number, RunState>
-  /** @throws PbjError when `input` cannot be copied: an engine bug, not the function's fault */
-  call(token: number, entry: 'handler' | 'onReorg', input: unknown): Promise<Envelope>
+  /**
+   * Runs `items` side by side in one host→isolate transition; each run's envelope reaches its RunState's
+   * `settle` as the run ends. Resolves to the number of runs once all have ended; rejects when the isolate
+   * ends first.
+   * @throws PbjError when an input cannot be copied: an engine bug, not the function's fault
+   */
+  call(items: readonly BatchItem[]): Promise<number>
   /** Ends the isolate, whatever it is doing. */
   kill(): void
 }
 
-// Declared as returning the envelope itself: `result.promise` makes apply resolve to it.
-type RunFn = (token: number, entry: string, input: unknown) => Envelope
+// Declared as returning the count itself: `result.promise` makes apply resolve to it.
+type RunFn = (batch: [number, string, unknown][]) => number
 type Reply = { ok: true; value: unknown } | { ok: false; message: string; id?: number }
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error))
@@ -75,11 +91,15 @@ export async function createInstance(
   const logSink = (token: number, level: unknown, message: unknown, at: unknown) => {
     runs.get(token)?.logs.push(level, message, at)
   }
+  const resultSink = (token: number, envelope: Envelope) => {
+    runs.get(token)?.settle(envelope)
+  }
 
   try {
     const context = await isolate.createContext()
     await context.global.set('__pbj_bridge', new ivm.Reference(bridge))
     await context.global.set('__pbj_log', new ivm.Reference(logSink))
+    await context.global.set('__pbj_result', new ivm.Reference(resultSink))
     const bootstrap = await isolate.compileScript(bootstrapSource, { filename: bootstrapFilename })
     const attach: ivm.Reference<(globalName: string) => unknown> = await bootstrap.run(context, {
       reference: true,
@@ -93,11 +113,14 @@ export async function createInstance(
     return {
       isolate,
       runs,
-      call(token, entry, input) {
-        // Copied up front so an input that cannot be cloned is told apart from a result that cannot.
+      call(items) {
+        // Copied up front (one copy for the whole batch) so an input that cannot be cloned is told apart
+        // from a result that cannot.
         let copy: ivm.Copy<unknown>
         try {
-          copy = new ivm.ExternalCopy(input).copyInto({ release: true })
+          copy = new ivm.ExternalCopy(items.map((i) => [i.token, i.entry, i.input])).copyInto({
+            release: true,
+          })
         } catch (error) {
           throw new PbjError(
             `The input of a run of '${bundle.name}' cannot enter the sandbox: ${messageOf(error)}`,
@@ -107,7 +130,7 @@ export async function createInstance(
             },
           )
         }
-        return run.apply(undefined, [token, entry, copy], { result: { promise: true, copy: true } })
+        return run.apply(undefined, [copy], { result: { promise: true, copy: true } })
       },
       kill: () => {
         if (!isolate.isDisposed) isolate.dispose()

@@ -6,6 +6,8 @@ const levels = new Set<unknown>(['info', 'warn', 'error'])
 /** Collects one run's log lines as they arrive from the sandbox. */
 export type LogBuffer = {
   push(level: unknown, message: unknown, at: unknown): void
+  /** How many lines have arrived, kept or not. */
+  received(): number
   /** Resolves once `count` lines have arrived, or after `waitMs`: lines travel apart from the result. */
   waitFor(count: number, waitMs?: number): Promise<void>
   /** The lines, with a closing warn line when some were dropped. */
@@ -37,6 +39,7 @@ export function createLogBuffer(maxLines: number = logLimits.maxLines): LogBuffe
       })
       if (waiter && received >= waiter.count) waiter.done()
     },
+    received: () => received,
     waitFor(count, waitMs = 250) {
       if (received >= count) return Promise.resolve()
       return new Promise((resolve) => {

@@ -10,7 +10,7 @@ import {
   type HostReply,
   type ToChild,
 } from './sandboxMessages.js'
-import type { HostApi, RunInput, RunResult, Sandbox } from './sandboxTypes.js'
+import type { HostApi, RunResult, Sandbox, SandboxInput } from './sandboxTypes.js'
 
 /** A Sandbox whose isolates live in a child process, restarted when it dies. */
 export type ProcessSandbox = Sandbox & {
@@ -335,7 +335,7 @@ export function createProcessSandbox(
   async function runOnChild(
     name: string,
     known: FunctionBundle,
-    input: RunInput,
+    input: SandboxInput,
     host: HostApi,
     entry: 'handler' | 'onReorg',
     timeoutMs: number | undefined,

@@ -2,25 +2,51 @@ import { PbjError, SandboxCrashedError } from '../internal/errors.js'
 import { createInstance, type Instance } from './createInstance.js'
 import type { FunctionBundle } from './loadFunction.js'
 import { createStackMapper } from './mapStack.js'
-import { runInstance } from './runInstance.js'
-import type { HostApi, RunInput, RunResult, Sandbox } from './sandboxTypes.js'
+import { type RunRequest, runInstance } from './runInstance.js'
+import type { Sandbox } from './sandboxTypes.js'
 
-export type { HostApi, HostMethod, LogLine, RunInput, RunResult, Sandbox } from './sandboxTypes.js'
+export type {
+  HostApi,
+  HostMethod,
+  LogLine,
+  RunInput,
+  RunInputJson,
+  RunResult,
+  Sandbox,
+  SandboxInput,
+} from './sandboxTypes.js'
 
 type Slot = {
   bundle: FunctionBundle
   instance: Instance | undefined
-  /** Runs and version swaps of one function, one at a time. */
+  /** Batches of runs and version swaps of one function, one at a time. */
   queue: Promise<unknown>
+  /** Runs asked for and not yet handed to the isolate; the next batch takes them. */
+  waiting: Waiting[]
+  /** Whether a batch is queued that will take `waiting`. */
+  scheduled: boolean
   mapStack: (stack: string) => string
 }
+
+/** A run asked for; `ownTimeout`: its caller set timeoutMs, else the limits of the version it runs in do. */
+type Waiting = RunRequest & { ownTimeout: boolean }
+
+/**
+ * Most runs one host→isolate transition carries. Runs asked for while a batch is in the isolate wait and
+ * go together in the next one, side by side, so a busy function pays the transition once per batch, not
+ * once per run, and a block's runs overlap their ctx calls; a lone run still goes at once.
+ */
+const maxBatch = 1024
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error))
 
 /**
  * Creates the sandbox that runs user functions: one warm isolate per function, compiled once and reused,
- * with a fresh ctx per run. Runs of one function are queued; different functions run side by side. A run
- * that times out or exceeds its memory cap ends its isolate; the next run of that function gets a new one.
+ * with a fresh ctx per run. Runs of one function go in batches, one batch at a time, those waiting going
+ * together in the next (one host→isolate transition, runs side by side); different functions run side by
+ * side too. A run that
+ * times out or exceeds its memory cap ends its isolate; the runs of its batch that had not started, and
+ * the next runs of that function, get a new one.
  *
  * @example
  * const sandbox = createSandbox({ memoryMb: 64, timeoutMs: 1000 })
@@ -49,44 +75,59 @@ export function createSandbox(options: { memoryMb?: number; timeoutMs?: number }
     throw new PbjError('The sandbox was disposed', { hint: 'Create a new sandbox with createSandbox().' })
   }
 
-  async function runQueued(
-    slot: Slot,
-    input: RunInput,
-    host: HostApi,
-    entry: 'handler' | 'onReorg',
-    timeoutMs: number | undefined,
-  ): Promise<RunResult> {
-    const started = performance.now()
+  /** Hands the waiting runs to the isolate, a batch at a time, after what is already queued for the slot. */
+  const schedule = (slot: Slot) => {
+    if (slot.scheduled || slot.waiting.length === 0) return
+    slot.scheduled = true
+    void enqueue(slot, async () => {
+      slot.scheduled = false
+      const size = slot.waiting[0]?.solo ? 1 : Math.min(maxBatch, slot.waiting.length)
+      const batch = slot.waiting.splice(0, size)
+      schedule(slot)
+      let notStarted: Waiting[]
+      try {
+        notStarted = await runBatch(slot, batch)
+      } catch (error) {
+        // Not a function's failure (those are results): its callers get it, as they would from run().
+        for (const r of batch) r.reject(error)
+        return
+      }
+      if (notStarted.length === 0) return
+      slot.waiting.unshift(...notStarted)
+      schedule(slot)
+    })
+  }
+
+  async function runBatch(slot: Slot, batch: Waiting[]): Promise<Waiting[]> {
     const { bundle } = slot
     const limits = limitsOf(bundle)
-    const crashed = (message: string, cause?: unknown): RunResult => ({
-      ok: false,
-      error: new SandboxCrashedError(message, { cause }),
-      logs: [],
-      durationMs: performance.now() - started,
-    })
-    if (disposed) return crashed('The sandbox was disposed before this run started')
+    for (const r of batch) {
+      r.memoryMb = limits.memoryMb
+      if (!r.ownTimeout) r.timeoutMs = limits.timeoutMs
+    }
+    const crashAll = (message: string, cause?: unknown) => {
+      for (const r of batch) {
+        const error = new SandboxCrashedError(message, { cause })
+        r.resolve({ ok: false, error, logs: [], durationMs: performance.now() - r.started })
+      }
+      return []
+    }
+    if (disposed) return crashAll('The sandbox was disposed before this run started')
     if (!slot.instance || slot.instance.isolate.isDisposed) {
       try {
         slot.instance = await createInstance(bundle, limits)
       } catch (error) {
-        return crashed(`Could not start the sandbox of function '${bundle.name}': ${messageOf(error)}`, error)
+        return crashAll(
+          `Could not start the sandbox of function '${bundle.name}': ${messageOf(error)}`,
+          error,
+        )
       }
     }
     const instance = slot.instance
     try {
-      return await runInstance(instance, {
-        name: bundle.name,
-        entry,
-        input,
-        host,
-        timeoutMs: timeoutMs ?? limits.timeoutMs,
-        memoryMb: limits.memoryMb,
-        mapStack: slot.mapStack,
-        started,
-      })
+      return (await runInstance(instance, batch)) as Waiting[]
     } finally {
-      // A timeout or the memory cap ended the isolate: the next run starts a fresh one from the bundle.
+      // A timeout or the memory cap ended the isolate: the next batch starts a fresh one from the bundle.
       if (instance.isolate.isDisposed && slot.instance === instance) slot.instance = undefined
     }
   }
@@ -109,7 +150,14 @@ export function createSandbox(options: { memoryMb?: number; timeoutMs?: number }
       }
       const slot = slots.get(bundle.name)
       if (slot) return enqueue(slot, async () => install(slot))
-      const created: Slot = { bundle, instance: undefined, queue: Promise.resolve(), mapStack: (s) => s }
+      const created: Slot = {
+        bundle,
+        instance: undefined,
+        queue: Promise.resolve(),
+        waiting: [],
+        scheduled: false,
+        mapStack: (s) => s,
+      }
       slots.set(bundle.name, created)
       install(created)
     },
@@ -134,7 +182,23 @@ export function createSandbox(options: { memoryMb?: number; timeoutMs?: number }
           hint: 'Check bundle.hasOnReorg before running the onReorg entry.',
         })
       }
-      return enqueue(slot, () => runQueued(slot, input, host, entry, runOptions.timeoutMs))
+      return new Promise((resolve, reject) => {
+        slot.waiting.push({
+          name: slot.bundle.name,
+          entry,
+          input,
+          host,
+          // Set from the limits of the version the batch runs in, unless the caller chose a timeout.
+          timeoutMs: runOptions.timeoutMs ?? 0,
+          ownTimeout: runOptions.timeoutMs !== undefined,
+          memoryMb: 0,
+          mapStack: (stack) => slot.mapStack(stack),
+          started: performance.now(),
+          resolve,
+          reject,
+        })
+        schedule(slot)
+      })
     },
     has: (name) => slots.has(name),
     dispose() {

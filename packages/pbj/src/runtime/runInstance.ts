@@ -1,20 +1,29 @@
-import { type FunctionRunError, PbjError, type SandboxCrashedError } from '../internal/errors.js'
-import type { Instance, RunState } from './createInstance.js'
+import { type FunctionRunError, PbjError, SandboxCrashedError } from '../internal/errors.js'
+import type { Envelope, Instance, RunState } from './createInstance.js'
 import { createLogBuffer } from './createLogBuffer.js'
-import type { HostApi, RunInput, RunResult } from './sandboxTypes.js'
+import type { HostApi, RunResult, SandboxInput } from './sandboxTypes.js'
 import { failureToError, thrownToError } from './toRunError.js'
 
-/** One run of a function in a warm instance. */
+/** One run of a function in a warm instance, and where its result goes. */
 export type RunRequest = {
   name: string
   entry: 'handler' | 'onReorg'
-  input: RunInput
+  input: SandboxInput
   host: HostApi
   timeoutMs: number
   memoryMb: number
   mapStack: (stack: string) => string
-  /** `performance.now()` when the run was asked for; durationMs counts from it. */
+  /** `performance.now()` when the run started (or was asked for, before its batch went); durationMs counts from it. */
   started: number
+  /** Receives the run's result; a function's failures are results too. */
+  resolve: (result: RunResult) => void
+  /** Receives a PbjError when the input cannot be copied into the sandbox (an engine bug). */
+  reject: (error: unknown) => void
+  /**
+   * Run in a batch of its own: a batch it was in could not be copied in, or its isolate ended with several
+   * runs going, so each is tried alone.
+   */
+  solo?: boolean
 }
 
 /** A function failure, before logs and duration are added. */
@@ -22,8 +31,14 @@ export type Outcome =
   | { ok: true; value: unknown }
   | { ok: false; error: FunctionRunError | SandboxCrashedError }
 
-// Tokens tie ctx calls and log lines to their run; a stale ctx kept by user code finds no run.
+// Tokens tie ctx calls, log lines and envelopes to their run; a stale ctx kept by user code finds no run.
 let nextToken = 1
+
+/**
+ * How long a batch that ended normally waits for envelopes still on their way: they travel apart from
+ * the batch's own result, and always arrive unless the isolate is disposed in between.
+ */
+const lateEnvelopeMs = 1_000
 
 /** Waits for ctx calls the handler did not await, so none outlives its run; warns in the run's logs. */
 async function settlePending(state: RunState, waitMs: number): Promise<void> {
@@ -39,48 +54,165 @@ async function settlePending(state: RunState, waitMs: number): Promise<void> {
   state.logs.push('warn', message, Date.now())
 }
 
-/**
- * Runs a function in its instance under a host-side watchdog: past `timeoutMs` the isolate is disposed,
- * which ends synchronous loops and never-settling promises alike. Never rejects for the function's
- * faults; the caller replaces an instance whose isolate is disposed afterwards.
- *
- * @throws PbjError when the input cannot be copied into the sandbox (an engine bug)
- * @example
- * const result = await runInstance(instance, { name: 'lockCar', entry: 'handler', input, host, … })
- */
-export async function runInstance(instance: Instance, request: RunRequest): Promise<RunResult> {
-  const { name, timeoutMs } = request
-  const logs = createLogBuffer()
-  const end = (outcome: Outcome, lines = logs.finish(0)): RunResult => ({
-    ...outcome,
-    logs: lines,
-    durationMs: performance.now() - request.started,
-  })
-  const token = nextToken++
-  const state: RunState = { host: request.host, logs, pending: new Set(), hostErrors: [] }
-  instance.runs.set(token, state)
-  let timedOut = false
-  const watchdog = setTimeout(() => {
-    timedOut = true
-    instance.kill()
-  }, timeoutMs)
-  try {
-    const envelope = await instance.call(token, request.entry, request.input)
-    clearTimeout(watchdog)
-    await logs.waitFor(envelope.sent)
-    await settlePending(state, timeoutMs - (performance.now() - request.started))
-    const lines = logs.finish(envelope.dropped)
-    if (envelope.ok) return end({ ok: true, value: envelope.value }, lines)
-    return end(
-      { ok: false, error: thrownToError(name, envelope.thrown, request.mapStack, state.hostErrors) },
-      lines,
-    )
-  } catch (error) {
-    if (error instanceof PbjError) throw error
-    const failure = { timedOut, disposed: instance.isolate.isDisposed, timeoutMs, memoryMb: request.memoryMb }
-    return end({ ok: false, error: failureToError(name, error, failure) })
-  } finally {
-    clearTimeout(watchdog)
-    instance.runs.delete(token)
+const outcomeOf = (request: RunRequest, envelope: Envelope, state: RunState): Outcome => {
+  if (envelope.ok) return { ok: true, value: envelope.value }
+  if ('unsendable' in envelope) {
+    const failure = { timedOut: false, disposed: false, timeoutMs: request.timeoutMs, memoryMb: 0 }
+    return { ok: false, error: failureToError(request.name, new Error(envelope.unsendable), failure) }
   }
+  return {
+    ok: false,
+    error: thrownToError(request.name, envelope.thrown, request.mapStack, state.hostErrors),
+  }
+}
+
+/**
+ * Runs a batch of runs of one function side by side in its instance, in a single host→isolate
+ * transition, under a host-side watchdog that times each run: past its `timeoutMs` the isolate is
+ * disposed, which ends synchronous loops and never-settling promises alike. Each request's result is
+ * delivered as soon as its run ends. When the isolate ends with one run unfinished, that run fails
+ * (timeout, memory, crash); with several unfinished, which of them did it cannot be told, so they are
+ * returned, marked `solo`, for the caller to run again one at a time in a fresh instance (runs are
+ * idempotent: a crash retries them anyway). The caller replaces an instance whose isolate is disposed.
+ *
+ * @example
+ * const again = await runInstance(instance, [{ name: 'lockCar', entry: 'handler', input, host, …, resolve, reject }])
+ */
+export async function runInstance(
+  instance: Instance,
+  requests: readonly RunRequest[],
+): Promise<RunRequest[]> {
+  const batchStarted = performance.now()
+  const runs = requests.map((request) => {
+    const token = nextToken++
+    const state: RunState = {
+      host: request.host,
+      logs: createLogBuffer(),
+      pending: new Set(),
+      hostErrors: [],
+      settle: () => {},
+    }
+    request.started = Math.max(request.started, batchStarted)
+    const deadline = request.started + request.timeoutMs
+    return { request, token, state, deadline, envelope: undefined as Envelope | undefined }
+  })
+  const end = (request: RunRequest, state: RunState, outcome: Outcome, lines = state.logs.finish(0)) =>
+    request.resolve({ ...outcome, logs: lines, durationMs: performance.now() - request.started })
+
+  let received = 0
+  let timedOut = false
+  // One timer for the batch, at the earliest deadline of a run still going (a timer per run costs more
+  // than a fast run).
+  let watchdog: NodeJS.Timeout | undefined
+  let watchdogDue = Number.POSITIVE_INFINITY
+  const arm = () => {
+    let deadline = Number.POSITIVE_INFINITY
+    for (const run of runs) if (!run.envelope && run.deadline < deadline) deadline = run.deadline
+    if (deadline === watchdogDue) return
+    clearTimeout(watchdog)
+    watchdogDue = deadline
+    if (!Number.isFinite(deadline)) return
+    watchdog = setTimeout(
+      () => {
+        watchdogDue = Number.POSITIVE_INFINITY
+        if (performance.now() >= deadline) {
+          timedOut = true
+          instance.kill()
+        } else arm()
+      },
+      Math.max(0, deadline - performance.now()),
+    )
+  }
+  const finishing: Promise<void>[] = []
+  let onProgress: (() => void) | undefined
+  /** Waits (at most lateEnvelopeMs) until every run's envelope is in. */
+  const allEnvelopesIn = () =>
+    received >= runs.length
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, lateEnvelopeMs)
+          onProgress = () => {
+            if (received < runs.length) return
+            clearTimeout(timer)
+            resolve()
+          }
+        })
+  for (const run of runs) {
+    const { request, state, token } = run
+    state.settle = (envelope) => {
+      if (run.envelope) return
+      run.envelope = envelope
+      received++
+      onProgress?.()
+      if (run.deadline === watchdogDue) arm()
+      const finish = () => {
+        instance.runs.delete(token)
+        end(request, state, outcomeOf(request, envelope, state), state.logs.finish(envelope.dropped))
+      }
+      // The common case, every log line in and no ctx call left running, ends the run at once.
+      if (state.logs.received() >= envelope.sent && state.pending.size === 0) return finish()
+      finishing.push(
+        (async () => {
+          try {
+            await state.logs.waitFor(envelope.sent)
+            await settlePending(state, request.timeoutMs - (performance.now() - request.started))
+          } finally {
+            finish()
+          }
+        })(),
+      )
+    }
+    instance.runs.set(token, state)
+  }
+
+  arm()
+  const again: RunRequest[] = []
+  try {
+    const items = runs.map((r) => ({ token: r.token, entry: r.request.entry, input: r.request.input }))
+    await instance.call(items)
+    clearTimeout(watchdog)
+    // The envelopes travel apart from the batch's end: wait for the ones still on their way.
+    await allEnvelopesIn()
+    for (const run of runs) {
+      if (run.envelope) continue
+      const error = new SandboxCrashedError(`The result of a run of '${run.request.name}' was lost`)
+      end(run.request, run.state, { ok: false, error })
+      instance.runs.delete(run.token)
+    }
+  } catch (error) {
+    clearTimeout(watchdog)
+    if (error instanceof PbjError && !instance.isolate.isDisposed) {
+      for (const run of runs) instance.runs.delete(run.token)
+      if (runs.length === 1) runs[0]?.request.reject(error)
+      // One input cannot be copied: run each alone, so only that run's caller gets the error.
+      else for (const r of runs) again.push({ ...r.request, solo: true })
+      return again
+    }
+    // Envelopes sent before the isolate ended may still be queued for this thread: let them in first, so
+    // only runs that really were unfinished are blamed or run again.
+    await new Promise((resolve) => setImmediate(resolve))
+    const unfinished = runs.filter((run) => !run.envelope)
+    const culprit = unfinished.length === 1 ? unfinished[0] : undefined
+    if (culprit) {
+      const failure = {
+        timedOut,
+        disposed: instance.isolate.isDisposed,
+        timeoutMs: culprit.request.timeoutMs,
+        memoryMb: culprit.request.memoryMb,
+      }
+      end(culprit.request, culprit.state, {
+        ok: false,
+        error: failureToError(culprit.request.name, error, failure),
+      })
+      instance.runs.delete(culprit.token)
+    } else {
+      // Several were going when the isolate ended: each runs again alone, where a culprit is its own.
+      for (const run of unfinished) {
+        instance.runs.delete(run.token)
+        again.push({ ...run.request, solo: true, started: performance.now() })
+      }
+    }
+  }
+  await Promise.all(finishing)
+  return again
 }

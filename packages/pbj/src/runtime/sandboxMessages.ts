@@ -9,7 +9,7 @@ import {
 } from '../internal/errors.js'
 import { logLimits } from './bootstrap.js'
 import type { FunctionBundle } from './loadFunction.js'
-import { type HostMethod, hostMethods, type RunInput } from './sandboxTypes.js'
+import { type HostMethod, hostMethods, type SandboxInput } from './sandboxTypes.js'
 
 // The IPC protocol between createProcessSandbox (parent) and serveSandbox (the child). Both sides parse
 // what they receive: the child runs untrusted code, so the parent treats its messages as hostile input, and
@@ -108,7 +108,7 @@ export const toChildSchema = z.discriminatedUnion('type', [
     id,
     name: z.string(),
     entry: z.enum(['handler', 'onReorg']),
-    input: z.custom<RunInput>(isObject),
+    input: z.custom<SandboxInput>(isObject),
     timeoutMs: z.number().optional(),
   }),
   z.object({ type: z.literal('hostReply'), callId: id, reply: hostReplySchema }),

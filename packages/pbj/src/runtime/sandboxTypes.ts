@@ -46,6 +46,16 @@ export type RunInput = {
   schedule?: { at: bigint }
 }
 
+/**
+ * A run input whose block, event, deadline… part is still the job's stored JSON (written by stringifyJson,
+ * bigints as `{ "$bigint": "…" }`). The sandbox parses it inside the isolate, on the isolate's thread:
+ * the engine's thread neither parses it nor copies an object graph across, only a string.
+ */
+export type RunInputJson = { json: string; run: RunInput['run']; secrets: Record<string, string> }
+
+/** What `Sandbox.run` takes: the input as an object, or with its job's JSON still to parse. */
+export type SandboxInput = RunInput | RunInputJson
+
 /** One line a function logged through ctx.log or console. `at` is the sandbox's clock, in ms. */
 export type LogLine = { level: 'info' | 'warn' | 'error'; message: string; at: number }
 
@@ -71,7 +81,7 @@ export type Sandbox = {
   /** Drops a function; runs already queued for it still finish. */
   unload(name: string): void
   /** Runs a function's handler (or onReorg). Runs of one function are queued, one at a time. */
-  run(name: string, input: RunInput, host: HostApi, options?: RunOptions): Promise<RunResult>
+  run(name: string, input: SandboxInput, host: HostApi, options?: RunOptions): Promise<RunResult>
   has(name: string): boolean
   /** Ends every isolate at once; runs in flight end with SandboxCrashedError. */
   dispose(): void

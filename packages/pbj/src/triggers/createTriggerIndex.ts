@@ -1,6 +1,7 @@
 import { type AbiEvent, type Address, type Hex, toEventSelector } from 'viem'
 import type { ConditionTrigger, Trigger } from '../function/triggers.js'
 import { FunctionBuildError } from '../internal/errors.js'
+import { type ArgReader, compileArgReader } from './compileArgReader.js'
 import { resolveContract } from './resolveContract.js'
 
 /** A function as the trigger stage sees it. */
@@ -9,8 +10,17 @@ export type TriggeredFunction = { name: string; trigger: Trigger }
 /** What a log can cause: an event run, or a deadline timer being set or cleared. */
 export type LogTarget =
   | { kind: 'event'; functionName: string; event: AbiEvent; args: Record<string, unknown> | undefined }
-  | { kind: 'deadline-set'; functionName: string; event: AbiEvent; key: string; at: string }
-  | { kind: 'deadline-clear'; functionName: string; event: AbiEvent; key: string }
+  | {
+      kind: 'deadline-set'
+      functionName: string
+      event: AbiEvent
+      key: string
+      at: string
+      /** Fast readers of `key` and `at` (null: the log is decoded in full). */
+      readKey: ArgReader | null
+      readAt: ArgReader | null
+    }
+  | { kind: 'deadline-clear'; functionName: string; event: AbiEvent; key: string; readKey: ArgReader | null }
 
 /**
  * Lookup tables from (address, topic0) to the functions a log concerns, so each log costs a map lookup
@@ -56,6 +66,16 @@ export function createTriggerIndex(
 ): TriggerIndex {
   const byLog = new Map<string, LogTarget[]>()
   const addresses = new Set<Address>()
+  // Functions bundle their own copy of an ABI: equal events become one object, so a log is decoded once
+  // for all the functions it concerns (planBlock caches decodes by event object).
+  const events = new Map<string, AbiEvent>()
+  const shared = (event: AbiEvent) => {
+    const key = JSON.stringify(event)
+    const known = events.get(key)
+    if (known) return known
+    events.set(key, event)
+    return event
+  }
   const index: TriggerIndex = {
     byLog,
     addresses: [],
@@ -81,7 +101,7 @@ export function createTriggerIndex(
     )
     if (c === 'finalized') index.usesFinalized = true
     if (t.type === 'event') {
-      const event = findEvent(t.abi, t.event, name)
+      const event = shared(findEvent(t.abi, t.event, name))
       const args = t.args as Record<string, unknown> | undefined
       add(resolveContract(t.contract, contracts, name), event, {
         kind: 'event',
@@ -93,16 +113,26 @@ export function createTriggerIndex(
       const addrs = resolveContract(t.contract, contracts, name)
       for (const [eventName, spec] of Object.entries(t.set ?? {})) {
         const s = spec as { key: string; at: string }
-        const event = findEvent(t.abi, eventName, name)
-        add(addrs, event, { kind: 'deadline-set', functionName: name, event, key: s.key, at: s.at })
+        const event = shared(findEvent(t.abi, eventName, name))
+        add(addrs, event, {
+          kind: 'deadline-set',
+          functionName: name,
+          event,
+          key: s.key,
+          at: s.at,
+          readKey: compileArgReader(event, s.key),
+          readAt: compileArgReader(event, s.at),
+        })
       }
       for (const [eventName, spec] of Object.entries(t.clear ?? {})) {
-        const event = findEvent(t.abi, eventName, name)
+        const event = shared(findEvent(t.abi, eventName, name))
+        const key = (spec as { key: string }).key
         add(addrs, event, {
           kind: 'deadline-clear',
           functionName: name,
           event,
-          key: (spec as { key: string }).key,
+          key,
+          readKey: compileArgReader(event, key),
         })
       }
     } else if (t.type === 'condition') {

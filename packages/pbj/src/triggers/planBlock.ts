@@ -1,4 +1,4 @@
-import { decodeEventLog, getAddress, type Log } from 'viem'
+import { type AbiEvent, decodeEventLog, getAddress, type Log } from 'viem'
 import type { BlockHeader, ChainConnection } from '../chain/types.js'
 import { stringifyJson } from '../internal/json.js'
 import type { BlockWrite, NewJob, Store, Timer } from '../store/types.js'
@@ -51,21 +51,29 @@ export async function planBlock(
     if (!topic0) continue
     const targets = index.byLog.get(logIndexKey(log.address, topic0))
     if (!targets) continue
-    for (const target of targets) {
-      let args: Record<string, unknown>
+    // Each log is decoded at most once per event (the index shares equal events between functions), and
+    // not at all when every target reads its key and time straight from the log.
+    const decoded = new Map<AbiEvent, Record<string, unknown> | null>()
+    const decode = (event: AbiEvent) => {
+      if (decoded.has(event)) return decoded.get(event) ?? null
+      let args: Record<string, unknown> | null = null
       try {
-        args = decodeEventLog({ abi: [target.event], data: log.data, topics: log.topics }).args as Record<
+        args = decodeEventLog({ abi: [event], data: log.data, topics: log.topics }).args as Record<
           string,
           unknown
         >
       } catch (error) {
         ctx.onWarning?.(
-          `Block ${block.number}: log ${log.logIndex} does not decode as ${target.event.name}: ${error}`,
+          `Block ${block.number}: log ${log.logIndex} does not decode as ${event.name}: ${error}`,
         )
-        continue
       }
+      decoded.set(event, args)
+      return args
+    }
+    for (const target of targets) {
       if (target.kind === 'event') {
-        if (!matchesArgs(args, target.args)) continue
+        const args = decode(target.event)
+        if (!args || !matchesArgs(args, target.args)) continue
         job(target.functionName, `log${log.logIndex}`, {
           event: {
             name: target.event.name,
@@ -76,18 +84,20 @@ export async function planBlock(
             transactionHash: log.transactionHash,
           },
         })
-      } else {
-        const key = String(args[target.key])
-        const id = `${target.functionName}:${key}`
-        if (target.kind === 'deadline-clear') timers.set(id, null)
-        else
-          timers.set(id, {
-            id,
-            functionName: target.functionName,
-            key,
-            at: BigInt(args[target.at] as bigint),
-          })
+        continue
       }
+      let keyValue = target.readKey?.(log)
+      let atValue = target.kind === 'deadline-set' ? target.readAt?.(log) : undefined
+      if (keyValue === undefined || (target.kind === 'deadline-set' && atValue === undefined)) {
+        const args = decode(target.event)
+        if (!args) continue
+        keyValue = args[target.key] as bigint | string
+        if (target.kind === 'deadline-set') atValue = args[target.at] as bigint
+      }
+      const key = String(keyValue)
+      const id = `${target.functionName}:${key}`
+      if (target.kind === 'deadline-clear') timers.set(id, null)
+      else timers.set(id, { id, functionName: target.functionName, key, at: BigInt(atValue as bigint) })
     }
   }
   const timersSet = [...timers.values()].filter((t): t is Timer => t !== null)

@@ -192,4 +192,28 @@ describe('createSqliteStore', () => {
     expect((await store.releaseJobs(9n, 5n)).map((j) => j.id)).toEqual(['f'])
     expect(await store.releaseJobs(10n, 6n)).toEqual([])
   })
+
+  it('rolls back blocks that set more timers than one statement takes, each to its value before', async () => {
+    const store = createSqliteStore({ path: ':memory:' })
+    const t = (i: number, at: bigint) => ({ id: `f:${i}`, functionName: 'f', key: String(i), at })
+    const range = (n: number) => Array.from({ length: n }, (_, i) => i)
+    await store.commitBlock(1, write(10n, { timersSet: range(100).map((i) => t(i, 100n)) }))
+    // 150 timers: 100 overwritten, 50 new (batches of 64 and a short last one), and 10 of the old cleared.
+    await store.commitBlock(
+      1,
+      write(11n, {
+        timersSet: range(150)
+          .filter((i) => i >= 10)
+          .map((i) => t(i, 200n)),
+        timersCleared: range(10).map((i) => `f:${i}`),
+      }),
+    )
+    expect(await store.getTimer('f:0')).toBeNull()
+    expect(await store.getTimer('f:149')).toMatchObject({ at: 200n })
+    await store.rollback(1, block(10n), [])
+    for (const i of [0, 9, 10, 63, 64, 99]) expect(await store.getTimer(`f:${i}`)).toMatchObject({ at: 100n })
+    for (const i of [100, 128, 149]) expect(await store.getTimer(`f:${i}`)).toBeNull()
+    expect(await store.dueTimers(1_000n)).toHaveLength(100)
+    await store.close()
+  })
 })

@@ -1,11 +1,18 @@
 import type { Database } from 'better-sqlite3'
-import type { BlockWrite, Cursor, NewJob, Store } from '../types.js'
-import { toCursor, toJob, toTimer } from './rows.js'
+import type { BlockWrite, Cursor, NewJob, Store, Timer } from '../types.js'
+import { toCursor, toJob } from './rows.js'
 
 /** How many recent blocks (hashes and undo records) are kept for reorg checks. */
 export const BLOCK_WINDOW = 256
 
 type Row = Record<string, unknown>
+
+/** Timers upserted per statement: one statement per row cost more than the row itself. */
+const TIMER_BATCH = 64
+const timerValues = (n: number) => Array.from({ length: n }, () => '(?, ?, ?, ?)').join(', ')
+
+/** A timer's state before a block, as one block's undo record keeps it: null when it did not exist. */
+type TimerBefore = [id: string, previous: [functionName: string, key: string, at: string] | null]
 
 /**
  * Blocks on SQLite: each block's jobs, timers, conditions and cursor commit in one transaction, with an
@@ -35,8 +42,13 @@ export function sqliteBlocks(
       `INSERT OR IGNORE INTO jobs (id, function_name, entry, input, block_number, block_hash, ready_at, status, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
-    getTimer: db.prepare('SELECT * FROM timers WHERE id = ?'),
     setTimer: db.prepare('INSERT OR REPLACE INTO timers (id, function_name, key, at) VALUES (?, ?, ?, ?)'),
+    getTimers: db.prepare(
+      `SELECT id, function_name, key, at FROM timers WHERE id IN (${Array(TIMER_BATCH).fill('?').join(', ')})`,
+    ),
+    setTimers: db.prepare(
+      `INSERT OR REPLACE INTO timers (id, function_name, key, at) VALUES ${timerValues(TIMER_BATCH)}`,
+    ),
     clearTimer: db.prepare('DELETE FROM timers WHERE id = ?'),
     getCondition: db.prepare('SELECT value FROM conditions WHERE id = ?'),
     setCondition: db.prepare('INSERT OR REPLACE INTO conditions (id, value) VALUES (?, ?)'),
@@ -74,6 +86,23 @@ export function sqliteBlocks(
     }
   }
 
+  /** Upserts timers, TIMER_BATCH rows per statement (catch-up sets hundreds of thousands). */
+  const setTimers = (timers: readonly Timer[]) => {
+    let i = 0
+    for (; i + TIMER_BATCH <= timers.length; i += TIMER_BATCH) {
+      const values: unknown[] = []
+      for (let j = i; j < i + TIMER_BATCH; j++) {
+        const t = timers[j] as Timer
+        values.push(t.id, t.functionName, t.key, t.at)
+      }
+      q.setTimers.run(values)
+    }
+    for (; i < timers.length; i++) {
+      const t = timers[i] as Timer
+      q.setTimer.run(t.id, t.functionName, t.key, t.at)
+    }
+  }
+
   const commit = db.transaction((chainId: number, write: BlockWrite) => {
     const { block } = write
     let seq = 0
@@ -87,12 +116,23 @@ export function sqliteBlocks(
         previous === undefined ? null : JSON.stringify(previous),
       )
     insertJobs(write.jobs, Date.now())
-    for (const id of [...write.timersCleared, ...write.timersSet.map((t) => t.id)]) {
-      const row = q.getTimer.get(id) as Row | undefined
-      undo('timer', id, row ? { ...toTimer(row), at: String(toTimer(row).at) } : undefined)
+    // One undo record for all the block's timers (kind 'timers'), not one row each: reading a timer is cheap,
+    // inserting a row is not, and a block of a catch-up can set thousands.
+    const ids = [...new Set([...write.timersCleared, ...write.timersSet.map((t) => t.id)])]
+    const found = new Map<string, Row>()
+    for (let i = 0; i < ids.length; i += TIMER_BATCH) {
+      const chunk = ids.slice(i, i + TIMER_BATCH)
+      // The statement takes exactly TIMER_BATCH ids: a short last chunk is padded with its first id.
+      const padded = [...chunk, ...Array(TIMER_BATCH - chunk.length).fill(chunk[0])]
+      for (const row of q.getTimers.all(padded) as Row[]) found.set(row.id as string, row)
     }
+    const before: TimerBefore[] = ids.map((id) => {
+      const row = found.get(id)
+      return [id, row ? [row.function_name as string, row.key as string, String(row.at)] : null]
+    })
+    if (before.length > 0) undo('timers', '', before)
     for (const id of write.timersCleared) q.clearTimer.run(id)
-    for (const t of write.timersSet) q.setTimer.run(t.id, t.functionName, t.key, t.at)
+    setTimers(write.timersSet)
     for (const c of write.conditions) {
       undo('condition', c.id, (q.getCondition.get(c.id) as { value: number } | undefined)?.value)
       q.setCondition.run(c.id, c.value ? 1 : 0)
@@ -107,7 +147,13 @@ export function sqliteBlocks(
     // Newest change first, so each id ends at the value it had before the first removed block.
     for (const u of q.undoAbove.all(chainId, ancestor.number) as Row[]) {
       const previous = u.previous == null ? null : JSON.parse(u.previous as string)
-      if (u.kind === 'timer') {
+      if (u.kind === 'timers') {
+        for (const [id, was] of previous as TimerBefore[]) {
+          if (was) q.setTimer.run(id, was[0], was[1], BigInt(was[2]))
+          else q.clearTimer.run(id)
+        }
+      } else if (u.kind === 'timer') {
+        // One row per timer: how files written before the 'timers' record keep their undo.
         if (previous) q.setTimer.run(previous.id, previous.functionName, previous.key, BigInt(previous.at))
         else q.clearTimer.run(u.id)
       } else if (previous === null) q.clearCondition.run(u.id)

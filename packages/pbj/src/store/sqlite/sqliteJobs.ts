@@ -1,7 +1,8 @@
-import { randomUUID } from 'node:crypto'
 import type { Database } from 'better-sqlite3'
 import type { Store } from '../types.js'
+import { createGroupCommit } from './createGroupCommit.js'
 import { toJob, toRun } from './rows.js'
+import { timeOrderedUuid } from './timeOrderedUuid.js'
 
 type Row = Record<string, unknown>
 type JobMethods =
@@ -19,7 +20,9 @@ type JobMethods =
 
 /**
  * Jobs and runs on SQLite. Starting a run is a conditional update, so a job a reorg has just orphaned can
- * never start, and a job that started before the reorg is known to have (and gets compensated).
+ * never start, and a job that started before the reorg is known to have (and gets compensated). Starting,
+ * finishing and job status writes are group-committed (see createGroupCommit): the runs of a busy block
+ * share commits instead of paying one each.
  *
  * @example
  * const runId = await sqliteJobs(db).startRun('31337:0xabc…:log3:unlock', 'unlock', 1, Date.now())
@@ -60,9 +63,12 @@ export function sqliteJobs(db: Database): Pick<Store, JobMethods> {
     for (const j of rows) q.release.run(j.id)
     return rows.map((j) => ({ ...j, status: 'pending' as const }))
   })
+  const write = createGroupCommit(db)
+  // A transaction inside the group commit's: a savepoint, so the job and its run change together.
   const start = db.transaction((jobId: string, functionName: string, attempt: number, startedAt: number) => {
     if (q.startJob.run(attempt, jobId).changes === 0) return null
-    const id = randomUUID()
+    // Time-ordered, so new runs are appended to the runs index rather than spread over its pages.
+    const id = timeOrderedUuid()
     q.insertRun.run(id, jobId, functionName, attempt, startedAt)
     return id
   })
@@ -90,14 +96,16 @@ export function sqliteJobs(db: Database): Pick<Store, JobMethods> {
       return (db.prepare(sql).all(...filter.status, filter.limit ?? 50) as Row[]).map(toJob)
     },
     async startRun(jobId, functionName, attempt, startedAt) {
-      return start(jobId, functionName, attempt, startedAt)
+      return write(() => start(jobId, functionName, attempt, startedAt))
     },
     async finishRun(runId, r) {
       const error = r.error ? JSON.stringify(r.error) : null
-      q.finishRun.run(r.status, r.endedAt, r.endedAt, JSON.stringify(r.logs), error, runId)
+      const logs = JSON.stringify(r.logs)
+      await write(() => q.finishRun.run(r.status, r.endedAt, r.endedAt, logs, error, runId))
     },
     async setJobStatus(jobId, status, fields = {}) {
-      q.setJobStatus.run(status, fields.runAfter ?? null, fields.lastError ?? null, jobId)
+      const { runAfter = null, lastError = null } = fields
+      await write(() => q.setJobStatus.run(status, runAfter, lastError, jobId))
     },
     async listRuns(filter = {}) {
       const where: string[] = []

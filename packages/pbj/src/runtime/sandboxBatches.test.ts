@@ -1,0 +1,127 @@
+import { afterAll, describe, expect, it } from 'vitest'
+import { PbjError } from '../internal/errors.js'
+import { stringifyJson } from '../internal/json.js'
+import { createSandbox } from './createSandbox.js'
+import { loadFunction } from './loadFunction.js'
+import type { HostApi, RunInput, RunResult } from './sandboxTypes.js'
+import { makeFunctionsDir, testInput } from './testFunctions.js'
+
+const dir = makeFunctionsDir()
+const sandbox = createSandbox({ timeoutMs: 300, memoryMb: 32 })
+afterAll(() => {
+  sandbox.dispose()
+  dir.remove()
+})
+
+const host: HostApi = async () => null
+const at = (number: bigint): RunInput => testInput({ block: { number, hash: '0x00', timestamp: number } })
+
+// Runs asked for together wait while the first is in the isolate, then go in one batch.
+const together = (name: string, inputs: readonly RunInput[]) =>
+  Promise.all(inputs.map((input) => sandbox.run(name, input, host)))
+
+describe('runs of one function asked for together (batches)', () => {
+  it('keeps each run its own ctx, logs and result', async () => {
+    const body = `export default defineFunction({ trigger: { type: 'blocks', every: 1 },
+  async handler(ctx) {
+    console.log('console', ctx.block.number)
+    await ctx.kv.get('k')
+    ctx.log.info('after', ctx.block.number)
+    if (ctx.block.number % 5n === 0n) throw new Error('five ' + ctx.block.number)
+    return ctx.block.number * 2n
+  },
+})`
+    await sandbox.load(await loadFunction(dir.write('echo', body)))
+    const results = await together(
+      'echo',
+      Array.from({ length: 40 }, (_, i) => at(BigInt(i + 1))),
+    )
+    results.forEach((result, i) => {
+      const n = BigInt(i + 1)
+      expect(result.logs.map((l) => l.message)).toEqual([`console ${n}n`, `after ${n}n`])
+      if (n % 5n === 0n) expect(result).toMatchObject({ ok: false, error: { reason: 'threw' } })
+      else expect(result).toMatchObject({ ok: true, value: n * 2n })
+    })
+  })
+
+  it('fails only the run that timed out; the runs after it run again in a fresh isolate', async () => {
+    const body = `export default defineFunction({ trigger: { type: 'blocks', every: 1 },
+  async handler(ctx) {
+    if (ctx.block.number === 3n) { ctx.log.info('spinning'); while (true) {} }
+    return 'fine ' + ctx.block.number
+  },
+})`
+    await sandbox.load(await loadFunction(dir.write('spinThird', body)))
+    // One run first, so the next six wait together behind it.
+    const first = sandbox.run('spinThird', at(100n), host)
+    const rest = together('spinThird', [1n, 2n, 3n, 4n, 5n, 6n].map(at))
+    expect(await first).toMatchObject({ ok: true })
+    const results = await rest
+    expect(results.map((r) => (r.ok ? r.value : (r.error as { reason?: string }).reason))).toEqual([
+      'fine 1',
+      'fine 2',
+      'timeout',
+      'fine 4',
+      'fine 5',
+      'fine 6',
+    ])
+    const spun = results[2] as RunResult
+    expect(spun.logs[0]?.message).toBe('spinning')
+    expect(spun.durationMs).toBeGreaterThanOrEqual(290)
+  })
+
+  it('fails only the run that ran out of memory', async () => {
+    const body = `export default defineFunction({ trigger: { type: 'blocks', every: 1 },
+  async handler(ctx) {
+    if (ctx.block.number === 2n) { const hog = []; while (true) hog.push(new Array(1e5).fill(Math.random())) }
+    return 'fine'
+  },
+})`
+    await sandbox.load(await loadFunction(dir.write('hogSecond', body)))
+    const first = sandbox.run('hogSecond', at(100n), host)
+    const results = await together('hogSecond', [1n, 2n, 3n].map(at))
+    await first
+    expect(results.map((r) => (r.ok ? r.value : (r.error as { reason?: string }).reason))).toEqual([
+      'fine',
+      'memory',
+      'fine',
+    ])
+  })
+
+  it('rejects only the run whose input cannot enter the sandbox', async () => {
+    const body = `export default defineFunction({ trigger: { type: 'blocks', every: 1 },
+  handler(ctx) { return ctx.block.number },
+})`
+    await sandbox.load(await loadFunction(dir.write('plain', body)))
+    const first = sandbox.run('plain', at(100n), host)
+    const runs = [at(1n), { ...at(2n), condition: { value: () => 1 } } as RunInput, at(3n)].map((input) =>
+      sandbox.run('plain', input, host).then(
+        (r) => r,
+        (e: unknown) => e,
+      ),
+    )
+    await first
+    const [one, two, three] = await Promise.all(runs)
+    expect(one).toMatchObject({ ok: true, value: 1n })
+    expect(two).toBeInstanceOf(PbjError)
+    expect(three).toMatchObject({ ok: true, value: 3n })
+  })
+
+  it('parses a job input given as JSON inside the isolate, bigints included', async () => {
+    const body = `export default defineFunction({ trigger: { type: 'blocks', every: 1 },
+  handler(ctx) { return [ctx.block.number, ctx.event.args.amount, ctx.run.jobId, ctx.secrets.API_KEY] },
+})`
+    await sandbox.load(await loadFunction(dir.write('fromJson', body)))
+    const { run, secrets, ...rest } = testInput({
+      event: {
+        name: 'Paid',
+        args: { amount: 10n ** 30n },
+        address: '0x00',
+        logIndex: 0,
+        transactionHash: '0x00',
+      },
+    })
+    const result = await sandbox.run('fromJson', { json: stringifyJson(rest), run, secrets }, host)
+    expect(result).toMatchObject({ ok: true, value: [100n, 10n ** 30n, 'job-1', 'secret'] })
+  })
+})
