@@ -2,6 +2,7 @@
 // measures; real cars are other machines). Started by measureFleet with the fleet's parameters as JSON in
 // argv[2]; tells its parent 'ready' once every car is connected, and exits when the parent disconnects.
 import { type DeviceAgent, startSimulatedCar } from '@pbj/device'
+import { createPublicClient, http } from 'viem'
 
 type FleetParams = {
   brokerUrl: string
@@ -13,6 +14,9 @@ type FleetParams = {
 }
 
 const params = JSON.parse(process.argv[2] ?? '{}') as FleetParams
+// One client for the whole fleet, batching its JSON-RPC requests: a thousand cars each with its own
+// connection to one local Anvil would exhaust it, where real cars each reach their own node.
+const client = createPublicClient({ transport: http(params.rpcUrl, { batch: { wait: 1 }, retryCount: 1 }) })
 const agents: DeviceAgent[] = []
 // A few at a time: 1,000 simultaneous MQTT connects would time out against a broker in a busy process.
 const parallel = 50
@@ -23,7 +27,7 @@ for (let i = 0; i < params.keys.length; i += parallel) {
         brokerUrl: params.brokerUrl,
         deviceKey,
         topicPrefix: params.topicPrefix,
-        chain: { rpcUrl: params.rpcUrl, chainId: params.chainId, registry: params.registry },
+        chain: { rpcUrl: params.rpcUrl, chainId: params.chainId, registry: params.registry, client },
         print: () => {},
       })
       await agent.ready

@@ -215,7 +215,7 @@ export async function measureFleet(
       dueAt += BigInt(30 * day)
     }
   } finally {
-    cars.stop()
+    await cars.stop()
     await stop()
   }
   result.atBrokerMs = Math.max(...result.lock.map((m) => m.allAtBrokerMs))
@@ -265,7 +265,7 @@ async function sendOnly(url: string, txs: { from: Hex; to: Hex; data: Hex }[]) {
   const withNonces = txs.map((tx) => {
     const nonce = nonces.get(tx.from) ?? 0
     nonces.set(tx.from, nonce + 1)
-    return { ...tx, gas: '0x7a120', nonce: `0x${nonce.toString(16)}` }
+    return { ...tx, gas: '0x61a80', nonce: `0x${nonce.toString(16)}` }
   })
   for (let i = 0; i < withNonces.length; i += 500) {
     await rpc(
@@ -277,8 +277,9 @@ async function sendOnly(url: string, txs: { from: Hex; to: Hex; data: Hex }[]) {
 
 /** Sends the transactions (automine off) and mines until the pool is empty. */
 async function sendAndMine(url: string, txs: { from: Hex; to: Hex; data: Hex }[]) {
-  await sendOnly(url, txs)
+  // A block big enough for a thousand loans' set-up, and later for a thousand payments at once.
   await rpc(url, [{ method: 'evm_setBlockGasLimit', params: [`0x${(1_000_000_000).toString(16)}`] }])
+  await sendOnly(url, txs)
   for (let blocks = 0; blocks < 100; blocks++) {
     const [status] = (await rpc(url, [{ method: 'txpool_status', params: [] }])) as [{ pending: string }]
     if (Number(status.pending) === 0) return
@@ -302,11 +303,14 @@ function startFleet(stack: DemoStack, topicPrefix: string, keys: Hex[], log: (li
     ],
     { execArgv: ['--no-node-snapshot', '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
   )
-  const stop = () => {
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  // Waits for the cars to go before the chain does: cars left behind would log a thousand failed reads.
+  const stop = async () => {
     if (child.connected) child.disconnect()
     setTimeout(() => child.kill('SIGKILL'), 3_000).unref()
+    await exited
   }
-  return new Promise<{ stop: () => void }>((resolve, reject) => {
+  return new Promise<{ stop: () => Promise<void> }>((resolve, reject) => {
     child.on('message', (m: { type: string; connected?: number }) => {
       if (m.type === 'progress' && (m.connected ?? 0) % 250 === 0)
         log(`  fleet: ${m.connected}/${keys.length} cars connected`)

@@ -35,7 +35,6 @@ export async function startBenchEngine(
     functions: picked,
     contracts: stack.deployment.contracts,
     operatorKey: stack.deployment.accounts.operator.privateKey,
-    limits: { timeoutMs: 2000, memoryMb: 64 },
     chain: { startBlock: Number(options.startBlock) },
     ...options.extra,
   })
