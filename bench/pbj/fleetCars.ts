@@ -11,12 +11,16 @@ type FleetParams = {
   chainId: number
   registry: string
   keys: string[]
+  /** One client batching the registry reads of all the cars (a fleet on one local Anvil). */
+  batchRpc: boolean
 }
 
 const params = JSON.parse(process.argv[2] ?? '{}') as FleetParams
 // One client for the whole fleet, batching its JSON-RPC requests: a thousand cars each with its own
 // connection to one local Anvil would exhaust it, where real cars each reach their own node.
-const client = createPublicClient({ transport: http(params.rpcUrl, { batch: { wait: 1 }, retryCount: 1 }) })
+const client = params.batchRpc
+  ? createPublicClient({ transport: http(params.rpcUrl, { batch: { wait: 1 }, retryCount: 1 }) })
+  : undefined
 const agents: DeviceAgent[] = []
 // A few at a time: 1,000 simultaneous MQTT connects would time out against a broker in a busy process.
 const parallel = 50
@@ -27,7 +31,12 @@ for (let i = 0; i < params.keys.length; i += parallel) {
         brokerUrl: params.brokerUrl,
         deviceKey,
         topicPrefix: params.topicPrefix,
-        chain: { rpcUrl: params.rpcUrl, chainId: params.chainId, registry: params.registry, client },
+        chain: {
+          rpcUrl: params.rpcUrl,
+          chainId: params.chainId,
+          registry: params.registry,
+          ...(client ? { client } : {}),
+        },
         print: () => {},
       })
       await agent.ready

@@ -1,5 +1,3 @@
-import { fork } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import { carLoanAbi, deviceRegistryAbi, testUsdAbi } from '@pbj/contracts'
 import { createTestClient, encodeFunctionData, type Hex, http, maxUint256, type PublicClient } from 'viem'
 import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts'
@@ -12,6 +10,7 @@ import { demoClients } from '../../packages/pbj/src/demo/demoClients.js'
 import type { DemoStack } from '../../packages/pbj/src/demo/startDemoStack.js'
 import { type Stats, summarize } from '../lib/stats.js'
 import { startBenchEngine } from './startBenchEngine.js'
+import { startCarProcess } from './startCarProcess.js'
 
 /** One block moving every car of the fleet: per-car latencies, and the slowest car (all there). */
 export type FleetMove = {
@@ -156,7 +155,7 @@ export async function measureFleet(
     topicPrefix,
     functions: Object.values(moves).map((m) => m.functionName),
   })
-  const cars = await startFleet(stack, topicPrefix, keys, log)
+  const cars = await startCarProcess(stack, { topicPrefix, keys, batchRpc: true, log })
   log(
     `  fleet: ${options.cars} cars connected, loans ${firstLoan}–${opened} (setup ${Math.round(performance.now() - setupStarted)} ms)`,
   )
@@ -286,38 +285,4 @@ async function sendAndMine(url: string, txs: { from: Hex; to: Hex; data: Hex }[]
     await rpc(url, [{ method: 'evm_mine', params: [] }])
   }
   throw new Error('the fleet set-up transactions were not all mined after 100 blocks')
-}
-
-function startFleet(stack: DemoStack, topicPrefix: string, keys: Hex[], log: (line: string) => void) {
-  const child = fork(
-    fileURLToPath(new URL('./fleetCars.ts', import.meta.url)),
-    [
-      JSON.stringify({
-        brokerUrl: stack.brokerUrl,
-        topicPrefix,
-        rpcUrl: stack.rpcUrl,
-        chainId: stack.deployment.chainId,
-        registry: stack.deployment.contracts.DeviceRegistry,
-        keys,
-      }),
-    ],
-    { execArgv: ['--no-node-snapshot', '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
-  )
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  // Waits for the cars to go before the chain does: cars left behind would log a thousand failed reads.
-  const stop = async () => {
-    if (child.connected) child.disconnect()
-    setTimeout(() => child.kill('SIGKILL'), 3_000).unref()
-    await exited
-  }
-  return new Promise<{ stop: () => Promise<void> }>((resolve, reject) => {
-    child.on('message', (m: { type: string; connected?: number }) => {
-      if (m.type === 'progress' && (m.connected ?? 0) % 250 === 0)
-        log(`  fleet: ${m.connected}/${keys.length} cars connected`)
-      if (m.type === 'ready') resolve({ stop })
-    })
-    child.on('exit', (code) =>
-      reject(new Error(`the fleet's car process exited (${code}) before it was ready`)),
-    )
-  })
 }

@@ -1,5 +1,4 @@
 import { carLoanAbi, carWalletAbi } from '@pbj/contracts'
-import { startSimulatedCar } from '@pbj/device'
 import { createTestClient, http, type PublicClient } from 'viem'
 import { createBlockMiner, type MoveTimes } from '../../packages/pbj/src/demo/createBlockMiner.js'
 import { demoClients } from '../../packages/pbj/src/demo/demoClients.js'
@@ -7,6 +6,7 @@ import { createDemoCar } from '../../packages/pbj/src/demo/deployDemo.js'
 import type { DemoStack } from '../../packages/pbj/src/demo/startDemoStack.js'
 import { type Stats, summarize } from '../lib/stats.js'
 import { startBenchEngine } from './startBenchEngine.js'
+import { startCarProcess } from './startCarProcess.js'
 
 /** Latency of one kind of move, ms from the moment its block was mined (`evm_mine` sent). */
 export type MoveLatency = { head: Stats; functionStarted: Stats; atBroker: Stats; acked: Stats }
@@ -52,16 +52,11 @@ export async function measureSingle(
     topicPrefix,
     functions: Object.values(moves).map((m) => m.functionName),
   })
-  const agent = await startSimulatedCar({
-    brokerUrl: stack.brokerUrl,
-    deviceKey: car.devicePrivateKey,
+  const carProcess = await startCarProcess(stack, {
     topicPrefix,
-    chain: {
-      rpcUrl: stack.rpcUrl,
-      chainId: stack.deployment.chainId,
-      registry: stack.deployment.contracts.DeviceRegistry,
-    },
-    print: () => {},
+    keys: [car.devicePrivateKey],
+    batchRpc: false,
+    log: options.log,
   })
   const miner = createBlockMiner(
     engine,
@@ -100,7 +95,7 @@ export async function measureSingle(
     }
   } finally {
     await testClient.setAutomine(true)
-    await agent.close()
+    await carProcess.stop()
     await stop()
   }
   const lock = latencyOf(samples.lock, car.deviceId)

@@ -1,3 +1,4 @@
+import { bloomMayContain } from '../chain/bloomMayContain.js'
 import { type PrefetchedLogs, pickPrefetchedLogs } from '../chain/pickPrefetchedLogs.js'
 import type { BlockHeader } from '../chain/types.js'
 import { now } from '../internal/now.js'
@@ -13,6 +14,7 @@ import type { Common } from './types.js'
  * @example
  * await processBlock(common, header, Date.now())
  */
+
 export async function processBlock(
   common: Common,
   header: BlockHeader,
@@ -20,11 +22,15 @@ export async function processBlock(
   prefetched?: PrefetchedLogs,
 ): Promise<void> {
   const { index } = common
-  const logs =
-    index.addresses.length > 0
-      ? (pickPrefetchedLogs(prefetched, index.addresses) ??
-        (await common.chain.getLogs({ blockHash: header.hash, addresses: index.addresses })))
-      : []
+  // A block whose bloom rules out every watched address has none of their logs: no round trip for it
+  // (a deadline's block is often empty). The bloom has false positives, never false negatives.
+  const bloom = header.logsBloom
+  const mayHaveLogs =
+    index.addresses.length > 0 && (!bloom || index.addresses.some((a) => bloomMayContain(bloom, a)))
+  const logs = mayHaveLogs
+    ? (pickPrefetchedLogs(prefetched, index.addresses) ??
+      (await common.chain.getLogs({ blockHash: header.hash, addresses: index.addresses })))
+    : []
   const write = await planBlock(
     {
       chainId: common.chainId,
