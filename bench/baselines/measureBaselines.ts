@@ -100,28 +100,34 @@ export async function measureBaselines(
     })
   }
 
-  // Ponder is installed first (one time, ~30 s, outside the measured phase), then started in the background
-  // while viem-http samples: its start-up (~10 s here) would otherwise add to a phase that spends its time
-  // waiting on a 4 s poll. Ponder's own samples begin only once viem-http is done, and viem-ws runs after
-  // Ponder has been killed, so no two baselines are ever measured at once.
+  // Ponder is installed (one time, ~30 s) and started (~10 s) in the background while viem-http samples: a
+  // phase that spends its time waiting on a 4 s poll, where a few ms of CPU noise do not show. Ponder's own
+  // samples begin only once viem-http is done, and viem-ws runs after Ponder has been killed, so no two
+  // baselines are ever measured at once.
   let ponderInstall: PonderInstall | undefined
   let ponderStarting: ReturnType<typeof startPonderBaseline> | undefined
   const ponderPrefix = `pbj-bench/baselines/${runId}/ponder`
   if (wanted('ponder')) {
-    try {
-      ponderInstall = await installPonderApp(log)
-      const startBlock = await createPublicClient({ transport: http(stack.rpcUrl) }).getBlockNumber()
-      ponderStarting = startPonderBaseline({ stack, startBlock, topicPrefix: ponderPrefix, log })
-      // Its failure is reported when the ponder baseline awaits it, not as an unhandled rejection meanwhile.
-      ponderStarting.catch(() => {})
-    } catch (error) {
-      const reason = `could not install Ponder: ${error instanceof Error ? error.message : String(error)}`
-      log(`ponder: skipped: ${reason}`)
-      results.ponder = { skipped: reason }
-    }
+    ponderStarting = installPonderApp(log).then(
+      async (install) => {
+        ponderInstall = install
+        const startBlock = await createPublicClient({ transport: http(stack.rpcUrl) }).getBlockNumber()
+        return startPonderBaseline({ stack, startBlock, topicPrefix: ponderPrefix, log })
+      },
+      (error: unknown) => {
+        const reason = `could not install Ponder: ${error instanceof Error ? error.message : String(error)}`
+        log(`ponder: skipped: ${reason}`)
+        results.ponder = { skipped: reason }
+        throw error
+      },
+    )
+    // Its failure is reported when the ponder baseline awaits it, not as an unhandled rejection meanwhile.
+    ponderStarting.catch(() => {})
   }
   try {
     if (wanted('viem-http')) results['viem-http'] = await viem('http')
+    // Settled either way (a failed install has set results.ponder to skipped).
+    await ponderStarting?.catch(() => {})
     if (ponderStarting && ponderInstall) {
       const { installMs } = ponderInstall
       const starting = ponderStarting
