@@ -63,10 +63,12 @@ if (wanted('single') || wanted('fleet') || wanted('baselines')) {
   log('starting Anvil, the embedded broker and the demo contracts…')
   const stack = await startDemoStack({ cars: 0 })
   try {
-    single = await section('single', () => measureSingle(stack, { cycles: quick ? 30 : 200, warmup: 3, log }))
+    single = await section('single', () => measureSingle(stack, { cycles: quick ? 20 : 200, warmup: 3, log }))
     // Before the fleet, whose thousand loans and big blocks leave Anvil slower for what comes after.
     baselines = await section('baselines', () => measureBaselines(stack, { quick, log }))
-    fleet = await section('fleet', () => measureFleet(stack, { cars: 1_000, rounds: quick ? 1 : 3, log }))
+    fleet = await section('fleet', () =>
+      measureFleet(stack, { cars: 1_000, rounds: quick ? 1 : 3, unlock: !quick, log }),
+    )
   } finally {
     await stack.stop()
   }

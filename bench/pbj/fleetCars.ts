@@ -20,7 +20,9 @@ const params = JSON.parse(process.argv[2] ?? '{}') as FleetParams
 // transactions makes each getBlock answer ~66 KB, and viem refuses bodies over 10 MB): a thousand cars each with its own
 // connection to one local Anvil would exhaust it, where real cars each reach their own node.
 const client = params.batchRpc
-  ? createPublicClient({ transport: http(params.rpcUrl, { batch: { batchSize: 50, wait: 1 }, retryCount: 1 }) })
+  ? createPublicClient({
+      transport: http(params.rpcUrl, { batch: { batchSize: 50, wait: 1 }, retryCount: 1 }),
+    })
   : undefined
 const agents: DeviceAgent[] = []
 // A few at a time: 1,000 simultaneous MQTT connects would time out against a broker in a busy process.
