@@ -40,22 +40,23 @@ const errorName = (error: unknown) =>
         ?.data?.errorName
     : undefined
 
+const getLoan = (client: ReturnType<typeof clientCounting>['client'], loanId: bigint) =>
+  client.readContract({
+    address: stack.deployment.contracts.CarLoan,
+    abi: carLoanAbi,
+    functionName: 'getLoan',
+    args: [loanId],
+  })
+
 describe('createReadBatcher', () => {
   it('sends the reads of one tick as one multicall, with the answers each read gets alone', async () => {
     const car = stack.cars[0]
     if (!car) throw new Error('no car')
-    const read = (client: ReturnType<typeof clientCounting>['client'], loanId: bigint) =>
-      client.readContract({
-        address: stack.deployment.contracts.CarLoan,
-        abi: carLoanAbi,
-        functionName: 'getLoan',
-        args: [loanId],
-      })
     const batched = clientCounting(true)
     const alone = clientCounting(false)
-    const results = await Promise.all(Array.from({ length: 1250 }, () => read(batched.client, car.loanId)))
+    const results = await Promise.all(Array.from({ length: 1250 }, () => getLoan(batched.client, car.loanId)))
     expect(batched.sent.filter((m) => m === 'eth_call')).toHaveLength(3) // 500 + 500 + 250
-    const single = await read(alone.client, car.loanId)
+    const single = await getLoan(alone.client, car.loanId)
     expect(alone.sent).toEqual(['eth_call'])
     for (const r of results) expect(r).toEqual(single)
     expect(single.car).toBe(car.deviceId)
@@ -64,22 +65,15 @@ describe('createReadBatcher', () => {
   it('rejects a reverting read in a batch as the node rejects it alone: decoded custom error, others unharmed', async () => {
     const car = stack.cars[0]
     if (!car) throw new Error('no car')
-    const call = (client: ReturnType<typeof clientCounting>['client'], loanId: bigint) =>
-      client.readContract({
-        address: stack.deployment.contracts.CarLoan,
-        abi: carLoanAbi,
-        functionName: 'getLoan',
-        args: [loanId],
-      })
     const batched = clientCounting(true)
     const [good, bad] = await Promise.allSettled([
-      call(batched.client, car.loanId),
-      call(batched.client, 999n),
+      getLoan(batched.client, car.loanId),
+      getLoan(batched.client, 999n),
     ])
     expect(batched.sent.filter((m) => m === 'eth_call')).toHaveLength(1)
     expect(good.status).toBe('fulfilled')
     expect(bad.status).toBe('rejected')
-    const alone = await call(clientCounting(false).client, 999n).catch((e: unknown) => e)
+    const alone = await getLoan(clientCounting(false).client, 999n).catch((e: unknown) => e)
     expect(errorName(alone)).toBe('UnknownLoan')
     expect(errorName(bad.status === 'rejected' ? bad.reason : undefined)).toBe('UnknownLoan')
   })
