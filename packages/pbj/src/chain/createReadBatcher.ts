@@ -11,7 +11,8 @@ type Pending = { to: Hex; data: Hex; resolve: (value: unknown) => void; reject: 
  * runs read must not cost it a thousand calls; a lone call is sent as it is, without waiting (batches
  * close at `setImmediate`, not on a timer as viem's do). A failed sub-call rejects like the node's own
  * revert (code 3, with the revert data, so viem decodes the reason); a batch the node refuses as a whole
- * is sent again call by call. Pass `multicall: false` where the chain has no Multicall3.
+ * is sent again call by call. Pass `multicall: false` where the chain has no Multicall3. Inside a batch a view
+ * sees Multicall3 as `msg.sender` (alone, the zero address): a view that depends on its caller is not a read.
  *
  * @example
  * const request = createReadBatcher((method, params) => pool.request(method, params), { multicall: true })
