@@ -1,11 +1,8 @@
 import { carLoanAbi, deviceRegistryAbi, testUsdAbi } from '@pbj/contracts'
 import { createTestClient, encodeFunctionData, type Hex, http, maxUint256, type PublicClient } from 'viem'
 import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts'
-import {
-  type CarMove,
-  createBlockMiner,
-  type MoveTimes,
-} from '../../packages/pbj/src/demo/createBlockMiner.js'
+import { carLoanMoves } from '../../packages/pbj/src/demo/carLoanMoves.js'
+import { createBlockMiner, type MoveTimes } from '../../packages/pbj/src/demo/createBlockMiner.js'
 import { demoClients } from '../../packages/pbj/src/demo/demoClients.js'
 import type { DemoStack } from '../../packages/pbj/src/demo/startDemoStack.js'
 import { type Stats, summarize } from '../lib/stats.js'
@@ -32,13 +29,6 @@ export type FleetResult = {
   unlock: FleetMove[]
   setupSeconds: number
 }
-
-const moves = {
-  warning: { functionName: 'warnOnMissedDueDate', locked: false, stage: 'warning' },
-  final: { functionName: 'finalWarningBeforeLock', locked: false, stage: 'final-warning' },
-  lock: { functionName: 'lockOnMissedPayment', locked: true, stage: 'disable' },
-  unlock: { functionName: 'unlockOnPayment', locked: false, stage: 'none' },
-} as const satisfies Record<string, CarMove>
 
 const day = 86_400
 const installment = 1_000_000n
@@ -153,7 +143,7 @@ export async function measureFleet(
   const { engine, stop } = await startBenchEngine(stack, {
     startBlock,
     topicPrefix,
-    functions: Object.values(moves).map((m) => m.functionName),
+    functions: Object.values(carLoanMoves).map((m) => m.functionName),
   })
   const cars = await startCarProcess(stack, { topicPrefix, keys, batchRpc: true, log })
   log(
@@ -178,11 +168,11 @@ export async function measureFleet(
     let dueAt = firstDueAt
     for (let round = 0; round < options.rounds; round++) {
       const lockAt = dueAt + BigInt(grace)
-      await miner.mineAndAwait(ids, moves.warning, dueAt)
+      await miner.mineAndAwait(ids, carLoanMoves.warning, dueAt)
       log(`  fleet round ${round + 1}: ${options.cars} warnings acknowledged`)
-      await miner.mineAndAwait(ids, moves.final, lockAt - policy.finalWarning)
+      await miner.mineAndAwait(ids, carLoanMoves['final-warning'], lockAt - policy.finalWarning)
       log(`  fleet round ${round + 1}: ${options.cars} final warnings acknowledged`)
-      const lock = summarizeMove(await miner.mineAndAwait(ids, moves.lock, lockAt))
+      const lock = summarizeMove(await miner.mineAndAwait(ids, carLoanMoves.lock, lockAt))
       result.lock.push(lock)
       log(
         `  fleet round ${round + 1}: ${options.cars} locks — all at the broker ${lock.allAtBrokerMs} ms, all acknowledged ${lock.allAckedMs} ms after the block`,
@@ -205,7 +195,7 @@ export async function measureFleet(
         await rpc(stack.rpcUrl, [
           { method: 'evm_setBlockGasLimit', params: [`0x${(200_000_000).toString(16)}`] },
         ])
-        const unlock = summarizeMove(await miner.mineAndAwait(ids, moves.unlock))
+        const unlock = summarizeMove(await miner.mineAndAwait(ids, carLoanMoves.unlock))
         result.unlock.push(unlock)
         log(
           `  fleet round ${round + 1}: ${options.cars} unlocks — all at the broker ${unlock.allAtBrokerMs} ms, all acknowledged ${unlock.allAckedMs} ms after the block`,

@@ -1,5 +1,6 @@
 import { carLoanAbi, carWalletAbi } from '@pbj/contracts'
 import { createTestClient, http, type PublicClient } from 'viem'
+import { carLoanMoves } from '../../packages/pbj/src/demo/carLoanMoves.js'
 import { createBlockMiner, type MoveTimes } from '../../packages/pbj/src/demo/createBlockMiner.js'
 import { demoClients } from '../../packages/pbj/src/demo/demoClients.js'
 import { createDemoCar } from '../../packages/pbj/src/demo/deployDemo.js'
@@ -19,13 +20,6 @@ export type SingleResult = {
   unlock: MoveLatency
   cycles: number
 }
-
-const moves = {
-  warning: { functionName: 'warnOnMissedDueDate', locked: false, stage: 'warning' },
-  final: { functionName: 'finalWarningBeforeLock', locked: false, stage: 'final-warning' },
-  lock: { functionName: 'lockOnMissedPayment', locked: true, stage: 'disable' },
-  unlock: { functionName: 'unlockOnPayment', locked: false, stage: 'none' },
-} as const
 
 /**
  * One car, the demo's engine and functions, `cycles` times: the due date passes with the wallet empty
@@ -50,7 +44,7 @@ export async function measureSingle(
   const { engine, stop } = await startBenchEngine(stack, {
     startBlock,
     topicPrefix,
-    functions: Object.values(moves).map((m) => m.functionName),
+    functions: Object.values(carLoanMoves).map((m) => m.functionName),
   })
   const carProcess = await startCarProcess(stack, {
     topicPrefix,
@@ -75,9 +69,9 @@ export async function measureSingle(
         args: [car.loanId],
       })
       const lockAt = loan.nextDueAt + loan.grace
-      await miner.mineAndAwait(ids, moves.warning, loan.nextDueAt)
-      await miner.mineAndAwait(ids, moves.final, lockAt - BigInt(car.policy.finalWarning))
-      const lock = await miner.mineAndAwait(ids, moves.lock, lockAt)
+      await miner.mineAndAwait(ids, carLoanMoves.warning, loan.nextDueAt)
+      await miner.mineAndAwait(ids, carLoanMoves['final-warning'], lockAt - BigInt(car.policy.finalWarning))
+      const lock = await miner.mineAndAwait(ids, carLoanMoves.lock, lockAt)
       await owner.writeContract({
         address: car.walletAddress,
         abi: carWalletAbi,
@@ -85,7 +79,7 @@ export async function measureSingle(
         args: [car.installment],
         gas: 500_000n,
       })
-      const unlock = await miner.mineAndAwait(ids, moves.unlock)
+      const unlock = await miner.mineAndAwait(ids, carLoanMoves.unlock)
       if (cycle >= options.warmup) {
         samples.lock.push(lock)
         samples.unlock.push(unlock)

@@ -20,6 +20,7 @@ import { createEngine } from '../engine/createEngine.js'
 import { now } from '../internal/now.js'
 import { loadFunctions } from '../runtime/loadFunctions.js'
 import { demoAccounts } from './accounts.js'
+import { carLoanMoves } from './carLoanMoves.js'
 import { createBlockMiner } from './createBlockMiner.js'
 import { type Progress, startDemoStack } from './startDemoStack.js'
 
@@ -225,19 +226,12 @@ export async function runDemo(options: { onEvent: (event: DemoEvent) => void; br
 
     const miner = createBlockMiner(engine, { publicClient: pub, testClient: test })
     const { mine } = miner
-    // What each move of the car is: the function that makes it, and the stage the car then shows.
-    const moves = {
-      warning: { functionName: 'warnOnMissedDueDate', locked: false, stage: 'warning' },
-      'final-warning': { functionName: 'finalWarningBeforeLock', locked: false, stage: 'final-warning' },
-      lock: { functionName: 'lockOnMissedPayment', locked: true, stage: 'disable' },
-      unlock: { functionName: 'unlockOnPayment', locked: false, stage: 'none' },
-    } as const
     /** Mines a block expected to move the car, and measures each stage from the moment it was mined. */
-    const mineAndAwaitCar = async (move: keyof typeof moves, timestamp?: bigint) => {
+    const mineAndAwaitCar = async (move: keyof typeof carLoanMoves, timestamp?: bigint) => {
       const id = car.deviceId.toLowerCase()
       const { block, runsStartedAt, publishedAt, ackedAt } = await miner.mineAndAwait(
         [id],
-        moves[move],
+        carLoanMoves[move],
         timestamp,
       )
       const since = (t: number | undefined) => Math.round(((t ?? Number.NaN) - block.minedAt) * 100) / 100
