@@ -6,7 +6,6 @@ import {
   defineChain,
   type Hex,
   http,
-  keccak256,
   toHex,
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
@@ -21,6 +20,7 @@ import { demoAccounts } from '../packages/pbj/src/demo/accounts.js'
 import { type DemoDeployment, deployDemo } from '../packages/pbj/src/demo/deployDemo.js'
 import { createEngine, type Engine } from '../packages/pbj/src/engine/createEngine.js'
 import { priceRun } from '../packages/pbj/src/payment/priceRun.js'
+import { projectIdOf, saltOf } from '../packages/pbj/src/payment/projectIdOf.js'
 import { usageRoot } from '../packages/pbj/src/payment/usageRoot.js'
 import { loadFunction } from '../packages/pbj/src/runtime/loadFunction.js'
 import { makeFunctionsDir } from '../packages/pbj/src/runtime/testFunctions.js'
@@ -49,7 +49,14 @@ const wallet = (key: Hex) =>
     transport: http(anvil.rpcUrl),
   })
 const balanceContract = () => deployment.contracts.ExecutionBalance
-const projectOf = (name: string) => keccak256(toHex(`${name}-${Math.random()}`))
+/** Project ids are bound to their owner: the demo owner's project named `<name>-<random>`. */
+const salts = new Map<Hex, string>()
+const projectOf = (name: string) => {
+  const salt = `${name}-${Math.random()}`
+  const id = projectIdOf(demoAccounts.owner.address, salt)
+  salts.set(id, salt)
+  return id
+}
 
 async function write(
   key: Hex,
@@ -64,7 +71,7 @@ async function write(
   return receipt
 }
 
-/** The owner mints `amount` tUSD, approves the contract and deposits it for `projectId`. */
+/** The owner mints `amount` tUSD, approves the contract, opens the project (once) and deposits for it. */
 async function deposit(projectId: Hex, amount: bigint) {
   const { TestUSD } = deployment.contracts
   await write(demoAccounts.owner.privateKey, TestUSD, testUsdAbi, 'mint', [
@@ -72,6 +79,13 @@ async function deposit(projectId: Hex, amount: bigint) {
     amount,
   ])
   await write(demoAccounts.owner.privateKey, TestUSD, testUsdAbi, 'approve', [balanceContract(), amount])
+  const salt = salts.get(projectId)
+  if (salt !== undefined) {
+    salts.delete(projectId)
+    await write(demoAccounts.owner.privateKey, balanceContract(), executionBalanceAbi, 'openProject', [
+      saltOf(salt),
+    ])
+  }
   await write(demoAccounts.owner.privateKey, balanceContract(), executionBalanceAbi, 'deposit', [
     projectId,
     amount,

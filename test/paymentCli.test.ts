@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { executionBalanceAbi, testUsdAbi } from '@pbj/contracts/artifacts'
-import { createPublicClient, createWalletClient, defineChain, type Hex, http, keccak256, toHex } from 'viem'
+import { createPublicClient, createWalletClient, defineChain, type Hex, http } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import {
@@ -14,6 +14,7 @@ import { main } from '../packages/pbj/src/cli/main.js'
 import { demoAccounts } from '../packages/pbj/src/demo/accounts.js'
 import { type DemoDeployment, deployDemo } from '../packages/pbj/src/demo/deployDemo.js'
 import { createEngine, type Engine } from '../packages/pbj/src/engine/createEngine.js'
+import { projectIdOf } from '../packages/pbj/src/payment/projectIdOf.js'
 import { loadFunction } from '../packages/pbj/src/runtime/loadFunction.js'
 import { makeFunctionsDir } from '../packages/pbj/src/runtime/testFunctions.js'
 
@@ -24,7 +25,8 @@ let engine: Engine | undefined
 const fns = makeFunctionsDir()
 const dir = mkdtempSync(join(tmpdir(), 'pbj-payment-cli-'))
 const database = join(dir, 'pbj.db')
-const projectId = keccak256(toHex(`payment-cli-${Math.random()}`))
+const projectSalt = `payment-cli-${Math.random()}`
+const projectId = projectIdOf(demoAccounts.owner.address, projectSalt)
 const ownerKey = demoAccounts.owner.privateKey
 
 const clients = () => {
@@ -91,7 +93,7 @@ beforeAll(async () => {
       contracts: Object.fromEntries(
         Object.entries(deployment.contracts).map(([name, address]) => [name, { address }]),
       ),
-      payment: { projectId },
+      payment: { owner: demoAccounts.owner.address, salt: projectSalt },
     }),
   )
 }, 60_000)

@@ -4,6 +4,11 @@ import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts'
 import { carLoanMoves } from '../../packages/pbj/src/demo/carLoanMoves.js'
 import { createBlockMiner, type MoveTimes } from '../../packages/pbj/src/demo/createBlockMiner.js'
 import { demoClients } from '../../packages/pbj/src/demo/demoClients.js'
+import {
+  type LoanTerms,
+  signDeviceRegistration,
+  signLoanConsent,
+} from '../../packages/pbj/src/demo/signConsents.js'
 import type { DemoStack } from '../../packages/pbj/src/demo/startDemoStack.js'
 import { type Stats, summarize } from '../lib/stats.js'
 import { startBenchEngine } from './startBenchEngine.js'
@@ -68,23 +73,65 @@ export async function measureFleet(
     emergencyDuration: BigInt(day),
   }
 
-  // Every car's device registration, operator and loan, sent as JSON-RPC batches from Anvil's unlocked dev
-  // accounts and mined together: ~3,000 transactions in a few seconds.
+  // Every car's device registration (signed by the car's key), operator and loan (the borrower's consent
+  // signed by the owner), sent as JSON-RPC batches from Anvil's unlocked dev accounts and mined together:
+  // ~3,000 transactions in a few seconds. The lender registers the cars, so it may open their loans.
+  const chainId = stack.deployment.chainId
+  const firstNonce = await publicClient.readContract({
+    address: CarLoan,
+    abi: carLoanAbi,
+    functionName: 'consentNonce',
+    args: [owner.address],
+  })
+  const signed = await Promise.all(
+    keys.map(async (devicePrivateKey, index) => {
+      const car = ids[index] as Hex
+      const terms: LoanTerms = {
+        borrower: owner.address,
+        car,
+        // The loan's wallet is the car's own (empty) address: no autopay, so every car is warned.
+        wallet: car,
+        lender: lender.address,
+        installment,
+        period: BigInt(30 * day),
+        grace: BigInt(grace),
+        installments: 24,
+        firstDueAt,
+      }
+      const registration = await signDeviceRegistration({
+        devicePrivateKey,
+        owner: lender.address,
+        chainId,
+        registry: DeviceRegistry,
+        now: latest.timestamp,
+      })
+      const consent = await signLoanConsent({
+        borrowerKey: owner.privateKey,
+        terms,
+        policy,
+        nonce: firstNonce + BigInt(index),
+        chainId,
+        carLoan: CarLoan,
+        now: latest.timestamp,
+      })
+      return { car, terms, registration, consent }
+    }),
+  )
   await testClient.setAutomine(false)
   try {
     const txs: { from: Hex; to: Hex; data: Hex }[] = []
-    ids.forEach((car) => {
+    for (const { car, terms, registration, consent } of signed) {
       txs.push({
-        from: owner.address,
+        from: lender.address,
         to: DeviceRegistry,
         data: encodeFunctionData({
           abi: deviceRegistryAbi,
           functionName: 'register',
-          args: [car, owner.address],
+          args: [car, lender.address, registration.deadline, registration.signature],
         }),
       })
       txs.push({
-        from: owner.address,
+        from: lender.address,
         to: DeviceRegistry,
         data: encodeFunctionData({
           abi: deviceRegistryAbi,
@@ -98,21 +145,10 @@ export async function measureFleet(
         data: encodeFunctionData({
           abi: carLoanAbi,
           functionName: 'openLoan',
-          // The loan's wallet is the car's own (empty) address: no autopay, so every car is warned.
-          args: [
-            owner.address,
-            car,
-            car,
-            installment,
-            BigInt(30 * day),
-            BigInt(grace),
-            24,
-            firstDueAt,
-            policy,
-          ],
+          args: [terms, policy, consent.deadline, consent.signature],
         }),
       })
-    })
+    }
     txs.push({
       from: owner.address,
       to: TestUSD,

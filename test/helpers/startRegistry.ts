@@ -23,6 +23,7 @@ import {
 } from '../../packages/pbj/src/actions/devices/createCommandSigner.js'
 import { type AnvilNode, startAnvil } from '../../packages/pbj/src/chain/startAnvil.js'
 import { demoAccounts } from '../../packages/pbj/src/demo/accounts.js'
+import { signDeviceRegistration } from '../../packages/pbj/src/demo/signConsents.js'
 
 /**
  * A device registered in the fixture's DeviceRegistry: its key, and its id (the key's address, lowercase).
@@ -68,10 +69,8 @@ export async function startRegistry() {
     const domain: PbjDomain = pbjDomain({ chainId: anvil.chainId, registry })
     const operator = demoAccounts.operator
     const signer: CommandSigner = createCommandSigner({ operatorKey: operator.privateKey, domain })
-    const writeRegistry = async (
-      functionName: 'register' | 'addOperator' | 'removeOperator',
-      args: readonly [Hex, Hex],
-    ) => confirm(await owner.writeContract({ address: registry, abi: deviceRegistryAbi, functionName, args }))
+    const writeRegistry = async (functionName: 'addOperator' | 'removeOperator', args: readonly [Hex, Hex]) =>
+      confirm(await owner.writeContract({ address: registry, abi: deviceRegistryAbi, functionName, args }))
 
     return {
       anvil,
@@ -86,7 +85,22 @@ export async function startRegistry() {
       async newDevice(options: { operator?: boolean } = {}): Promise<RegisteredDevice> {
         const deviceKey = generatePrivateKey()
         const address = privateKeyToAddress(deviceKey)
-        await writeRegistry('register', [address, demoAccounts.owner.address])
+        // Proof of possession: the device's own key signs its registration to the owner.
+        const { deadline, signature } = await signDeviceRegistration({
+          devicePrivateKey: deviceKey,
+          owner: demoAccounts.owner.address,
+          chainId: anvil.chainId,
+          registry,
+          now: (await pub.getBlock({ blockTag: 'latest' })).timestamp,
+        })
+        await confirm(
+          await owner.writeContract({
+            address: registry,
+            abi: deviceRegistryAbi,
+            functionName: 'register',
+            args: [address, demoAccounts.owner.address, deadline, signature],
+          }),
+        )
         if (options.operator !== false) await writeRegistry('addOperator', [address, operator.address])
         return { deviceId: address.toLowerCase(), deviceKey }
       },

@@ -4,7 +4,8 @@ pragma solidity ^0.8.24;
 import {IERC20} from "./IERC20.sol";
 
 /// @title Prepaid execution: projects deposit the stablecoin; the pbj operator settles metered usage in batches.
-/// @notice A project (any bytes32 id) has an owner and a balance. Anyone may fund it; only the owner may
+/// @notice A project has an owner and a balance. Its id is bound to its owner (`projectIdOf(owner, salt)`),
+///         so nobody can open, and so own, a project id another account will use. Anyone may fund it; only the owner may
 ///         withdraw what is left. The operator (the pbj engine's key, fixed at construction) publishes prices
 ///         and debits batches of runs with `settle`, whose `usageRoot` anyone can recompute from pbj's run
 ///         history. Batches of one project must follow each other (`fromRun` = last `toRun` + 1), so a
@@ -48,6 +49,8 @@ contract ExecutionBalance {
     error NotOperator(address caller);
     error NotOwner(bytes32 projectId, address caller);
     error AlreadyOpened(bytes32 projectId, address owner);
+    /// @notice No project has this id: its owner opens it first with openProject(salt).
+    error UnknownProject(bytes32 projectId);
     error InsufficientBalance(bytes32 projectId, uint256 balance, uint256 needed);
     error OutOfOrder(bytes32 projectId, uint64 expectedFrom, uint64 fromRun, uint64 toRun);
     error TransferFailed(address from, address to, uint256 amount);
@@ -58,22 +61,25 @@ contract ExecutionBalance {
         operator = operator_;
     }
 
-    /// @notice Claims an unowned project for the caller (a first deposit does the same implicitly).
-    function openProject(bytes32 projectId) external {
+    /// @notice The id of `owner`'s project named `salt`: keccak256(abi.encode(owner, salt)).
+    function projectIdOf(address owner, bytes32 salt) public pure returns (bytes32) {
+        return keccak256(abi.encode(owner, salt));
+    }
+
+    /// @notice Opens the caller's project named `salt` (its id is projectIdOf(caller, salt)).
+    function openProject(bytes32 salt) external returns (bytes32 projectId) {
+        projectId = projectIdOf(msg.sender, salt);
         Project storage p = projects[projectId];
         if (p.owner != address(0)) revert AlreadyOpened(projectId, p.owner);
         p.owner = msg.sender;
         emit ProjectOpened(projectId, msg.sender);
     }
 
-    /// @notice Pulls `amount` tokens from the caller into the project's balance. Anyone may fund a project;
-    ///         the first to do so becomes its owner when it has none.
+    /// @notice Pulls `amount` tokens from the caller into an opened project's balance. Anyone may fund a
+    ///         project; only its owner may withdraw.
     function deposit(bytes32 projectId, uint256 amount) external {
         Project storage p = projects[projectId];
-        if (p.owner == address(0)) {
-            p.owner = msg.sender;
-            emit ProjectOpened(projectId, msg.sender);
-        }
+        if (p.owner == address(0)) revert UnknownProject(projectId);
         p.balance += amount;
         if (!token.transferFrom(msg.sender, address(this), amount)) {
             revert TransferFailed(msg.sender, address(this), amount);
@@ -109,6 +115,7 @@ contract ExecutionBalance {
     {
         if (msg.sender != operator) revert NotOperator(msg.sender);
         Project storage p = projects[projectId];
+        if (p.owner == address(0)) revert UnknownProject(projectId);
         if (fromRun != p.lastSettledRun + 1 || toRun < fromRun) {
             revert OutOfOrder(projectId, p.lastSettledRun + 1, fromRun, toRun);
         }

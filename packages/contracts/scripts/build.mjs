@@ -118,13 +118,15 @@ async function stampOf(file) {
   }
 }
 
-/** Deployable contracts only: interfaces and abstract contracts have no bytecode and get no exports. */
+/** Deployable contracts only: interfaces, abstract contracts and internal libraries get no exports. */
 function collectArtifacts(compiled) {
   const found = []
   for (const [file, contracts] of Object.entries(compiled.contracts ?? {})) {
     for (const [contract, artifact] of Object.entries(contracts)) {
       const object = artifact.evm?.bytecode?.object ?? ''
-      if (object.length === 0) continue
+      // Interfaces and abstract contracts have no bytecode; internal-only libraries (SignatureChecker) have
+      // an empty ABI: they are inlined into their users and never deployed.
+      if (object.length === 0 || artifact.abi.length === 0) continue
       if (/__\$[0-9a-f]{34}\$__/.test(object))
         fail(`${file}:${contract} needs library linking, which is unsupported`)
       found.push({ contract, exportName: camelCase(contract), abi: artifact.abi, bytecode: object })

@@ -15,3 +15,9 @@ export {
   executionBalanceAbi,
   testUsdAbi,
 } from './generated/abis.js'
+export {
+  carLoanDomain,
+  deviceRegistrationTypes,
+  deviceRegistryDomain,
+  loanConsentTypes,
+} from './typedData.js'

@@ -87,9 +87,15 @@ export const configSchema = z
      */
     payment: z
       .object({
+        /** The project's id; or give `owner` and `salt` and it is derived (ExecutionBalance.projectIdOf). */
         projectId: z
           .string()
-          .regex(/^0x[0-9a-fA-F]{64}$/, { message: 'must be a 0x-prefixed bytes32 project id' }),
+          .regex(/^0x[0-9a-fA-F]{64}$/, { message: 'must be a 0x-prefixed bytes32 project id' })
+          .optional(),
+        /** The project owner's address: with `salt`, names the project (and lets `pbj deposit` open it). */
+        owner: address.optional(),
+        /** The project's name under its owner: text (hashed) or a 0x-prefixed bytes32. */
+        salt: z.string().min(1).max(200).optional(),
         /** A name from contracts or an address; default "ExecutionBalance". */
         contract: z
           .string()
@@ -109,6 +115,10 @@ export const configSchema = z
         ethPriceMicros: z.number().int().min(0).optional(),
       })
       .strict()
+      .refine((p) => p.projectId !== undefined || (p.owner !== undefined && p.salt !== undefined), {
+        message:
+          "needs projectId, or owner and salt (the project is ExecutionBalance.projectIdOf(owner, salt)), e.g. payment: { owner: '0x…', salt: 'my-fleet' }",
+      })
       .optional(),
     chain: z
       .object({

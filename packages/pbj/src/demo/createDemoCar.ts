@@ -10,6 +10,7 @@ import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts'
 import { PbjError } from '../internal/errors.js'
 import { type DemoClients, demoClients } from './demoClients.js'
 import type { DemoDeployment } from './deployDemo.js'
+import { type LoanPolicy, type LoanTerms, signDeviceRegistration, signLoanConsent } from './signConsents.js'
 
 export type CreateDemoCarParams = {
   /** Installment in tUSD base units (6 decimals); default 250 tUSD. */
@@ -68,9 +69,10 @@ const day = 24 * 60 * 60
 const ownerFunds = 10_000_000_000n
 
 /**
- * Sets up one financed car on a {@link DemoDeployment}: registers a device key (owner = owner account,
- * operator = pbj's account), deploys its CarWallet, opens a loan from the lender with the first installment
- * due one period from now and the immobilizer policy on chain, binds the wallet to it, and gives the owner
+ * Sets up one financed car on a {@link DemoDeployment}, the way a dealer would: the lender registers the
+ * car's device key with the key's own signature (owner = lender, operator = pbj's account), the owner deploys
+ * the car's CarWallet and signs consent to the loan's terms and immobilizer policy, the lender opens the loan
+ * (first installment due one period from now), the owner binds the wallet to it, and gets
  * 10,000 tUSD approved to the wallet.
  * Prints nothing.
  *
@@ -106,18 +108,27 @@ export async function createDemoCar(
   })
   const { owner, lender } = clients
 
+  // The dealer (the lender) registers the car with the proof that it holds the car's key, and so controls
+  // its registry entry: who may command it (pbj's operator) and who may finance it.
+  const registration = await signDeviceRegistration({
+    devicePrivateKey,
+    owner: accounts.lender.address,
+    chainId: deployment.chainId,
+    registry: contracts.DeviceRegistry,
+    now: (await clients.publicClient.getBlock({ blockTag: 'latest' })).timestamp,
+  })
   await confirm(
     clients,
-    await owner.writeContract({
+    await lender.writeContract({
       address: contracts.DeviceRegistry,
       abi: deviceRegistryAbi,
       functionName: 'register',
-      args: [deviceId, accounts.owner.address],
+      args: [deviceId, accounts.lender.address, registration.deadline, registration.signature],
     }),
   )
   await confirm(
     clients,
-    await owner.writeContract({
+    await lender.writeContract({
       address: contracts.DeviceRegistry,
       abi: deviceRegistryAbi,
       functionName: 'addOperator',
@@ -140,28 +151,45 @@ export async function createDemoCar(
   // Due dates follow chain time, which tests and the demo move with evm_increaseTime: not the wall clock.
   const latest = await clients.publicClient.getBlock({ blockTag: 'latest' })
   const firstDueAt = latest.timestamp + BigInt(period)
+  const terms: LoanTerms = {
+    borrower: accounts.owner.address,
+    car: deviceId,
+    wallet: walletAddress,
+    lender: accounts.lender.address,
+    installment,
+    period: BigInt(period),
+    grace: BigInt(grace),
+    installments,
+    firstDueAt,
+  }
+  const loanPolicy: LoanPolicy = {
+    warningPeriod: BigInt(policy.warningPeriod),
+    finalWarning: BigInt(policy.finalWarning),
+    emergencyStarts: policy.emergencyStarts,
+    emergencyDuration: BigInt(policy.emergencyDuration),
+  }
+  // The borrower signs the terms and the immobilizer policy (the disclosure at sale); the lender opens.
+  const consent = await signLoanConsent({
+    borrowerKey: accounts.owner.privateKey,
+    terms,
+    policy: loanPolicy,
+    nonce: await clients.publicClient.readContract({
+      address: contracts.CarLoan,
+      abi: carLoanAbi,
+      functionName: 'consentNonce',
+      args: [accounts.owner.address],
+    }),
+    chainId: deployment.chainId,
+    carLoan: contracts.CarLoan,
+    now: latest.timestamp,
+  })
   const loanReceipt = await confirm(
     clients,
     await lender.writeContract({
       address: contracts.CarLoan,
       abi: carLoanAbi,
       functionName: 'openLoan',
-      args: [
-        accounts.owner.address,
-        deviceId,
-        walletAddress,
-        installment,
-        BigInt(period),
-        BigInt(grace),
-        installments,
-        firstDueAt,
-        {
-          warningPeriod: BigInt(policy.warningPeriod),
-          finalWarning: BigInt(policy.finalWarning),
-          emergencyStarts: policy.emergencyStarts,
-          emergencyDuration: BigInt(policy.emergencyDuration),
-        },
-      ],
+      args: [terms, loanPolicy, consent.deadline, consent.signature],
     }),
   )
   const [opened] = parseEventLogs({ abi: carLoanAbi, eventName: 'LoanOpened', logs: loanReceipt.logs })

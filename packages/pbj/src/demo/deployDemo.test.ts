@@ -304,7 +304,7 @@ describe('createDemoCar and the loan', () => {
 })
 
 describe('DeviceRegistry', () => {
-  it('registers the car for the owner with pbj as operator; only the owner manages operators', async () => {
+  it("registers the car for the lender (the dealer) with pbj as operator; only the device's owner manages operators", async () => {
     const car = await createDemoCar(deployment)
     const registry = { address: deployment.contracts.DeviceRegistry, abi: deviceRegistryAbi } as const
     const isOperator = () =>
@@ -315,11 +315,11 @@ describe('DeviceRegistry', () => {
       })
     expect(
       await clients.publicClient.readContract({ ...registry, functionName: 'owners', args: [car.deviceId] }),
-    ).toBe(demoAccounts.owner.address)
+    ).toBe(demoAccounts.lender.address)
     expect(await isOperator()).toBe(true)
 
     await expect(
-      clients.lender.writeContract({
+      clients.owner.writeContract({
         ...registry,
         functionName: 'removeOperator',
         args: [car.deviceId, demoAccounts.operator.address],
@@ -334,7 +334,7 @@ describe('DeviceRegistry', () => {
     ).rejects.toThrow(/NotDeviceOwner/)
 
     const removed = await confirm(
-      clients.owner.writeContract({
+      clients.lender.writeContract({
         ...registry,
         functionName: 'removeOperator',
         args: [car.deviceId, demoAccounts.operator.address],
@@ -347,7 +347,7 @@ describe('DeviceRegistry', () => {
     expect(await isOperator()).toBe(false)
 
     const added = await confirm(
-      clients.owner.writeContract({
+      clients.lender.writeContract({
         ...registry,
         functionName: 'addOperator',
         args: [car.deviceId, demoAccounts.operator.address],
@@ -360,7 +360,7 @@ describe('DeviceRegistry', () => {
       clients.lender.writeContract({
         ...registry,
         functionName: 'register',
-        args: [car.deviceId, demoAccounts.lender.address],
+        args: [car.deviceId, demoAccounts.lender.address, 0n, '0x'],
       }),
     ).rejects.toThrow(/AlreadyRegistered/)
   })

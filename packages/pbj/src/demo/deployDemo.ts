@@ -29,7 +29,8 @@ export type DemoDeployment = {
 }
 
 /**
- * Deploys the demo contracts (TestUSD, DeviceRegistry, CarLoan, and ExecutionBalance whose operator is the
+ * Deploys the demo contracts (TestUSD, DeviceRegistry, CarLoan — which opens loans only for a car's owner in
+ * that registry — and ExecutionBalance whose operator is the
  * demo operator) from the lender account and waits for each receipt. Prints nothing. Needs a dev chain whose default Anvil accounts hold ETH.
  *
  * @example
@@ -50,7 +51,7 @@ export async function deployDemo(params: {
     const clients = demoClients({ rpcUrl, chainId, lenderKey: lender.privateKey })
     const TestUSD = await deploy(clients, testUsdAbi, testUsdBytecode, [])
     const DeviceRegistry = await deploy(clients, deviceRegistryAbi, deviceRegistryBytecode, [])
-    const CarLoan = await deploy(clients, carLoanAbi, carLoanBytecode, [TestUSD])
+    const CarLoan = await deploy(clients, carLoanAbi, carLoanBytecode, [TestUSD, DeviceRegistry])
     // Last, so the other contracts keep the addresses they had before prepaid execution existed.
     const ExecutionBalance = await deploy(clients, executionBalanceAbi, executionBalanceBytecode, [
       TestUSD,

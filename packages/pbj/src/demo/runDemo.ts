@@ -11,13 +11,12 @@ import {
   decodeFunctionData,
   type Hex,
   http,
-  keccak256,
-  toHex,
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { checkUsage } from '../cli/commands/payment.js'
 import { createEngine } from '../engine/createEngine.js'
 import { now } from '../internal/now.js'
+import { projectIdOf, saltOf } from '../payment/projectIdOf.js'
 import { loadFunctions } from '../runtime/loadFunctions.js'
 import { demoAccounts } from './accounts.js'
 import { carLoanMoves } from './carLoanMoves.js'
@@ -138,7 +137,9 @@ export async function runDemo(options: { onEvent: (event: DemoEvent) => void; br
     // Prepaid execution: the operator publishes its prices, the owner funds the project's balance, and
     // pbj meters every run against it and settles on chain.
     const { ExecutionBalance, TestUSD } = stack.deployment.contracts
-    const projectId = keccak256(toHex(`pbj-demo:${car.loanId}`))
+    // A project id is bound to its owner: the owner opens `pbj-demo:<loan>` and so owns what it deposits.
+    const projectSalt = `pbj-demo:${car.loanId}`
+    const projectId = projectIdOf(stack.deployment.accounts.owner.address, projectSalt)
     await confirmed(
       await operator.writeContract({
         address: ExecutionBalance,
@@ -153,6 +154,14 @@ export async function runDemo(options: { onEvent: (event: DemoEvent) => void; br
         abi: testUsdAbi,
         functionName: 'approve',
         args: [ExecutionBalance, demoDeposit],
+      }),
+    )
+    await confirmed(
+      await owner.writeContract({
+        address: ExecutionBalance,
+        abi: executionBalanceAbi,
+        functionName: 'openProject',
+        args: [saltOf(projectSalt)],
       }),
     )
     await confirmed(

@@ -2,6 +2,7 @@ import type { Address, Hex } from 'viem'
 import type { PbjConfig } from '../config/schema.js'
 import { PbjError } from '../internal/errors.js'
 import type { PaymentOptions } from './createPaymentMeter.js'
+import { projectIdOf } from './projectIdOf.js'
 
 /**
  * The engine's `payment` option from the config's `payment` block (contract by name or address; default
@@ -23,9 +24,20 @@ export function resolvePayment(
       hint: 'Add the ExecutionBalance address under contracts, or set payment.contract to its address.',
     })
   }
+  const derived =
+    p.owner !== undefined && p.salt !== undefined ? projectIdOf(p.owner as Address, p.salt) : null
+  if (derived && p.projectId !== undefined && derived.toLowerCase() !== p.projectId.toLowerCase()) {
+    throw new PbjError(
+      `payment.projectId ${p.projectId} is not the project of payment.owner and payment.salt`,
+      {
+        details: `ExecutionBalance.projectIdOf(${p.owner}, ${p.salt}) = ${derived}`,
+        hint: 'Give either projectId, or owner and salt; a project id is bound to its owner.',
+      },
+    )
+  }
   return {
     contract,
-    projectId: p.projectId as Hex,
+    projectId: (derived ?? p.projectId) as Hex,
     ...(p.settleEvery ? { settleEvery: p.settleEvery } : {}),
     ...(p.ethPriceMicros === undefined ? {} : { ethPriceMicros: BigInt(p.ethPriceMicros) }),
   }

@@ -1,12 +1,21 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { executionBalanceAbi, testUsdAbi } from '@pbj/contracts'
-import { type Address, createPublicClient, createWalletClient, type Hex, http, webSocket } from 'viem'
+import {
+  type Address,
+  createPublicClient,
+  createWalletClient,
+  type Hex,
+  http,
+  webSocket,
+  zeroAddress,
+} from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { loadConfig } from '../../config/loadConfig.js'
 import { PbjError } from '../../internal/errors.js'
 import { toJsonLine } from '../../internal/toJsonLine.js'
 import { formatTusd, parseTusd } from '../../payment/formatTusd.js'
+import { projectIdOf, saltOf } from '../../payment/projectIdOf.js'
 import { resolvePayment } from '../../payment/resolvePayment.js'
 import { usageRoot } from '../../payment/usageRoot.js'
 import { createSqliteStore } from '../../store/sqlite/createSqliteStore.js'
@@ -45,7 +54,7 @@ export async function paymentCommand(command: 'balance' | 'deposit' | 'withdraw'
   const payment = resolvePayment(config, contracts)
   if (!payment) {
     throw new PbjError('No payment in the config', {
-      hint: "Add payment: { projectId: '0x…' } and contracts.ExecutionBalance to pbj.config.ts.",
+      hint: "Add payment: { owner: '0x…', salt: 'my-project' } and contracts.ExecutionBalance to pbj.config.ts.",
     })
   }
   const rpcUrl = [config.rpcUrl ?? []].flat()[0]
@@ -94,6 +103,19 @@ export async function paymentCommand(command: 'balance' | 'deposit' | 'withdraw'
     }
     let hash: Hex
     if (command === 'deposit') {
+      const owner = await pub.readContract({ ...contract, functionName: 'ownerOf', args: [projectId] })
+      if (owner === zeroAddress) {
+        // A project id is bound to its owner: only that owner can open it, with the salt that names it.
+        const salt = config.payment?.salt
+        if (salt === undefined || projectIdOf(account.address, salt) !== projectId) {
+          throw new PbjError(`project ${projectId} is not opened on ExecutionBalance`, {
+            hint: `Set payment: { owner: '<your address>', salt: '<a name>' } in pbj.config.ts and run pbj deposit with that owner's key: it opens the project (ExecutionBalance.openProject) and deposits.`,
+          })
+        }
+        await send(
+          await wallet.writeContract({ ...contract, functionName: 'openProject', args: [saltOf(salt)] }),
+        )
+      }
       const token = await pub.readContract({ ...contract, functionName: 'token' })
       await send(
         await wallet.writeContract({
