@@ -1,11 +1,14 @@
-// The pre-lock guard, end to end: before any lock is stored or sent, pbj re-reads the car's loan at the
-// latest block (CarLoan.isCarDelinquent by default), whatever the function asked.
+// The device guard, end to end: before any command is stored or sent, pbj re-reads the car's one active loan
+// at the newest block (the immobilizer class over CarLoan.carStatus) and checks the car is registered with
+// its operator, whatever the function asked: lock only while delinquent, unlock only while not, warn only
+// while a due date is missed.
 import { carLoanAbi } from '@pbj/contracts'
 import { createTestClient, http } from 'viem'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { startEmbeddedBroker } from '../packages/pbj/src/actions/broker/startEmbeddedBroker.js'
 import { type AnvilNode, startAnvil } from '../packages/pbj/src/chain/startAnvil.js'
 import { validateConfig } from '../packages/pbj/src/config/validateConfig.js'
+import { immobilizerClass } from '../packages/pbj/src/deviceClasses/immobilizerClass.js'
 import { createEngine } from '../packages/pbj/src/engine/createEngine.js'
 import type { EngineEvents } from '../packages/pbj/src/engine/types.js'
 import { ConfigError } from '../packages/pbj/src/internal/errors.js'
@@ -43,7 +46,7 @@ const warnings = (s: Scenario) => {
 
 const runsOf = (s: Scenario, name: string) => s.runs.filter((r) => r.run.functionName === name)
 
-describe('the pre-lock guard on a real Anvil and the embedded broker', () => {
+describe('the device guard on a real Anvil and the embedded broker', () => {
   let s: Scenario
   beforeAll(async () => {
     s = await startScenario({ extraFunctions: [await lockOnPayment()] })
@@ -58,9 +61,9 @@ describe('the pre-lock guard on a real Anvil and the embedded broker', () => {
 
     const [rogue] = runsOf(s, 'lockOnPayment')
     expect(rogue?.run.status).toBe('failed')
-    expect(rogue?.run.error).toMatchObject({ name: 'LockRefusedError', reason: 'loan-current' })
+    expect(rogue?.run.error).toMatchObject({ name: 'CommandRefusedError', reason: 'not-delinquent' })
     expect(rogue?.run.error?.message).toBe(
-      `lock of ${deviceId} refused: the pre-lock guard CarLoan.isCarDelinquent(${deviceId}) returned false at block ${block.number} (the loan is current)`,
+      `lock of ${deviceId} refused by the immobilizer guard at block ${block.number}: CarLoan loan #${s.car.loanId} is current, not delinquent`,
     )
     // A user-class error: not retried, the job is failed for good.
     expect((await s.engine.store.getJob(rogue?.jobId as string))?.status).toBe('failed')
@@ -91,7 +94,7 @@ describe('the pre-lock guard on a real Anvil and the embedded broker', () => {
     expect(runsOf(s, 'unlockOnPayment').at(-1)?.run.status).toBe('ok')
     const refused = runsOf(s, 'lockOnPayment').at(-1)
     expect(refused?.blockNumber).toBe(paid.number)
-    expect(refused?.run.error).toMatchObject({ name: 'LockRefusedError', reason: 'loan-current' })
+    expect(refused?.run.error).toMatchObject({ name: 'CommandRefusedError', reason: 'not-delinquent' })
     expect(locks()).toHaveLength(1)
     expect(s.desired.at(-1)?.state.locked).toBe(false)
     const device = await s.engine.store.getDevice(s.car.deviceId.toLowerCase())
@@ -100,15 +103,114 @@ describe('the pre-lock guard on a real Anvil and the embedded broker', () => {
   })
 })
 
-describe('the pre-lock guard fails closed', () => {
+/**
+ * A rogue function (a bug, or a compromised bundle): each block it carries out the plan the test put in its
+ * kv store, whatever the chain says.
+ */
+const rogue = () =>
+  loadFunction(
+    fns.write(
+      'rogue',
+      `export default defineFunction({
+  trigger: { type: 'blocks', every: 1 },
+  async handler(ctx) {
+    const plan = await ctx.kv.get('plan')
+    if (!plan) return
+    await ctx.kv.delete('plan')
+    await ctx.devices[plan.action](plan.device, plan.options)
+  },
+})`,
+    ),
+  )
+
+describe('the device guard against a rogue function', () => {
+  let s: Scenario
+  beforeAll(async () => {
+    s = await startScenario({ extraFunctions: [await rogue()] })
+  })
+  afterAll(async () => s?.stop())
+
+  /** Has the rogue function try `action` at the next block; returns its run. */
+  const attempt = async (
+    action: 'lock' | 'unlock' | 'warn',
+    device: string,
+    options: object = {},
+    at?: bigint,
+  ) => {
+    await s.engine.store.kvSet('rogue', 'plan', JSON.stringify({ action, device, options }))
+    const before = runsOf(s, 'rogue').length
+    const block = await s.mine(at)
+    const run = runsOf(s, 'rogue')
+      .slice(before)
+      .find((r) => r.run.status === 'failed' || r.blockNumber === block.number)
+    return { run, block }
+  }
+
+  it('refuses commands to a device not registered with the operator, and warnings with no due date missed', async () => {
+    const versionOf = async (id: string) => (await s.engine.store.getDevice(id))?.desiredVersion ?? 0
+    const madeUp = `0x${'cd'.repeat(20)}`
+    const { run } = await attempt('unlock', madeUp)
+    expect(run?.run.error).toMatchObject({ name: 'CommandRefusedError', reason: 'not-operator' })
+    expect(run?.run.error?.message).toContain(`unlock of ${madeUp} refused: the device is not registered`)
+    expect(await versionOf(madeUp)).toBe(0)
+
+    const car = s.car.deviceId.toLowerCase()
+    const loan = await s.loan()
+    const policy = await s.pub.readContract({
+      address: s.stack.deployment.contracts.CarLoan,
+      abi: carLoanAbi,
+      functionName: 'policyOf',
+      args: [s.car.loanId],
+    })
+    const json = (p: typeof policy) => Object.fromEntries(Object.entries(p).map(([k, v]) => [k, Number(v)]))
+    const lockAt = Number(loan.nextDueAt + loan.grace)
+    const warned = await attempt('warn', car, { lockAt, policy: json(policy) })
+    expect(warned.run?.run.error).toMatchObject({ name: 'CommandRefusedError', reason: 'no-missed-due-date' })
+    expect(await versionOf(car)).toBe(0)
+    expect(s.applied).toEqual([])
+  })
+
+  it('refuses a warning whose lockAt is not the loan’s, and an unlock of a delinquent car', async () => {
+    const car = s.car.deviceId.toLowerCase()
+    // A payment arms the loan's timers (the loan was opened before the engine started).
+    await s.reload(s.car.installment)
+    await s.mine()
+    const loan = await s.loan()
+    const lockAt = loan.nextDueAt + loan.grace
+    const policy = await s.pub.readContract({
+      address: s.stack.deployment.contracts.CarLoan,
+      abi: carLoanAbi,
+      functionName: 'policyOf',
+      args: [s.car.loanId],
+    })
+    const json = Object.fromEntries(Object.entries(policy).map(([k, v]) => [k, Number(v)]))
+    // A day past the due date: a warning is due, but one that says the car locks a week early is not.
+    const { run } = await attempt(
+      'warn',
+      car,
+      { lockAt: Number(lockAt) - 7 * 86_400, policy: json },
+      loan.nextDueAt + 86_400n,
+    )
+    expect(run?.run.error).toMatchObject({ name: 'CommandRefusedError', reason: 'terms-mismatch' })
+
+    const locked = s.waitForCar(true)
+    await s.mine(lockAt)
+    await locked
+    const version = (await s.engine.store.getDevice(car))?.desiredVersion
+    const unlock = await attempt('unlock', car)
+    expect(unlock.run?.run.error).toMatchObject({ name: 'CommandRefusedError', reason: 'delinquent' })
+    expect((await s.engine.store.getDevice(car))?.desiredVersion).toBe(version)
+    expect(s.agent.state().locked).toBe(true)
+  })
+})
+
+describe('the device guard fails closed', () => {
   let s: Scenario
   afterAll(async () => s?.stop())
 
   it('refuses a due lock when the guard cannot be read (a view that reverts), and does not retry it', async () => {
-    // DeviceRegistry has no isCarDelinquent: every call to it reverts.
-    s = await startScenario({
-      guards: { lock: { contract: 'DeviceRegistry', functionName: 'isCarDelinquent' } },
-    })
+    // DeviceRegistry has no carStatus: every call to it reverts.
+    s = await startScenario({ deviceClass: immobilizerClass({ contract: 'DeviceRegistry' }) })
     const seen = warnings(s)
     // A payment arms the lock timer (the loan was opened before the engine started), then it falls due.
     await s.reload(s.car.installment)
@@ -126,13 +228,13 @@ describe('the pre-lock guard fails closed', () => {
     ).toBe(true)
     const [lock] = runsOf(s, 'lockOnMissedPayment')
     expect(lock?.run.status).toBe('failed')
-    expect(lock?.run.error).toMatchObject({ name: 'LockRefusedError', reason: 'guard-failed' })
+    expect(lock?.run.error).toMatchObject({ name: 'CommandRefusedError', reason: 'guard-failed' })
     expect(lock?.run.error?.message).toContain(
-      `the pre-lock guard DeviceRegistry.isCarDelinquent(${s.car.deviceId.toLowerCase()}) failed at block ${due.number}`,
+      `lock of ${s.car.deviceId.toLowerCase()} refused: the immobilizer guard could not read the chain at block ${due.number}`,
     )
     expect((await s.engine.store.getJob(lock?.jobId as string))?.status).toBe('failed')
     expect(seen).toContain(lock?.run.error?.message)
-    // Warnings may go out (they do not immobilize and pass no guard); no lock does.
+    // No command passes an unreadable guard: neither the warnings nor the lock.
     expect((await s.engine.store.getDevice(s.car.deviceId.toLowerCase()))?.desired?.locked ?? false).toBe(
       false,
     )
@@ -154,7 +256,7 @@ describe('with no guard to evaluate', () => {
     await anvil?.stop()
   })
 
-  it('refuses every lock when no CarLoan contract and no guards.lock are configured, but unlocks', async () => {
+  it('refuses every command, unlocks included, when no device class is configured', async () => {
     const file = fns.write(
       'lockAnything',
       `export default defineFunction({
@@ -178,19 +280,17 @@ describe('with no guard to evaluate', () => {
       await engine.start()
       await createTestClient({ mode: 'anvil', transport: http(anvil.rpcUrl) }).mine({ blocks: 1 })
       await vi.waitFor(() => expect(runs).toHaveLength(1), { timeout: 10_000, interval: 20 })
-      expect(runs[0]?.run.error).toMatchObject({ name: 'LockRefusedError', reason: 'no-guard' })
-      expect(runs[0]?.run.error?.message).toContain('no pre-lock guard is configured')
-      // The unlock before it went through: only locks pass the guard.
-      expect(await engine.store.getDevice(`0x${'ab'.repeat(20)}`)).toMatchObject({
-        desiredVersion: 1,
-        desired: { locked: false },
-      })
+      expect(runs[0]?.run.error).toMatchObject({ name: 'CommandRefusedError', reason: 'no-guard' })
+      expect(runs[0]?.run.error?.message).toContain(
+        `unlock of 0x${'ab'.repeat(20)} refused: no device class is configured`,
+      )
+      expect(await engine.store.getDevice(`0x${'ab'.repeat(20)}`)).toBeNull()
     } finally {
       await engine.stop()
     }
   })
 
-  it('refuses at start a guard naming an unknown contract, before connecting anywhere', async () => {
+  it('refuses at start a device class naming an unknown contract, before connecting anywhere', async () => {
     await expect(
       createEngine({
         rpcUrl: 'ws://127.0.0.1:9',
@@ -198,18 +298,17 @@ describe('with no guard to evaluate', () => {
         database: ':memory:',
         functions: [],
         contracts: { CarLoan: `0x${'11'.repeat(20)}` },
-        guards: { lock: { contract: 'LoanBook', functionName: 'isCarDelinquent' } },
+        deviceClass: immobilizerClass({ contract: 'LoanBook' }),
       }),
-    ).rejects.toThrow(/guards\.lock\.contract 'LoanBook' is not a known contract/)
+    ).rejects.toThrow(/deviceClass immobilizer: contract 'LoanBook' is not a known contract/)
   })
 
-  it('validates guards in the config file', () => {
-    const ok = { guards: { lock: { contract: 'CarLoan', functionName: 'isCarDelinquent' } } }
+  it('validates the device class in the config file', () => {
+    const ok = { deviceClass: immobilizerClass({ contract: 'CarLoan' }) }
     expect(validateConfig(ok, 'pbj.config.ts')).toEqual(ok)
-    const bad = () =>
-      validateConfig({ guards: { lock: { contract: 'CarLoan', functionName: 'is delinquent' } } }, 'x')
+    const bad = () => validateConfig({ deviceClass: { lock: { contract: 'CarLoan' } } }, 'x')
     expect(bad).toThrow(ConfigError)
-    expect(bad).toThrow(/guards\.lock\.functionName: must be the name of a view/)
-    expect(() => validateConfig({ guards: { unlock: {} } }, 'x')).toThrow(/unknown field\(s\) 'unlock'/)
+    expect(bad).toThrow(/deviceClass: must be a device class/)
+    expect(() => validateConfig({ guards: { lock: {} } }, 'x')).toThrow(/unknown field\(s\) 'guards'/)
   })
 })

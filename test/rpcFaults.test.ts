@@ -287,7 +287,7 @@ describe('RPC resilience through a fault-injecting proxy', () => {
       expect(
         scenario.runs.filter(
           (r) =>
-            r.run.error?.name === 'LockRefusedError' &&
+            r.run.error?.name === 'CommandRefusedError' &&
             r.run.error.message.includes(d.deviceId.toLowerCase()),
         ),
       ).not.toEqual([])

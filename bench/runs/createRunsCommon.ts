@@ -54,7 +54,8 @@ export async function createRunsCommon(options: {
     index: createTriggerIndex(options.functions, contracts),
     limits,
     retry: { maxAttempts: 8, backoffMs: 200, maxBackoffMs: 30_000, on: 'faults' },
-    guards: { lock: null },
+    deviceClass: null,
+    operator: null,
     relayer: null,
     payment: null,
   }

@@ -39,8 +39,8 @@ export async function startScenario(options: {
   }) => string | readonly string[] | Promise<string | readonly string[]>
   /** Where the engine runs isolates (EngineOptions.sandbox); default: the engine's default. */
   sandbox?: EngineOptions['sandbox']
-  /** The engine's pre-lock guard (EngineOptions.guards); default: CarLoan.isCarDelinquent. */
-  guards?: EngineOptions['guards']
+  /** The engine's device class (EngineOptions.deviceClass); default: the immobilizer over CarLoan. */
+  deviceClass?: EngineOptions['deviceClass']
   /** Topic prefix of the engine and the car; default: a random one, so tests sharing a broker do not mix. */
   topicPrefix?: string
   /** The engine's broker credentials. */
@@ -89,7 +89,7 @@ export async function startScenario(options: {
     operatorKey: stack.deployment.accounts.operator.privateKey,
     limits: { timeoutMs: 1000, memoryMb: 32 },
     ...(options.sandbox ? { sandbox: options.sandbox } : {}),
-    ...(options.guards ? { guards: options.guards } : {}),
+    ...(options.deviceClass !== undefined ? { deviceClass: options.deviceClass } : {}),
   }
   let engine = await createEngine(engineOptions)
   // The car's own records, kept across its restarts: what it applied (onApplied and its log file) and

@@ -270,20 +270,29 @@ contract CarLoan {
         return activeLoanOf[car] != 0;
     }
 
-    /// @notice Where the car's one active loan stands now, in one read: its id (0: none, and then stage 0),
-    ///         its stage (see stageOf), and when the current due date and its lock time are.
+    /// @notice Where the car's one active loan stands now, in one read: its id (0: none, and then all zero),
+    ///         its stage (see stageOf), its current due date, lock time and final-warning time, and its policy.
+    ///         What a pbj guard checks every command to the car against.
     function carStatus(address car)
         external
         view
-        returns (uint256 loanId, uint8 stage, uint64 nextDueAt_, uint64 lockAt_, uint64 finalWarningAt_)
+        returns (
+            uint256 loanId,
+            uint8 stage,
+            uint64 nextDueAt_,
+            uint64 lockAt_,
+            uint64 finalWarningAt_,
+            Policy memory policy
+        )
     {
         loanId = activeLoanOf[car];
-        if (loanId == 0) return (0, 0, 0, 0, 0);
+        if (loanId == 0) return (0, 0, 0, 0, 0, policy);
         Loan storage loan = loans[loanId];
+        policy = policies[loanId];
         stage = _stage(loanId);
         nextDueAt_ = loan.nextDueAt;
         lockAt_ = loan.nextDueAt + loan.grace;
-        finalWarningAt_ = lockAt_ - policies[loanId].finalWarning;
+        finalWarningAt_ = lockAt_ - policy.finalWarning;
     }
 
     /// @notice True when the current period's installment can be paid (due within one period from now).

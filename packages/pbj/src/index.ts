@@ -5,9 +5,15 @@
  * import { defineFunction, defineConfig, createEngine } from 'pbj'
  */
 
-export type { LockRefusal, LockRefusalReason } from './actions/devices/LockRefusedError.js'
-export { LockRefusedError } from './actions/devices/LockRefusedError.js'
-export type { LockGuardConfig } from './actions/devices/resolveLockGuard.js'
+export type { CommandRefusal } from './actions/devices/CommandRefusedError.js'
+export { CommandRefusedError } from './actions/devices/CommandRefusedError.js'
+export type {
+  DeviceAction,
+  DeviceClass,
+  DeviceCommand,
+  GuardChain,
+  GuardVerdict,
+} from './actions/devices/deviceClass.js'
 export type { Relayer, RelayerOptions } from './actions/relayer/createRelayer.js'
 export { createRelayer } from './actions/relayer/createRelayer.js'
 export type { Keystore } from './actions/relayer/keystore.js'
@@ -23,6 +29,7 @@ export type {
 export { defineConfig } from './config/defineConfig.js'
 export { loadConfig } from './config/loadConfig.js'
 export type { PbjConfig } from './config/schema.js'
+export { immobilizerClass } from './deviceClasses/immobilizerClass.js'
 export type { Engine, EngineOptions } from './engine/createEngine.js'
 export { createEngine } from './engine/createEngine.js'
 export type { EngineEvents } from './engine/types.js'

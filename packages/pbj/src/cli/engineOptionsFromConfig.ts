@@ -2,7 +2,7 @@ import type { PbjConfig } from '../config/schema.js'
 import type { EngineOptions } from '../engine/createEngine.js'
 
 /**
- * The engine options that come straight from the config (broker credentials, secrets, guards, limits,
+ * The engine options that come straight from the config (broker credentials, secrets, device class, limits,
  * sandbox isolation), shared by `pbj dev` and `pbj start`; each adds what differs (chain, keys, contracts).
  *
  * @example
@@ -10,11 +10,11 @@ import type { EngineOptions } from '../engine/createEngine.js'
  */
 export function engineOptionsFromConfig(
   config: PbjConfig,
-): Pick<EngineOptions, 'broker' | 'secrets' | 'guards' | 'limits' | 'sandbox'> {
+): Pick<EngineOptions, 'broker' | 'secrets' | 'deviceClass' | 'limits' | 'sandbox'> {
   return {
     ...(config.broker ? { broker: config.broker } : {}),
     ...(config.secrets ? { secrets: config.secrets } : {}),
-    ...(config.guards ? { guards: config.guards } : {}),
+    ...(config.deviceClass ? { deviceClass: config.deviceClass } : {}),
     ...(config.limits ? { limits: config.limits } : {}),
     ...(config.limits?.isolation ? { sandbox: { isolation: config.limits.isolation } } : {}),
   }

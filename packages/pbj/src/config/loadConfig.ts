@@ -7,7 +7,7 @@ import { ConfigError } from '../internal/errors.js'
 import type { PbjConfig } from './schema.js'
 import { validateConfig } from './validateConfig.js'
 
-const defineConfigFile = fileURLToPath(new URL('./defineConfig.ts', import.meta.url))
+const configExportsFile = fileURLToPath(new URL('./configExports.ts', import.meta.url))
 const names = ['pbj.config.ts', 'pbj.config.mts', 'pbj.config.js', 'pbj.config.mjs', 'pbj.config.json']
 
 /**
@@ -56,12 +56,12 @@ async function importTs(file: string, name: string): Promise<unknown> {
       write: false,
       logLevel: 'silent',
       packages: 'external',
-      // `pbj` itself may be TypeScript source; the config only needs its identity helper.
+      // `pbj` itself may be TypeScript source; the config gets configExports.ts bundled in.
       plugins: [
         {
           name: 'pbj-config',
           setup(b) {
-            b.onResolve({ filter: /^pbj$/ }, () => ({ path: defineConfigFile }))
+            b.onResolve({ filter: /^pbj$/ }, () => ({ path: configExportsFile }))
           },
         },
       ],

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import type { DeviceClass } from '../actions/devices/deviceClass.js'
 
 const url = (field: string, schemes: string[], example: string) =>
   z.string().refine(
@@ -63,23 +64,19 @@ export const configSchema = z
       })
       .strict()
       .optional(),
-    guards: z
-      .object({
-        lock: z
-          .object({
-            contract: z
-              .string()
-              .refine((v) => /^0x[0-9a-fA-F]{40}$/.test(v) || /^[A-Za-z_$][\w$]*$/.test(v), {
-                message: 'must be a name from contracts (e.g. "CarLoan") or a 0x-prefixed 20-byte address',
-              }),
-            functionName: z.string().regex(/^[A-Za-z_$][\w$]*$/, {
-              message: 'must be the name of a view taking the device id, e.g. "isCarDelinquent"',
-            }),
-          })
-          .strict()
-          .optional(),
-      })
-      .strict()
+    /**
+     * The device class whose guard every device command passes at the newest block, e.g.
+     * `immobilizerClass({ contract: 'CarLoan' })` from 'pbj'. Default: the immobilizer over contracts.CarLoan.
+     */
+    deviceClass: z
+      .custom<DeviceClass>(
+        (v) =>
+          typeof v === 'object' &&
+          v !== null &&
+          typeof (v as DeviceClass).name === 'string' &&
+          typeof (v as DeviceClass).guard === 'function',
+        { message: "must be a device class, e.g. immobilizerClass({ contract: 'CarLoan' }) from 'pbj'" },
+      )
       .optional(),
     /**
      * Prepaid execution (ExecutionBalance): runs are metered, held while the project's balance cannot pay

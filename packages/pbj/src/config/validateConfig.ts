@@ -15,8 +15,8 @@ const hints: Record<string, string> = {
   operatorKey: 'operatorKey is the engine key as 0x followed by 64 hex digits.',
   operatorKeystore:
     'operatorKeystore is the path of a keystore file made by `pbj keys create` or `pbj keys import`.',
-  guards:
-    'guards.lock is { contract, functionName }: a view functionName(address device) returns (bool), e.g. guards: { lock: { contract: "CarLoan", functionName: "isCarDelinquent" } }.',
+  deviceClass:
+    "deviceClass is a device class object, e.g. deviceClass: immobilizerClass({ contract: 'CarLoan' }) with import { immobilizerClass } from 'pbj'.",
 }
 
 const describe = (issue: z.core.$ZodIssue, input: unknown): string => {

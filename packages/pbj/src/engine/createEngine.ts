@@ -1,10 +1,11 @@
 import { pbjDomain } from '@pbj/device'
 import type { Address, Hex } from 'viem'
+import { privateKeyToAddress } from 'viem/accounts'
 import { createMqttBroker } from '../actions/broker/createMqttBroker.js'
 import { createBlockTimes } from '../actions/devices/createBlockTimes.js'
 import { createDeviceDispatcher } from '../actions/devices/createDeviceDispatcher.js'
+import type { DeviceClass } from '../actions/devices/deviceClass.js'
 import { resolveCommandSigner } from '../actions/devices/resolveCommandSigner.js'
-import { type LockGuardConfig, resolveLockGuard } from '../actions/devices/resolveLockGuard.js'
 import { createRelayer, type Relayer, type RelayerOptions } from '../actions/relayer/createRelayer.js'
 import { createChainConnection } from '../chain/createChainConnection.js'
 import { followHeads } from '../chain/followHeads.js'
@@ -20,6 +21,7 @@ import { createSqliteStore } from '../store/sqlite/createSqliteStore.js'
 import { createTriggerIndex } from '../triggers/createTriggerIndex.js'
 import { handleReorg } from './handleReorg.js'
 import { processBlock } from './processBlock.js'
+import { resolveDeviceClass } from './resolveDeviceClass.js'
 import { runJob } from './runJob.js'
 import type { Common, EngineEvents } from './types.js'
 
@@ -73,11 +75,11 @@ export type EngineOptions = {
     | 'baseFeeMultiplier'
   >
   /**
-   * `lock`: the view every lock must pass at the latest block, `functionName(address device) returns (bool)`
-   * on `contract` (a name from `contracts`, or an address). Default: `CarLoan.isCarDelinquent` when a
-   * `CarLoan` contract is known; with neither, every lock is refused.
+   * The device class whose guard every device command passes at the newest block (see guardCommand). Default:
+   * the immobilizer over `contracts.CarLoan` when that contract is known; null (or neither) refuses every
+   * command.
    */
-  guards?: { lock?: LockGuardConfig | undefined }
+  deviceClass?: DeviceClass | null | undefined
   /**
    * Prepaid execution: runs are metered and settled on `contract` (ExecutionBalance) for `projectId`, and
    * held while its balance cannot pay one. Needs `operatorKey` (the contract's operator). Off when absent.
@@ -119,8 +121,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   const logger = options.logger ?? silentLogger
   if (options.payment && !options.operatorKey)
     throw new Error('payment needs operatorKey: the engine settles usage as the contract’s operator')
-  // Before connecting anything: a guard naming an unknown contract is a config error, not a leak.
-  const lockGuard = resolveLockGuard(options.guards?.lock, options.contracts ?? {})
+  // Before connecting anything: a class naming an unknown contract is a config error, not a leak.
+  const deviceClass = resolveDeviceClass(options.deviceClass, options.contracts ?? {})
   const limits = { timeoutMs: options.limits?.timeoutMs ?? 5_000, memoryMb: options.limits?.memoryMb ?? 64 }
   const chain = await createChainConnection({
     rpcUrl: options.rpcUrl,
@@ -175,7 +177,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       maxBackoffMs: options.retry?.maxBackoffMs ?? 30_000,
       on: 'faults',
     },
-    guards: { lock: lockGuard },
+    deviceClass,
+    operator: options.operatorKey ? privateKeyToAddress(options.operatorKey as Hex) : null,
     relayer,
     payment: null,
   }

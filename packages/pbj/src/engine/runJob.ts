@@ -1,4 +1,4 @@
-import { LockRefusedError } from '../actions/devices/LockRefusedError.js'
+import { CommandRefusedError } from '../actions/devices/CommandRefusedError.js'
 import { PbjError, retryClassOf } from '../internal/errors.js'
 import { now } from '../internal/now.js'
 import type { RunInputJson } from '../runtime/createSandbox.js'
@@ -77,10 +77,10 @@ export async function runJob(common: Common, job: Job): Promise<void> {
 
   // A run that failed because a host service was away is the platform's fault, not the user's: retry it.
   const hostFault = host.failures.find((f) => retryClassOf(f) === 'retryable')
-  // A lock the pre-lock guard refused is kept as such (device, guard, result, block), not as the generic
+  // A command the chain refused is kept as such (device, action, guard, reason, block), not as the generic
   // "failed in ctx.devices.lock()" wrapper.
   const refused =
-    !result.ok && result.error.cause instanceof LockRefusedError ? result.error.cause : undefined
+    !result.ok && result.error.cause instanceof CommandRefusedError ? result.error.cause : undefined
   const error = result.ok ? null : (hostFault ?? refused ?? result.error)
   const run: Run = {
     id: runId,

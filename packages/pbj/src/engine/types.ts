@@ -2,7 +2,7 @@ import type { ImmobilizerReport } from '@pbj/device'
 import type { Address } from 'viem'
 import type { BrokerConnection } from '../actions/broker/types.js'
 import type { DeviceDispatcher } from '../actions/devices/createDeviceDispatcher.js'
-import type { LockGuard } from '../actions/devices/resolveLockGuard.js'
+import type { DeviceClass } from '../actions/devices/deviceClass.js'
 import type { Relayer } from '../actions/relayer/createRelayer.js'
 import type { ChainConnection } from '../chain/types.js'
 import type { DeviceDesired } from '../function/ctx.js'
@@ -75,8 +75,10 @@ export type Common = {
   retry: { maxAttempts: number; backoffMs: number; maxBackoffMs: number; on: 'faults' | 'all' }
   /** Sends `ctx.chain.write` transactions from the operator account; null without an operator key. */
   relayer: Relayer | null
-  /** The pre-lock guard every lock passes (see guardLock); null: none can be evaluated, locks are refused. */
-  guards: { lock: LockGuard | null }
+  /** The class whose guard every device command passes (see guardCommand); null: every command is refused. */
+  deviceClass: DeviceClass | null
+  /** The operator's address (signs commands, sends transactions); null without an operator key. */
+  operator: Address | null
   /** Prepaid execution (meters, holds and settles runs); null when no `payment` is configured. */
   payment: PaymentMeter | null
 }

@@ -1,0 +1,69 @@
+import type { Abi, Address } from 'viem'
+import type { DeviceDesired } from '../../function/ctx.js'
+
+/**
+ * What a command does to a device, as its class judges it: `lock` immobilizes, `warn` shows a warning (the
+ * device stays usable), `unlock` clears both.
+ */
+export type DeviceAction = 'lock' | 'unlock' | 'warn'
+
+/**
+ * One command about to be stored and signed: the device, what it does, the full desired state, and the
+ * desired state it replaces (null for a device never commanded), so a guard can tell a step back (a warning
+ * replacing a lock) from a step forward.
+ */
+export type DeviceCommand = {
+  deviceId: string
+  action: DeviceAction
+  desired: DeviceDesired
+  current?: DeviceDesired | null | undefined
+}
+
+/**
+ * The chain as a guard sees it: view calls at one block (the newest the engine has seen, never older than
+ * the block that caused the run), and the contract names of the config.
+ */
+export type GuardChain = {
+  blockNumber: bigint
+  contracts: Readonly<Record<string, Address>>
+  read(call: { address: Address; abi: Abi; functionName: string; args: readonly unknown[] }): Promise<unknown>
+}
+
+/**
+ * A guard's answer. A refusal names its `reason` (a short code kept with the run) and says why in words.
+ */
+export type GuardVerdict = { ok: true } | { ok: false; reason: string; message: string; hint?: string }
+
+/**
+ * A kind of device pbj commands, and the chain's say over it: before any command to a device of the class
+ * is stored or signed, `guard` reads the chain at the newest block and allows or refuses it. The platform
+ * runs it for every command, whatever the function asked; a guard that cannot be read refuses a lock and
+ * has an unlock retried. The immobilizer (a car under a loan) is one class; another brings its own.
+ *
+ * @example
+ * const thermostats: DeviceClass = {
+ *   name: 'thermostat',
+ *   async guard(command, chain) {
+ *     const paid = await chain.read({ address: chain.contracts.Lease!, abi, functionName: 'isPaid', args: [command.deviceId] })
+ *     return paid || command.action !== 'lock' ? { ok: true } : { ok: false, reason: 'paid', message: 'the lease is paid' }
+ *   },
+ * }
+ */
+export type DeviceClass = {
+  name: string
+  /** Checked at engine start: e.g. that the contracts it reads are configured. Throws a ConfigError. */
+  check?(contracts: Readonly<Record<string, Address>>): void
+  guard(command: DeviceCommand, chain: GuardChain): Promise<GuardVerdict>
+}
+
+/**
+ * The action a desired state performs: locked → lock; a warning stage → warn; anything else → unlock.
+ *
+ * @example
+ * actionOf({ locked: false, immobilizer: { stage: 'warning' } }) // 'warn'
+ */
+export function actionOf(desired: DeviceDesired): DeviceAction {
+  if (desired.locked) return 'lock'
+  const stage = desired.immobilizer?.stage
+  return stage === 'warning' || stage === 'final-warning' ? 'warn' : 'unlock'
+}
