@@ -6,6 +6,7 @@ import { createDeviceDispatcher } from '../actions/devices/createDeviceDispatche
 import { resolveCommandSigner } from '../actions/devices/resolveCommandSigner.js'
 import { type LockGuardConfig, resolveLockGuard } from '../actions/devices/resolveLockGuard.js'
 import { createRelayer, type Relayer, type RelayerOptions } from '../actions/relayer/createRelayer.js'
+import { checkGrantsAgainstConfig } from '../capabilities/checkGrantsAgainstConfig.js'
 import { createChainConnection } from '../chain/createChainConnection.js'
 import { followHeads } from '../chain/followHeads.js'
 import { createEmitter } from '../internal/createEmitter.js'
@@ -21,6 +22,7 @@ import { createTriggerIndex } from '../triggers/createTriggerIndex.js'
 import { handleReorg } from './handleReorg.js'
 import { processBlock } from './processBlock.js'
 import { runJob } from './runJob.js'
+import { defaultKvLimits } from './setKv.js'
 import type { Common, EngineEvents } from './types.js'
 
 /** Everything the engine needs, already resolved (URLs of a running chain and broker). */
@@ -47,7 +49,15 @@ export type EngineOptions = {
   /** How long a signed device command stays valid for the car, in wall-clock ms. Default 10 minutes. */
   commandValidityMs?: number | undefined
   secrets?: Record<string, string>
-  limits?: { timeoutMs?: number | undefined; memoryMb?: number | undefined; concurrency?: number | undefined }
+  limits?: {
+    timeoutMs?: number | undefined
+    memoryMb?: number | undefined
+    concurrency?: number | undefined
+    /** Largest `ctx.kv` value, UTF-8 bytes of its JSON; default 64 KiB. */
+    kvValueBytes?: number | undefined
+    /** Largest total of one function's kv keys and values; default 1 MiB. */
+    kvTotalBytes?: number | undefined
+  }
   chain?: { pollingIntervalMs?: number | undefined; startBlock?: 'latest' | number | undefined }
   /**
    * `isolation: 'thread'` (default) runs isolates in this process; `'process'` runs them in a child process
@@ -122,6 +132,10 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   // Before connecting anything: a guard naming an unknown contract is a config error, not a leak.
   const lockGuard = resolveLockGuard(options.guards?.lock, options.contracts ?? {})
   const limits = { timeoutMs: options.limits?.timeoutMs ?? 5_000, memoryMb: options.limits?.memoryMb ?? 64 }
+  const kvLimits = {
+    kvValueBytes: options.limits?.kvValueBytes ?? defaultKvLimits.valueBytes,
+    kvTotalBytes: options.limits?.kvTotalBytes ?? defaultKvLimits.totalBytes,
+  }
   const chain = await createChainConnection({
     rpcUrl: options.rpcUrl,
     ...(options.chain?.pollingIntervalMs ? { pollingIntervalMs: options.chain.pollingIntervalMs } : {}),
@@ -168,7 +182,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     secrets: options.secrets ?? {},
     functions: new Map(),
     index: createTriggerIndex([], {}),
-    limits,
+    limits: { ...limits, ...kvLimits },
     retry: {
       maxAttempts: options.retry?.maxAttempts ?? 8,
       backoffMs: options.retry?.backoffMs ?? 200,
@@ -202,6 +216,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   if (payment) events.on('block', refreshPayment)
 
   const setFunctions = async (functions: readonly FunctionBundle[]) => {
+    for (const f of functions) checkGrantsAgainstConfig(f, common)
     const index = createTriggerIndex(functions, common.contracts)
     for (const name of common.functions.keys())
       if (!functions.some((f) => f.name === name)) common.sandbox.unload(name)
