@@ -24,6 +24,8 @@ const lockOnPayment = () =>
       `import { carLoanAbi } from '@pbj/contracts'
 export default defineFunction({
   trigger: { type: 'event', contract: 'CarLoan', abi: carLoanAbi, event: 'InstallmentPaid' },
+  // Granted, so the test reaches the guard: the guard holds even for a function allowed to lock.
+  capabilities: { devices: { actions: ['lock'] } },
   async handler(ctx) {
     const loan = await ctx.chain.read({
       contract: 'CarLoan', abi: carLoanAbi, functionName: 'getLoan', args: [ctx.event.args.loanId],
@@ -159,6 +161,7 @@ describe('with no guard to evaluate', () => {
       'lockAnything',
       `export default defineFunction({
         trigger: { type: 'blocks', every: 1 },
+        capabilities: { devices: { actions: ['unlock', 'lock'] } },
         async handler(ctx) {
           const car = '0x${'ab'.repeat(20)}'
           await ctx.devices.unlock(car)

@@ -1,5 +1,5 @@
 import { LockRefusedError } from '../actions/devices/LockRefusedError.js'
-import { CapabilityError, PbjError, retryClassOf } from '../internal/errors.js'
+import { CapabilityError, KvLimitError, PbjError, retryClassOf } from '../internal/errors.js'
 import { now } from '../internal/now.js'
 import type { RunInputJson } from '../runtime/createSandbox.js'
 import type { FunctionBundle } from '../runtime/loadFunction.js'
@@ -84,12 +84,12 @@ export async function runJob(common: Common, job: Job): Promise<void> {
 
   // A run that failed because a host service was away is the platform's fault, not the user's: retry it.
   const hostFault = host.failures.find((f) => retryClassOf(f) === 'retryable')
-  // A lock the pre-lock guard refused is kept as such (device, guard, result, block), not as the generic
-  // "failed in ctx.devices.lock()" wrapper.
+  // A lock the pre-lock guard refused, a call the function's capabilities do not grant, a kv write over
+  // its limits: kept as such (what was refused and why), not as the generic "failed in ctx.…()" wrapper.
+  const cause = result.ok ? undefined : result.error.cause
   const refused =
-    !result.ok &&
-    (result.error.cause instanceof LockRefusedError || result.error.cause instanceof CapabilityError)
-      ? result.error.cause
+    cause instanceof LockRefusedError || cause instanceof CapabilityError || cause instanceof KvLimitError
+      ? cause
       : undefined
   const error = result.ok ? null : (hostFault ?? refused ?? result.error)
   const run: Run = {
