@@ -19,9 +19,17 @@ const functionName = z
   .regex(/^[A-Za-z_$][\w$]*$/, { error: must("a contract function's name, e.g. 'payDue'") })
 
 const weiError = must('a non-negative bigint of wei, e.g. 0n or 10n ** 15n')
-const wei = z.union([z.bigint().nonnegative(), z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)], {
-  error: weiError,
-})
+const wei = z.union(
+  [
+    z.bigint({ error: weiError }).nonnegative({ error: weiError }),
+    z
+      .number({ error: weiError })
+      .int({ error: weiError })
+      .nonnegative({ error: weiError })
+      .max(Number.MAX_SAFE_INTEGER, { error: weiError }),
+  ],
+  { error: weiError },
+)
 
 const actionsError = must(
   `a non-empty list of ${deviceActions.map((a) => `'${a}'`).join(', ')}, e.g. ['lock']`,
