@@ -182,3 +182,44 @@ describe('capabilities on a real Anvil and the embedded broker', () => {
     expect(s.engine.functionNames()).toContain('readSecrets')
   })
 })
+
+describe('capabilities.devices.where lets a command through once its view names the device', () => {
+  let s: Scenario
+  afterAll(async () => s?.stop())
+
+  it('stores the warning only at the block where CarLoan.isCarDelinquent(car) has turned true', async () => {
+    const watcher = await loadFunction(
+      fns.write(
+        'warnWhereDelinquent',
+        `import { carLoanAbi } from '@pbj/contracts'
+export default defineFunction({
+  trigger: { type: 'blocks', every: 1 },
+  capabilities: { devices: { actions: ['warn'], where: { contract: 'CarLoan', functionName: 'isCarDelinquent' } } },
+  async handler(ctx) {
+    const read = { contract: 'CarLoan', abi: carLoanAbi, args: [1n] } as const
+    const [loan, policy] = await Promise.all([
+      ctx.chain.read({ ...read, functionName: 'getLoan' }),
+      ctx.chain.read({ ...read, functionName: 'policyOf' }),
+    ])
+    // Tries every block: refused while the loan is current, stored once it is delinquent.
+    if (await ctx.kv.get('sent')) return
+    await ctx.devices.warn(loan.car, { since: loan.nextDueAt, lockAt: loan.nextDueAt + loan.grace, policy })
+    await ctx.kv.set('sent', true)
+  },
+})`,
+      ),
+    )
+    s = await startScenario({ functions: [watcher] })
+    expect(s.car.loanId).toBe(1n)
+    await s.mine()
+    const refused = s.runs.filter((r) => r.run.functionName === 'warnWhereDelinquent')
+    expect(refused.at(-1)?.run.error?.name).toBe('CapabilityError')
+    expect(s.desired).toEqual([])
+
+    const loan = await s.loan()
+    const due = await s.mine(loan.nextDueAt + loan.grace)
+    expect(s.desired.map((d) => [d.blockNumber, d.state.immobilizer?.stage])).toEqual([
+      [due.number, 'warning'],
+    ])
+  })
+})
