@@ -27,6 +27,8 @@ const lockOnPayment = () =>
       `import { carLoanAbi } from '@pbj/contracts'
 export default defineFunction({
   trigger: { type: 'event', contract: 'CarLoan', abi: carLoanAbi, event: 'InstallmentPaid' },
+  // Granted, so the test reaches the guard: the guard holds even for a function allowed to lock.
+  capabilities: { devices: { actions: ['lock'] } },
   async handler(ctx) {
     const loan = await ctx.chain.read({
       contract: 'CarLoan', abi: carLoanAbi, functionName: 'getLoan', args: [ctx.event.args.loanId],
@@ -113,6 +115,8 @@ const rogue = () =>
       'rogue',
       `export default defineFunction({
   trigger: { type: 'blocks', every: 1 },
+  // Granted every action: the chain's guard must hold even for a function allowed to do anything.
+  capabilities: { devices: { actions: ['lock', 'unlock', 'warn'] } },
   async handler(ctx) {
     const plan = await ctx.kv.get('plan')
     if (!plan) return
@@ -261,6 +265,7 @@ describe('with no guard to evaluate', () => {
       'lockAnything',
       `export default defineFunction({
         trigger: { type: 'blocks', every: 1 },
+        capabilities: { devices: { actions: ['unlock', 'lock'] } },
         async handler(ctx) {
           const car = '0x${'ab'.repeat(20)}'
           await ctx.devices.unlock(car)

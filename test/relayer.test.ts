@@ -464,6 +464,7 @@ describe('ctx.chain.write', () => {
         `const abi = ${mintAbi}
         export default defineFunction({
           trigger: { type: 'schedule', at: 1 },
+          capabilities: { write: [{ contract: 'TestUSD', functionName: 'mint' }] },
           retry: { maxAttempts: 3, backoffMs: 10, on: 'all' },
           async handler(ctx) {
             const sent = await ctx.chain.write({ contract: 'TestUSD', abi, functionName: 'mint', args: ['${sink}', 777n] })
@@ -479,6 +480,7 @@ describe('ctx.chain.write', () => {
         `const abi = ${mintAbi}
         export default defineFunction({
           trigger: { type: 'schedule', at: 1 },
+          capabilities: { write: [{ contract: 'TestUSD', functionName: 'mint' }] },
           async handler(ctx) {
             await ctx.chain.write({ contract: 'TestUSD', abi, functionName: 'mint', args: ['0x0000000000000000000000000000000000000000', 1n] })
           },

@@ -1,4 +1,5 @@
 import type { Address } from 'viem'
+import { defaultKvLimits } from '../../packages/pbj/src/engine/setKv.js'
 import type { Common } from '../../packages/pbj/src/engine/types.js'
 import { createEmitter } from '../../packages/pbj/src/internal/createEmitter.js'
 import { silentLogger } from '../../packages/pbj/src/internal/logger.js'
@@ -52,7 +53,7 @@ export async function createRunsCommon(options: {
     secrets: {},
     functions: new Map(options.functions.map((f) => [f.name, f])),
     index: createTriggerIndex(options.functions, contracts),
-    limits,
+    limits: { ...limits, kvValueBytes: defaultKvLimits.valueBytes, kvTotalBytes: defaultKvLimits.totalBytes },
     retry: { maxAttempts: 8, backoffMs: 200, maxBackoffMs: 30_000, on: 'faults' },
     deviceClass: null,
     operator: null,

@@ -57,6 +57,8 @@ export async function startScenario(options: {
   plainDevice?: boolean
   /** The car's device key (its id is the key's address), e.g. to create its broker user beforehand. */
   devicePrivateKey?: Hex
+  /** The config's secrets (EngineOptions.secrets); each function gets those its capabilities name. */
+  secrets?: Record<string, string>
 }) {
   // The embedded broker is started here rather than by the stack, so a test can stop and restart it.
   let embedded: EmbeddedBroker | undefined = options.brokerUrl ? undefined : await startEmbeddedBroker()
@@ -90,6 +92,7 @@ export async function startScenario(options: {
     limits: { timeoutMs: 1000, memoryMb: 32 },
     ...(options.sandbox ? { sandbox: options.sandbox } : {}),
     ...(options.deviceClass !== undefined ? { deviceClass: options.deviceClass } : {}),
+    ...(options.secrets ? { secrets: options.secrets } : {}),
   }
   let engine = await createEngine(engineOptions)
   // The car's own records, kept across its restarts: what it applied (onApplied and its log file) and

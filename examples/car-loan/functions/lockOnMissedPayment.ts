@@ -10,6 +10,8 @@ import { loanDeadline } from '../lib/loanDeadline.js'
  */
 export default defineFunction({
   trigger: loanDeadline('lockAt'),
+  // unlock and warn only in onReorg: undoing a lock whose block was reorged out.
+  capabilities: { devices: { actions: ['lock', 'unlock', 'warn'] } },
   async handler(ctx) {
     const loanId = BigInt(ctx.deadline.key)
     const read = { contract: 'CarLoan', abi: carLoanAbi, args: [loanId] } as const

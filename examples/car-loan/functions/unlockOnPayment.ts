@@ -7,6 +7,8 @@ import { defineFunction } from 'pbj'
  */
 export default defineFunction({
   trigger: { type: 'event', contract: 'CarLoan', abi: carLoanAbi, event: 'InstallmentPaid' },
+  // lock only in onReorg: the payment that unlocked the car was reorged out.
+  capabilities: { devices: { actions: ['unlock', 'warn', 'lock'] } },
   async handler(ctx) {
     const { loanId, outstanding } = ctx.event.args
     const read = { contract: 'CarLoan', abi: carLoanAbi, args: [loanId] } as const

@@ -11,6 +11,7 @@ import { loanDeadline } from '../lib/loanDeadline.js'
  */
 export default defineFunction({
   trigger: loanDeadline('warnAt'),
+  capabilities: { devices: { actions: ['warn'] } },
   async handler(ctx) {
     const loanId = BigInt(ctx.deadline.key)
     const read = { contract: 'CarLoan', abi: carLoanAbi, args: [loanId] } as const

@@ -8,7 +8,6 @@
 export type { CommandRefusal } from './actions/devices/CommandRefusedError.js'
 export { CommandRefusedError } from './actions/devices/CommandRefusedError.js'
 export type {
-  DeviceAction,
   DeviceClass,
   DeviceCommand,
   GuardChain,
@@ -26,6 +25,7 @@ export type {
   SendRequest,
   SendResult,
 } from './actions/relayer/types.js'
+export type { Capabilities, DeviceAction, WriteGrant } from './capabilities/capabilities.js'
 export { defineConfig } from './config/defineConfig.js'
 export { loadConfig } from './config/loadConfig.js'
 export type { PbjConfig } from './config/schema.js'
@@ -45,7 +45,7 @@ export type {
   WriteParams,
   WriteResult,
 } from './function/ctx.js'
-export type { FunctionDefinition, FunctionLimits } from './function/defineFunction.js'
+export type { FunctionContext, FunctionDefinition, FunctionLimits } from './function/defineFunction.js'
 export { defineFunction } from './function/defineFunction.js'
 export type {
   BlocksTrigger,
@@ -59,9 +59,11 @@ export type {
 export type { RetryClass } from './internal/errors.js'
 export {
   BrokerError,
+  CapabilityError,
   ConfigError,
   FunctionBuildError,
   FunctionRunError,
+  KvLimitError,
   PbjError,
   RpcError,
   retryClassOf,

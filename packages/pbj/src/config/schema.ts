@@ -54,6 +54,20 @@ export const configSchema = z
         timeoutMs: z.number().int().min(10).max(300_000).optional(),
         memoryMb: z.number().int().min(8).max(4096).optional(),
         concurrency: z.number().int().min(1).max(1024).optional(),
+        /** Largest `ctx.kv` value (UTF-8 bytes of its JSON); default 65536 (64 KiB). */
+        kvValueBytes: z
+          .number()
+          .int()
+          .min(1024, { message: 'must be at least 1024 bytes' })
+          .max(16 * 1024 * 1024, { message: 'must be at most 16777216 bytes (16 MiB)' })
+          .optional(),
+        /** Largest total of one function's kv keys and values (bytes); default 1048576 (1 MiB). */
+        kvTotalBytes: z
+          .number()
+          .int()
+          .min(1024, { message: 'must be at least 1024 bytes' })
+          .max(1024 * 1024 * 1024, { message: 'must be at most 1073741824 bytes (1 GiB)' })
+          .optional(),
         isolation: z
           .enum(['thread', 'process'], {
             message:

@@ -9,7 +9,7 @@ const hints: Record<string, string> = {
   database: 'Set database to a file path such as ".pbj/pbj.db" (or ":memory:").',
   functions: 'Set functions to the folder holding your function files, e.g. "functions".',
   limits:
-    "limits.timeoutMs is 10–300000 ms, limits.memoryMb 8–4096, limits.concurrency 1–1024, limits.isolation 'thread' or 'process'.",
+    "limits.timeoutMs is 10–300000 ms, limits.memoryMb 8–4096, limits.concurrency 1–1024, limits.isolation 'thread' or 'process', limits.kvValueBytes (default 65536) and limits.kvTotalBytes (default 1048576) in bytes.",
   contracts:
     'contracts maps a name to { address: "0x…" }, e.g. contracts: { CarLoan: { address: "0x5Fb…" } }.',
   operatorKey: 'operatorKey is the engine key as 0x followed by 64 hex digits.',

@@ -7,6 +7,7 @@ import { createDeviceDispatcher } from '../actions/devices/createDeviceDispatche
 import type { DeviceClass } from '../actions/devices/deviceClass.js'
 import { resolveCommandSigner } from '../actions/devices/resolveCommandSigner.js'
 import { createRelayer, type Relayer, type RelayerOptions } from '../actions/relayer/createRelayer.js'
+import { checkGrantsAgainstConfig } from '../capabilities/checkGrantsAgainstConfig.js'
 import { createChainConnection } from '../chain/createChainConnection.js'
 import { followHeads } from '../chain/followHeads.js'
 import { createEmitter } from '../internal/createEmitter.js'
@@ -23,6 +24,7 @@ import { handleReorg } from './handleReorg.js'
 import { processBlock } from './processBlock.js'
 import { resolveDeviceClass } from './resolveDeviceClass.js'
 import { runJob } from './runJob.js'
+import { defaultKvLimits } from './setKv.js'
 import type { Common, EngineEvents } from './types.js'
 
 /** Everything the engine needs, already resolved (URLs of a running chain and broker). */
@@ -49,7 +51,15 @@ export type EngineOptions = {
   /** How long a signed device command stays valid for the car, in wall-clock ms. Default 10 minutes. */
   commandValidityMs?: number | undefined
   secrets?: Record<string, string>
-  limits?: { timeoutMs?: number | undefined; memoryMb?: number | undefined; concurrency?: number | undefined }
+  limits?: {
+    timeoutMs?: number | undefined
+    memoryMb?: number | undefined
+    concurrency?: number | undefined
+    /** Largest `ctx.kv` value, UTF-8 bytes of its JSON; default 64 KiB. */
+    kvValueBytes?: number | undefined
+    /** Largest total of one function's kv keys and values; default 1 MiB. */
+    kvTotalBytes?: number | undefined
+  }
   chain?: { pollingIntervalMs?: number | undefined; startBlock?: 'latest' | number | undefined }
   /**
    * `isolation: 'thread'` (default) runs isolates in this process; `'process'` runs them in a child process
@@ -124,6 +134,10 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   // Before connecting anything: a class naming an unknown contract is a config error, not a leak.
   const deviceClass = resolveDeviceClass(options.deviceClass, options.contracts ?? {})
   const limits = { timeoutMs: options.limits?.timeoutMs ?? 5_000, memoryMb: options.limits?.memoryMb ?? 64 }
+  const kvLimits = {
+    kvValueBytes: options.limits?.kvValueBytes ?? defaultKvLimits.valueBytes,
+    kvTotalBytes: options.limits?.kvTotalBytes ?? defaultKvLimits.totalBytes,
+  }
   const chain = await createChainConnection({
     rpcUrl: options.rpcUrl,
     ...(options.chain?.pollingIntervalMs ? { pollingIntervalMs: options.chain.pollingIntervalMs } : {}),
@@ -170,7 +184,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     secrets: options.secrets ?? {},
     functions: new Map(),
     index: createTriggerIndex([], {}),
-    limits,
+    limits: { ...limits, ...kvLimits },
     retry: {
       maxAttempts: options.retry?.maxAttempts ?? 8,
       backoffMs: options.retry?.backoffMs ?? 200,
@@ -205,6 +219,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   if (payment) events.on('block', refreshPayment)
 
   const setFunctions = async (functions: readonly FunctionBundle[]) => {
+    for (const f of functions) checkGrantsAgainstConfig(f, common)
     const index = createTriggerIndex(functions, common.contracts)
     for (const name of common.functions.keys())
       if (!functions.some((f) => f.name === name)) common.sandbox.unload(name)

@@ -2,24 +2,22 @@ import { LOCK_MESSAGE } from '@pbj/device'
 import type { Abi, Address } from 'viem'
 import { commandDevice } from '../actions/devices/commandDevice.js'
 import { chainWrite } from '../actions/relayer/chainWrite.js'
+import { checkCapability } from '../capabilities/checkCapability.js'
+import { HostCallError } from '../capabilities/HostCallError.js'
 import type { DeviceView } from '../function/ctx.js'
-import { PbjError } from '../internal/errors.js'
 import type { HostApi } from '../runtime/createSandbox.js'
 import type { Job } from '../store/types.js'
 import { resolveContract } from '../triggers/resolveContract.js'
+import { setKv } from './setKv.js'
 import { toDeviceImmobilizer } from './toDeviceImmobilizer.js'
 import type { Common } from './types.js'
 
 const isDeviceId = (v: unknown): v is string => typeof v === 'string' && /^0x[0-9a-fA-F]{40}$/.test(v)
 
-/** A host call from the sandbox with bad arguments: the user's bug, named precisely. */
-class HostCallError extends PbjError {
-  override name = 'HostCallError'
-}
-
 /**
  * The host side of `ctx`: what a run may do outside its sandbox. Arguments come from untrusted code and
- * are checked here. Device command ids derive from the job id and the call's position, so a retried run
+ * are checked here, and every call first passes the function's `capabilities` (checkCapability): nothing
+ * it was not granted is signed or stored. Device command ids derive from the job id and the call's position, so a retried run
  * repeats the same commands instead of issuing new ones.
  *
  * @example
@@ -41,6 +39,7 @@ export function createHostApi(common: Common, job: Job): { call: HostApi; failur
   }
   const call: HostApi = async (method, args) => {
     try {
+      await checkCapability(common, job, method, args)
       switch (method) {
         case 'chain.read': {
           const p = (args[0] ?? {}) as {
@@ -120,11 +119,7 @@ export function createHostApi(common: Common, job: Job): { call: HostApi; failur
           return v === null ? null : JSON.parse(v)
         }
         case 'kv.set':
-          return void (await common.store.kvSet(
-            job.functionName,
-            String(args[0]),
-            JSON.stringify(args[1] ?? null),
-          ))
+          return await setKv(common, job.functionName, String(args[0]), args[1] ?? null)
         case 'kv.delete':
           return void (await common.store.kvDelete(job.functionName, String(args[0])))
         default:

@@ -1,11 +1,17 @@
 import { CommandRefusedError } from '../actions/devices/CommandRefusedError.js'
-import { PbjError, retryClassOf } from '../internal/errors.js'
+import { CapabilityError, KvLimitError, PbjError, retryClassOf } from '../internal/errors.js'
 import { now } from '../internal/now.js'
 import type { RunInputJson } from '../runtime/createSandbox.js'
 import type { FunctionBundle } from '../runtime/loadFunction.js'
 import type { Job, Run } from '../store/types.js'
 import { createHostApi } from './createHostApi.js'
 import type { Common } from './types.js'
+
+const secretsOf = (all: Readonly<Record<string, string>>, names: readonly string[]) => {
+  const out: Record<string, string> = {}
+  for (const name of names) if (Object.hasOwn(all, name)) out[name] = all[name] as string
+  return out
+}
 
 const describeError = (error: unknown): NonNullable<Run['error']> => ({
   name: error instanceof Error ? error.name : 'Error',
@@ -58,7 +64,8 @@ export async function runJob(common: Common, job: Job): Promise<void> {
   const input: RunInputJson = {
     json: job.input,
     run: { id: runId, jobId: job.id, attempt, functionName: job.functionName },
-    secrets: common.secrets,
+    // Only the secrets its capabilities name (checked to exist when it was loaded).
+    secrets: secretsOf(common.secrets, bundle.capabilities.secrets),
   }
   const host = createHostApi(common, job)
   // What the meter charges besides time: device commands that went out, and writes (their gas).
@@ -77,10 +84,13 @@ export async function runJob(common: Common, job: Job): Promise<void> {
 
   // A run that failed because a host service was away is the platform's fault, not the user's: retry it.
   const hostFault = host.failures.find((f) => retryClassOf(f) === 'retryable')
-  // A command the chain refused is kept as such (device, action, guard, reason, block), not as the generic
-  // "failed in ctx.devices.lock()" wrapper.
+  // A command the chain refused, a call the function's capabilities do not grant, a kv write over its
+  // limits: kept as such (what was refused and why), not as the generic "failed in ctx.…()" wrapper.
+  const cause = result.ok ? undefined : result.error.cause
   const refused =
-    !result.ok && result.error.cause instanceof CommandRefusedError ? result.error.cause : undefined
+    cause instanceof CommandRefusedError || cause instanceof CapabilityError || cause instanceof KvLimitError
+      ? cause
+      : undefined
   const error = result.ok ? null : (hostFault ?? refused ?? result.error)
   const run: Run = {
     id: runId,

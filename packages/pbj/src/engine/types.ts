@@ -67,10 +67,12 @@ export type Common = {
   events: Emitter<EngineEvents>
   /** Contract names known to functions, from the config (and the demo's deployment). */
   contracts: Record<string, Address>
+  /** Every secret of the config; a run gets only those its function's capabilities name. */
   secrets: Record<string, string>
   functions: Map<string, FunctionBundle>
   index: TriggerIndex
-  limits: { timeoutMs: number; memoryMb: number }
+  /** Sandbox limits, and `ctx.kv`'s size limits in UTF-8 bytes of JSON (see setKv). */
+  limits: { timeoutMs: number; memoryMb: number; kvValueBytes: number; kvTotalBytes: number }
   /** Default retry policy; a function's own `retry` overrides it field by field. */
   retry: { maxAttempts: number; backoffMs: number; maxBackoffMs: number; on: 'faults' | 'all' }
   /** Sends `ctx.chain.write` transactions from the operator account; null without an operator key. */

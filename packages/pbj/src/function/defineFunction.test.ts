@@ -66,4 +66,25 @@ describe('defineFunction', () => {
       },
     })
   })
+
+  it('types capabilities: actions are checked, declared secrets reach ctx.secrets', () => {
+    const definition = defineFunction({
+      trigger: { type: 'blocks', every: 1 },
+      capabilities: {
+        devices: { actions: ['lock', 'warn'] },
+        write: [{ contract: '*', functionName: 'payDue', maxValue: 0n }],
+        secrets: ['API_KEY'],
+      },
+      handler(ctx) {
+        expectTypeOf(ctx.secrets.API_KEY).toEqualTypeOf<string>()
+      },
+    })
+    expect(definition.capabilities?.secrets).toEqual(['API_KEY'])
+    defineFunction({
+      trigger: { type: 'blocks', every: 1 },
+      // @ts-expect-error 'fly' is not a device action
+      capabilities: { devices: { actions: ['fly'] } },
+      handler() {},
+    })
+  })
 })

@@ -1,3 +1,4 @@
+import type { Capabilities } from '../capabilities/capabilities.js'
 import type { Context } from './ctx.js'
 import type { Trigger, ValidTrigger } from './triggers.js'
 
@@ -17,12 +18,30 @@ export type RetryPolicy = {
   on?: 'faults' | 'all'
 }
 
-/** A pbj function: what wakes it, and what it does. */
-export type FunctionDefinition<trigger extends Trigger = Trigger> = {
+/** The names a function's `capabilities.secrets` declares (`string` when it declares none literally). */
+type SecretNames<capabilities extends Capabilities> =
+  capabilities['secrets'] extends readonly (infer n extends string)[] ? n : never
+
+/** A handler's ctx, with `ctx.secrets` typed from the declared secret names. */
+export type FunctionContext<trigger extends Trigger, capabilities extends Capabilities> = Context<trigger> & {
+  secrets: Readonly<Record<SecretNames<capabilities>, string>>
+}
+
+/** A pbj function: what wakes it, what it may touch, and what it does. */
+export type FunctionDefinition<
+  trigger extends Trigger = Trigger,
+  capabilities extends Capabilities = Capabilities,
+> = {
   trigger: trigger
-  handler: (ctx: Context<trigger>) => unknown | Promise<unknown>
+  /**
+   * What it may do besides reading the chain, its own kv and its logs: device actions (and on which
+   * devices), contract writes with value caps, secrets. None declared: none granted. See README
+   * "Capabilities".
+   */
+  capabilities?: capabilities
+  handler: (ctx: FunctionContext<trigger, capabilities>) => unknown | Promise<unknown>
   /** Runs when the block that caused a run is reorged out (confirmation `instant`). */
-  onReorg?: (ctx: Context<trigger>) => unknown | Promise<unknown>
+  onReorg?: (ctx: FunctionContext<trigger, capabilities>) => unknown | Promise<unknown>
   limits?: FunctionLimits
   retry?: RetryPolicy
 }
@@ -37,13 +56,17 @@ export type FunctionDefinition<trigger extends Trigger = Trigger> = {
  *
  * export default defineFunction({
  *   trigger: { type: 'event', contract: 'CarLoan', abi: carLoanAbi, event: 'InstallmentPaid' },
+ *   capabilities: { devices: { actions: ['unlock'] }, secrets: ['API_KEY'] },
  *   async handler(ctx) {
- *     ctx.log.info('paid', ctx.event.args.loanId, ctx.event.args.amount)
+ *     ctx.log.info('paid', ctx.event.args.loanId, ctx.event.args.amount, ctx.secrets.API_KEY.length)
  *   },
  * })
  */
-export function defineFunction<const trigger extends Trigger>(
-  definition: FunctionDefinition<trigger> & { trigger: ValidTrigger<trigger> },
-): FunctionDefinition<trigger> {
-  return definition as FunctionDefinition<trigger>
+export function defineFunction<
+  const trigger extends Trigger,
+  const capabilities extends Capabilities = Capabilities,
+>(
+  definition: FunctionDefinition<trigger, capabilities> & { trigger: ValidTrigger<trigger> },
+): FunctionDefinition<trigger, capabilities> {
+  return definition as FunctionDefinition<trigger, capabilities>
 }

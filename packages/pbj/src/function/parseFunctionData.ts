@@ -1,4 +1,5 @@
 import type { z } from 'zod'
+import { type GrantedCapabilities, noCapabilities } from '../capabilities/capabilities.js'
 import { FunctionBuildError } from '../internal/errors.js'
 import { displayPath } from '../runtime/displayPath.js'
 import { checkTriggerAbi, type TriggerIssue } from './checkTriggerAbi.js'
@@ -16,6 +17,8 @@ const examples: Record<string, string> = {
     "trigger: { type: 'deadline', contract: 'CarLoan', abi: carLoanAbi, set: { LoanOpened: { key: 'loanId', at: 'lockAt' } } }",
   limits: 'limits: { timeoutMs: 5000, memoryMb: 64 }',
   retry: "retry: { maxAttempts: 5, backoffMs: 200, on: 'faults' }",
+  capabilities:
+    "capabilities: { devices: { actions: ['lock'] }, write: [{ contract: 'CarLoan', functionName: 'payDue' }], secrets: ['API_KEY'] }",
 }
 
 function pathOf(path: readonly PropertyKey[]): string {
@@ -34,8 +37,8 @@ const line = (i: TriggerIssue) =>
   /^(must|needs|is) /.test(i.message) ? `${i.path} ${i.message}` : `${i.path}: ${i.message}`
 
 /**
- * Validates the trigger and limits read out of a function file, including that the names in the trigger
- * exist in its ABI.
+ * Validates the trigger, limits, retry policy and capabilities read out of a function file, including that
+ * the names in the trigger exist in its ABI. No `capabilities` grants none (reads, kv and logs only).
  *
  * @throws FunctionBuildError naming the file and the field, e.g.
  *   `functions/x.ts: trigger.every must be a positive integer (number of blocks); got -1`
@@ -45,7 +48,7 @@ const line = (i: TriggerIssue) =>
 export function parseFunctionData(
   data: unknown,
   file: string,
-): { trigger: Trigger; limits: FunctionLimits; retry: RetryPolicy } {
+): { trigger: Trigger; limits: FunctionLimits; retry: RetryPolicy; capabilities: GrantedCapabilities } {
   const parsed = functionDataSchema.safeParse(data)
   const issues = parsed.success
     ? checkTriggerAbi(parsed.data.trigger as Record<string, unknown>)
@@ -53,19 +56,22 @@ export function parseFunctionData(
   const first = issues[0]
   if (parsed.success && !first) {
     // The schema checked the shape and checkTriggerAbi the names; viem's Abi type is richer than zod's.
-    const { trigger, limits, retry } = parsed.data as {
+    const { trigger, limits, retry, capabilities } = parsed.data as {
       trigger: Trigger
       limits?: FunctionLimits
       retry?: RetryPolicy
+      capabilities?: GrantedCapabilities
     }
-    return { trigger, limits: limits ?? {}, retry: retry ?? {} }
+    return {
+      trigger,
+      limits: limits ?? {},
+      retry: retry ?? {},
+      capabilities: capabilities ?? noCapabilities,
+    }
   }
   const type = (data as { trigger?: { type?: unknown } } | undefined)?.trigger?.type
-  const example = first?.path.startsWith('limits')
-    ? examples.limits
-    : first?.path.startsWith('retry')
-      ? examples.retry
-      : (examples[String(type)] ?? examples.blocks)
+  const section = ['limits', 'retry', 'capabilities'].find((f) => first?.path.startsWith(f))
+  const example = section ? examples[section] : (examples[String(type)] ?? examples.blocks)
   const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : ''
   throw new FunctionBuildError(`${displayPath(file)}: ${first ? line(first) : 'invalid function'}${more}`, {
     details: issues.length > 1 ? issues.map((i) => `- ${line(i)}`).join('\n') : undefined,

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { capabilitiesSchema } from '../capabilities/capabilitiesSchema.js'
 import { showValue } from './showValue.js'
 import { triggerTypes } from './triggers.js'
 
@@ -155,4 +156,5 @@ export const functionDataSchema = z.object({
   trigger: triggerSchema,
   limits: limitsSchema.optional(),
   retry: retrySchema.optional(),
+  capabilities: capabilitiesSchema.optional(),
 })

@@ -100,3 +100,25 @@ export class BrokerError extends PbjError {
 export function retryClassOf(error: unknown): RetryClass {
   return error instanceof PbjError ? error.retry : 'retryable'
 }
+
+/**
+ * A function tried something its `capabilities` do not grant (a device action, a contract write, a value
+ * above its cap, a device its `devices.where` view does not name): refused before anything was signed or
+ * stored. A user error (change the function or its capabilities), except when the `devices.where` view
+ * could not be read because the RPC was away: that one is retryable.
+ */
+export class CapabilityError extends PbjError {
+  override name = 'CapabilityError'
+  override readonly retry: RetryClass
+  constructor(shortMessage: string, options: PbjErrorOptions & { retry?: RetryClass } = {}) {
+    const { retry = 'user', ...rest } = options
+    super(shortMessage, { ...rest, docsPath: rest.docsPath ?? '#capabilities' })
+    this.retry = retry
+  }
+}
+
+/** A `ctx.kv` write over its size limits (one value, or the function's total); nothing was stored. */
+export class KvLimitError extends PbjError {
+  override name = 'KvLimitError'
+  override readonly retry: RetryClass = 'user'
+}

@@ -1,5 +1,6 @@
 import { basename, extname, resolve } from 'node:path'
 import ivm from 'isolated-vm'
+import type { GrantedCapabilities } from '../capabilities/capabilities.js'
 import type { FunctionLimits, RetryPolicy } from '../function/defineFunction.js'
 import { parseFunctionData } from '../function/parseFunctionData.js'
 import type { Trigger } from '../function/triggers.js'
@@ -18,6 +19,8 @@ export type FunctionBundle = {
   trigger: Trigger
   limits: FunctionLimits
   retry?: RetryPolicy
+  /** What it may do besides reads, kv and logs; checked by the engine on every ctx call. */
+  capabilities: GrantedCapabilities
   hasOnReorg: boolean
 }
 
@@ -42,9 +45,14 @@ export async function loadFunction(file: string): Promise<FunctionBundle> {
   try {
     const context = await isolate.createContext()
     await evaluateBundle(isolate, context, code, absolute, probeTimeoutMs)
-    const { trigger, limits, retry, hasOnReorg } = await readDefinition(context, absolute)
+    const { trigger, limits, retry, capabilities, hasOnReorg } = await readDefinition(context, absolute)
     const data = parseFunctionData(
-      { trigger, ...(limits === undefined ? {} : { limits }), ...(retry === undefined ? {} : { retry }) },
+      {
+        trigger,
+        ...(limits === undefined ? {} : { limits }),
+        ...(retry === undefined ? {} : { retry }),
+        ...(capabilities === undefined ? {} : { capabilities }),
+      },
       absolute,
     )
     const name = basename(absolute, extname(absolute))
@@ -55,6 +63,7 @@ export async function loadFunction(file: string): Promise<FunctionBundle> {
       trigger: data.trigger,
       limits: data.limits,
       retry: data.retry,
+      capabilities: data.capabilities,
       hasOnReorg,
     }
   } finally {

@@ -25,7 +25,13 @@ export const expectedShape = [
 export async function readDefinition(
   context: ivm.Context,
   file: string,
-): Promise<{ trigger: unknown; limits: unknown; retry: unknown; hasOnReorg: boolean }> {
+): Promise<{
+  trigger: unknown
+  limits: unknown
+  retry: unknown
+  capabilities: unknown
+  hasOnReorg: boolean
+}> {
   const shape: { exports: string[]; type: string; handler: string; onReorg: string } = await context.eval(
     `(() => {
       const m = globalThis.${bundleGlobal}
@@ -53,17 +59,21 @@ export async function readDefinition(
     throw fail(`must have onReorg as a function or leave it out; onReorg is ${shape.onReorg}`)
   }
   try {
-    const data: { trigger: unknown; limits: unknown; retry: unknown } = await context.eval(
-      `(({ trigger, limits, retry }) => ({ trigger, limits, retry }))(globalThis.${bundleGlobal}.default)`,
-      { copy: true, timeout: 1000 },
-    )
+    const data: { trigger: unknown; limits: unknown; retry: unknown; capabilities: unknown } =
+      await context.eval(
+        `(({ trigger, limits, retry, capabilities }) => ({ trigger, limits, retry, capabilities }))(globalThis.${bundleGlobal}.default)`,
+        { copy: true, timeout: 1000 },
+      )
     return { ...data, hasOnReorg: shape.onReorg === 'function' }
   } catch (error) {
-    throw new FunctionBuildError(`${displayPath(file)}: trigger and limits must be plain data`, {
-      details: error instanceof Error ? error.message : String(error),
-      hint: 'Use literals, arrays, objects, bigints and ABIs in trigger and limits; no functions or class instances.',
-      cause: error,
-      meta: { file },
-    })
+    throw new FunctionBuildError(
+      `${displayPath(file)}: trigger, limits, retry and capabilities must be plain data`,
+      {
+        details: error instanceof Error ? error.message : String(error),
+        hint: 'Use literals, arrays, objects, bigints and ABIs in trigger, limits, retry and capabilities; no functions or class instances.',
+        cause: error,
+        meta: { file },
+      },
+    )
   }
 }

@@ -136,7 +136,16 @@ export type Store = {
   listRuns(filter?: { functionName?: string; status?: Run['status']; limit?: number }): Promise<Run[]>
   getRun(id: string): Promise<Run | null>
   kvGet(scope: string, key: string): Promise<string | null>
-  kvSet(scope: string, key: string, value: string): Promise<void>
+  /**
+   * Stores a value. With `maxScopeBytes`, atomically refuses (stores nothing) when the scope's keys and
+   * values (UTF-8 bytes, the replaced value not counted) would exceed it; `scopeBytes` is that total.
+   */
+  kvSet(
+    scope: string,
+    key: string,
+    value: string,
+    maxScopeBytes?: number,
+  ): Promise<{ stored: boolean; scopeBytes: number }>
   kvDelete(scope: string, key: string): Promise<void>
   getDevice(deviceId: string): Promise<DeviceRecord | null>
   /**

@@ -1,11 +1,12 @@
 import type { Abi, Address } from 'viem'
+import type { DeviceAction } from '../../capabilities/capabilities.js'
 import type { DeviceDesired } from '../../function/ctx.js'
 
 /**
- * What a command does to a device, as its class judges it: `lock` immobilizes, `warn` shows a warning (the
- * device stays usable), `unlock` clears both.
+ * What a command does to a device, as its class judges it (the same names a function's capabilities grant):
+ * `lock` immobilizes, `warn` shows a warning (the device stays usable), `unlock` clears both.
  */
-export type DeviceAction = 'lock' | 'unlock' | 'warn'
+export type { DeviceAction }
 
 /**
  * One command about to be stored and signed: the device, what it does, the full desired state, and the

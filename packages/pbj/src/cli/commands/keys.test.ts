@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts'
@@ -58,6 +58,21 @@ describe('pbj keys', () => {
     }
   })
 
+  it('refuses to create a keystore with a weak passphrase, and writes nothing', async () => {
+    const file = join(dir, 'weak.json')
+    for (const weak of ['x', 'password1234']) {
+      vi.stubEnv('PBJ_KEY_PASSPHRASE', weak)
+      try {
+        const result = await pbj(['keys', 'create', '--dir', dir, '--file', file])
+        expect(result.code).toBe(1)
+        expect(result.stderr).toContain('The passphrase in PBJ_KEY_PASSPHRASE is too weak')
+        expect(existsSync(file)).toBe(false)
+      } finally {
+        vi.unstubAllEnvs()
+      }
+    }
+  })
+
   it('exits 1 with a clear message on a wrong passphrase', async () => {
     vi.stubEnv('PBJ_KEY_PASSPHRASE', 'not the passphrase')
     try {
@@ -75,7 +90,13 @@ describe('pbj keys', () => {
     const key = generatePrivateKey()
     const file = join(dir, 'imported.json')
     const out: string[] = []
-    const options = { dir, file, passphrase: 'pw', scryptN: 2 ** 12, write: (t: string) => void out.push(t) }
+    const options = {
+      dir,
+      file,
+      passphrase: 'import test passphrase',
+      scryptN: 2 ** 12,
+      write: (t: string) => void out.push(t),
+    }
     await keysCommand({ ...options, args: ['import'], readInput: async () => `${key.slice(2)}\n` })
     expect(out.join('')).toContain(privateKeyToAddress(key))
     out.length = 0

@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import type { Hex } from 'viem'
 import { generatePrivateKey } from 'viem/accounts'
+import { checkPassphraseStrength } from '../../actions/relayer/checkPassphraseStrength.js'
 import {
   decryptKey,
   encryptKey,
@@ -32,7 +33,8 @@ type KeysOptions = {
 
 /**
  * `pbj keys create | import | export`: the operator key, encrypted at rest with the passphrase in
- * `PBJ_KEY_PASSPHRASE` (scrypt + AES-256-GCM). `create` makes a new key, `import` encrypts one read from
+ * `PBJ_KEY_PASSPHRASE` (scrypt + AES-256-GCM); `create` and `import` refuse a weak passphrase
+ * (checkPassphraseStrength). `create` makes a new key, `import` encrypts one read from
  * standard input, `export` prints the private key: moving pbj elsewhere keeps the same operator address, so
  * no on-chain permission has to be granted again.
  *
@@ -73,6 +75,7 @@ export async function keysCommand(o: KeysOptions): Promise<number> {
     }
     privateKey = (text.startsWith('0x') ? text : `0x${text}`) as Hex
   }
+  checkPassphraseStrength(passphrase)
   const keystore = await encryptKey(privateKey, passphrase, scrypt)
   writeKeystore(file, keystore, { force: o.force ?? false })
   write(

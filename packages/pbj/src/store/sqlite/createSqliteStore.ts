@@ -30,7 +30,18 @@ export function createSqliteStore(options: { path: string }): Store {
     kvGet: db.prepare('SELECT value FROM kv WHERE scope = ? AND key = ?'),
     kvSet: db.prepare('INSERT OR REPLACE INTO kv (scope, key, value) VALUES (?, ?, ?)'),
     kvDelete: db.prepare('DELETE FROM kv WHERE scope = ? AND key = ?'),
+    kvScopeBytes: db.prepare(
+      'SELECT COALESCE(SUM(length(CAST(key AS BLOB)) + length(CAST(value AS BLOB))), 0) AS n FROM kv WHERE scope = ? AND key != ?',
+    ),
   }
+  // One synchronous transaction: concurrent runs of a function cannot both fit under the limit.
+  const kvSetWithin = db.transaction((scope: string, key: string, value: string, max: number) => {
+    const others = (q.kvScopeBytes.get(scope, key) as { n: number }).n
+    const scopeBytes = others + Buffer.byteLength(key) + Buffer.byteLength(value)
+    if (scopeBytes > max) return { stored: false, scopeBytes }
+    q.kvSet.run(scope, key, value)
+    return { stored: true, scopeBytes }
+  })
 
   return {
     async dueTimers(timestamp, limit = 10_000) {
@@ -54,8 +65,10 @@ export function createSqliteStore(options: { path: string }): Store {
     async kvGet(scope, key) {
       return (q.kvGet.get(scope, key) as { value: string } | undefined)?.value ?? null
     },
-    async kvSet(scope, key, value) {
+    async kvSet(scope, key, value, maxScopeBytes) {
+      if (maxScopeBytes !== undefined) return kvSetWithin(scope, key, value, maxScopeBytes)
       q.kvSet.run(scope, key, value)
+      return { stored: true, scopeBytes: Number.NaN }
     },
     async kvDelete(scope, key) {
       q.kvDelete.run(scope, key)

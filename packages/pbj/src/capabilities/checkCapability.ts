@@ -1,0 +1,169 @@
+import { type Abi, type Address, getAddress, isAddress } from 'viem'
+import { classifyRpcError } from '../chain/classifyRpcError.js'
+import type { Common } from '../engine/types.js'
+import { CapabilityError } from '../internal/errors.js'
+import { displayPath } from '../runtime/displayPath.js'
+import type { Job } from '../store/types.js'
+import { resolveContract } from '../triggers/resolveContract.js'
+import { type DeviceAction, deviceActions, type GrantedCapabilities, noCapabilities } from './capabilities.js'
+import { checkDeviceText } from './checkDeviceText.js'
+
+const whereAbi = (functionName: string): Abi => [
+  {
+    type: 'function',
+    name: functionName,
+    stateMutability: 'view',
+    inputs: [{ name: 'device', type: 'address' }],
+    outputs: [{ name: '', type: 'bool' }],
+  },
+]
+
+const short = (error: unknown): string => {
+  const e = error as { shortMessage?: unknown; message?: unknown }
+  const text = typeof e?.shortMessage === 'string' ? e.shortMessage : String(e?.message ?? error)
+  return text.split('\n')[0] ?? text
+}
+
+const show = (v: unknown) => (typeof v === 'bigint' ? `${v}n` : `'${String(v)}'`)
+
+/**
+ * Refuses a `ctx` call the function's `capabilities` do not grant, before anything is signed or stored:
+ * a device action it did not declare, a command to a device its `devices.where` view does not name at the
+ * newest block, a `chain.write` to a (contract, function) pair it did not declare or with more wei than
+ * that pair's `maxValue`. Device `message`/`reason` text is checked too. Calls that need no capability
+ * (reads, kv, logs, `devices.get`) pass. Kept out of the host API's cases so the whole policy reads in one
+ * place.
+ *
+ * @throws CapabilityError naming the function, what it tried and the line to add to `capabilities`
+ *   (retryable only when the `devices.where` view could not be read because the RPC was away).
+ * @example
+ * await checkCapability(common, job, 'devices.unlock', ['0xcar…'])
+ */
+export async function checkCapability(
+  common: Pick<Common, 'functions' | 'contracts' | 'chain'>,
+  job: Pick<Job, 'functionName' | 'blockNumber'>,
+  method: string,
+  args: readonly unknown[],
+): Promise<void> {
+  const bundle = common.functions.get(job.functionName)
+  const caps: GrantedCapabilities = bundle?.capabilities ?? noCapabilities
+  const where = bundle ? displayPath(bundle.file) : `function '${job.functionName}'`
+  const fn = `Function '${job.functionName}'`
+  if (method.startsWith('devices.') && method !== 'devices.get') {
+    const action = method.slice('devices.'.length) as DeviceAction
+    if (!deviceActions.includes(action)) return
+    checkDeviceText(method, args[1])
+    if (!caps.devices.actions.includes(action)) {
+      const actions = [...caps.devices.actions, action].map((a) => `'${a}'`).join(', ')
+      throw new CapabilityError(
+        `${fn} may not call ctx.${method}(): its capabilities do not grant '${action}'`,
+        {
+          hint: `If it should, add capabilities: { devices: { actions: [${actions}] } } to defineFunction in ${where}.`,
+          meta: { functionName: job.functionName, method, deviceId: args[0] },
+        },
+      )
+    }
+    if (caps.devices.where) await checkWhere(common, job, method, args[0], caps.devices.where, fn)
+    return
+  }
+  if (method === 'chain.write') return checkWrite(common, job.functionName, args[0], caps, fn, where)
+}
+
+/** The `devices.where` view must return true at the newest block for the device a command targets. */
+async function checkWhere(
+  common: Pick<Common, 'contracts' | 'chain'>,
+  job: Pick<Job, 'functionName' | 'blockNumber'>,
+  method: string,
+  deviceId: unknown,
+  view: { contract: string; functionName: string },
+  fn: string,
+): Promise<void> {
+  // A malformed id is refused by the host call itself, with its own message.
+  if (typeof deviceId !== 'string' || !isAddress(deviceId, { strict: false })) return
+  const [address] = resolveContract(view.contract, common.contracts, job.functionName) as [Address]
+  const call = `${view.contract}.${view.functionName}(${deviceId.toLowerCase()})`
+  // The newest head the engine has seen; never older than the block that asked.
+  const head = common.chain.latestSeen()
+  // biome-ignore lint/complexity/useMathMinMax: bigints (Math.max takes numbers)
+  const at = head > job.blockNumber ? head : job.blockNumber
+  let result: unknown
+  try {
+    result = await common.chain.readContract({
+      address,
+      abi: whereAbi(view.functionName),
+      functionName: view.functionName,
+      args: [getAddress(deviceId)],
+      blockNumber: at,
+    })
+  } catch (cause) {
+    // A revert is an answer every node repeats (the view is misconfigured); anything else is the RPC
+    // being away, and the run is tried again. Either way nothing is sent meanwhile.
+    const answered = classifyRpcError(cause) === 'answer'
+    throw new CapabilityError(
+      `${fn} may not call ctx.${method}(${deviceId.toLowerCase()}): its capabilities.devices.where view ${call} failed at block ${at}: ${short(cause)}`,
+      {
+        cause,
+        retry: answered ? 'user' : 'retryable',
+        hint: answered
+          ? `Point capabilities.devices.where at a view ${view.functionName}(address) returns (bool) deployed at ${address}.`
+          : 'Check that the RPC is reachable; the run is retried.',
+        meta: { functionName: job.functionName, method, deviceId, where: view },
+      },
+    )
+  }
+  if (result !== true) {
+    throw new CapabilityError(
+      `${fn} may not call ctx.${method}(${deviceId.toLowerCase()}): ${call} returned ${String(result)} at block ${at}`,
+      {
+        hint: `Its capabilities.devices.where lets it command only devices for which ${view.contract}.${view.functionName} returns true; check the device id it computed.`,
+        meta: { functionName: job.functionName, method, deviceId, where: view, blockNumber: at },
+      },
+    )
+  }
+}
+
+/** A write must match a declared (contract, functionName) pair and stay within its `maxValue`. */
+function checkWrite(
+  common: Pick<Common, 'contracts'>,
+  functionName: string,
+  params: unknown,
+  caps: GrantedCapabilities,
+  fn: string,
+  where: string,
+): void {
+  const p = (params ?? {}) as { contract?: unknown; functionName?: unknown; value?: unknown }
+  // Malformed calls are refused by chainWrite with its own message; nothing here can be matched anyway.
+  if (typeof p.contract !== 'string' || typeof p.functionName !== 'string') {
+    if (caps.write.length === 0) throw noWrites(fn, '(malformed call)', where, '…', '…')
+    return
+  }
+  const [to] = resolveContract(p.contract, common.contracts, functionName) as [Address]
+  const target = `${p.contract}.${p.functionName}`
+  const matches = caps.write.filter(
+    (w) =>
+      w.functionName === p.functionName &&
+      (w.contract === '*' ||
+        (resolveContract(w.contract, common.contracts, functionName)[0] as Address) === to),
+  )
+  if (matches.length === 0) {
+    throw noWrites(fn, `${target}${p.contract === to ? '' : ` (${to})`}`, where, p.contract, p.functionName)
+  }
+  const value = typeof p.value === 'bigint' ? p.value : 0n
+  // biome-ignore lint/complexity/useMathMinMax: bigints (Math.max takes numbers)
+  const cap = matches.reduce((max, w) => (w.maxValue > max ? w.maxValue : max), 0n)
+  if (value > cap) {
+    throw new CapabilityError(
+      `${fn} may not send ${value} wei with ctx.chain.write ${target}: its capabilities allow at most ${cap} wei`,
+      {
+        hint: `If it should, set maxValue: ${show(value)} on { contract: ${show(p.contract)}, functionName: ${show(p.functionName)} } in capabilities.write in ${where}.`,
+        meta: { functionName, contract: p.contract, to, target: p.functionName, value, maxValue: cap },
+      },
+    )
+  }
+}
+
+const noWrites = (fn: string, target: string, where: string, contract: string, functionName: string) =>
+  new CapabilityError(`${fn} may not ctx.chain.write ${target}: its capabilities grant no such write`, {
+    hint: `If it should, add { contract: '${contract}', functionName: '${functionName}' } to capabilities.write in ${where} (maxValue defaults to 0n: no ETH).`,
+    meta: { target },
+  })
