@@ -81,7 +81,9 @@ export type CommandGate = {
 }
 
 /**
- * Every check a desired message passes before a car applies it, in order: readable (`malformed`), for this
+ * Every check a desired message passes before a car applies it, in order: readable (`malformed`), named
+ * signer known as an operator or within the car's budget of lookups for unknown signers (`rate-limited`,
+ * checked again once the signature is), for this
  * car (`wrong-device`), valid now by the car's clock (`not-yet-valid`, `expired`), under the signed root
  * (`bad-proof`), signed by the signer it names (`bad-signature`), that signer an operator of this car in
  * DeviceRegistry (`unauthorized`; `unverifiable` if the registry cannot be read; `rate-limited` if the
@@ -160,6 +162,12 @@ export function createCommandGate(options: {
         return refuse({ code: 'malformed', reason: `malformed desired message: ${parsed.error}` }, payload)
       }
       const message = parsed.value
+      // A signer the car does not know, once the lookups for such signers are spent: refused before the
+      // signature is recovered, which would be most of what junk costs the car. Nothing is applied either way.
+      if (operators.wouldRateLimit(message.auth.signer, message.chainTime)) {
+        const reason = `signer ${message.auth.signer.toLowerCase()} is not a known operator of this car, and the car is looking up no more unknown signers for now`
+        return refuse({ code: 'rate-limited', reason }, message)
+      }
       let verified: ReturnType<typeof verifyDesired>
       try {
         const signedState = (parsed.json as { state?: unknown }).state

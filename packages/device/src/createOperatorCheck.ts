@@ -94,6 +94,11 @@ export type OperatorCheck = {
    * the lane a command waits in. A true here is no authorization; {@link OperatorCheck.check} is.
    */
   isKnownOperator(signer: string): boolean
+  /**
+   * Whether {@link OperatorCheck.check} would answer `rate-limited` now, with no RPC and no signature
+   * check: so that the car spends no public-key recovery on junk it would refuse anyway.
+   */
+  wouldRateLimit(signer: string, chainTime: number): boolean
   /** How many signers are cached now (never more than `maxCachedSigners`). */
   cachedSigners(): number
   close(): Promise<void>
@@ -273,6 +278,14 @@ export function createOperatorCheck(options: OperatorCheckOptions): OperatorChec
       }
       if (epoch === started) remember(who, { allowed, at: Date.now() })
       return allowed ? 'operator' : 'not-operator'
+    },
+    wouldRateLimit(signer, chainTime) {
+      const known = cache.get(signer.toLowerCase())
+      if (known !== undefined && known.allowed !== false) return false
+      const now = Date.now()
+      const behind = !view || BigInt(chainTime) >= view.timestamp || now - view.at > maxAgeMs
+      if (known && !behind && now - known.at <= maxAgeMs) return false
+      return !lookups.has()
     },
     isKnownOperator: (signer) => cache.get(signer.toLowerCase())?.allowed === true,
     cachedSigners: () => cache.size,

@@ -7,6 +7,8 @@
 export type TokenBucket = {
   /** Takes one token if there is one; false (and nothing taken) when the bucket is empty. */
   take(): boolean
+  /** Whether a token is there now, taking none. */
+  has(): boolean
 }
 
 /**
@@ -29,11 +31,18 @@ export function createTokenBucket(options: {
   const perMs = Math.max(0, options.perSecond) / 1_000
   let tokens = burst
   let at = now()
+  const refill = () => {
+    const t = now()
+    tokens = Math.min(burst, tokens + Math.max(0, t - at) * perMs)
+    at = t
+  }
   return {
+    has() {
+      refill()
+      return tokens >= 1
+    },
     take() {
-      const t = now()
-      tokens = Math.min(burst, tokens + Math.max(0, t - at) * perMs)
-      at = t
+      refill()
       if (tokens < 1) return false
       tokens -= 1
       return true
