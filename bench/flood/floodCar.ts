@@ -26,7 +26,6 @@ const agent = await createDeviceAgent({
   onApplied: () => count('applied'),
   onRejected: (_reason, _raw, code) => count(code),
   onWarning: (message) => process.stderr.write(`car: ${message}\n`),
-  ...(process.env.FLOOD_QUEUE ? { maxQueuedUnknown: Number(process.env.FLOOD_QUEUE) } : {}),
 })
 await agent.ready
 process.on('message', (m: { type: string }) => {
