@@ -362,11 +362,11 @@ describe('signed commands: a car applies only what an operator of it signed (emb
       otherDeviceId: other.deviceId,
       applied: lastApplied,
     })
-    const base = car.outcomes.length
     const cases = Array.from({ length: 300 }, () => fuzz.next())
-    for (const c of cases) await car.publisher.publishAsync(car.topic, c.payload, { qos: 1 })
-    await car.outcomesReach(base + cases.length)
-    const got = car.outcomes.slice(base).map((o) => o.refused?.code ?? 'APPLIED')
+    // One at a time: messages naming the operator and the others are judged in two lanes (a flood must
+    // not delay the operator), so the order of outcomes is not the order of publishing.
+    const got: string[] = []
+    for (const c of cases) got.push((await car.send(c.payload)).refused?.code ?? 'APPLIED')
     const wrong = cases
       .map((c, i) => ({ kind: c.kind, expected: c.expect, got: got[i] }))
       .filter((c) => c.expected !== c.got)

@@ -1,5 +1,5 @@
 import type { PublicClient } from 'viem'
-import { createOperatorCheck } from './createOperatorCheck.js'
+import { createOperatorCheck, type OperatorAnswer } from './createOperatorCheck.js'
 import type { TypedHashes } from './createTypedHashes.js'
 import { type DesiredMessage, parseDesired } from './protocol.js'
 import { prepareSignerKey, type SignerKey } from './recoverSigner.js'
@@ -26,7 +26,23 @@ export type DeviceChainOptions = {
    * one connection per device to `rpcUrl`.
    */
   client?: PublicClient
+  /** Signers' answers kept by the car, least recently used evicted first. Default 4096. */
+  maxCachedSigners?: number
+  /**
+   * Registry reads that signers the car does not know as operators may cause; beyond, their commands are
+   * refused `rate-limited` without RPC. Default 5 a second, burst 20.
+   */
+  unknownSignerLookups?: { perSecond: number; burst: number }
 }
+
+/**
+ * The version a car last applied and the command ids it applied recently, which a command is ordered
+ * against (`replay`, `stale`).
+ *
+ * @example
+ * const applied: AppliedView = { version: 3, commandIds: ['c3', 'c2'] }
+ */
+export type AppliedView = { version: number; commandIds: readonly string[] }
 
 /**
  * What the gate decided about one desired message. A refusal says whether the engine should hear of it:
@@ -46,20 +62,33 @@ export type GateVerdict =
  * const verdict = await gate.check(payload, { version: current.version, commandIds: recent })
  */
 export type CommandGate = {
-  /** `applied`: the version the car last applied and the command ids it applied recently. */
-  check(
-    payload: Uint8Array | string,
-    applied: { version: number; commandIds: readonly string[] },
-  ): Promise<GateVerdict>
+  /**
+   * Every check. `applied`: the version the car last applied and the command ids it applied recently;
+   * without it, the ordering checks are left to {@link CommandGate.order} (for a caller that may apply
+   * another command while this one waits on the registry).
+   */
+  check(payload: Uint8Array | string, applied?: AppliedView): Promise<GateVerdict>
+  /** The ordering checks of an accepted verdict against what is applied now: `replay`, `stale`. Sync. */
+  order(verdict: GateVerdict, applied: AppliedView): GateVerdict
+  /**
+   * Whether the payload names as its signer one the car knows as its operator: no RPC, no signature
+   * check, for picking the lane a message waits in. It proves nothing; {@link CommandGate.check} does.
+   */
+  fromKnownOperator(payload: Uint8Array | string): boolean
+  /** How many signers the operator cache holds. */
+  cachedSigners(): number
   close(): Promise<void>
 }
 
 /**
- * Every check a desired message passes before a car applies it, in order: readable (`malformed`), for this
+ * Every check a desired message passes before a car applies it, in order: readable (`malformed`), named
+ * signer known as an operator or within the car's budget of lookups for unknown signers (`rate-limited`,
+ * checked again once the signature is), for this
  * car (`wrong-device`), valid now by the car's clock (`not-yet-valid`, `expired`), under the signed root
  * (`bad-proof`), signed by the signer it names (`bad-signature`), that signer an operator of this car in
- * DeviceRegistry (`unauthorized`; `unverifiable` if the registry cannot be read), not already applied
- * (`replay`) and newer than what was (`stale`).
+ * DeviceRegistry (`unauthorized`; `unverifiable` if the registry cannot be read; `rate-limited` if the
+ * signer is not a known operator and the car's budget of lookups for such signers is spent), not already
+ * applied (`replay`) and newer than what was (`stale`).
  *
  * @example
  * const gate = createCommandGate({ deviceId, hashes, chain })
@@ -83,6 +112,8 @@ export function createCommandGate(options: {
     ...(chain.pollIntervalMs === undefined ? {} : { pollIntervalMs: chain.pollIntervalMs }),
     ...(chain.maxAgeMs === undefined ? {} : { maxAgeMs: chain.maxAgeMs }),
     ...(chain.client ? { client: chain.client } : {}),
+    ...(chain.maxCachedSigners === undefined ? {} : { maxCachedSigners: chain.maxCachedSigners }),
+    ...(chain.unknownSignerLookups === undefined ? {} : { unknownSignerLookups: chain.unknownSignerLookups }),
     ...(options.onWarning ? { onWarning: options.onWarning } : {}),
   })
   // Operators' keys, prepared for fast checks once they have signed a command this car accepted; a car has
@@ -101,16 +132,42 @@ export function createCommandGate(options: {
     ok: false,
     ...refusal,
     raw,
-    tellEngine: refusal.code !== 'stale' && refusal.code !== 'replay',
+    // Stale versions and replays come back on every reconnect; rate-limited junk comes by the thousand.
+    tellEngine: refusal.code !== 'stale' && refusal.code !== 'replay' && refusal.code !== 'rate-limited',
   })
+  const order = (verdict: GateVerdict, applied: AppliedView): GateVerdict => {
+    if (!verdict.ok) return verdict
+    const { message } = verdict
+    if (applied.commandIds.includes(message.commandId)) {
+      const reason = `stale version ${message.version}: version ${applied.version} already applied (replay of command ${message.commandId})`
+      return refuse({ code: 'replay', reason }, message)
+    }
+    if (message.version <= applied.version) {
+      const reason = `stale version ${message.version}: version ${applied.version} already applied`
+      return refuse({ code: 'stale', reason }, message)
+    }
+    return verdict
+  }
 
   return {
+    order,
+    fromKnownOperator(payload) {
+      const signer = claimedSigner(payload)
+      return signer !== null && operators.isKnownOperator(signer)
+    },
+    cachedSigners: () => operators.cachedSigners(),
     async check(payload, applied) {
       const parsed = parseDesired(payload)
       if (!parsed.ok) {
         return refuse({ code: 'malformed', reason: `malformed desired message: ${parsed.error}` }, payload)
       }
       const message = parsed.value
+      // A signer the car does not know, once the lookups for such signers are spent: refused before the
+      // signature is recovered, which would be most of what junk costs the car. Nothing is applied either way.
+      if (operators.wouldRateLimit(message.auth.signer, message.chainTime)) {
+        const reason = `signer ${message.auth.signer.toLowerCase()} is not a known operator of this car, and the car is looking up no more unknown signers for now`
+        return refuse({ code: 'rate-limited', reason }, message)
+      }
       let verified: ReturnType<typeof verifyDesired>
       try {
         const signedState = (parsed.json as { state?: unknown }).state
@@ -122,28 +179,42 @@ export function createCommandGate(options: {
       }
       if (!verified.ok) return refuse(verified, message)
       const { signer } = verified
-      let allowed: boolean
+      let answer: OperatorAnswer
       try {
-        allowed = await operators.isOperator(signer, message.chainTime)
+        answer = await operators.check(signer, message.chainTime)
       } catch (error) {
         const reason = `cannot check signer ${signer} in DeviceRegistry: ${error instanceof Error ? error.message : String(error)}`
         return refuse({ code: 'unverifiable', reason }, message)
       }
-      if (!allowed) {
+      if (answer === 'rate-limited') {
+        const reason = `signer ${signer} is not a known operator of this car, and the car is looking up no more unknown signers for now`
+        return refuse({ code: 'rate-limited', reason }, message)
+      }
+      if (answer !== 'operator') {
         const reason = `signer ${signer} is not an operator of this car in DeviceRegistry ${chain.registry.toLowerCase()}`
         return refuse({ code: 'unauthorized', reason }, message)
       }
       if (verified.publicKey) remember(signer, verified.publicKey)
-      if (applied.commandIds.includes(message.commandId)) {
-        const reason = `stale version ${message.version}: version ${applied.version} already applied (replay of command ${message.commandId})`
-        return refuse({ code: 'replay', reason }, message)
-      }
-      if (message.version <= applied.version) {
-        const reason = `stale version ${message.version}: version ${applied.version} already applied`
-        return refuse({ code: 'stale', reason }, message)
-      }
-      return { ok: true, message, signer }
+      const accepted: GateVerdict = { ok: true, message, signer }
+      return applied ? order(accepted, applied) : accepted
     },
     close: () => operators.close(),
+  }
+}
+
+/**
+ * The signer a desired message names (`auth.signer`, lowercase), or null if it names none; a JSON parse
+ * and nothing else, so that junk costs the car no more than reading it before it is queued.
+ */
+function claimedSigner(payload: Uint8Array | string): string | null {
+  try {
+    const text =
+      typeof payload === 'string'
+        ? payload
+        : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8')
+    const signer = (JSON.parse(text) as { auth?: { signer?: unknown } } | null)?.auth?.signer
+    return typeof signer === 'string' ? signer.toLowerCase() : null
+  } catch {
+    return null
   }
 }

@@ -285,10 +285,15 @@ describe.each<Target>([
       { qos: 1 },
     )
     await waitFor(() => rejected.length === 3)
-    expect(rejected[0]?.reason).toMatch(/^malformed desired message: payload is not JSON/)
-    expect(rejected[0]?.raw).toBeInstanceOf(Uint8Array)
-    expect(rejected[1]?.reason).toMatch(/^malformed desired message: version: .*expected number/)
-    expect(rejected[2]?.reason).toMatch(/^desired message is for 0x[0-9a-f]{40}, not this car$/)
+    // A message naming the operator is judged in its own lane, so it may be refused before the junk.
+    const notJson = rejected.find((r) => /^malformed desired message: payload is not JSON/.test(r.reason))
+    expect(notJson?.raw).toBeInstanceOf(Uint8Array)
+    expect(rejected.map((r) => r.reason)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^malformed desired message: version: .*expected number/),
+        expect.stringMatching(/^desired message is for 0x[0-9a-f]{40}, not this car$/),
+      ]),
+    )
     expect(agent.state()).toEqual({ locked: true, message: LOCK_MESSAGE, version: 1, commandId: 'cmd-1' })
     expect(changes).toHaveLength(1)
     // The engine hears why, in a report that still carries the unchanged state.

@@ -104,6 +104,11 @@ export type DeviceAgentOptions = {
   emergencyCode?: string
   /** The wall clock emergency restarts run on (ms); default Date.now. */
   clock?: () => number
+  /**
+   * How many messages from signers the car does not know as operators may wait; beyond, each is refused
+   * `overloaded` at once. Default 1024. Commands of known operators never wait behind these.
+   */
+  maxQueuedUnknown?: number
 }
 
 /**
@@ -330,21 +335,49 @@ export async function createDeviceAgent(options: DeviceAgentOptions): Promise<De
     })
   }
 
-  // Messages are judged one at a time, in arrival order: the registry check is async, and a command must
-  // be weighed against the state the one before it left.
+  // Two lanes, so that a flood of validly signed junk never delays the car's operator. A message naming a
+  // signer the car knows as its operator is judged at once, in arrival order behind the other such
+  // messages only (the registry check is async, and a command must be weighed against the state the one
+  // before it left). Everything else (strangers, junk, an operator the car has not met yet) waits in a
+  // bounded queue judged one message per turn of the event loop, so reading the socket, and with it a
+  // genuine command, always gets in between. Which lane is picked by the signer the message names, before
+  // any signature check: a forgery naming the operator takes the first lane and is refused there for its
+  // signature, at no RPC. Both lanes order against what is applied when the verdict is in, so versions only
+  // go forward whichever lane a command came through.
   let inbox: Promise<void> = Promise.resolve()
+  const unknown: { payload: Uint8Array; seq: number; retryDelayMs: number }[] = []
+  const maxQueuedUnknown = Math.max(1, options.maxQueuedUnknown ?? 1_024)
+  let draining: Promise<void> | null = null
   let received = 0
   let retryTimer: NodeJS.Timeout | undefined
+  const handled = (payload: Uint8Array, seq: number, retryDelayMs: number) =>
+    handle(payload, seq, retryDelayMs).catch((cause: unknown) => {
+      warn(`car ${deviceId}: desired message not handled: ${messageOf(cause)}`)
+    })
+  const drain = async () => {
+    for (let next = unknown.shift(); next && !closed; next = unknown.shift()) {
+      await new Promise<void>((resolve) => setImmediate(resolve))
+      if (!closed) await handled(next.payload, next.seq, next.retryDelayMs)
+    }
+    draining = null
+  }
   const enqueue = (payload: Uint8Array, seq: number, retryDelayMs: number) => {
-    inbox = inbox.then(() =>
-      handle(payload, seq, retryDelayMs).catch((cause: unknown) => {
-        warn(`car ${deviceId}: desired message not handled: ${messageOf(cause)}`)
-      }),
-    )
+    if (gate.fromKnownOperator(payload)) {
+      inbox = inbox.then(() => handled(payload, seq, retryDelayMs))
+      return
+    }
+    if (unknown.length >= maxQueuedUnknown) {
+      const reason = `${maxQueuedUnknown} messages from signers this car does not know as operators are already waiting; dropped`
+      reject(reason, payload, 'overloaded', false)
+      return
+    }
+    unknown.push({ payload, seq, retryDelayMs })
+    draining ??= drain()
   }
   const handle = async (payload: Uint8Array, seq: number, retryDelayMs: number) => {
-    const verdict = await gate.check(payload, { version: current.version, commandIds: recent })
+    const checked = await gate.check(payload)
     if (closed) return
+    const verdict = gate.order(checked, { version: current.version, commandIds: recent })
     if (verdict.ok) return apply(verdict.message)
     reject(verdict.reason, verdict.raw, verdict.code, verdict.tellEngine)
     if (verdict.code === 'unverifiable' && seq === received) {
@@ -425,7 +458,9 @@ export async function createDeviceAgent(options: DeviceAgentOptions): Promise<De
         rejectReady(new DeviceError(`car ${deviceId} agent closed before it was ready`))
         clearTimeout(retryTimer)
         clearInterval(refusalRefill)
+        unknown.length = 0
         await inbox
+        await draining
         await gate.close()
         await pending
         await immobilizer?.close()

@@ -10,6 +10,8 @@ import {
   parseAbi,
   webSocket,
 } from 'viem'
+import { z } from 'zod'
+import { createTokenBucket } from './createTokenBucket.js'
 import { DeviceError } from './DeviceError.js'
 
 /** The parts of DeviceRegistry a car reads; inline so the car does not depend on the contracts package. */
@@ -46,13 +48,39 @@ export type OperatorCheckOptions = {
   onWarning?: (message: string) => void
   /** A client to read through instead of connecting to `rpcUrl` (shared by the devices of one process). */
   client?: PublicClient
+  /**
+   * How many signers' answers are kept (operators and not), least recently used evicted first, operators
+   * last. Default 4096: a car has one or two operators, the rest is what strangers cost, and bounded.
+   */
+  maxCachedSigners?: number
+  /**
+   * The registry reads signers the car does not know may cause: `perSecond` with a `burst`. Beyond it such
+   * a signer is answered `rate-limited` without any RPC. Default 5 a second, burst 20.
+   */
+  unknownSignerLookups?: { perSecond: number; burst: number }
 }
+
+const Limits = z.object({
+  maxCachedSigners: z.number().int().min(1).default(4096),
+  unknownSignerLookups: z
+    .object({ perSecond: z.number().nonnegative(), burst: z.number().nonnegative() })
+    .default({ perSecond: 5, burst: 20 }),
+})
+
+/**
+ * What the registry says of a signer: `operator` of this car, `not-operator`, or `rate-limited` (a signer
+ * the car does not know, beyond the lookups it grants such signers: not looked up, so not known either way).
+ *
+ * @example
+ * const answer: OperatorAnswer = await operators.check(signer, message.chainTime)
+ */
+export type OperatorAnswer = 'operator' | 'not-operator' | 'rate-limited'
 
 /**
  * Whether a key may command this car, per DeviceRegistry. See {@link createOperatorCheck}.
  *
  * @example
- * if (!(await operators.isOperator(signer, message.chainTime))) refuse('unauthorized')
+ * if ((await operators.check(signer, message.chainTime)) !== 'operator') refuse('unauthorized')
  */
 export type OperatorCheck = {
   /**
@@ -60,12 +88,28 @@ export type OperatorCheck = {
    * command from a block the car's view of the registry has not reached yet makes it catch up first.
    * Rejects with a DeviceError when the registry cannot be read and no fresh cached answer exists.
    */
-  isOperator(signer: string, chainTime: number): Promise<boolean>
+  check(signer: string, chainTime: number): Promise<OperatorAnswer>
+  /**
+   * Whether `signer` is cached as an operator of this car (whatever the answer's age): no RPC, for picking
+   * the lane a command waits in. A true here is no authorization; {@link OperatorCheck.check} is.
+   */
+  isKnownOperator(signer: string): boolean
+  /**
+   * Whether {@link OperatorCheck.check} would answer `rate-limited` now, with no RPC and no signature
+   * check: so that the car spends no public-key recovery on junk it would refuse anyway.
+   */
+  wouldRateLimit(signer: string, chainTime: number): boolean
+  /** How many signers are cached now (never more than `maxCachedSigners`). */
+  cachedSigners(): number
   close(): Promise<void>
 }
 
 type View = { block: bigint; timestamp: bigint; at: number }
-type Entry = { allowed: boolean; at: number }
+/**
+ * `allowed: null`: named in this car's OperatorAdded / OperatorRemoved logs since last read, so it must be
+ * read again, and is not rate-limited (only the car's owner can put a signer in those logs).
+ */
+type Entry = { allowed: boolean | null; at: number }
 
 /**
  * Reads `DeviceRegistry.isOperator(car, signer)` and caches the answer per signer, keeping the cache
@@ -76,9 +120,16 @@ type Entry = { allowed: boolean; at: number }
  * whatever the poll timing; the only cost is one or two small RPC calls per genuine command. Forged or
  * mangled messages never get here (the signature is checked first), so they cost no RPC.
  *
+ * Validly signed junk does get here: anyone can make keys. So "not an operator" is cached too (kept
+ * current by the same logs, so an operator added later is read again and accepted), a signer not known as
+ * an operator is answered from that cache without RPC unless its command claims a block the view has not
+ * reached, and whatever RPC such signers cause (a read, a catch-up) is paid from a token bucket
+ * (`unknownSignerLookups`): beyond it they are answered `rate-limited`, with no RPC. Known operators are
+ * never rate-limited. The cache is an LRU of `maxCachedSigners`, evicting non-operators first.
+ *
  * @example
  * const operators = createOperatorCheck({ rpcUrl: 'http://127.0.0.1:8545', registry, deviceId })
- * await operators.isOperator('0x3c44…', message.chainTime) // true
+ * await operators.check('0x3c44…', message.chainTime) // 'operator'
  * await operators.close()
  */
 export function createOperatorCheck(options: OperatorCheckOptions): OperatorCheck {
@@ -86,18 +137,43 @@ export function createOperatorCheck(options: OperatorCheckOptions): OperatorChec
   const registry = options.registry.toLowerCase() as Address
   const maxAgeMs = options.maxAgeMs ?? 60_000
   const warn = options.onWarning ?? ((message: string) => console.warn(message))
+  const parsed = Limits.safeParse({
+    maxCachedSigners: options.maxCachedSigners,
+    unknownSignerLookups: options.unknownSignerLookups,
+  })
+  if (!parsed.success) {
+    throw new DeviceError(`operator check limits are invalid: ${z.prettifyError(parsed.error)}`)
+  }
+  const { maxCachedSigners } = parsed.data
+  const lookups = createTokenBucket(parsed.data.unknownSignerLookups)
   const client = options.client ?? connect(options.rpcUrl)
   const deviceTopic = pad(deviceId as Hex, { size: 32 })
+  // Insertion order is recency order: a hit moves the signer to the end.
   const cache = new Map<string, Entry>()
-  // Bumped when a log invalidates a signer, so a read that started before cannot store a stale answer.
-  const epochs = new Map<string, number>()
+  // Bumped when a log or a reorg invalidates anything, so a read that started before stores no stale answer.
+  let epoch = 0
   let view: View | null = null
   let syncing: Promise<View> | null = null
   let lastWarning: string | undefined
 
-  const invalidate = (signer: string) => {
+  const remember = (signer: string, entry: Entry) => {
     cache.delete(signer)
-    epochs.set(signer, (epochs.get(signer) ?? 0) + 1)
+    cache.set(signer, entry)
+    while (cache.size > maxCachedSigners) {
+      // The oldest non-operator goes first: a flood of strangers must not push the car's operator out.
+      let victim: string | undefined
+      for (const [key, cached] of cache) {
+        if (cached.allowed !== true) {
+          victim = key
+          break
+        }
+      }
+      cache.delete(victim ?? (cache.keys().next().value as string))
+    }
+  }
+  const invalidate = (signer: string) => {
+    epoch++
+    remember(signer, { allowed: null, at: 0 })
   }
 
   // One scan at a time: blocks after the view up to the head, then the view moves to the head.
@@ -106,8 +182,13 @@ export function createOperatorCheck(options: OperatorCheckOptions): OperatorChec
       const head = await client.getBlock({ blockTag: 'latest' })
       const from = view ? view.block + 1n : head.number
       if (view && head.number < view.block) {
-        // The node is behind us or the chain reorged: nothing in the cache can be placed; start over.
-        for (const signer of [...cache.keys()]) invalidate(signer)
+        // The node is behind us or the chain reorged: nothing in the cache can be placed; start over. The
+        // operators are read again first thing (not rate-limited); strangers are simply forgotten.
+        epoch++
+        for (const [signer, cached] of [...cache]) {
+          if (cached.allowed === false) cache.delete(signer)
+          else cache.set(signer, { allowed: null, at: 0 })
+        }
       } else if (view && from <= head.number) {
         const logs = (await client.request({
           method: 'eth_getLogs',
@@ -148,12 +229,22 @@ export function createOperatorCheck(options: OperatorCheckOptions): OperatorChec
   poll.unref()
 
   return {
-    async isOperator(signer, chainTime) {
+    async check(signer, chainTime) {
       const who = signer.toLowerCase()
+      const known = cache.get(who)
+      if (known) remember(who, known)
+      // Operators, and signers this car's logs named, are never rate-limited; anyone else's RPC is.
+      const trusted = known !== undefined && known.allowed !== false
       const now = Date.now()
       let current = view
+      const behind = !current || BigInt(chainTime) >= current.timestamp || now - current.at > maxAgeMs
+      if (!trusted) {
+        // A stranger already refused, with a command of a block the view covers: the cache answers.
+        if (known && !behind && now - known.at <= maxAgeMs) return 'not-operator'
+        if (!lookups.take()) return 'rate-limited'
+      }
       let unreachable: unknown
-      if (!current || BigInt(chainTime) >= current.timestamp || now - current.at > maxAgeMs) {
+      if (behind) {
         try {
           // A scan already under way may have read the head before the block this command comes from.
           if (syncing) await syncing.catch(() => {})
@@ -163,13 +254,15 @@ export function createOperatorCheck(options: OperatorCheckOptions): OperatorChec
         }
       }
       const cached = cache.get(who)
-      if (cached && Date.now() - cached.at <= maxAgeMs) return cached.allowed
+      if (cached && cached.allowed !== null && Date.now() - cached.at <= maxAgeMs) {
+        return cached.allowed ? 'operator' : 'not-operator'
+      }
       if (unreachable !== undefined || !current) {
         throw new DeviceError(`cannot read DeviceRegistry ${registry}: ${messageOf(unreachable)}`, {
           cause: unreachable,
         })
       }
-      const epoch = epochs.get(who) ?? 0
+      const started = epoch
       let allowed: boolean
       try {
         // At the block the logs were scanned to, so the answer and the scan describe the same state.
@@ -183,9 +276,19 @@ export function createOperatorCheck(options: OperatorCheckOptions): OperatorChec
       } catch (error) {
         throw new DeviceError(`cannot read DeviceRegistry ${registry}: ${messageOf(error)}`, { cause: error })
       }
-      if ((epochs.get(who) ?? 0) === epoch) cache.set(who, { allowed, at: Date.now() })
-      return allowed
+      if (epoch === started) remember(who, { allowed, at: Date.now() })
+      return allowed ? 'operator' : 'not-operator'
     },
+    wouldRateLimit(signer, chainTime) {
+      const known = cache.get(signer.toLowerCase())
+      if (known !== undefined && known.allowed !== false) return false
+      const now = Date.now()
+      const behind = !view || BigInt(chainTime) >= view.timestamp || now - view.at > maxAgeMs
+      if (known && !behind && now - known.at <= maxAgeMs) return false
+      return !lookups.has()
+    },
+    isKnownOperator: (signer) => cache.get(signer.toLowerCase())?.allowed === true,
+    cachedSigners: () => cache.size,
     async close() {
       clearInterval(poll)
       await syncing?.catch(() => {})

@@ -14,6 +14,7 @@ export {
   type ImmobilizerResult,
 } from './createCarImmobilizer.js'
 export {
+  type AppliedView,
   type CommandGate,
   createCommandGate,
   type DeviceChainOptions,
@@ -26,7 +27,12 @@ export {
   type DeviceAgentOptions,
   type DeviceState,
 } from './createDeviceAgent.js'
-export { createOperatorCheck, type OperatorCheck, type OperatorCheckOptions } from './createOperatorCheck.js'
+export {
+  createOperatorCheck,
+  type OperatorAnswer,
+  type OperatorCheck,
+  type OperatorCheckOptions,
+} from './createOperatorCheck.js'
 export {
   type CommandFields,
   createTypedHashes,

@@ -10,8 +10,10 @@ import { recoverSignerKey, type SignerKey, verifySignerKey } from './recoverSign
  * `expired` (outside notBefore–expiresAt by the car's clock), `bad-proof` (the command is not under the
  * signed root), `bad-signature` (the signature is not the claimed signer's: forged or mangled),
  * `unauthorized` (the signer is not an operator of this car in DeviceRegistry), `unverifiable` (the registry
- * could not be read; retried), `replay` (this command id was already applied), `stale` (version not above
- * the one applied).
+ * could not be read; retried), `rate-limited` (the signer is not a known operator and the car is looking
+ * up no more unknown signers for now: a flood of validly signed junk), `overloaded` (the queue of commands
+ * from signers the car does not know as operators is full), `replay` (this command id was already
+ * applied), `stale` (version not above the one applied).
  *
  * @example
  * const code: RefusalCode = 'unauthorized'
@@ -25,6 +27,8 @@ export type RefusalCode =
   | 'bad-signature'
   | 'unauthorized'
   | 'unverifiable'
+  | 'rate-limited'
+  | 'overloaded'
   | 'replay'
   | 'stale'
 
