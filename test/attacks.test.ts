@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest'
 import { type AttackResult, expectRevert } from '../bench/attacks/attack.js'
 import { runContractAttacks } from '../bench/attacks/contractAttacks.js'
+import { runFunctionAttacks } from '../bench/attacks/functionAttacks.js'
 
 const refusedAll = (results: AttackResult[]) => {
   const notRefused = results.filter((r) => r.gotThrough || r.unexpected || r.wrongLock || r.missedUnlock)
@@ -23,6 +24,12 @@ describe('npm run attacks', () => {
   it('contracts: every restricted function called from an outsider reverts with its reason', async () => {
     const results = await runContractAttacks(() => {})
     expect(results.length).toBeGreaterThanOrEqual(25)
+    refusedAll(results)
+  })
+
+  it('functions: a rogue function and one without capabilities are refused, and the paid car still unlocks', async () => {
+    const results = await runFunctionAttacks(() => {})
+    expect(results.length).toBeGreaterThanOrEqual(13)
     refusedAll(results)
   })
 })
