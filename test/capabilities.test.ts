@@ -49,15 +49,15 @@ const attacks = {
   ],
   raisePrices: [
     // A '*' grant for another function name does not cover setPrices.
-    "capabilities: { write: [{ contract: '*', functionName: 'payDue' }] },",
+    "capabilities: { write: [{ contract: '*', functionName: 'payDue()' }] },",
     "await ctx.chain.write({ contract: 'ExecutionBalance', abi: executionBalanceAbi, functionName: 'setPrices', args: [10n ** 12n, 10n ** 12n, 10n ** 12n, 0n] })",
   ],
   sendEth: [
-    "capabilities: { write: [{ contract: '*', functionName: 'payDue' }] },",
+    "capabilities: { write: [{ contract: '*', functionName: 'payDue()' }] },",
     "await ctx.chain.write({ contract: loan.wallet, abi: carWalletAbi, functionName: 'payDue', value: 10n ** 18n })",
   ],
   overMaxValue: [
-    "capabilities: { write: [{ contract: '*', functionName: 'payDue', maxValue: 5n }] },",
+    "capabilities: { write: [{ contract: '*', functionName: 'payDue()', maxValue: 5n }] },",
     "await ctx.chain.write({ contract: loan.wallet, abi: carWalletAbi, functionName: 'payDue', value: 6n })",
   ],
   bigKv: ['', "await ctx.kv.set('big', 'x'.repeat(100_000))"],

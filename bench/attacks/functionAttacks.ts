@@ -16,7 +16,7 @@ type Plan =
   | { op: 'device'; action: 'lock' | 'unlock' | 'warn'; device: string; options?: Record<string, unknown> }
   | {
       op: 'write'
-      abi: 'executionBalance' | 'carWallet'
+      abi: 'executionBalance' | 'carWallet' | 'spoof'
       contract: string
       functionName: string
       args?: unknown[]
@@ -26,7 +26,10 @@ type Plan =
   | { op: 'kv'; bytes: number }
 
 const body = `import { carWalletAbi, executionBalanceAbi } from '@pbj/contracts'
-const abis = { carWallet: carWalletAbi, executionBalance: executionBalanceAbi }
+// 'spoof': a payDue with other parameters, i.e. another selector under the granted name.
+const spoof = [{ type: 'function', name: 'payDue', stateMutability: 'nonpayable', outputs: [],
+  inputs: [{ name: 'to', type: 'address' }, { name: 'amount', type: 'uint256' }] }]
+const abis = { carWallet: carWalletAbi, executionBalance: executionBalanceAbi, spoof }
 export default defineFunction({
   trigger: { type: 'blocks', every: 1 },
   CAPABILITIES
@@ -47,7 +50,7 @@ export default defineFunction({
 const capabilities = {
   rogue: `capabilities: {
     devices: { actions: ['lock', 'unlock', 'warn'] },
-    write: [{ contract: '*', functionName: 'payDue' }],
+    write: [{ contract: '*', functionName: 'payDue()' }],
     secrets: ['PUBLIC_NOTE'],
   },`,
   sneaky: '',
@@ -181,6 +184,19 @@ const whileCurrent: readonly Attack<Env>[] = [
         contract: env.s.car.walletAddress,
         functionName: 'payDue',
         value: '1000000000000000000',
+      }
+      return judged(await attempt(env, 'rogue', plan), 'CapabilityError')
+    },
+  },
+  {
+    kind: 'function-calls-another-selector-under-a-granted-name',
+    async run(env) {
+      const plan: Plan = {
+        op: 'write',
+        abi: 'spoof',
+        contract: env.s.car.walletAddress,
+        functionName: 'payDue',
+        args: [env.madeUp, '1'],
       }
       return judged(await attempt(env, 'rogue', plan), 'CapabilityError')
     },

@@ -12,7 +12,7 @@ export default defineFunction({
   trigger: loanDeadline('nextDueAt'),
   // Each loan has its own wallet, known only at run time; payDue() takes no value and pays the loan the
   // wallet was made for, so calling it on any address risks at most the operator's gas.
-  capabilities: { write: [{ contract: '*', functionName: 'payDue' }] },
+  capabilities: { write: [{ contract: '*', functionName: 'payDue()' }] },
   async handler(ctx) {
     const loanId = BigInt(ctx.deadline.key)
     const read = { contract: 'CarLoan', abi: carLoanAbi, args: [loanId] } as const

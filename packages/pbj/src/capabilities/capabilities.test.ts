@@ -21,12 +21,12 @@ describe('capabilities in defineFunction', () => {
   it('loads a declaration, normalized: maxValue a bigint (default 0n), absent fields empty', async () => {
     const bundle = await withCapabilities(
       'declares',
-      "{ devices: { actions: ['lock', 'warn'], where: { contract: 'CarLoan', functionName: 'isCarDelinquent' } }, write: [{ contract: '*', functionName: 'payDue' }, { contract: 'CarLoan', functionName: 'x', maxValue: 5 }], secrets: ['API_KEY'] }",
+      "{ devices: { actions: ['lock', 'warn'], where: { contract: 'CarLoan', functionName: 'isCarDelinquent' } }, write: [{ contract: '*', functionName: 'payDue()' }, { contract: 'CarLoan', functionName: 'x', maxValue: 5 }], secrets: ['API_KEY'] }",
     )
     expect(bundle.capabilities).toEqual({
       devices: { actions: ['lock', 'warn'], where: { contract: 'CarLoan', functionName: 'isCarDelinquent' } },
       write: [
-        { contract: '*', functionName: 'payDue', maxValue: 0n },
+        { contract: '*', functionName: 'payDue()', maxValue: 0n },
         { contract: 'CarLoan', functionName: 'x', maxValue: 5n },
       ],
       secrets: ['API_KEY'],

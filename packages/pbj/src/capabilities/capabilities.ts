@@ -18,6 +18,11 @@ export type WriteGrant = {
    * for a function name that is harmless on any contract (a keeper entry point such as `payDue`).
    */
   contract: CapabilityContract | '*'
+  /**
+   * The function's name (`'payDue'`), or its full signature (`'payDue()'`, `'pay(uint256)'`): with a signature
+   * only that selector matches, whatever ABI the function passes. Required with `contract: '*'`, where a bare
+   * name would also match a same-named function with other parameters.
+   */
   functionName: string
   /** The most wei one call may send; default 0n (no value). */
   maxValue?: bigint | number
@@ -31,7 +36,7 @@ export type WriteGrant = {
  * @example
  * capabilities: {
  *   devices: { actions: ['lock'], where: { contract: 'CarLoan', functionName: 'hasActiveLoan' } },
- *   write: [{ contract: '*', functionName: 'payDue' }],
+ *   write: [{ contract: '*', functionName: 'payDue()' }],
  *   secrets: ['API_KEY'],
  * }
  */

@@ -18,6 +18,13 @@ const functionName = z
   .string({ error: must("a contract function's name, e.g. 'payDue'") })
   .regex(/^[A-Za-z_$][\w$]*$/, { error: must("a contract function's name, e.g. 'payDue'") })
 
+/** A write grant's function: a name ('payDue'), or a full signature ('payDue()', 'pay(uint256)'). */
+const writeFunction = z
+  .string({ error: must("a contract function's name or signature, e.g. 'payDue()'") })
+  .regex(/^[A-Za-z_$][\w$]*(\((\s*[a-z0-9[\]]+\s*(,\s*[a-z0-9[\]]+\s*)*)?\))?$/, {
+    error: must("a contract function's name or signature, e.g. 'payDue()' or 'pay(uint256)'"),
+  })
+
 const weiError = must('a non-negative bigint of wei, e.g. 0n or 10n ** 15n')
 const wei = z.union(
   [
@@ -72,19 +79,27 @@ export const capabilitiesSchema = z
         .optional(),
       write: z
         .array(
-          z.strictObject(
-            {
-              contract: z.union(
-                [z.literal('*'), contractRef("a contract name from the config, a 0x address, or '*'")],
-                {
-                  error: must("a contract name from the config, a 0x address, or '*'"),
-                },
+          z
+            .strictObject(
+              {
+                contract: z.union(
+                  [z.literal('*'), contractRef("a contract name from the config, a 0x address, or '*'")],
+                  {
+                    error: must("a contract name from the config, a 0x address, or '*'"),
+                  },
+                ),
+                functionName: writeFunction,
+                maxValue: wei.optional(),
+              },
+              { error: must("an object such as { contract: 'CarLoan', functionName: 'payDue' }") },
+            )
+            // On any contract a bare name is a different function wherever its parameters differ: the
+            // grant must say exactly which function (its selector) it means.
+            .refine((w) => w.contract !== '*' || w.functionName.includes('('), {
+              error: must(
+                "a full signature with contract '*', e.g. { contract: '*', functionName: 'payDue()' }",
               ),
-              functionName,
-              maxValue: wei.optional(),
-            },
-            { error: must("an object such as { contract: 'CarLoan', functionName: 'payDue' }") },
-          ),
+            }),
           { error: must("a list such as [{ contract: 'CarLoan', functionName: 'payDue' }]") },
         )
         .optional(),

@@ -1,4 +1,4 @@
-import { type Abi, type Address, getAddress, isAddress } from 'viem'
+import { type Abi, type Address, getAbiItem, getAddress, isAddress, toFunctionSignature } from 'viem'
 import { classifyRpcError } from '../chain/classifyRpcError.js'
 import type { Common } from '../engine/types.js'
 import { CapabilityError } from '../internal/errors.js'
@@ -131,7 +131,13 @@ function checkWrite(
   fn: string,
   where: string,
 ): void {
-  const p = (params ?? {}) as { contract?: unknown; functionName?: unknown; value?: unknown }
+  const p = (params ?? {}) as {
+    contract?: unknown
+    functionName?: unknown
+    value?: unknown
+    abi?: unknown
+    args?: unknown
+  }
   // Malformed calls are refused by chainWrite with its own message; nothing here can be matched anyway.
   if (typeof p.contract !== 'string' || typeof p.functionName !== 'string') {
     if (caps.write.length === 0) throw noWrites(fn, '(malformed call)', where, '…', '…')
@@ -139,9 +145,13 @@ function checkWrite(
   }
   const [to] = resolveContract(p.contract, common.contracts, functionName) as [Address]
   const target = `${p.contract}.${p.functionName}`
+  const signature = signatureOf(p.abi, p.functionName, p.args)
   const matches = caps.write.filter(
     (w) =>
-      w.functionName === p.functionName &&
+      // A grant by signature matches only that selector, whatever ABI the function passes; by name, the name.
+      (w.functionName.includes('(')
+        ? signature !== null && normalize(w.functionName) === signature
+        : w.functionName === p.functionName) &&
       (w.contract === '*' ||
         (resolveContract(w.contract, common.contracts, functionName)[0] as Address) === to),
   )
@@ -167,3 +177,25 @@ const noWrites = (fn: string, target: string, where: string, contract: string, f
     hint: `If it should, add { contract: '${contract}', functionName: '${functionName}' } to capabilities.write in ${where} (maxValue defaults to 0n: no ETH).`,
     meta: { target },
   })
+
+const normalize = (signature: string) => signature.replace(/\s+/g, '')
+
+/**
+ * The signature (e.g. `payDue()`) of the function a write would call, from the ABI the function passed:
+ * what its selector is made of. Null when the ABI has no such function.
+ */
+function signatureOf(abi: unknown, functionName: string, args: unknown): string | null {
+  if (!Array.isArray(abi)) return null
+  try {
+    const item = getAbiItem({
+      abi: abi as Abi,
+      name: functionName,
+      args: Array.isArray(args) ? args : [],
+    } as never)
+    return item && (item as { type?: string }).type === 'function'
+      ? normalize(toFunctionSignature(item as never))
+      : null
+  } catch {
+    return null
+  }
+}

@@ -72,7 +72,7 @@ describe('defineFunction', () => {
       trigger: { type: 'blocks', every: 1 },
       capabilities: {
         devices: { actions: ['lock', 'warn'] },
-        write: [{ contract: '*', functionName: 'payDue', maxValue: 0n }],
+        write: [{ contract: '*', functionName: 'payDue()', maxValue: 0n }],
         secrets: ['API_KEY'],
       },
       handler(ctx) {
