@@ -161,6 +161,12 @@ export type Store = {
    */
   unpublishedDevices(limit?: number, after?: string): Promise<DeviceRecord[]>
   /**
+   * Devices whose desired version the broker acknowledged at or before `publishedBefore` (ms) but that have
+   * not reported it since: the car may have missed it (a cleared or replaced retained message, a broker that
+   * restarted), so the dispatcher's reconciliation publishes it again. Paged like `unpublishedDevices`.
+   */
+  unacknowledgedDevices(publishedBefore: number, limit?: number, after?: string): Promise<DeviceRecord[]>
+  /**
    * Every device pbj keeps state for, by device id, at most `limit` (default 1,000) after the id `after`,
    * for paging: desired, reported and published versions side by side (`pbj devices`).
    */

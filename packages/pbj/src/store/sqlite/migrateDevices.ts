@@ -29,4 +29,9 @@ export function migrateDevices(db: Database): void {
     `CREATE INDEX IF NOT EXISTS devices_unpublished ON devices (device_id)
      WHERE desired_version > published_version`,
   )
+  // Likewise for reconciliation: only the devices that have not reported their desired version.
+  db.exec(
+    `CREATE INDEX IF NOT EXISTS devices_unacknowledged ON devices (device_id)
+     WHERE reported_version < desired_version`,
+  )
 }

@@ -13,13 +13,20 @@ import { toDevice } from './rows.js'
  * await devices.setDesired('0xcar', { locked: true }, 'job-1:0', Date.now()) // { version: 1, changed: true }
  * await devices.unpublishedDevices() // [{ deviceId: '0xcar', desiredVersion: 1, publishedVersion: 0, … }]
  * await devices.markPublished('0xcar', 1, Date.now())
+ * await devices.unacknowledgedDevices(Date.now() - 10_000) // published 10 s ago, still not reported
  * await devices.listDevices() // every device, desired next to reported
  */
 export function sqliteDevices(
   db: Database,
 ): Pick<
   Store,
-  'getDevice' | 'setDesired' | 'recordReported' | 'markPublished' | 'unpublishedDevices' | 'listDevices'
+  | 'getDevice'
+  | 'setDesired'
+  | 'recordReported'
+  | 'markPublished'
+  | 'unpublishedDevices'
+  | 'unacknowledgedDevices'
+  | 'listDevices'
 > {
   migrateDevices(db)
   const q = {
@@ -44,6 +51,10 @@ export function sqliteDevices(
     unpublished: db.prepare(
       `SELECT * FROM devices WHERE desired_version > published_version AND device_id > ?
        ORDER BY device_id LIMIT ?`,
+    ),
+    unacknowledged: db.prepare(
+      `SELECT * FROM devices WHERE reported_version < desired_version AND published_version >= desired_version
+       AND published_at <= ? AND device_id > ? ORDER BY device_id LIMIT ?`,
     ),
     list: db.prepare('SELECT * FROM devices WHERE device_id > ? ORDER BY device_id LIMIT ?'),
   }
@@ -80,6 +91,9 @@ export function sqliteDevices(
     },
     async unpublishedDevices(limit = 1_000, after = '') {
       return (q.unpublished.all(after, limit) as Record<string, unknown>[]).map(toDevice)
+    },
+    async unacknowledgedDevices(publishedBefore, limit = 1_000, after = '') {
+      return (q.unacknowledged.all(publishedBefore, after, limit) as Record<string, unknown>[]).map(toDevice)
     },
     async listDevices(limit = 1_000, after = '') {
       return (q.list.all(after, limit) as Record<string, unknown>[]).map(toDevice)
