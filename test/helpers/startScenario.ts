@@ -57,6 +57,8 @@ export async function startScenario(options: {
   plainDevice?: boolean
   /** The car's device key (its id is the key's address), e.g. to create its broker user beforehand. */
   devicePrivateKey?: Hex
+  /** The engine's correction backoff and reconciliation of devices behind their desired state. */
+  devices?: EngineOptions['devices']
 }) {
   // The embedded broker is started here rather than by the stack, so a test can stop and restart it.
   let embedded: EmbeddedBroker | undefined = options.brokerUrl ? undefined : await startEmbeddedBroker()
@@ -90,6 +92,7 @@ export async function startScenario(options: {
     limits: { timeoutMs: 1000, memoryMb: 32 },
     ...(options.sandbox ? { sandbox: options.sandbox } : {}),
     ...(options.guards ? { guards: options.guards } : {}),
+    ...(options.devices ? { devices: options.devices } : {}),
   }
   let engine = await createEngine(engineOptions)
   // The car's own records, kept across its restarts: what it applied (onApplied and its log file) and
@@ -181,6 +184,10 @@ export async function startScenario(options: {
     runs,
     desired,
     topicPrefix,
+    /** The embedded broker's engine login (undefined with another broker): a client that may publish anywhere. */
+    get engineLogin() {
+      return embedded?.engineLogin
+    },
     applied,
     rejected,
     /** The lines of the car's log file: one per command it applied, across its restarts. */

@@ -362,7 +362,13 @@ export function createDeviceDispatcher(options: DeviceDispatcherOptions): Device
   const correctNow = async (deviceId: string, correction: Correction): Promise<boolean> => {
     const device = await store.getDevice(deviceId)
     if (closed || corrections.get(deviceId) !== correction) return false
-    if (!device?.desired || correction.reportedVersion >= device.desiredVersion) {
+    // A report's version is the device's word (a car that lost its state reports less than the store keeps);
+    // reconciliation goes by the store, which a report since may have moved on.
+    const reported =
+      correction.reason === 'report'
+        ? correction.reportedVersion
+        : Math.max(correction.reportedVersion, device?.reportedVersion ?? 0)
+    if (!device?.desired || reported >= device.desiredVersion) {
       stopCorrecting(deviceId)
       return false
     }
