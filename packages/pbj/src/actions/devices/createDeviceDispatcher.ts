@@ -127,6 +127,12 @@ type Signed = {
  * outbox when the broker reconnects and at start (a crash between the store write and the publish), and
  * emits 'device:desired' when the broker acknowledges.
  *
+ * An acknowledgement by the broker is not delivery: on a broker where others can publish, the retained
+ * message can be cleared or replaced while the car is offline, and a restarted broker forgets it. So the
+ * car's own signed report decides: one behind the desired version is sent it again (forced, with a
+ * per-device backoff), and a periodic reconciliation finds devices that never said anything (see
+ * {@link DeviceDispatcherOptions.correction} and {@link DeviceDispatcherOptions.reconcile}).
+ *
  * Commands are signed at publish time, in batches: every device dispatched in the same tick, and every
  * one dispatched while the previous batch was being signed, goes into one batch with one signature (see
  * createCommandSigner). So one car's command is signed and sent at once, and a thousand cars' commands from
