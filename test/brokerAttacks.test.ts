@@ -179,7 +179,12 @@ describe('the car converges whatever happens to its retained command (embedded b
     await unlocked
     expect(s.agent.state()).toMatchObject({ locked: false, version: 2 })
     expect(corrected).toMatchObject([{ deviceId: carId(s), desiredVersion: 2, reason: 'report' }])
-    expect(await s.engine.store.getDevice(carId(s))).toMatchObject({ reportedVersion: 2, desiredVersion: 2 })
+    // Caught up: its count of corrections (what `pbj devices` shows while it differs) is back to 0.
+    expect(await s.engine.store.getDevice(carId(s))).toMatchObject({
+      reportedVersion: 2,
+      desiredVersion: 2,
+      corrections: 0,
+    })
   })
 
   it('a car whose retained command was replaced by junk refuses the junk and is sent its command again', async () => {
@@ -280,6 +285,7 @@ describe('periodic reconciliation (real aedes and SQLite store, a device whose r
         { reason: 'reconcile', attempt: 2 },
       ])
 
+      expect(await store.getDevice(login.username)).toMatchObject({ corrections: 2 })
       // Within its backoff it is not sent again; once it reports the version, it is left alone.
       expect(await dispatcher.reconcile()).toBe(0)
       await store.recordReported(login.username, { locked: true }, 1, Date.now())

@@ -84,6 +84,11 @@ export type DeviceRecord = {
   /** Highest desired version the broker has acknowledged; below `desiredVersion` means still to deliver. */
   publishedVersion: number
   publishedAt: number | null
+  /**
+   * Times the desired state was sent again because the device was behind it (see createDeviceDispatcher)
+   * since it last reported the desired version; `pbj devices` shows it.
+   */
+  corrections: number
   /** The block whose run set the current desired state; null if it was set outside a run. */
   desiredBlock: bigint | null
 }
@@ -166,6 +171,8 @@ export type Store = {
    * restarted), so the dispatcher's reconciliation publishes it again. Paged like `unpublishedDevices`.
    */
   unacknowledgedDevices(publishedBefore: number, limit?: number, after?: string): Promise<DeviceRecord[]>
+  /** Counts one more correction of the device (its `corrections`); a report of its desired version resets it. */
+  markCorrected(deviceId: string): Promise<void>
   /**
    * Every device pbj keeps state for, by device id, at most `limit` (default 1,000) after the id `after`,
    * for paging: desired, reported and published versions side by side (`pbj devices`).

@@ -15,7 +15,10 @@ import type { CommandSigner } from './createCommandSigner.js'
  * const options: DeviceDispatcherOptions = { store, broker, events, signer, concurrency: 64 }
  */
 export type DeviceDispatcherOptions = {
-  store: Pick<Store, 'getDevice' | 'markPublished' | 'unpublishedDevices' | 'unacknowledgedDevices'>
+  store: Pick<
+    Store,
+    'getDevice' | 'markPublished' | 'unpublishedDevices' | 'unacknowledgedDevices' | 'markCorrected'
+  >
   broker: Pick<BrokerConnection, 'publishDesired' | 'onConnect' | 'onReported'>
   /**
    * Receives 'device:desired' when the broker acknowledges a publish, 'device:corrected' when a device
@@ -383,6 +386,7 @@ export function createDeviceDispatcher(options: DeviceDispatcherOptions): Device
     // Not yet acknowledged by the broker: the outbox delivers it, no force needed.
     const force = device.publishedVersion >= device.desiredVersion
     dispatch(deviceId, { force })
+    await store.markCorrected(deviceId)
     events.emit('device:corrected', {
       deviceId,
       desiredVersion: device.desiredVersion,

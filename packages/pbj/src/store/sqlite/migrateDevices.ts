@@ -5,6 +5,7 @@ const added: Record<string, string> = {
   published_version: 'INTEGER NOT NULL DEFAULT 0',
   published_at: 'INTEGER',
   desired_block: 'INTEGER',
+  corrections: 'INTEGER NOT NULL DEFAULT 0',
 }
 
 /**

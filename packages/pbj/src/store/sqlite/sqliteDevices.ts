@@ -26,6 +26,7 @@ export function sqliteDevices(
   | 'markPublished'
   | 'unpublishedDevices'
   | 'unacknowledgedDevices'
+  | 'markCorrected'
   | 'listDevices'
 > {
   migrateDevices(db)
@@ -41,9 +42,11 @@ export function sqliteDevices(
       'INSERT INTO device_commands (command_id, device_id, version, desired, created_at) VALUES (?, ?, ?, ?, ?)',
     ),
     report: db.prepare(
-      `UPDATE devices SET reported = ?, reported_version = ?, reported_at = ?
+      `UPDATE devices SET reported = ?, reported_version = ?, reported_at = ?,
+       corrections = CASE WHEN ? >= desired_version THEN 0 ELSE corrections END
        WHERE device_id = ? AND reported_version <= ?`,
     ),
+    corrected: db.prepare('UPDATE devices SET corrections = corrections + 1 WHERE device_id = ?'),
     published: db.prepare(
       `UPDATE devices SET published_version = ?, published_at = ?
        WHERE device_id = ? AND published_version < ?`,
@@ -84,7 +87,7 @@ export function sqliteDevices(
     },
     async recordReported(deviceId, reported, version, at) {
       q.ensure.run(deviceId)
-      q.report.run(JSON.stringify(reported), version, at, deviceId, version)
+      q.report.run(JSON.stringify(reported), version, at, version, deviceId, version)
     },
     async markPublished(deviceId, version, at) {
       q.published.run(version, at, deviceId, version)
@@ -94,6 +97,9 @@ export function sqliteDevices(
     },
     async unacknowledgedDevices(publishedBefore, limit = 1_000, after = '') {
       return (q.unacknowledged.all(publishedBefore, after, limit) as Record<string, unknown>[]).map(toDevice)
+    },
+    async markCorrected(deviceId) {
+      q.corrected.run(deviceId)
     },
     async listDevices(limit = 1_000, after = '') {
       return (q.list.all(after, limit) as Record<string, unknown>[]).map(toDevice)
