@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createDeviceAgent, encode, type RefusalCode, topics } from '@pbj/device'
 import { connectAsync } from 'mqtt'
+import { embeddedBrokerLogin } from '../packages/pbj/src/actions/broker/embeddedBrokerLogin.js'
 import { startEmbeddedBroker } from '../packages/pbj/src/actions/broker/startEmbeddedBroker.js'
 import { createCommandFuzzer } from '../test/helpers/createCommandFuzzer.js'
 import { startRegistry } from '../test/helpers/startRegistry.js'
@@ -56,7 +57,8 @@ const car = await createDeviceAgent({
   onWarning: log,
 })
 await car.ready
-const publisher = await connectAsync(brokerUrl, { protocolVersion })
+// The engine's login on the embedded broker: the fuzzed commands must reach the car's own checks.
+const publisher = await connectAsync(brokerUrl, { protocolVersion, ...embeddedBrokerLogin(brokerUrl) })
 const topic = topics(topicPrefix).desired(device.deviceId)
 const reach = (n: number) =>
   new Promise<void>((resolve, reject) => {

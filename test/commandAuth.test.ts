@@ -20,6 +20,7 @@ import { connectAsync, type MqttClient } from 'mqtt'
 import { generatePrivateKey } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createMqttBroker } from '../packages/pbj/src/actions/broker/createMqttBroker.js'
+import { embeddedBrokerLogin } from '../packages/pbj/src/actions/broker/embeddedBrokerLogin.js'
 import {
   type EmbeddedBroker,
   startEmbeddedBroker,
@@ -65,7 +66,11 @@ async function startCar(options: {
     onWarning: () => {},
   })
   await agent.ready
-  const publisher = await connectAsync(options.brokerUrl, { protocolVersion: options.protocolVersion })
+  // With access to the broker (the engine's login on the embedded one): only the car's own checks stand.
+  const publisher = await connectAsync(options.brokerUrl, {
+    protocolVersion: options.protocolVersion,
+    ...embeddedBrokerLogin(options.brokerUrl),
+  })
   const topic = topics(options.topicPrefix).desired(options.device.deviceId)
   /** Resolves once the car has `count` outcomes. */
   const outcomesReach = (count: number, timeoutMs = 30_000) =>
@@ -442,7 +447,10 @@ describe.each([
       topicPrefix,
       dir,
     })
-    attacker = await connectAsync(url, { protocolVersion: target.protocolVersion })
+    attacker = await connectAsync(url, {
+      protocolVersion: target.protocolVersion,
+      ...embeddedBrokerLogin(url),
+    })
   })
   afterAll(async () => {
     await attacker?.endAsync()

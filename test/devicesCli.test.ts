@@ -38,6 +38,9 @@ beforeAll(async () => {
   const lock: DeviceDesired = { locked: true, reason: 'missed-payment', message: 'pay' }
   await store.setDesired(behind, lock, 'job-b:0', lockedAt, 9n)
   await store.markPublished(behind, 2, lockedAt + 2)
+  // Sent again twice since (the engine's correction of a car that reports behind).
+  await store.markCorrected(behind)
+  await store.markCorrected(behind)
   // In sync, in the immobilizer's warning stage (kept with the desired and the reported state).
   const immobilizer = { stage: 'warning' }
   const warning = { locked: false, reason: 'warning', immobilizer } as DeviceDesired
@@ -94,7 +97,9 @@ describe('pbj devices', () => {
     const lines = stdout.trimEnd().split('\n')
     expect(lines[0]).toMatch(/^device\s+desired\s+reported\s+published\s+status$/)
     const line = (deviceId: string) => lines.find((l) => l.startsWith(deviceId))?.replace(/\s+/g, ' ')
-    expect(line(behind)).toBe(`${behind} v2 locked (missed-payment) v1 unlocked v2 differs for 12 s`)
+    expect(line(behind)).toBe(
+      `${behind} v2 locked (missed-payment) v1 unlocked v2 differs for 12 s, re-sent 2×`,
+    )
     expect(line(synced)).toBe(`${synced} v1 unlocked [warning] (warning) v1 unlocked [warning] v1 in sync`)
     expect(line(undelivered)).toMatch(
       new RegExp(`^${undelivered} v1 locked - v0 differs for [34] s, not yet published$`),

@@ -19,13 +19,24 @@ const t = topics('pbj')
 const carKey = generatePrivateKey()
 const carId = privateKeyToAddress(carKey).toLowerCase()
 const otherId = privateKeyToAddress(generatePrivateKey()).toLowerCase()
-const secrets = { pbj: 'engine-secret', [carId]: 'car-secret', [otherId]: 'other-car-secret' }
+const secrets = {
+  pbj: 'engine-secret',
+  watcher: 'watcher-secret',
+  commander: 'commander-secret',
+  [carId]: 'car-secret',
+  [otherId]: 'other-car-secret',
+}
+// The test's own client with the engine's rights: logging in as `pbj` would take over the engine's session,
+// its username being its client id (use_username_as_clientid).
+const watcherAcl = ['watcher', 'commander']
+  .map((user) => `user ${user}\ntopic write pbj/devices/+/desired\ntopic read pbj/devices/+/reported`)
+  .join('\n')
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 describe.skipIf(!mosquittoBinary)('Mosquitto with the documented config and ACL (docs/mosquitto)', () => {
   let broker: TestMosquitto
   let s: Scenario
-  /** A client of the engine's user, reading every report: to see what reached the broker. */
+  /** A client with the engine's rights, reading every report: to see what reached the broker. */
   let reports: MqttClient
   const seenReports: { topic: string; payload: string }[] = []
   const clients: MqttClient[] = []
@@ -64,7 +75,11 @@ describe.skipIf(!mosquittoBinary)('Mosquitto with the documented config and ACL 
   }
 
   beforeAll(async () => {
-    broker = await startMosquitto({ users: secrets, hashedHere: { fallback: 'fallback-secret' } })
+    broker = await startMosquitto({
+      users: secrets,
+      hashedHere: { fallback: 'fallback-secret' },
+      aclExtra: watcherAcl,
+    })
     s = await startScenario({
       brokerUrl: broker.url,
       protocolVersion: 5,
@@ -73,7 +88,7 @@ describe.skipIf(!mosquittoBinary)('Mosquitto with the documented config and ACL 
       carAuth: { username: carId, password: secrets[carId] as string },
       devicePrivateKey: carKey,
     })
-    reports = await login('pbj', 5)
+    reports = await login('watcher', 5)
     reports.on('message', (topic, payload) => seenReports.push({ topic, payload: payload.toString() }))
     await reports.subscribeAsync(t.allReported, { qos: 1 })
   })
@@ -150,45 +165,96 @@ describe.skipIf(!mosquittoBinary)('Mosquitto with the documented config and ACL 
       expect(s.applied).toHaveLength(applied)
       expect(s.agent.state().locked).toBe(true)
       // Its own commands still reach it through `pbj/#`; nothing of the other car's ever did.
-      const engineUser = await login('pbj', 5)
+      const engineUser = await login('commander', 5)
       await engineUser.publishAsync(t.desired(otherId), 'for the other car', { qos: 1 })
       await vi.waitFor(() => expect(received).toContain(t.desired(otherId)), { timeout: 5_000, interval: 20 })
       expect(received).toEqual([t.desired(otherId)])
     },
   )
 
+  /**
+   * Runs `attack` as a client logged in as the car. The car is offline meanwhile: its username is its client
+   * id, so the two would take each other's session over (what use_username_as_clientid is for).
+   */
+  const asTheCar = async (attack: (client: MqttClient) => Promise<void>) => {
+    await s.stopCar()
+    const client = await login(carId, 5)
+    try {
+      await attack(client)
+    } finally {
+      await client.endAsync()
+      const reported = seenReports.length
+      await s.startCar()
+      // Its (re)connect report: the car is back as it was.
+      await vi.waitFor(() => expect(seenReports.length).toBeGreaterThan(reported), { timeout: 5_000 })
+    }
+  }
+
   it('does not let a device command itself: only the engine writes desired state', async () => {
     const applied = s.applied.length
-    const self = await login(carId, 5)
-    const forged = JSON.stringify({
-      type: 'desired',
-      deviceId: carId,
-      version: 100,
-      state: { locked: false },
+    await asTheCar(async (self) => {
+      const forged = JSON.stringify({
+        type: 'desired',
+        deviceId: carId,
+        version: 100,
+        state: { locked: false },
+      })
+      // Retained: had it got through, the car would find it when it comes back.
+      await expect(
+        self.publishAsync(t.desired(carId), forged, { qos: 1, retain: true }),
+      ).rejects.toMatchObject({ code: 135 })
+      await barrier(self, carId)
     })
-    await expect(self.publishAsync(t.desired(carId), forged, { qos: 1 })).rejects.toMatchObject({ code: 135 })
-    await barrier(self, carId)
-    expect(s.rejected).toEqual([])
+    // It comes back to its own lock, retained (a stale version to it), and nothing else.
+    expect(s.rejected.filter((reason) => !reason.startsWith('stale version'))).toEqual([])
     expect(s.applied).toHaveLength(applied)
     expect(s.agent.state().locked).toBe(true)
   })
 
   it("does not let a device forge another car's report", async () => {
-    const car = await login(carId, 5)
     const from = seenReports.length
-    const forged = JSON.stringify({
-      type: 'reported',
-      deviceId: otherId,
-      version: 1,
-      state: { locked: false },
+    await asTheCar(async (car) => {
+      const forged = JSON.stringify({
+        type: 'reported',
+        deviceId: otherId,
+        version: 1,
+        state: { locked: false },
+      })
+      await expect(car.publishAsync(t.reported(otherId), forged, { qos: 1 })).rejects.toMatchObject({
+        code: 135,
+      })
+      await barrier(car, carId)
     })
-    await expect(car.publishAsync(t.reported(otherId), forged, { qos: 1 })).rejects.toMatchObject({
-      code: 135,
-    })
-    await barrier(car, carId)
     expect(seenReports.slice(from).filter((r) => r.topic === t.reported(otherId))).toEqual([])
     expect(await s.engine.store.getDevice(otherId)).toBeNull()
   })
+
+  it.each([4, 5] as const)(
+    'does not let another client knock the car offline by taking its client id (use_username_as_clientid, MQTT %s)',
+    async (version) => {
+      const carReports = () => seenReports.filter((r) => r.topic === t.reported(carId)).length
+      const before = carReports()
+      // Another car, with valid credentials of its own, connects under the car's client ids (the agent's,
+      // and the one it used to have): Mosquitto replaces them with its username, so no session is taken over.
+      for (const clientId of [carId, `car-${carId}`]) {
+        const intruder = await connectAsync(broker.url, {
+          protocolVersion: version,
+          reconnectPeriod: 0,
+          clientId,
+          username: otherId,
+          password: secrets[otherId] as string,
+        })
+        clients.push(intruder)
+        expect(intruder.connected).toBe(true)
+      }
+      await barrier(clients.at(-1) as MqttClient, otherId)
+      // The car was never disconnected: it reports at every (re)connect, and Mosquitto never dropped it.
+      expect(carReports()).toBe(before)
+      expect(broker.log()).not.toMatch(new RegExp(`${carId} already connected, closing old connection`))
+      // The intruder kicked only itself: the second login replaced the first under the username.
+      expect(clients.at(-2)?.connected).toBe(false)
+    },
+  )
 
   it('accepts a password hashed without mosquitto_passwd (the helper hashes like it)', async () => {
     const client = await login('fallback', 5, 'fallback-secret')

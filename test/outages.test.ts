@@ -6,6 +6,7 @@ import { connectAsync } from 'mqtt'
 import { generatePrivateKey } from 'viem/accounts'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { createMqttBroker } from '../packages/pbj/src/actions/broker/createMqttBroker.js'
+import { embeddedBrokerLogin } from '../packages/pbj/src/actions/broker/embeddedBrokerLogin.js'
 import { startEmbeddedBroker } from '../packages/pbj/src/actions/broker/startEmbeddedBroker.js'
 import type { BrokerConnection } from '../packages/pbj/src/actions/broker/types.js'
 import { createCommandSigner } from '../packages/pbj/src/actions/devices/createCommandSigner.js'
@@ -153,7 +154,8 @@ describe('device commands through broker and device outages (embedded aedes)', (
     await s.mine(await lockAt(s))
     await locked
     expect(s.applied).toHaveLength(1)
-    const client = await connectAsync(s.stack.brokerUrl)
+    // The engine's login: only it may publish desired states on the embedded broker.
+    const client = await connectAsync(s.stack.brokerUrl, embeddedBrokerLogin(s.stack.brokerUrl))
     const topic = topics(s.topicPrefix).desired(carId(s))
     // The real command as the broker retains it, operator's signature and all: only its version stops it.
     const captured = new Promise<Buffer>((resolve) =>
@@ -318,7 +320,7 @@ describe('device dispatcher with a fleet of 1,000 devices', () => {
       expect(await store.unpublishedDevices()).toEqual([])
 
       // what a car connecting now gets: the latest state of every device, retained at the broker
-      const reader = await connectAsync(broker.url)
+      const reader = await connectAsync(broker.url, broker.engineLogin)
       const retained = new Map<string, number>()
       reader.on('message', (_topic, payload) => {
         const parsed = parseDesired(payload)

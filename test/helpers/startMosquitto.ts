@@ -69,12 +69,14 @@ export type TestMosquitto = { url: string; port: number; log: () => string; stop
 export async function startMosquitto(options: {
   users: Record<string, string>
   hashedHere?: Record<string, string>
+  /** Lines appended to the documented ACL, e.g. a test's own observer user. */
+  aclExtra?: string
 }): Promise<TestMosquitto> {
   if (!mosquittoBinary) throw new Error('mosquitto is not installed')
   const dir = mkdtempSync(join(tmpdir(), 'pbj-mosquitto-'))
   const passwords = join(dir, 'passwd')
   const acl = join(dir, 'acl')
-  writeFileSync(acl, readFileSync(join(mosquittoDocsDir, 'acl')))
+  writeFileSync(acl, `${readFileSync(join(mosquittoDocsDir, 'acl'), 'utf8')}\n${options.aclExtra ?? ''}\n`)
   writeFileSync(passwords, '')
   const passwd = findExecutable('mosquitto_passwd')
   for (const [username, password] of Object.entries(options.users)) {

@@ -59,6 +59,8 @@ export async function startScenario(options: {
   devicePrivateKey?: Hex
   /** The config's secrets (EngineOptions.secrets); each function gets those its capabilities name. */
   secrets?: Record<string, string>
+  /** The engine's correction backoff and reconciliation of devices behind their desired state. */
+  devices?: EngineOptions['devices']
 }) {
   // The embedded broker is started here rather than by the stack, so a test can stop and restart it.
   let embedded: EmbeddedBroker | undefined = options.brokerUrl ? undefined : await startEmbeddedBroker()
@@ -93,6 +95,7 @@ export async function startScenario(options: {
     ...(options.sandbox ? { sandbox: options.sandbox } : {}),
     ...(options.deviceClass !== undefined ? { deviceClass: options.deviceClass } : {}),
     ...(options.secrets ? { secrets: options.secrets } : {}),
+    ...(options.devices ? { devices: options.devices } : {}),
   }
   let engine = await createEngine(engineOptions)
   // The car's own records, kept across its restarts: what it applied (onApplied and its log file) and
@@ -184,6 +187,10 @@ export async function startScenario(options: {
     runs,
     desired,
     topicPrefix,
+    /** The embedded broker's engine login (undefined with another broker): a client that may publish anywhere. */
+    get engineLogin() {
+      return embedded?.engineLogin
+    },
     applied,
     rejected,
     /** The lines of the car's log file: one per command it applied, across its restarts. */

@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { connectAsync, type MqttClient } from 'mqtt'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { type RegistryFixture, startRegistry } from '../../../test/helpers/startRegistry.js'
+import { embeddedBrokerLogin } from '../../pbj/src/actions/broker/embeddedBrokerLogin.js'
 import { startEmbeddedBroker } from '../../pbj/src/actions/broker/startEmbeddedBroker.js'
 import {
   createDeviceAgent,
@@ -59,7 +60,8 @@ describe.each<Target>([
     }
     // Publisher and listener on separate sockets, as the engine does: Mosquitto does not set TCP_NODELAY,
     // and a report queued behind the PUBACK of the command on one socket waits ~40 ms for a delayed ACK.
-    const options = { protocolVersion, reconnectPeriod: 250 }
+    // With the embedded broker's engine login: only the engine may publish desired states there.
+    const options = { protocolVersion, reconnectPeriod: 250, ...embeddedBrokerLogin(url) }
     engine = await connectAsync(url, { ...options, clientId: `engine-${prefix}-pub` })
     listener = await connectAsync(url, { ...options, clientId: `engine-${prefix}-sub` })
     for (const client of [engine, listener]) (client.stream as Socket).setNoDelay(true)
@@ -162,7 +164,7 @@ describe.each<Target>([
     ])
 
     // A late subscriber sees the ack because it is retained.
-    const late = await connectAsync(url, { protocolVersion })
+    const late = await connectAsync(url, { protocolVersion, ...embeddedBrokerLogin(url) })
     const retained = new Promise<ReportedMessage>((resolve) =>
       late.on('message', (_t, payload) => {
         const parsed = parseReported(payload)

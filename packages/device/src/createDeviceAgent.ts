@@ -11,6 +11,7 @@ import {
 import { createCommandGate, type DeviceChainOptions } from './createCommandGate.js'
 import { createTypedHashes } from './createTypedHashes.js'
 import { DeviceError } from './DeviceError.js'
+import { deviceLogin } from './deviceLogin.js'
 import type { ImmobilizerView } from './immobilizer.js'
 import { pbjDomain } from './pbjDomain.js'
 import { type DesiredMessage, encode, type ReportedMessage, topics } from './protocol.js'
@@ -71,6 +72,11 @@ export type DeviceAgentOptions = {
   topicPrefix?: string
   /** MQTT 3.1.1 (4, the default; what aedes speaks) or MQTT 5 (Mosquitto speaks both). */
   protocolVersion?: 4 | 5
+  /**
+   * Broker credentials, for a broker with a password file (Mosquitto, see docs/mosquitto). Without them the
+   * car logs in with its key (see {@link deviceLogin}): its id as username and a fresh signature as
+   * password at every (re)connect, which pbj's embedded broker checks.
+   */
   username?: string
   password?: string
   /** JSON file keeping the applied version across restarts, so a rebooted car still refuses replays. */
@@ -211,8 +217,18 @@ export async function createDeviceAgent(options: DeviceAgentOptions): Promise<De
   // Persisting must happen in order, and close() waits for it.
   let pending: Promise<void> = Promise.resolve()
 
+  // Signed anew at every attempt: a login is only valid for a few minutes around its time.
+  const login = () =>
+    options.username === undefined && options.password === undefined
+      ? deviceLogin(options.deviceKey)
+      : {
+          ...(options.username === undefined ? {} : { username: options.username }),
+          ...(options.password === undefined ? {} : { password: options.password }),
+        }
   const client = connectClient(options.brokerUrl, {
-    clientId: `car-${deviceId}`,
+    // The device id, which brokers that guard sessions require (the embedded one, Mosquitto with
+    // use_username_as_clientid): no other client can then take over the car's session and keep it offline.
+    clientId: deviceId,
     protocolVersion: options.protocolVersion ?? 4,
     clean: true,
     reconnectPeriod: 500,
@@ -220,9 +236,9 @@ export async function createDeviceAgent(options: DeviceAgentOptions): Promise<De
     reconnectOnConnackError: true,
     connectTimeout: 5_000,
     keepalive: 30,
-    ...(options.username === undefined ? {} : { username: options.username }),
-    ...(options.password === undefined ? {} : { password: options.password }),
+    ...login(),
   })
+  client.on('reconnect', () => Object.assign(client.options, login()))
 
   const gate = createCommandGate({ deviceId, hashes, chain: options.chain, onWarning: warn })
 

@@ -42,6 +42,7 @@ export {
 } from './createTypedHashes.js'
 export { DeviceError } from './DeviceError.js'
 export { dashboardLine } from './dashboardLine.js'
+export { DEVICE_LOGIN_WINDOW_S, deviceLogin, deviceLoginText, verifyDeviceLogin } from './deviceLogin.js'
 export {
   type Delinquency,
   type DisableState,

@@ -1,3 +1,4 @@
+import type { BrokerLogin } from '../actions/broker/embeddedBrokerLogin.js'
 import { startEmbeddedBroker } from '../actions/broker/startEmbeddedBroker.js'
 import { installMulticall3 } from '../chain/installMulticall3.js'
 import { startAnvil } from '../chain/startAnvil.js'
@@ -11,6 +12,11 @@ export type DemoStack = {
   rpcUrl: string
   wsUrl: string
   brokerUrl: string
+  /**
+   * The embedded broker's engine login (undefined with an external broker): the engine finds it by itself;
+   * here to show a developer's own MQTT tools (mosquitto_sub) how to look at every topic.
+   */
+  brokerLogin?: BrokerLogin | undefined
   deployment: DemoDeployment
   cars: DemoCar[]
   stop(): Promise<void>
@@ -41,10 +47,12 @@ export async function startDemoStack(
     progress('anvil', { rpcUrl: anvil.rpcUrl, wsUrl: anvil.wsUrl, chainId: anvil.chainId, ms: ms(t) })
     t = performance.now()
     let brokerUrl = options.brokerUrl
+    let brokerLogin: BrokerLogin | undefined
     if (!brokerUrl) {
       const broker = await startEmbeddedBroker()
       stops.push(broker.close)
       brokerUrl = broker.url
+      brokerLogin = broker.engineLogin
     }
     progress('broker', { brokerUrl, embedded: !options.brokerUrl, ms: ms(t) })
     t = performance.now()
@@ -57,7 +65,7 @@ export async function startDemoStack(
       cars.push(car)
       progress('car', { ...car, ms: ms(t) })
     }
-    return { rpcUrl: anvil.rpcUrl, wsUrl: anvil.wsUrl, brokerUrl, deployment, cars, stop }
+    return { rpcUrl: anvil.rpcUrl, wsUrl: anvil.wsUrl, brokerUrl, brokerLogin, deployment, cars, stop }
   } catch (error) {
     await stop()
     throw error

@@ -3,7 +3,10 @@ import type { Address, Hex } from 'viem'
 import { privateKeyToAddress } from 'viem/accounts'
 import { createMqttBroker } from '../actions/broker/createMqttBroker.js'
 import { createBlockTimes } from '../actions/devices/createBlockTimes.js'
-import { createDeviceDispatcher } from '../actions/devices/createDeviceDispatcher.js'
+import {
+  createDeviceDispatcher,
+  type DeviceDispatcherOptions,
+} from '../actions/devices/createDeviceDispatcher.js'
 import type { DeviceClass } from '../actions/devices/deviceClass.js'
 import { resolveCommandSigner } from '../actions/devices/resolveCommandSigner.js'
 import { createRelayer, type Relayer, type RelayerOptions } from '../actions/relayer/createRelayer.js'
@@ -38,6 +41,12 @@ export type EngineOptions = {
     protocolVersion?: 4 | 5 | undefined
     topicPrefix?: string | undefined
   }
+  /**
+   * How devices behind their desired state are brought back (see createDeviceDispatcher): the backoff of
+   * re-sending to a device that reports an older version, and the periodic reconciliation (default every
+   * 30 s, for devices 10 s behind).
+   */
+  devices?: Pick<DeviceDispatcherOptions, 'correction' | 'reconcile'> | undefined
   /** SQLite file, or ':memory:'. */
   database: string
   functions: readonly FunctionBundle[]
@@ -176,7 +185,14 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     // A block's runs mostly wait on chain reads, which are batched per block: let a thousand overlap.
     queue: createMemoryQueue({ concurrency: options.limits?.concurrency ?? 1024 }),
     broker,
-    dispatcher: createDeviceDispatcher({ store, broker, events, signer, chainTime: blockTimes.timeOf }),
+    dispatcher: createDeviceDispatcher({
+      store,
+      broker,
+      events,
+      signer,
+      chainTime: blockTimes.timeOf,
+      ...options.devices,
+    }),
     sandbox: options.sandbox?.isolation === 'process' ? createProcessSandbox(limits) : createSandbox(limits),
     logger,
     events,

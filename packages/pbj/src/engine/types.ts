@@ -48,6 +48,18 @@ export type EngineEvents = {
     state: { locked: boolean; message?: string | undefined; immobilizer?: ImmobilizerReport | undefined }
     receivedAt: number
   }
+  /**
+   * A device behind its desired version was sent it again (see createDeviceDispatcher): after a report
+   * that is behind (`report`, a refusal included), or found by the periodic reconciliation (`reconcile`).
+   * `attempt` counts the corrections since the device last caught up.
+   */
+  'device:corrected': {
+    deviceId: string
+    desiredVersion: number
+    reportedVersion: number
+    reason: 'report' | 'reconcile'
+    attempt: number
+  }
   reorg: { ancestor: bigint; orphaned: number; compensations: number }
   warning: string
   error: unknown

@@ -84,6 +84,11 @@ export type DeviceRecord = {
   /** Highest desired version the broker has acknowledged; below `desiredVersion` means still to deliver. */
   publishedVersion: number
   publishedAt: number | null
+  /**
+   * Times the desired state was sent again because the device was behind it (see createDeviceDispatcher)
+   * since it last reported the desired version; `pbj devices` shows it.
+   */
+  corrections: number
   /** The block whose run set the current desired state; null if it was set outside a run. */
   desiredBlock: bigint | null
 }
@@ -169,6 +174,14 @@ export type Store = {
    * `limit` (default 1,000) after the id `after`, for paging.
    */
   unpublishedDevices(limit?: number, after?: string): Promise<DeviceRecord[]>
+  /**
+   * Devices whose desired version the broker acknowledged at or before `publishedBefore` (ms) but that have
+   * not reported it since: the car may have missed it (a cleared or replaced retained message, a broker that
+   * restarted), so the dispatcher's reconciliation publishes it again. Paged like `unpublishedDevices`.
+   */
+  unacknowledgedDevices(publishedBefore: number, limit?: number, after?: string): Promise<DeviceRecord[]>
+  /** Counts one more correction of the device (its `corrections`); a report of its desired version resets it. */
+  markCorrected(deviceId: string): Promise<void>
   /**
    * Every device pbj keeps state for, by device id, at most `limit` (default 1,000) after the id `after`,
    * for paging: desired, reported and published versions side by side (`pbj devices`).

@@ -20,6 +20,7 @@ import { type RegistryFixture, startRegistry } from '../../../../../test/helpers
 import { BrokerError, PbjError } from '../../internal/errors.js'
 import { createCommandSigner } from '../devices/createCommandSigner.js'
 import { createMqttBroker } from './createMqttBroker.js'
+import { embeddedBrokerLogin } from './embeddedBrokerLogin.js'
 import { startEmbeddedBroker } from './startEmbeddedBroker.js'
 import type { BrokerConnection } from './types.js'
 
@@ -61,7 +62,7 @@ describe.each<Target>([
 
   afterAll(async () => {
     // Mosquitto persists retained messages; leave nothing behind.
-    const cleaner = await connectAsync(url, { protocolVersion })
+    const cleaner = await connectAsync(url, { protocolVersion, ...embeddedBrokerLogin(url) })
     for (const id of usedDevices) {
       await cleaner.publishAsync(names.desired(id), '', { qos: 1, retain: true })
       await cleaner.publishAsync(names.reported(id), '', { qos: 1, retain: true })
@@ -224,7 +225,8 @@ describe.each<Target>([
     })
     const carKey = keys.get(deviceId) as string
     const attacker = generatePrivateKey()
-    const raw = await connectAsync(url, { protocolVersion })
+    // A client that may publish anywhere (the engine's login on the embedded broker): signatures still hold.
+    const raw = await connectAsync(url, { protocolVersion, ...embeddedBrokerLogin(url) })
     const unsigned: Omit<ReportedMessage, 'signature'> = {
       type: 'reported',
       deviceId,
@@ -364,7 +366,7 @@ describe('MQTT broker connection failures', () => {
 
   it('embedded broker close() disconnects clients and frees the port', async () => {
     const broker = await startEmbeddedBroker()
-    const client = await connectAsync(broker.url, { reconnectPeriod: 0 })
+    const client = await connectAsync(broker.url, { reconnectPeriod: 0, ...broker.engineLogin })
     const disconnected = new Promise<void>((resolve) => client.once('close', () => resolve()))
     // A socket that never sends CONNECT must not keep the server open either.
     const silent = netConnect(broker.port, '127.0.0.1')

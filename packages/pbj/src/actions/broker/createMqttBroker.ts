@@ -11,6 +11,7 @@ import { connect, type IClientOptions, type MqttClient } from 'mqtt'
 import { BrokerError, ConfigError, PbjError } from '../../internal/errors.js'
 import { now } from '../../internal/now.js'
 import { createReportVerifier } from './createReportVerifier.js'
+import { embeddedBrokerLogin } from './embeddedBrokerLogin.js'
 import type { BrokerConnection, ReportedListener } from './types.js'
 
 /**
@@ -32,8 +33,20 @@ export type MqttBrokerOptions = {
    * most external brokers).
    */
   protocolVersion?: 4 | 5
+  /**
+   * Credentials. Unset, and `url` is an embedded broker of this process (startEmbeddedBroker), its
+   * generated engine credentials are used.
+   */
   username?: string
   password?: string
+  /**
+   * Connections to the broker: 2 (commands out, reports in; see below why) or 1. Default: 2 without
+   * `username`, 1 with it. A broker that makes the username the client id (Mosquitto with
+   * `use_username_as_clientid`, as docs/mosquitto sets so no client can take over a car's session) would
+   * have two connections of one user take each other over; the documented config also sets
+   * `set_tcp_nodelay`, so one connection loses nothing there.
+   */
+  connections?: 1 | 2
   /** Dropped reports, failed subscriptions, connection trouble. Defaults to console.warn. */
   onWarning?: (message: string) => void
   /** How long to wait for the first connection. Default 5000 ms. */
@@ -66,26 +79,41 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
   const publishTimeoutMs = options.publishTimeoutMs ?? 5_000
   const names = topicsFor(options.topicPrefix)
   const clientId = options.clientId ?? `pbj-engine-${Math.random().toString(16).slice(2, 10)}`
+  const explicit = options.username !== undefined || options.password !== undefined
+  // Looked up at every (re)connect: an embedded broker restarted on the same port has a new password. While
+  // it is down the last one known is kept.
+  let embedded = explicit ? undefined : embeddedBrokerLogin(url)
+  const login = () => {
+    if (explicit) {
+      return {
+        ...(options.username === undefined ? {} : { username: options.username }),
+        ...(options.password === undefined ? {} : { password: options.password }),
+      }
+    }
+    embedded = embeddedBrokerLogin(url) ?? embedded
+    return embedded ? { ...embedded } : {}
+  }
   const base: IClientOptions = {
     protocolVersion: options.protocolVersion ?? 4,
     clean: true,
     reconnectPeriod: 500,
     connectTimeout: 5_000,
-    ...(options.username === undefined ? {} : { username: options.username }),
-    ...(options.password === undefined ? {} : { password: options.password }),
   }
-  // Two connections on purpose. On one socket the broker's PUBACK for a command is immediately followed by
+  const connect = (id: string) =>
+    connectClient(url, options.connectTimeoutMs ?? 5_000, warn, { ...base, clientId: id }, login)
+  // Two connections by default. On one socket the broker's PUBACK for a command is immediately followed by
   // the car's report; a broker without TCP_NODELAY (Mosquitto's default) holds that report until our
   // delayed ACK fires, adding ~40 ms to every acknowledgement. Split, each socket strictly alternates.
-  const connecting = await Promise.allSettled([
-    connectClient(url, options.connectTimeoutMs ?? 5_000, warn, { ...base, clientId: `${clientId}-pub` }),
-    connectClient(url, options.connectTimeoutMs ?? 5_000, warn, { ...base, clientId: `${clientId}-sub` }),
-  ])
-  const [publisher, subscriber] = connecting.map((result) =>
+  const split = (options.connections ?? (options.username === undefined ? 2 : 1)) === 2
+  const connecting = await Promise.allSettled(
+    split ? [connect(`${clientId}-pub`), connect(`${clientId}-sub`)] : [connect(clientId)],
+  )
+  const [publisher, second] = connecting.map((result) =>
     result.status === 'fulfilled' ? result.value : undefined,
   )
+  const subscriber = split ? second : publisher
   if (!publisher || !subscriber) {
-    await Promise.all([publisher?.endAsync(true), subscriber?.endAsync(true)])
+    await Promise.all([publisher?.endAsync(true), second?.endAsync(true)])
     throw connecting.find((result) => result.status === 'rejected')?.reason
   }
   let closed = false
@@ -242,7 +270,7 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
         closed = true
         listeners.clear()
         connectListeners.clear()
-        await Promise.all([endClient(publisher), endClient(subscriber), verifier?.close()])
+        await Promise.all([endClient(publisher), split && endClient(subscriber), verifier?.close()])
       })()
       return closing
     },
@@ -282,10 +310,11 @@ async function connectClient(
   timeoutMs: number,
   warn: (message: string) => void,
   options: IClientOptions,
+  login: () => Pick<IClientOptions, 'username' | 'password'>,
 ): Promise<MqttClient> {
   let client: MqttClient
   try {
-    client = connect(url, options)
+    client = connect(url, { ...options, ...login() })
   } catch (cause) {
     throw new ConfigError(`MQTT broker url "${url}" is not usable`, {
       cause,
@@ -298,6 +327,7 @@ async function connectClient(
     (client.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true)
   noDelay()
   client.on('connect', noDelay)
+  client.on('reconnect', () => Object.assign(client.options, login()))
 
   let connected = false
   let lastError: string | undefined

@@ -1,6 +1,9 @@
+import { randomBytes } from 'node:crypto'
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net'
 import { Aedes } from 'aedes'
 import { BrokerError } from '../../internal/errors.js'
+import { createBrokerAcl } from './createBrokerAcl.js'
+import { type BrokerLogin, registerEmbeddedBrokerLogin } from './embeddedBrokerLogin.js'
 
 /**
  * A running in-process MQTT broker.
@@ -12,6 +15,11 @@ export type EmbeddedBroker = {
   /** `mqtt://host:port`, ready for mqtt.js. Speaks MQTT 3.1.1 only (protocolVersion 4). */
   url: string
   port: number
+  /**
+   * The engine's credentials, generated at start. createMqttBroker finds them by url in this process
+   * (see embeddedBrokerLogin); here for a test's or tool's client that must act as the engine.
+   */
+  engineLogin: BrokerLogin
   /** Disconnects every client and stops listening; safe to call twice. */
   close(): Promise<void>
 }
@@ -20,16 +28,30 @@ export type EmbeddedBroker = {
  * Starts an aedes MQTT broker inside this process, on 127.0.0.1 and a free port unless told otherwise, so
  * pbj works without installing Mosquitto. Retained messages live in memory and die with it.
  *
+ * It enforces the same rules as docs/mosquitto (see createBrokerAcl): no anonymous clients; the engine logs
+ * in with a password generated here and handed to it in-process; a car logs in with a signature of its own
+ * key (the device agent does this by itself) and reaches only its own topics. `topicPrefix` pins the
+ * prefix devices may use; unset, any prefix without wildcards.
+ *
  * @example
  * const broker = await startEmbeddedBroker()
  * const car = await startSimulatedCar({ brokerUrl: broker.url, deviceId })
  * await broker.close()
  */
 export async function startEmbeddedBroker(
-  options: { host?: string; port?: number } = {},
+  options: { host?: string; port?: number; topicPrefix?: string; onRefused?: (why: string) => void } = {},
 ): Promise<EmbeddedBroker> {
   const host = options.host ?? '127.0.0.1'
-  const aedes = await Aedes.createBroker()
+  const engineLogin = { username: 'pbj-engine', password: randomBytes(24).toString('base64url') }
+  const aedes = await Aedes.createBroker({
+    // Device ids are 42 characters; aedes would cap MQTT 3.1 client ids at 23.
+    maxClientsIdLength: 64,
+    ...createBrokerAcl({
+      engine: engineLogin,
+      topicPrefix: options.topicPrefix,
+      ...(options.onRefused ? { onRefused: options.onRefused } : {}),
+    }),
+  })
   // aedes only closes clients that finished CONNECT; half-open sockets are tracked here so close() is complete.
   const sockets = new Set<Socket>()
   const server = createServer((socket) => {
@@ -50,12 +72,16 @@ export async function startEmbeddedBroker(
     })
   }
   const { port } = server.address() as AddressInfo
+  const url = `mqtt://${host.includes(':') ? `[${host}]` : host}:${port}`
+  const forget = registerEmbeddedBrokerLogin(url, engineLogin)
   let closing: Promise<void> | undefined
   return {
-    url: `mqtt://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url,
     port,
+    engineLogin,
     close: () => {
       closing ??= (async () => {
+        forget()
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()))
         await new Promise<void>((resolve) => aedes.close(resolve))
         for (const socket of sockets) socket.destroy()

@@ -15,10 +15,16 @@ import type { CommandSigner } from './createCommandSigner.js'
  * const options: DeviceDispatcherOptions = { store, broker, events, signer, concurrency: 64 }
  */
 export type DeviceDispatcherOptions = {
-  store: Pick<Store, 'getDevice' | 'markPublished' | 'unpublishedDevices'>
+  store: Pick<
+    Store,
+    'getDevice' | 'markPublished' | 'unpublishedDevices' | 'unacknowledgedDevices' | 'markCorrected'
+  >
   broker: Pick<BrokerConnection, 'publishDesired' | 'onConnect' | 'onReported'>
-  /** Receives 'device:desired' when the broker acknowledges a publish, and 'warning'. */
-  events: Pick<Emitter<Pick<EngineEvents, 'device:desired' | 'warning'>>, 'emit'>
+  /**
+   * Receives 'device:desired' when the broker acknowledges a publish, 'device:corrected' when a device
+   * behind its desired version is sent it again, and 'warning'.
+   */
+  events: Pick<Emitter<Pick<EngineEvents, 'device:desired' | 'device:corrected' | 'warning'>>, 'emit'>
   /**
    * Signs each batch of commands (see createCommandSigner). A signer that throws a non-retryable error (no
    * operator key) leaves the commands in the outbox with a warning.
@@ -35,6 +41,20 @@ export type DeviceDispatcherOptions = {
   maxBatch?: number
   /** Retry delays after a failed publish, doubling from `minMs` up to `maxMs`, ±50% jitter. 100 ms → 5 s. */
   backoff?: { minMs?: number; maxMs?: number }
+  /**
+   * How soon a device that reports a version behind its desired one (a refusal included) is sent the
+   * desired state again: `minMs` after the report, then doubling per device up to `maxMs` while it stays
+   * behind, reset once it catches up. The first wait lets a command already on its way arrive; the doubling
+   * keeps a car that cannot catch up from causing a publish storm. 1 s → 60 s.
+   */
+  correction?: { minMs?: number; maxMs?: number }
+  /**
+   * Every `intervalMs` the dispatcher looks for devices whose desired version the broker acknowledged more
+   * than `thresholdMs` ago and that still have not reported it, and corrects them as above: what no report
+   * prompts (a report lost, a car online that never got its command). Default 30 s and 10 s; `intervalMs`
+   * 0 turns it off.
+   */
+  reconcile?: { intervalMs?: number; thresholdMs?: number }
 }
 
 /**
@@ -53,8 +73,16 @@ export type DeviceDispatcher = {
   dispatch(deviceId: string, options?: { force?: boolean }): void
   /** Dispatches every device the store says is not published at its desired version; returns how many. */
   sweep(): Promise<number>
-  /** Sweeps now and again at every broker reconnect; republishes to devices that report an older version. */
+  /**
+   * Sweeps now and again at every broker reconnect, corrects devices that report an older version than
+   * desired, and reconciles periodically (see {@link DeviceDispatcherOptions.reconcile}).
+   */
   start(): Promise<void>
+  /**
+   * Looks once for devices that have not reported their acknowledged desired version for `thresholdMs` and
+   * corrects them (with the per-device backoff); returns how many it sent again now.
+   */
+  reconcile(): Promise<number>
   /** Resolves when no publish is queued or in flight (devices waiting to retry do not count). */
   settled(): Promise<void>
   /** Devices not yet delivered: queued, in flight, or waiting to retry. */
@@ -69,6 +97,18 @@ type Delivery = {
   again: boolean
   force: boolean
   attempt: number
+  timer?: NodeJS.Timeout | undefined
+}
+
+/** A device behind its desired version, and when it may be sent it again. */
+type Correction = {
+  /** The wait after the next correction (doubles up to the maximum). */
+  delayMs: number
+  /** Not sent again before this (ms epoch). */
+  nextAt: number
+  reportedVersion: number
+  reason: 'report' | 'reconcile'
+  attempts: number
   timer?: NodeJS.Timeout | undefined
 }
 
@@ -89,6 +129,12 @@ type Signed = {
  * on the latest), retries failed publishes with backoff and jitter until the broker is back, sweeps the
  * outbox when the broker reconnects and at start (a crash between the store write and the publish), and
  * emits 'device:desired' when the broker acknowledges.
+ *
+ * An acknowledgement by the broker is not delivery: on a broker where others can publish, the retained
+ * message can be cleared or replaced while the car is offline, and a restarted broker forgets it. So the
+ * car's own signed report decides: one behind the desired version is sent it again (forced, with a
+ * per-device backoff), and a periodic reconciliation finds devices that never said anything (see
+ * {@link DeviceDispatcherOptions.correction} and {@link DeviceDispatcherOptions.reconcile}).
  *
  * Commands are signed at publish time, in batches: every device dispatched in the same tick, and every
  * one dispatched while the previous batch was being signed, goes into one batch with one signature (see
@@ -121,8 +167,14 @@ export function createDeviceDispatcher(options: DeviceDispatcherOptions): Device
   let waiters: (() => void)[] = []
   let closed = false
   const offs: (() => void)[] = []
-  // When the current broker session began: a state acknowledged before it may be gone from the broker.
-  let connectedAt = Date.now()
+  const correctMinMs = options.correction?.minMs ?? 1_000
+  const correctMaxMs = options.correction?.maxMs ?? 60_000
+  const reconcileMs = options.reconcile?.intervalMs ?? 30_000
+  const thresholdMs = options.reconcile?.thresholdMs ?? 10_000
+  // Devices known to be behind their desired version, with their correction backoff. An entry lives until
+  // the device reports that it caught up, so the delay keeps doubling while it does not.
+  const corrections = new Map<string, Correction>()
+  let reconcileTimer: NodeJS.Timeout | undefined
 
   const warn = (message: string) => events.emit('warning', message)
 
@@ -308,6 +360,97 @@ export function createDeviceDispatcher(options: DeviceDispatcherOptions): Device
     }
   }
 
+  const stopCorrecting = (deviceId: string) => {
+    const correction = corrections.get(deviceId)
+    if (!correction) return
+    clearTimeout(correction.timer)
+    corrections.delete(deviceId)
+  }
+
+  /** Sends the device its desired state again now (forced: the broker may hold it, the car did not get it). */
+  const correctNow = async (deviceId: string, correction: Correction): Promise<boolean> => {
+    const device = await store.getDevice(deviceId)
+    if (closed || corrections.get(deviceId) !== correction) return false
+    // A report's version is the device's word (a car that lost its state reports less than the store keeps);
+    // reconciliation goes by the store, which a report since may have moved on.
+    const reported =
+      correction.reason === 'report'
+        ? correction.reportedVersion
+        : Math.max(correction.reportedVersion, device?.reportedVersion ?? 0)
+    if (!device?.desired || reported >= device.desiredVersion) {
+      stopCorrecting(deviceId)
+      return false
+    }
+    correction.nextAt = Date.now() + correction.delayMs
+    correction.delayMs = Math.min(correctMaxMs, correction.delayMs * 2)
+    // Not yet acknowledged by the broker: the outbox delivers it, no force needed.
+    const force = device.publishedVersion >= device.desiredVersion
+    dispatch(deviceId, { force })
+    await store.markCorrected(deviceId)
+    events.emit('device:corrected', {
+      deviceId,
+      desiredVersion: device.desiredVersion,
+      reportedVersion: correction.reportedVersion,
+      reason: correction.reason,
+      attempt: ++correction.attempts,
+    })
+    return true
+  }
+
+  /**
+   * A device is behind its desired version (as of its report, or of the store for reconciliation): send it
+   * again at its next allowed time, unless a correction is already scheduled.
+   */
+  const behind = (deviceId: string, reportedVersion: number, reason: Correction['reason']) => {
+    let correction = corrections.get(deviceId)
+    if (!correction) {
+      correction = {
+        delayMs: correctMinMs,
+        // The first correction waits too: a command published a moment ago may be on its way.
+        nextAt: reason === 'report' ? Date.now() + correctMinMs : Date.now(),
+        reportedVersion,
+        reason,
+        attempts: 0,
+      }
+      corrections.set(deviceId, correction)
+    }
+    correction.reportedVersion = reportedVersion
+    correction.reason = reason
+    if (correction.timer) return false
+    const wait = correction.nextAt - Date.now()
+    const entry = correction
+    if (wait <= 0 && reason === 'reconcile') return true
+    entry.timer = setTimeout(
+      () => {
+        entry.timer = undefined
+        void correctNow(deviceId, entry).catch((error: unknown) => {
+          if (!closed) warn(`device ${deviceId}: not corrected: ${messageOf(error)}`)
+        })
+      },
+      Math.max(0, wait),
+    )
+    entry.timer.unref()
+    return false
+  }
+
+  const reconcile = async () => {
+    let count = 0
+    let after = ''
+    for (;;) {
+      const page = await store.unacknowledgedDevices(Date.now() - thresholdMs, 1_000, after)
+      for (const device of page) {
+        if (closed) return count
+        if (deliveries.has(device.deviceId)) continue
+        if (!behind(device.deviceId, device.reportedVersion, 'reconcile')) continue
+        const correction = corrections.get(device.deviceId)
+        if (correction && (await correctNow(device.deviceId, correction))) count++
+      }
+      const last = page.at(-1)
+      if (!last || page.length < 1_000) return count
+      after = last.deviceId
+    }
+  }
+
   const sweepQuietly = () =>
     void sweep().catch((error: unknown) => {
       if (!closed) warn(`device outbox sweep failed: ${messageOf(error)}`)
@@ -316,27 +459,25 @@ export function createDeviceDispatcher(options: DeviceDispatcherOptions): Device
   return {
     dispatch,
     sweep,
+    reconcile,
     async start() {
-      connectedAt = Date.now()
       offs.push(
         broker.onConnect(() => {
-          connectedAt = Date.now()
           sweepQuietly()
         }),
       )
-      // A device reporting an older version than one acknowledged in an earlier broker session may have
-      // missed it: the broker can have restarted and lost its retained copy while the device was offline.
-      // One acknowledged in this session is still retained, so a stale report (the device's retained one,
-      // or one sent as it reconnects) needs nothing. Reports carrying an error are refusals, answered by
-      // nothing, or a device that refuses would be sent the same state forever.
+      // Whatever happened to the retained message (cleared or replaced by another client, lost in a broker
+      // restart), the device's signed report says where it is: one behind its desired version is sent that
+      // version again, with backoff. A report that caught up ends the correction and its backoff.
       offs.push(
         broker.onReported((report) => {
-          if (report.error !== undefined || deliveries.has(report.deviceId)) return
+          if (closed) return
           void store.getDevice(report.deviceId).then(
             (device) => {
-              if (!device?.desired || report.version >= device.desiredVersion) return
-              if (device.publishedVersion < device.desiredVersion) return dispatch(report.deviceId)
-              if ((device.publishedAt ?? 0) < connectedAt) dispatch(report.deviceId, { force: true })
+              if (!device?.desired || report.version >= device.desiredVersion) {
+                return void stopCorrecting(report.deviceId)
+              }
+              behind(report.deviceId, report.version, 'report')
             },
             (error: unknown) => {
               if (!closed)
@@ -345,12 +486,23 @@ export function createDeviceDispatcher(options: DeviceDispatcherOptions): Device
           )
         }),
       )
+      if (reconcileMs > 0) {
+        reconcileTimer = setInterval(() => {
+          void reconcile().catch((error: unknown) => {
+            if (!closed) warn(`device reconciliation failed: ${messageOf(error)}`)
+          })
+        }, reconcileMs)
+        reconcileTimer.unref()
+      }
       await sweep()
     },
     settled: () => (idle() ? Promise.resolve() : new Promise<void>((resolve) => waiters.push(resolve))),
     pending: () => deliveries.size,
     async close() {
       closed = true
+      clearInterval(reconcileTimer)
+      for (const correction of corrections.values()) clearTimeout(correction.timer)
+      corrections.clear()
       for (const off of offs.splice(0)) off()
       for (const delivery of deliveries.values()) clearTimeout(delivery.timer)
       queue.splice(0)

@@ -88,6 +88,9 @@ export async function devCommand(options: { json: boolean; dir: string }): Promi
     wsUrl: stack?.wsUrl ?? [rpcUrl].flat().find((u) => u.startsWith('ws')) ?? null,
     chainId: engine.chainId,
     brokerUrl,
+    // The embedded broker admits only the engine and cars signing in with their keys; this is the engine's
+    // login, for mosquitto_sub and the like. A dev tool: it prints the demo keys too.
+    brokerLogin: stack?.brokerLogin ?? null,
     topicPrefix: config.broker?.topicPrefix ?? 'pbj',
     contracts,
     devices: (stack?.cars ?? []).map((c) => ({
@@ -160,6 +163,7 @@ function printDevInfo(
   info: Record<string, unknown> & {
     contracts: Record<string, string>
     devices: { deviceId: string; devicePrivateKey: string; wallet: string; loanId: bigint }[]
+    brokerLogin: { username: string; password: string } | null
   },
 ) {
   const lines = [
@@ -167,6 +171,11 @@ function printDevInfo(
     `pbj dev is running (Ctrl-C to stop)`,
     `  RPC         ${info.rpcUrl}   (WebSocket ${info.wsUrl}, chain ${info.chainId})`,
     `  broker      ${info.brokerUrl}   topics ${info.topicPrefix}/devices/<deviceId>/desired|reported`,
+    ...(info.brokerLogin
+      ? [
+          `              login ${info.brokerLogin.username} / ${info.brokerLogin.password}  (the engine's; cars log in with their keys)`,
+        ]
+      : []),
     ...Object.entries(info.contracts).map(([n, a]) => `  ${n.padEnd(11)} ${a}`),
     ...info.devices.map(
       (d) =>

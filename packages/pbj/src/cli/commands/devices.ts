@@ -88,7 +88,7 @@ const formatDevice = (d: DeviceListing) => {
   const reason = d.desired?.reason ? ` (${d.desired.reason})` : ''
   const status = d.inSync
     ? 'in sync'
-    : `differs for ${Math.floor((d.differsForMs ?? 0) / 1000)} s${d.publishedVersion < d.desiredVersion ? ', not yet published' : ''}`
+    : `differs for ${Math.floor((d.differsForMs ?? 0) / 1000)} s${d.publishedVersion < d.desiredVersion ? ', not yet published' : ''}${d.corrections > 0 ? `, re-sent ${d.corrections}×` : ''}`
   return row([
     d.deviceId,
     d.desired ? `${describeState(d.desiredVersion, d.desired)}${reason}` : '-',

@@ -5,6 +5,7 @@ const added: Record<string, string> = {
   published_version: 'INTEGER NOT NULL DEFAULT 0',
   published_at: 'INTEGER',
   desired_block: 'INTEGER',
+  corrections: 'INTEGER NOT NULL DEFAULT 0',
 }
 
 /**
@@ -28,5 +29,10 @@ export function migrateDevices(db: Database): void {
   db.exec(
     `CREATE INDEX IF NOT EXISTS devices_unpublished ON devices (device_id)
      WHERE desired_version > published_version`,
+  )
+  // Likewise for reconciliation: only the devices that have not reported their desired version.
+  db.exec(
+    `CREATE INDEX IF NOT EXISTS devices_unacknowledged ON devices (device_id)
+     WHERE reported_version < desired_version`,
   )
 }

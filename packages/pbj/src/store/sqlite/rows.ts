@@ -61,5 +61,6 @@ export const toDevice = (r: Row): DeviceRecord => ({
   reportedAt: r.reported_at == null ? null : Number(r.reported_at),
   publishedVersion: Number(r.published_version ?? 0),
   publishedAt: r.published_at == null ? null : Number(r.published_at),
+  corrections: Number(r.corrections ?? 0),
   desiredBlock: r.desired_block == null ? null : BigInt(r.desired_block as number | bigint),
 })

@@ -13,13 +13,21 @@ import { toDevice } from './rows.js'
  * await devices.setDesired('0xcar', { locked: true }, 'job-1:0', Date.now()) // { version: 1, changed: true }
  * await devices.unpublishedDevices() // [{ deviceId: '0xcar', desiredVersion: 1, publishedVersion: 0, … }]
  * await devices.markPublished('0xcar', 1, Date.now())
+ * await devices.unacknowledgedDevices(Date.now() - 10_000) // published 10 s ago, still not reported
  * await devices.listDevices() // every device, desired next to reported
  */
 export function sqliteDevices(
   db: Database,
 ): Pick<
   Store,
-  'getDevice' | 'setDesired' | 'recordReported' | 'markPublished' | 'unpublishedDevices' | 'listDevices'
+  | 'getDevice'
+  | 'setDesired'
+  | 'recordReported'
+  | 'markPublished'
+  | 'unpublishedDevices'
+  | 'unacknowledgedDevices'
+  | 'markCorrected'
+  | 'listDevices'
 > {
   migrateDevices(db)
   const q = {
@@ -34,9 +42,11 @@ export function sqliteDevices(
       'INSERT INTO device_commands (command_id, device_id, version, desired, created_at) VALUES (?, ?, ?, ?, ?)',
     ),
     report: db.prepare(
-      `UPDATE devices SET reported = ?, reported_version = ?, reported_at = ?
+      `UPDATE devices SET reported = ?, reported_version = ?, reported_at = ?,
+       corrections = CASE WHEN ? >= desired_version THEN 0 ELSE corrections END
        WHERE device_id = ? AND reported_version <= ?`,
     ),
+    corrected: db.prepare('UPDATE devices SET corrections = corrections + 1 WHERE device_id = ?'),
     published: db.prepare(
       `UPDATE devices SET published_version = ?, published_at = ?
        WHERE device_id = ? AND published_version < ?`,
@@ -44,6 +54,10 @@ export function sqliteDevices(
     unpublished: db.prepare(
       `SELECT * FROM devices WHERE desired_version > published_version AND device_id > ?
        ORDER BY device_id LIMIT ?`,
+    ),
+    unacknowledged: db.prepare(
+      `SELECT * FROM devices WHERE reported_version < desired_version AND published_version >= desired_version
+       AND published_at <= ? AND device_id > ? ORDER BY device_id LIMIT ?`,
     ),
     list: db.prepare('SELECT * FROM devices WHERE device_id > ? ORDER BY device_id LIMIT ?'),
   }
@@ -73,13 +87,19 @@ export function sqliteDevices(
     },
     async recordReported(deviceId, reported, version, at) {
       q.ensure.run(deviceId)
-      q.report.run(JSON.stringify(reported), version, at, deviceId, version)
+      q.report.run(JSON.stringify(reported), version, at, version, deviceId, version)
     },
     async markPublished(deviceId, version, at) {
       q.published.run(version, at, deviceId, version)
     },
     async unpublishedDevices(limit = 1_000, after = '') {
       return (q.unpublished.all(after, limit) as Record<string, unknown>[]).map(toDevice)
+    },
+    async unacknowledgedDevices(publishedBefore, limit = 1_000, after = '') {
+      return (q.unacknowledged.all(publishedBefore, after, limit) as Record<string, unknown>[]).map(toDevice)
+    },
+    async markCorrected(deviceId) {
+      q.corrected.run(deviceId)
     },
     async listDevices(limit = 1_000, after = '') {
       return (q.list.all(after, limit) as Record<string, unknown>[]).map(toDevice)
