@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { carLoanAbi, carWalletAbi } from '@pbj/contracts'
@@ -49,7 +50,9 @@ export async function runFaults(options: {
   const started = performance.now()
   const anvil = await startAnvil()
   const brokerPort = await getFreePort()
-  let broker = await startEmbeddedBroker({ port: brokerPort })
+  // The engine runs in a child process that logs in across broker restarts: one login for every start.
+  const engineLogin = { username: 'pbj-engine', password: randomBytes(18).toString('base64url') }
+  let broker = await startEmbeddedBroker({ port: brokerPort, engineLogin })
   const dir = join(process.cwd(), 'node_modules', `.pbj-faults-${process.pid}-${Date.now()}`)
   mkdirSync(dir, { recursive: true })
   const agents: DeviceAgent[] = []
@@ -71,6 +74,7 @@ export async function runFaults(options: {
       JSON.stringify({
         rpcUrl: [anvil.wsUrl, anvil.rpcUrl],
         brokerUrl: broker.url,
+        broker: engineLogin,
         database: join(dir, 'pbj.db'),
         functions: join(demoProjectDir, 'functions'),
         contracts: Object.fromEntries(
@@ -158,7 +162,7 @@ export async function runFaults(options: {
       if (due(options.outages) && outages < options.outages) {
         await broker.close()
         await new Promise((r) => setTimeout(r, 300 + Math.random() * 700))
-        broker = await startEmbeddedBroker({ port: brokerPort })
+        broker = await startEmbeddedBroker({ port: brokerPort, engineLogin })
         outages++
       }
       await new Promise((r) => setTimeout(r, 40 + Math.random() * 200))

@@ -39,10 +39,23 @@ export type EmbeddedBroker = {
  * await broker.close()
  */
 export async function startEmbeddedBroker(
-  options: { host?: string; port?: number; topicPrefix?: string; onRefused?: (why: string) => void } = {},
+  options: {
+    host?: string
+    port?: number
+    topicPrefix?: string
+    onRefused?: (why: string) => void
+    /**
+     * The engine's login; default a fresh random one. Given when an engine in another process must keep
+     * logging in across restarts of the broker (it cannot look the login up in this process).
+     */
+    engineLogin?: BrokerLogin
+  } = {},
 ): Promise<EmbeddedBroker> {
   const host = options.host ?? '127.0.0.1'
-  const engineLogin = { username: 'pbj-engine', password: randomBytes(24).toString('base64url') }
+  const engineLogin = options.engineLogin ?? {
+    username: 'pbj-engine',
+    password: randomBytes(24).toString('base64url'),
+  }
   const aedes = await Aedes.createBroker({
     // Device ids are 42 characters; aedes would cap MQTT 3.1 client ids at 23.
     maxClientsIdLength: 64,
