@@ -559,7 +559,19 @@ async function floodThenGenuineLock(env: DeviceEnv): Promise<AttackOutcome> {
   })
   const logBefore = (await env.appliedLog()).length
   const outcomesBefore = env.outcomes.length
-  const sent = flood.map((payload) => env.attacker.publishAsync(env.topic, payload, { qos: 1 }))
+  // The lock goes out once the broker acknowledged half the flood: the car is then deep in junk.
+  let acked = 0
+  let halfAcked = () => {}
+  const half = new Promise<void>((resolve) => {
+    halfAcked = resolve
+  })
+  const sent: Promise<unknown>[] = flood.map((payload) =>
+    env.attacker.publishAsync(env.topic, payload, { qos: 1 }).then(() => {
+      if (++acked >= floodSize / 2) halfAcked()
+    }),
+  )
+  await half
+  const decidedBeforeLock = env.outcomes.length - outcomesBefore
   const lockStart = performance.now()
   sent.push(env.engine.publishAsync(env.topic, encode(lock), { qos: 1 }))
   const lockApplied = () =>
@@ -592,7 +604,7 @@ async function floodThenGenuineLock(env: DeviceEnv): Promise<AttackOutcome> {
   const timing =
     lockMs === undefined
       ? `genuine lock not applied within ${GENUINE_TIMEOUT_MS} ms`
-      : `genuine lock applied ${Math.round(lockMs)} ms after publish (unflooded genuine command ${Math.round(quietMs)} ms), decided after ${position} of ${floodSize} flood messages`
+      : `genuine lock applied ${Math.round(lockMs)} ms after publish (unflooded genuine command ${Math.round(quietMs)} ms), published once the broker acknowledged half the flood (${decidedBeforeLock} decided by the car), the lock decided after ${position} of ${floodSize} flood messages`
   const detail = `${timing}; flood: ${floodCodes}${drained ? '' : ' (not all decided within 120 s)'}`
   if (junk.length > 0) {
     return {
