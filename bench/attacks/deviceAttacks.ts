@@ -570,6 +570,7 @@ async function floodThenGenuineLock(env: DeviceEnv): Promise<AttackOutcome> {
       if (++acked >= floodSize / 2) halfAcked()
     }),
   )
+  if (floodSize === 0) halfAcked()
   await half
   const decidedBeforeLock = env.outcomes.length - outcomesBefore
   const lockStart = performance.now()
