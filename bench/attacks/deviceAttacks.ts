@@ -140,9 +140,18 @@ export async function startDeviceEnv(options: DeviceAttackOptions = {}): Promise
     })
     cleanup.push(() => car.close())
     await car.ready
-    const attacker = await connectAsync(broker.url)
+    // The attacker can publish to the car's desired topic: the embedded broker lets only the engine do that,
+    // so this is someone holding a leaked engine login, a compromised broker, or a broker without the ACL.
+    // The car's own checks are all that stands between them and the car.
+    const attacker = await connectAsync(broker.url, {
+      ...broker.engineLogin,
+      clientId: `attacker-${randomBytes(4).toString('hex')}`,
+    })
     cleanup.push(() => attacker.endAsync())
-    const engine = await connectAsync(broker.url)
+    const engine = await connectAsync(broker.url, {
+      ...broker.engineLogin,
+      clientId: `engine-${randomBytes(4).toString('hex')}`,
+    })
     cleanup.push(() => engine.endAsync())
     const topic = topics(topicPrefix).desired(device.deviceId)
 

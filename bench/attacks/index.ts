@@ -10,12 +10,14 @@
 import type { AttackResult } from './attack.js'
 import { summarize } from './attack.js'
 import { runContractAttacks } from './contractAttacks.js'
+import { runDeviceAttacks } from './deviceAttacks.js'
 import { runFunctionAttacks } from './functionAttacks.js'
 
 const log = (line: string) => process.stderr.write(`${line}\n`)
 const groups: Record<string, (log: (line: string) => void) => Promise<AttackResult[]>> = {
   contracts: runContractAttacks,
   functions: runFunctionAttacks,
+  device: runDeviceAttacks,
 }
 const onlyAt = process.argv.indexOf('--only')
 const only = onlyAt > 0 ? (process.argv[onlyAt + 1] ?? '').split(',') : Object.keys(groups)
