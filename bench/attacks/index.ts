@@ -9,6 +9,7 @@
 // Exits 1 if any attack got through.
 import type { AttackResult } from './attack.js'
 import { summarize } from './attack.js'
+import { runBrokerAttacks } from './brokerAttacks.js'
 import { runContractAttacks } from './contractAttacks.js'
 import { runDeviceAttacks } from './deviceAttacks.js'
 import { runFunctionAttacks } from './functionAttacks.js'
@@ -18,6 +19,7 @@ const groups: Record<string, (log: (line: string) => void) => Promise<AttackResu
   contracts: runContractAttacks,
   functions: runFunctionAttacks,
   device: runDeviceAttacks,
+  broker: runBrokerAttacks,
 }
 const onlyAt = process.argv.indexOf('--only')
 const only = onlyAt > 0 ? (process.argv[onlyAt + 1] ?? '').split(',') : Object.keys(groups)
