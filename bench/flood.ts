@@ -23,6 +23,8 @@ const arg = (name: string, fallback: string) => {
 }
 const samples = Number(arg('samples', '15'))
 const sizes = arg('sizes', '2000,10000').split(',').map(Number)
+/** Floods per size and mode: the figure is their median (one flood is one noisy sample). */
+const repeats = Number(arg('repeats', '5'))
 const startedAt = performance.now()
 
 const registry = await startRegistry()
@@ -55,9 +57,34 @@ const carOutcomes = () =>
     child.send({ type: 'count' })
   })
 
-// The engine's connection (genuine commands, the car's reports) and the attacker's.
-const engine = await connectAsync(broker.url)
-const attacker = await connectAsync(broker.url)
+// The engine's connection (genuine commands, the car's reports), and two attackers: a device logged in with
+// its own key (what anyone can be on the embedded broker: its ACL drops the flood), and one holding the
+// engine's login (a leaked login, or a broker without pbj's ACL: only the car's own checks stand).
+const engine = await connectAsync(broker.url, { ...broker.engineLogin, clientId: 'bench-engine' })
+const open = await connectAsync(broker.url, { ...broker.engineLogin, clientId: 'bench-attacker' })
+const deviceAttacker = fork(
+  fileURLToPath(new URL('./flood/floodAttacker.ts', import.meta.url)),
+  [
+    JSON.stringify({
+      brokerUrl: broker.url,
+      topic: names.desired(device.deviceId),
+      deviceId: device.deviceId,
+      domain: registry.domain,
+    }),
+  ],
+  { execArgv: ['--no-node-snapshot', '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+)
+await new Promise<void>((resolve) => deviceAttacker.once('message', () => resolve()))
+const nextMessage = (type: string) =>
+  new Promise<void>((resolve) => {
+    const on = (m: { type: string }) => {
+      if (m.type !== type) return
+      deviceAttacker.off('message', on)
+      resolve()
+    }
+    deviceAttacker.on('message', on)
+  })
+const modes = arg('modes', 'acl,open').split(',') as ('acl' | 'open')[]
 // Nagle would hold a command behind the previous PUBACK for ~40 ms: the engine's connection sends at once.
 ;(engine.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true)
 const waiters = new Map<number, () => void>()
@@ -104,77 +131,112 @@ for (let i = 0; i < samples; i++) {
 const unfloodedP50 = summarize(unflooded).p50
 log(`unflooded: lock p50 ${unfloodedP50} ms over ${unflooded.length} samples`)
 
-const flooded: Record<number, { ms: number; outcomes: Record<string, number>; drainedMs: number }> = {}
-for (const size of sizes) {
-  log(`signing a flood of ${size.toLocaleString('en-US')} commands from random keys…`)
-  const flood = signFlood({
-    domain: registry.domain,
-    deviceId: device.deviceId,
-    count: size,
-    version: 1_000_000 * (sizes.indexOf(size) + 1),
-  })
-  const before = await carOutcomes()
-  const floodStart = performance.now()
-  let acked = 0
-  let lock: Promise<number> | undefined
-  let resolveHalf = () => {}
-  const half = new Promise<void>((resolve) => {
-    resolveHalf = resolve
-  })
-  const sent = flood.map((payload) =>
-    attacker.publishAsync(names.desired(device.deviceId), payload, { qos: 1 }).then(() => {
-      if (++acked === Math.floor(size / 2)) resolveHalf()
-    }),
-  )
-  await half
-  // Unlocked before: this lock is a real change for the car.
-  lock = genuine(true)
-  const ms = await lock
-  await Promise.all(sent)
-  // Until the car has decided every flood message: how long the junk kept it busy at all.
-  const total = (o: Record<string, number>) => Object.values(o).reduce((sum, n) => sum + n, 0)
-  let after = await carOutcomes()
-  while (total(after) - total(before) < size + 1) {
-    await new Promise((resolve) => setTimeout(resolve, 50))
-    after = await carOutcomes()
+type Flooded = { ms: number; samples: number[]; outcomes: Record<string, number>; drainedMs: number | null }
+const flooded: Record<string, Record<number, Flooded>> = {}
+const total = (o: Record<string, number>) => Object.values(o).reduce((sum, n) => sum + n, 0)
+for (const mode of modes) {
+  flooded[mode] = {}
+  for (const size of sizes) {
+    const samples: number[] = []
+    let last: Omit<Flooded, 'ms' | 'samples'> = { outcomes: {}, drainedMs: null }
+    for (let repeat = 0; repeat < repeats; repeat++) {
+      log(`${mode}: a flood of ${size.toLocaleString('en-US')} commands signed by random keys…`)
+      const version =
+        1_000_000 * ((modes.indexOf(mode) * sizes.length + sizes.indexOf(size)) * repeats + repeat + 1)
+      const flood =
+        mode === 'open'
+          ? signFlood({ domain: registry.domain, deviceId: device.deviceId, count: size, version })
+          : []
+      const before = await carOutcomes()
+      const floodStart = performance.now()
+      let ms: number
+      if (mode === 'open') {
+        // QoS 1: the genuine lock goes out once the broker acknowledged half the flood (it is queued for the car).
+        let acked = 0
+        let resolveHalf = () => {}
+        const half = new Promise<void>((resolve) => {
+          resolveHalf = resolve
+        })
+        const sent = flood.map((payload) =>
+          open.publishAsync(names.desired(device.deviceId), payload, { qos: 1 }).then(() => {
+            if (++acked === Math.floor(size / 2)) resolveHalf()
+          }),
+        )
+        await half
+        ms = await genuine(true)
+        await Promise.all(sent)
+      } else {
+        // From the attacker's own process, logged in as a device: the genuine lock goes out once half the
+        // flood is written to the broker.
+        const half = nextMessage('half')
+        const done = nextMessage('done')
+        deviceAttacker.send({ type: 'flood', size, version })
+        await half
+        const lock = genuine(true)
+        await done
+        ms = await lock
+      }
+      let after = await carOutcomes()
+      let drainedMs: number | null = null
+      if (mode === 'open') {
+        // Until the car has decided every flood message: how long the junk kept it busy at all.
+        while (total(after) - total(before) < size + 1) {
+          await new Promise((resolve) => setTimeout(resolve, 50))
+          after = await carOutcomes()
+        }
+        drainedMs = Math.round(performance.now() - floodStart)
+      } else {
+        await new Promise((resolve) => setTimeout(resolve, 500))
+        after = await carOutcomes()
+      }
+      const outcomes = Object.fromEntries(
+        Object.entries(after)
+          .map(([code, n]) => [code, n - (before[code] ?? 0)])
+          .filter(([, n]) => (n as number) > 0),
+      )
+      samples.push(Math.round(ms * 100) / 100)
+      last = { outcomes, drainedMs }
+      log(
+        `${mode}: flood of ${size}: lock after ${Math.round(ms * 100) / 100} ms; what the car saw of it: ${JSON.stringify(outcomes)}`,
+      )
+      await genuine(false)
+    }
+    flooded[mode][size] = { ms: summarize(samples).p50, samples, ...last }
   }
-  const drainedMs = performance.now() - floodStart
-  const outcomes = Object.fromEntries(
-    Object.entries(after)
-      .map(([code, n]) => [code, n - (before[code] ?? 0)])
-      .filter(([, n]) => (n as number) > 0),
-  )
-  flooded[size] = { ms: Math.round(ms * 100) / 100, outcomes, drainedMs: Math.round(drainedMs) }
-  log(
-    `flood of ${size}: lock after ${flooded[size]?.ms} ms; the car decided the flood in ${Math.round(drainedMs)} ms: ${JSON.stringify(outcomes)}`,
-  )
-  await genuine(false)
 }
 
 await engine.publishAsync(names.desired(device.deviceId), '', { qos: 1, retain: true })
 await engine.publishAsync(names.reported(device.deviceId), '', { qos: 1, retain: true })
 if (child.connected) child.disconnect()
 await new Promise((resolve) => child.once('exit', resolve))
-await attacker.endAsync()
+await open.endAsync()
+if (deviceAttacker.connected) deviceAttacker.disconnect()
 await engine.endAsync()
 await broker.close()
 await registry.stop()
 
+const label = { acl: 'embedded broker, attacker a logged-in device', open: 'attacker holds the engine login' }
 log('')
-log('  genuine lock, publish → car report      ms')
-log(`  unflooded (p50 of ${unflooded.length})`.padEnd(42) + String(unfloodedP50).padStart(8))
-for (const size of sizes) {
-  const row = flooded[size]
-  log(
-    `  during a flood of ${size.toLocaleString('en-US')}`.padEnd(42) +
-      String(row?.ms).padStart(8) +
-      `   (${((row?.ms ?? 0) / unfloodedP50).toFixed(2)}×)`,
-  )
+log('  genuine lock, publish → car report                         ms')
+log(`  unflooded (p50 of ${unflooded.length})`.padEnd(60) + String(unfloodedP50).padStart(8))
+for (const mode of modes) {
+  for (const size of sizes) {
+    const row = flooded[mode]?.[size]
+    log(
+      `  ${label[mode]}, flood of ${size.toLocaleString('en-US')}`.padEnd(60) +
+        String(row?.ms).padStart(8) +
+        `   (${((row?.ms ?? 0) / unfloodedP50).toFixed(2)}×)`,
+    )
+  }
 }
 const last = sizes[sizes.length - 1] ?? 0
 const summary: Record<string, unknown> = { unfloodedP50Ms: unfloodedP50 }
-for (const size of sizes) summary[`flood${size}Ms`] = flooded[size]?.ms
-summary[`ratio${last}`] = Math.round(((flooded[last]?.ms ?? Number.NaN) / unfloodedP50) * 100) / 100
+for (const mode of modes) {
+  const figures: Record<string, unknown> = {}
+  for (const size of sizes) figures[`flood${size}Ms`] = flooded[mode]?.[size]?.ms
+  figures[`ratio${last}`] = Math.round(((flooded[mode]?.[last]?.ms ?? Number.NaN) / unfloodedP50) * 100) / 100
+  summary[mode] = figures
+}
 summary.floods = flooded
 summary.seconds = Math.round((performance.now() - startedAt) / 100) / 10
 process.stdout.write(`${JSON.stringify(summary)}\n`)

@@ -92,6 +92,10 @@ export function createBrokerAcl(options: BrokerAclOptions): BrokerAcl {
       const who = identity ? `device ${identity.deviceId}` : 'an unknown client'
       refused(`publish of ${who} to ${packet.topic} refused`)
       callback(new Error(`not authorized to publish to ${packet.topic}`))
+      // A client that publishes where it may not is misbehaving: disconnected at once, so whatever it has
+      // queued behind (a flood of forged commands) is dropped with its socket instead of each being read,
+      // parsed and refused while the engine's genuine commands wait their turn on the broker.
+      client?.close()
     },
 
     authorizeSubscribe(client, subscription, callback) {
