@@ -256,7 +256,7 @@ describe('RPC resilience through a fault-injecting proxy', () => {
         scenario.desired
           .filter((x) => x.deviceId.toLowerCase() === car.deviceId.toLowerCase())
           .map((x) => ({ blockNumber: x.blockNumber, locked: x.state.locked }))
-      // The pre-lock guard re-reads the loan at the latest block before any lock: catching up, a car whose loan
+      // The device guard re-reads the loan at the latest block before any lock: catching up, a car whose loan
       // is current at the head is not locked for a delinquency that is over (nor, never locked, unlocked).
       const expectedCommands = (flags: boolean[]) =>
         flags.at(-1)

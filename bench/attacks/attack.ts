@@ -90,7 +90,8 @@ export function messageOf(error: unknown): string {
 export function summarize(results: readonly AttackResult[]) {
   const byGroup: Record<string, { tried: number; gotThrough: number }> = {}
   for (const r of results) {
-    const g = (byGroup[r.group] ??= { tried: 0, gotThrough: 0 })
+    const g = byGroup[r.group] ?? { tried: 0, gotThrough: 0 }
+    byGroup[r.group] = g
     g.tried++
     if (r.gotThrough) g.gotThrough++
   }

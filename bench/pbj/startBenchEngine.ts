@@ -7,7 +7,7 @@ import { createEngine, type Engine, type EngineOptions } from '../../packages/pb
 import { loadFunctions } from '../../packages/pbj/src/runtime/loadFunctions.js'
 
 /**
- * Starts pbj as the demo runs it — the example project's car-loan functions, signed commands, the pre-lock
+ * Starts pbj as the demo runs it — the example project's car-loan functions, signed commands, the device
  * guard, a SQLite file — on a benchmark's stack, reading the chain from `startBlock`. `functions` picks
  * some of the example's functions (default: all of them).
  *
