@@ -72,7 +72,10 @@ describe('a flood of validly signed junk (embedded aedes, real Anvil)', () => {
     registry = await startRegistry()
     broker = await startEmbeddedBroker()
     proxy = await createRpcProxy(registry.chain.rpcUrl)
-    publisher = await connectAsync(broker.url)
+    // The flood comes from someone who can publish to the car's desired topic at all: on the embedded broker
+    // only the engine may (a leaked engine login, or a broker without pbj's ACL). The car's own checks are
+    // the subject here; the broker's are in brokerAttacks.test.ts.
+    publisher = await connectAsync(broker.url, { ...broker.engineLogin, clientId: 'flood-publisher' })
   })
   afterAll(async () => {
     for (const agent of agents) await agent.close()

@@ -14,6 +14,7 @@ import type { EngineEvents } from '../packages/pbj/src/engine/types.js'
 import { ConfigError } from '../packages/pbj/src/internal/errors.js'
 import { loadFunction } from '../packages/pbj/src/runtime/loadFunction.js'
 import { makeFunctionsDir } from '../packages/pbj/src/runtime/testFunctions.js'
+import { createRpcProxy, type RpcProxy } from './helpers/createRpcProxy.js'
 import { type Scenario, startScenario } from './helpers/startScenario.js'
 
 const fns = makeFunctionsDir()
@@ -245,6 +246,42 @@ describe('the device guard fails closed', () => {
     expect(s.desired.filter((d) => d.state.locked)).toEqual([])
     expect(s.applied.filter((a) => a.locked)).toEqual([])
     expect(s.agent.state().locked).toBe(false)
+  })
+})
+
+describe('the device guard when the RPC blinks', () => {
+  let s: Scenario
+  let proxy: RpcProxy
+  beforeAll(async () => {
+    s = await startScenario({
+      rpcUrl: async (anvil) => {
+        proxy = await createRpcProxy(anvil.rpcUrl)
+        return [proxy.wsUrl, proxy.httpUrl]
+      },
+    })
+  })
+  afterAll(async () => {
+    await s?.stop()
+    await proxy?.close()
+  })
+
+  it('still unlocks a paid car when the reads of its unlock fail for a while (retried, never dropped)', async () => {
+    await s.reload(s.car.installment)
+    await s.mine()
+    const loan = await s.loan()
+    const locked = s.waitForCar(true)
+    await s.mine(loan.nextDueAt + loan.grace)
+    await locked
+    // The owner pays; the node then fails the next reads: the function's and the guard's alike.
+    proxy.setFaults({ failNext: { method: 'eth_call', times: 4 } })
+    const unlocked = s.waitForCar(false)
+    await s.reload(s.car.installment * 2n)
+    await s.mine()
+    await unlocked
+    expect(proxy.stats().serverErrors).toBeGreaterThanOrEqual(4)
+    expect(s.agent.state().locked).toBe(false)
+    const device = await s.engine.store.getDevice(s.car.deviceId.toLowerCase())
+    expect(device).toMatchObject({ desired: { locked: false }, reportedVersion: device?.desiredVersion })
   })
 })
 

@@ -21,6 +21,8 @@ export type RpcFaults = {
    * (default: every time): a node saying "nonce too high", or a lagging one saying "nonce too low".
    */
   rejectSendRawTransaction?: { code: number; message: string; times?: number }
+  /** The next `times` requests of `method` get a server error (JSON-RPC -32603): a blink of one method. */
+  failNext?: { method: string; times: number }
 }
 
 /** What went through the proxy. */
@@ -115,6 +117,17 @@ export async function createRpcProxy(targetHttpUrl: string): Promise<RpcProxy> {
         status: transport === 'http' ? 429 : 200,
         code: -32005,
         message: 'rate limited',
+      }
+    }
+    const blink = faults.failNext
+    if (blink && method === blink.method && blink.times > 0) {
+      blink.times--
+      stats.serverErrors++
+      return {
+        kind: 'error',
+        status: transport === 'http' ? 503 : 200,
+        code: -32603,
+        message: 'node unavailable',
       }
     }
     const reject = faults.rejectSendRawTransaction
