@@ -69,12 +69,12 @@ const killGroup = async (pgid: number) => {
 }
 
 /** Starts `pbj <args>` as a user would, in its own process group so teardown can end all of it. */
-function startCli(args: string[]): Cli {
+function startCli(args: string[], env: Record<string, string> = {}): Cli {
   const child = spawn(process.execPath, [bin, ...args], {
     cwd: root,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NO_COLOR: '1' },
+    env: { ...process.env, NO_COLOR: '1', ...env },
   })
   const pgid = child.pid as number
   groups.add(pgid)
@@ -127,8 +127,8 @@ function startCli(args: string[]): Cli {
 }
 
 /** Runs `pbj <args>` to completion (killing it after timeoutMs). */
-async function runCli(args: string[], timeoutMs = 60_000) {
-  const cli = startCli(args)
+async function runCli(args: string[], timeoutMs = 60_000, env: Record<string, string> = {}) {
+  const cli = startCli(args, env)
   const timer = setTimeout(() => void killGroup(cli.pgid), timeoutMs)
   const { code, signal } = await cli.exited
   clearTimeout(timer)
@@ -541,5 +541,27 @@ describe('clear errors', () => {
     expect(r.code).toBe(1)
     expect(r.stderr).toContain('--broker')
     expect(r.stderr).toMatch(/Fix: .*pbj car --broker mqtt:\/\//)
+  })
+
+  it("pbj car --username: must be the car's id, with PBJ_CAR_PASSWORD", async () => {
+    const key = `0x${'11'.repeat(32)}`
+    const base = ['car', '--broker', 'mqtt://127.0.0.1:9', '--key', key, '--rpc', 'http://127.0.0.1:9']
+    const args = [
+      ...base,
+      '--registry',
+      `0x${'22'.repeat(20)}`,
+      '--chain-id',
+      '1',
+      '--username',
+      `0x${'33'.repeat(20)}`,
+    ]
+    const [other, alone] = await Promise.all([
+      runCli(args, 60_000, { PBJ_CAR_PASSWORD: 'secret' }),
+      runCli(args, 60_000, {}),
+    ])
+    expect(other.code).toBe(1)
+    expect(other.stderr).toContain(`--username 0x${'33'.repeat(20)} is not the car's id`)
+    expect(alone.code).toBe(1)
+    expect(alone.stderr).toContain('needs both --username and PBJ_CAR_PASSWORD, or neither')
   })
 })

@@ -17,7 +17,9 @@ Usage:
   pbj start [--json] [--dir <project>]   run the engine on the project's config (rpcUrl, brokerUrl, contracts…)
   pbj car  --broker <url> --key <device key> --rpc <url> --registry <address> [--chain-id <id>]
                                          run a simulated car that applies only signed commands [--prefix pbj] [--mqtt5]
-                                         [--emergency-code <code>]; on a terminal, keys drive it (ignition, speed)
+                                         [--emergency-code <code>] [--username <id>] (password: PBJ_CAR_PASSWORD; without
+                                         them it logs in with its key, as pbj's embedded broker expects); on a
+                                         terminal, keys drive it (ignition, speed)
   pbj runs [--dir <project>] [--function <name>] [--status ok|failed] [--limit 20] [--json]
   pbj runs --dead [--dir <project>]      jobs that failed, exhausted their retries or are held (no balance), with why
   pbj runs retry <job id | run id>       run a failed or dead-lettered job again (a running engine picks it up)
@@ -72,6 +74,7 @@ export async function main(argv: string[]): Promise<number> {
         registry: { type: 'string' },
         'chain-id': { type: 'string' },
         'emergency-code': { type: 'string' },
+        username: { type: 'string' },
         prefix: { type: 'string' },
         mqtt5: { type: 'boolean', default: false },
         dir: { type: 'string' },

@@ -22,6 +22,7 @@ export async function carCommand(o: {
   prefix?: string | undefined
   mqtt5?: boolean | undefined
   'emergency-code'?: string | undefined
+  username?: string | undefined
 }) {
   const hint =
     'Run `pbj dev` and copy what it prints, e.g. pbj car --broker mqtt://127.0.0.1:1883 --key <device key> --rpc http://127.0.0.1:8545 --registry <DeviceRegistry>'
@@ -61,6 +62,9 @@ export async function carCommand(o: {
     chain: { rpcUrl: o.rpc, chainId, registry: o.registry },
     ...(o.prefix ? { topicPrefix: o.prefix } : {}),
     protocolVersion: o.mqtt5 ? 5 : 4,
+    // A broker with a password file (Mosquitto, docs/mosquitto): the car's user and its password, from the
+    // environment so it stays out of the process list. Without them the car logs in with its key.
+    ...carLogin(o.username, deviceId),
     print: (line) => process.stdout.write(`${line}\n`),
     ...(o['emergency-code'] ? { emergencyCode: o['emergency-code'] } : {}),
     onRejected: (reason) => process.stderr.write(`car ${deviceId}: refused a command: ${reason}\n`),
@@ -80,6 +84,23 @@ export async function carCommand(o: {
   stopKeys()
   await car.close()
   return 0
+}
+
+/** `--username` and PBJ_CAR_PASSWORD, both or neither; the username must be the car's id (the ACL's %u). */
+function carLogin(username: string | undefined, deviceId: string): { username?: string; password?: string } {
+  const password = process.env.PBJ_CAR_PASSWORD
+  if (username === undefined && password === undefined) return {}
+  if (username === undefined || password === undefined) {
+    throw new PbjError('pbj car needs both --username and PBJ_CAR_PASSWORD, or neither', {
+      hint: "On Mosquitto with docs/mosquitto: --username <the car id> and PBJ_CAR_PASSWORD=<its password>. On pbj's embedded broker leave both out: the car logs in with its key.",
+    })
+  }
+  if (username.toLowerCase() !== deviceId.toLowerCase()) {
+    throw new PbjError(`--username ${username} is not the car's id ${deviceId.toLowerCase()}`, {
+      hint: "The broker's ACL gives each device the topics of its username: log in as the car's id.",
+    })
+  }
+  return { username: username.toLowerCase(), password }
 }
 
 async function readChainId(rpcUrl: string): Promise<number> {
