@@ -62,6 +62,9 @@ let baselines: Awaited<ReturnType<typeof measureBaselines>> | undefined
 if (wanted('single') || wanted('fleet') || wanted('baselines')) {
   log('starting Anvil, the embedded broker and the demo contracts…')
   const stack = await startDemoStack({ cars: 0 })
+  // The baselines stand in for the engine on the embedded broker (its ACL lets only the engine publish
+  // commands): they, and the child processes they run in, log in with its login.
+  if (stack.brokerLogin) process.env.PBJ_BENCH_BROKER_LOGIN = JSON.stringify(stack.brokerLogin)
   try {
     single = await section('single', () => measureSingle(stack, { cycles: quick ? 20 : 200, warmup: 3, log }))
     // Before the fleet, whose thousand loans and big blocks leave Anvil slower for what comes after.

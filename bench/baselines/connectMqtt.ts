@@ -14,7 +14,11 @@ export async function connectMqtt(
   brokerUrl: string,
   options: { noDelay?: boolean; clientOptions?: IClientOptions } = {},
 ): Promise<MqttClient> {
-  const client = mqtt.connect(brokerUrl, { reconnectPeriod: 0, ...options.clientOptions })
+  const client = mqtt.connect(brokerUrl, {
+    reconnectPeriod: 0,
+    ...benchBrokerLogin(),
+    ...options.clientOptions,
+  })
   if (options.noDelay) {
     // mqtt.js creates the TCP socket itself and has no option for this; set it on every (re)connection.
     const setNoDelay = () => (client.stream as Socket | undefined)?.setNoDelay?.(true)
@@ -27,4 +31,19 @@ export async function connectMqtt(
     client.once('close', () => reject(new Error(`could not connect to the MQTT broker at ${brokerUrl}`)))
   })
   return client
+}
+
+/**
+ * The login the bench's baselines use on pbj's embedded broker, whose ACL lets only the engine publish
+ * commands: the bench sets PBJ_BENCH_BROKER_LOGIN (JSON { username, password }) for itself and its child
+ * processes, and the baselines stand in for the engine. Empty when unset (an open broker).
+ *
+ * @example
+ * mqtt.connect(url, { ...benchBrokerLogin() })
+ */
+export function benchBrokerLogin(): { username?: string; password?: string } {
+  const text = process.env.PBJ_BENCH_BROKER_LOGIN
+  if (!text) return {}
+  const { username, password } = JSON.parse(text) as { username: string; password: string }
+  return { username, password }
 }

@@ -27,6 +27,7 @@ const openEngine = async (startBlock?: number): Promise<Engine> => {
   const engine = await createEngine({
     rpcUrl: config.rpcUrls,
     brokerUrl: config.brokerUrl,
+    broker: config.brokerLogin,
     database: config.database,
     functions: loaded.functions,
     contracts: { CarLoan: config.floodAddress },

@@ -35,6 +35,8 @@ export type ChildReport = {
 export type ChildConfig = {
   rpcUrls: string[]
   brokerUrl: string
+  /** The embedded broker's engine login: the engine runs in the child and cannot look it up there. */
+  brokerLogin: { username: string; password: string }
   floodAddress: `0x${string}`
   database: string
   functionsDir: string

@@ -101,6 +101,7 @@ export async function measureGrowth(options: GrowthOptions): Promise<GrowthResul
         {
           rpcUrls: [anvil.wsUrl, anvil.rpcUrl],
           brokerUrl: broker.url,
+          brokerLogin: broker.engineLogin,
           floodAddress: flood.address,
           database: join(dir, `growth-${loans}.db`),
           functionsDir,

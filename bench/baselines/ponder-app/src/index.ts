@@ -3,7 +3,9 @@ import { payment } from 'ponder:schema'
 import mqtt from 'mqtt'
 
 // One connection for the app's lifetime, default options: how a Ponder user would add MQTT to a handler.
-const broker = mqtt.connect(process.env.PBJ_BENCH_BROKER_URL ?? '')
+// pbj's embedded broker lets only the engine publish commands: the bench hands this baseline its login.
+const login = process.env.PBJ_BENCH_BROKER_LOGIN ? JSON.parse(process.env.PBJ_BENCH_BROKER_LOGIN) : {}
+const broker = mqtt.connect(process.env.PBJ_BENCH_BROKER_URL ?? '', login)
 const topicPrefix = process.env.PBJ_BENCH_TOPIC_PREFIX ?? ''
 
 ponder.on('CarLoan:InstallmentPaid', async ({ event, context }) => {
