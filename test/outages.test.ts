@@ -127,7 +127,9 @@ describe('device commands through broker and device outages (embedded aedes)', (
   })
 
   it('an engine that crashed between the store write and the publish delivers it at its next start', async () => {
-    s = await startScenario({ plainDevice: true })
+    // The lock is written straight into the store, for a loan that is current: delivery is the subject, so
+    // the car does not check the loan itself (it would rightly refuse this lock).
+    s = await startScenario({ plainDevice: true, carChecksLoan: false })
     // The car stays offline until the new engine is up, so no report of it can prompt the delivery: only
     // the sweep at start can.
     await s.stopCar()

@@ -55,6 +55,8 @@ export async function startScenario(options: {
    * outages, crashes), not of the car's safety rules.
    */
   plainDevice?: boolean
+  /** Whether the car checks each lock against its own loan (DeviceAgentOptions.chain.loans); default true. */
+  carChecksLoan?: boolean
   /** The car's device key (its id is the key's address), e.g. to create its broker user beforehand. */
   devicePrivateKey?: Hex
   /** The config's secrets (EngineOptions.secrets); each function gets those its capabilities name. */
@@ -111,6 +113,7 @@ export async function startScenario(options: {
         rpcUrl: stack.rpcUrl,
         chainId: stack.deployment.chainId,
         registry: stack.deployment.contracts.DeviceRegistry,
+        ...(options.carChecksLoan === false ? {} : { loans: stack.deployment.contracts.CarLoan }),
       },
       topicPrefix,
       protocolVersion: options.protocolVersion ?? 4,

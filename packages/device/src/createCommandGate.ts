@@ -1,4 +1,5 @@
 import type { PublicClient } from 'viem'
+import { createLoanCheck } from './createLoanCheck.js'
 import { createOperatorCheck, type OperatorAnswer } from './createOperatorCheck.js'
 import type { TypedHashes } from './createTypedHashes.js'
 import { type DesiredMessage, parseDesired } from './protocol.js'
@@ -17,6 +18,12 @@ export type DeviceChainOptions = {
   chainId: number
   /** The DeviceRegistry's address. */
   registry: string
+  /**
+   * The loan contract the car is financed under (CarLoan-compatible: `carStatus(address car)`). When set,
+   * the car applies a lock only while its one active loan is delinquent at the newest block (`not-delinquent`
+   * otherwise; `unverifiable` if it cannot be read), whoever signed it.
+   */
+  loans?: string
   /** Background polling of the registry's operator events. Default 2000 ms. */
   pollIntervalMs?: number
   /** Longest a cached operator answer is trusted. Default 60 s. */
@@ -88,7 +95,8 @@ export type CommandGate = {
  * (`bad-proof`), signed by the signer it names (`bad-signature`), that signer an operator of this car in
  * DeviceRegistry (`unauthorized`; `unverifiable` if the registry cannot be read; `rate-limited` if the
  * signer is not a known operator and the car's budget of lookups for such signers is spent), not already
- * applied (`replay`) and newer than what was (`stale`).
+ * applied (`replay`) and newer than what was (`stale`); and, for a lock when the car knows its loan contract
+ * (`chain.loans`), its one active loan delinquent at the newest block (`not-delinquent`).
  *
  * @example
  * const gate = createCommandGate({ deviceId, hashes, chain })
@@ -116,6 +124,14 @@ export function createCommandGate(options: {
     ...(chain.unknownSignerLookups === undefined ? {} : { unknownSignerLookups: chain.unknownSignerLookups }),
     ...(options.onWarning ? { onWarning: options.onWarning } : {}),
   })
+  const loans = chain.loans
+    ? createLoanCheck({
+        rpcUrl: chain.rpcUrl,
+        loans: chain.loans,
+        deviceId,
+        ...(chain.client ? { client: chain.client } : {}),
+      })
+    : null
   // Operators' keys, prepared for fast checks once they have signed a command this car accepted; a car has
   // one or two operators, so a handful are kept.
   const keys = new Map<string, SignerKey>()
@@ -196,7 +212,18 @@ export function createCommandGate(options: {
       }
       if (verified.publicKey) remember(signer, verified.publicKey)
       const accepted: GateVerdict = { ok: true, message, signer }
-      return applied ? order(accepted, applied) : accepted
+      const ordered = applied ? order(accepted, applied) : accepted
+      if (!ordered.ok || !message.state.locked || !loans) return ordered
+      // A lock, from a registered operator: the car reads its own loan before its starter is touched.
+      try {
+        const status = await loans.delinquent()
+        if (status.delinquent) return ordered
+        const reason = `lock refused: the car's loan${status.loanId === 0n ? '' : ` #${status.loanId}`} on ${chain.loans?.toLowerCase()} is not delinquent (stage ${status.stage})`
+        return refuse({ code: 'not-delinquent', reason }, message)
+      } catch (error) {
+        const reason = `cannot read the car's loan on ${chain.loans?.toLowerCase()}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`
+        return refuse({ code: 'unverifiable', reason }, message)
+      }
     },
     close: () => operators.close(),
   }

@@ -1,16 +1,14 @@
 import {
   type Address,
-  createPublicClient,
   encodeEventTopics,
   type Hex,
-  http,
   numberToHex,
   type PublicClient,
   pad,
   parseAbi,
-  webSocket,
 } from 'viem'
 import { z } from 'zod'
+import { connectChain as connect } from './connectChain.js'
 import { createTokenBucket } from './createTokenBucket.js'
 import { DeviceError } from './DeviceError.js'
 
@@ -303,23 +301,6 @@ export function createOperatorCheck(options: OperatorCheckOptions): OperatorChec
         )
     },
   }
-}
-
-function connect(rpcUrl: string): PublicClient {
-  let protocol: string
-  try {
-    protocol = new URL(rpcUrl).protocol
-  } catch (cause) {
-    throw new DeviceError(`chain.rpcUrl "${rpcUrl}" is not a URL`, { cause })
-  }
-  if (!['http:', 'https:', 'ws:', 'wss:'].includes(protocol)) {
-    throw new DeviceError(`chain.rpcUrl must be http(s):// or ws(s)://, got "${rpcUrl}"`)
-  }
-  // Few retries: a command waits on this, and a node that is away is answered from the cache or retried later.
-  const settings = { retryCount: 1, timeout: 5_000 }
-  return createPublicClient({
-    transport: protocol.startsWith('ws') ? webSocket(rpcUrl, settings) : http(rpcUrl, settings),
-  })
 }
 
 function messageOf(error: unknown): string {

@@ -27,6 +27,7 @@ export type RefusalCode =
   | 'bad-signature'
   | 'unauthorized'
   | 'unverifiable'
+  | 'not-delinquent'
   | 'rate-limited'
   | 'overloaded'
   | 'replay'

@@ -17,6 +17,7 @@ Usage:
   pbj start [--json] [--dir <project>]   run the engine on the project's config (rpcUrl, brokerUrl, contracts…)
   pbj car  --broker <url> --key <device key> --rpc <url> --registry <address> [--chain-id <id>]
                                          run a simulated car that applies only signed commands [--prefix pbj] [--mqtt5]
+                                         [--loans <CarLoan>: the car checks every lock against its loan]
                                          [--emergency-code <code>] [--username <id>] (password: PBJ_CAR_PASSWORD; without
                                          them it logs in with its key, as pbj's embedded broker expects); on a
                                          terminal, keys drive it (ignition, speed)
@@ -75,6 +76,7 @@ export async function main(argv: string[]): Promise<number> {
         'chain-id': { type: 'string' },
         'emergency-code': { type: 'string' },
         username: { type: 'string' },
+        loans: { type: 'string' },
         prefix: { type: 'string' },
         mqtt5: { type: 'boolean', default: false },
         dir: { type: 'string' },

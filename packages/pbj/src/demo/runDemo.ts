@@ -214,6 +214,8 @@ export async function runDemo(options: { onEvent: (event: DemoEvent) => void; br
         rpcUrl: stack.rpcUrl,
         chainId: stack.deployment.chainId,
         registry: stack.deployment.contracts.DeviceRegistry,
+        // The car checks every lock against its own loan too, whoever signed it.
+        loans: stack.deployment.contracts.CarLoan,
       },
       print: () => {},
     })

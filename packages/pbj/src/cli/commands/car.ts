@@ -23,6 +23,7 @@ export async function carCommand(o: {
   mqtt5?: boolean | undefined
   'emergency-code'?: string | undefined
   username?: string | undefined
+  loans?: string | undefined
 }) {
   const hint =
     'Run `pbj dev` and copy what it prints, e.g. pbj car --broker mqtt://127.0.0.1:1883 --key <device key> --rpc http://127.0.0.1:8545 --registry <DeviceRegistry>'
@@ -59,7 +60,7 @@ export async function carCommand(o: {
     brokerUrl: o.broker,
     deviceKey: o.key,
     ...(o.device ? { deviceId: o.device } : {}),
-    chain: { rpcUrl: o.rpc, chainId, registry: o.registry },
+    chain: { rpcUrl: o.rpc, chainId, registry: o.registry, ...(o.loans ? { loans: o.loans } : {}) },
     ...(o.prefix ? { topicPrefix: o.prefix } : {}),
     protocolVersion: o.mqtt5 ? 5 : 4,
     // A broker with a password file (Mosquitto, docs/mosquitto): the car's user and its password, from the

@@ -69,6 +69,8 @@ export async function devCommand(options: { json: boolean; dir: string }): Promi
     rpcUrl: stack.rpcUrl,
     chainId: stack.deployment.chainId,
     registry: stack.deployment.contracts.DeviceRegistry,
+    // The car checks every lock against its own loan too, whoever signed it.
+    loans: stack.deployment.contracts.CarLoan,
   }
   const cars = await Promise.all(
     (carChain ? (stack?.cars ?? []) : []).map((car) =>
