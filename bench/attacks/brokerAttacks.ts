@@ -1,13 +1,16 @@
-// The `broker` group of `npm run attacks`: outside MQTT clients against the brokers pbj runs on — the
+// The `broker` group of `npm run attacks` (and the car's own loan check): outside MQTT clients against the brokers pbj runs on — the
 // embedded one (aedes with pbj's ACL and device-key logins) and Mosquitto with the config and ACL of
 // docs/mosquitto — with the real engine and a real car. Nobody but the car may log in as the car or take its
 // session, nobody but the engine may command it, no device may read another's commands or forge its reports;
 // and whatever happens to the retained command, the car converges to its desired state.
 import { randomBytes } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { deviceLogin, topics } from '@pbj/device'
+import { deviceRegistryAbi } from '@pbj/contracts'
+import { deviceLogin, encode, LOCK_MESSAGE, pbjDomain, topics } from '@pbj/device'
 import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt'
 import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts'
+import { createCommandSigner } from '../../packages/pbj/src/actions/devices/createCommandSigner.js'
+import { demoClients } from '../../packages/pbj/src/demo/demoClients.js'
 import { startMosquitto, type TestMosquitto } from '../../test/helpers/startMosquitto.js'
 import { type Scenario, startScenario } from '../../test/helpers/startScenario.js'
 import { type Attack, type AttackOutcome, type AttackResult, messageOf, runAttacks } from './attack.js'
@@ -190,6 +193,60 @@ const clearRetained: Attack<Target> = {
   },
 }
 
+/**
+ * Embedded only, after the car is paid: the registry's owner (the dealer) adds a key of its own as the car's
+ * operator — a valid operator whose commands pass no engine-side guard — and sends a lock. The car reads
+ * its own loan before any lock and refuses it.
+ */
+const rogueOperator: Attack<Target> = {
+  kind: 'embedded-operator-added-behind-pbjs-back-locks-a-paid-car',
+  async run(t) {
+    const { chainId, contracts, accounts } = t.s.stack.deployment
+    const rogueKey = generatePrivateKey()
+    const { lender } = demoClients({
+      rpcUrl: t.s.stack.rpcUrl,
+      chainId,
+      lenderKey: accounts.lender.privateKey,
+    })
+    await lender.writeContract({
+      address: contracts.DeviceRegistry,
+      abi: deviceRegistryAbi,
+      functionName: 'addOperator',
+      args: [t.s.car.deviceId, privateKeyToAddress(rogueKey)],
+    })
+    await t.s.mine()
+    const rogue = createCommandSigner({
+      operatorKey: rogueKey,
+      domain: pbjDomain({ chainId, registry: contracts.DeviceRegistry }),
+    })
+    const [lock] = rogue.sign([
+      {
+        deviceId: carId(t),
+        version: t.s.agent.state().version + 100,
+        commandId: 'rogue-operator-lock',
+        state: { locked: true, reason: 'rogue', message: LOCK_MESSAGE },
+        chainTime: Number((await t.s.pub.getBlock({ blockTag: 'latest' })).timestamp),
+      },
+    ])
+    if (!lock) return { gotThrough: false, unexpected: true, detail: 'no command signed' }
+    const rejectedBefore = t.s.rejected.length
+    const sender = await connect(t, t.engine)
+    await sender.publishAsync(t.topics.desired(carId(t)), encode(lock), { qos: 1 })
+    await sleep(1_000)
+    if (t.s.applied.some((a) => a.commandId === 'rogue-operator-lock')) {
+      return { gotThrough: true, wrongLock: t.s.agent.state().locked, detail: 'the car applied the lock' }
+    }
+    const refusal = t.s.rejected.slice(rejectedBefore).find((r) => r.includes("lock refused: the car's loan"))
+    return refusal
+      ? { gotThrough: false, detail: `refused by the car: ${refusal}` }
+      : {
+          gotThrough: false,
+          unexpected: true,
+          detail: `not applied, but no loan refusal: ${t.s.rejected.slice(rejectedBefore).join('; ')}`,
+        }
+  },
+}
+
 /** Locks the scenario's car (paying installment 1 arms its timers; the next is missed). */
 async function lockTheCar(s: Scenario) {
   await s.reload(s.car.installment)
@@ -224,7 +281,7 @@ async function attackEmbedded(log: (line: string) => void): Promise<AttackResult
       },
       clients,
     }
-    return await runAttacks('broker', target, [...attacks(target), clearRetained], log)
+    return await runAttacks('broker', target, [...attacks(target), clearRetained, rogueOperator], log)
   } finally {
     await Promise.allSettled(clients.map((c) => c.endAsync(true)))
     await s.stop()
