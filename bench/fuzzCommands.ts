@@ -116,7 +116,7 @@ for (let done = 0; done < count; ) {
     const kind = byKind.get(c.kind) ?? { tried: 0, unexpected: 0 }
     kind.tried++
     byCode.set(got, (byCode.get(got) ?? 0) + 1)
-    if (got !== c.expect) {
+    if (!fuzz.refusedAsExpected(c, got)) {
       kind.unexpected++
       unexpected++
       if (examples.length < 10) examples.push({ kind: c.kind, expected: c.expect, got })
