@@ -1,20 +1,16 @@
 // Device trust: a car applies only commands signed by one of its operators in DeviceRegistry, and the
 // engine counts only reports signed by the car. Real Anvil, real brokers (aedes, Mosquitto), real agents.
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import {
-  type AppliedEntry,
-  createDeviceAgent,
   type DesiredMessage,
-  type DeviceAgent,
   encode,
   LOCK_MESSAGE,
   type RefusalCode,
   type ReportedMessage,
-  topics,
 } from '@pbj/device'
 import { connectAsync, type MqttClient } from 'mqtt'
 import { generatePrivateKey } from 'viem/accounts'
@@ -29,106 +25,17 @@ import type { BrokerConnection } from '../packages/pbj/src/actions/broker/types.
 import { createCommandSigner } from '../packages/pbj/src/actions/devices/createCommandSigner.js'
 import { createCommandFuzzer } from './helpers/createCommandFuzzer.js'
 import { createRpcProxy } from './helpers/createRpcProxy.js'
+import { type CarOnBroker, startCarOnBroker } from './helpers/startCarOnBroker.js'
 import { type RegisteredDevice, type RegistryFixture, startRegistry } from './helpers/startRegistry.js'
 
 const UNLOCK = { locked: false, reason: 'paid' }
 const LOCK = { locked: true, reason: 'missed-payment', message: LOCK_MESSAGE }
 
-type Outcome =
-  | { applied: AppliedEntry; refused?: undefined }
-  | { applied?: undefined; refused: { reason: string; code: RefusalCode } }
-
-/** A car on a broker, with its own records: every message ends as one outcome, applied or refused. */
-async function startCar(options: {
-  registry: RegistryFixture
-  device: RegisteredDevice
-  brokerUrl: string
-  protocolVersion: 4 | 5
-  topicPrefix: string
-  dir: string
-}) {
-  const outcomes: Outcome[] = []
-  const wakers = new Set<() => void>()
-  const logFile = join(options.dir, `${options.device.deviceId}.log`)
-  const record = (outcome: Outcome) => {
-    outcomes.push(outcome)
-    for (const wake of wakers) wake()
-  }
-  const agent: DeviceAgent = await createDeviceAgent({
-    brokerUrl: options.brokerUrl,
-    protocolVersion: options.protocolVersion,
-    topicPrefix: options.topicPrefix,
-    deviceKey: options.device.deviceKey,
-    chain: options.registry.chain,
-    logFile,
-    onApplied: (applied) => record({ applied }),
-    onRejected: (reason, _raw, code) => record({ refused: { reason, code } }),
-    onWarning: () => {},
-  })
-  await agent.ready
-  // With access to the broker (the engine's login on the embedded one): only the car's own checks stand.
-  const publisher = await connectAsync(options.brokerUrl, {
-    protocolVersion: options.protocolVersion,
-    ...embeddedBrokerLogin(options.brokerUrl),
-  })
-  const topic = topics(options.topicPrefix).desired(options.device.deviceId)
-  /** Resolves once the car has `count` outcomes. */
-  const outcomesReach = (count: number, timeoutMs = 30_000) =>
-    new Promise<void>((resolve, reject) => {
-      const check = () => {
-        if (outcomes.length < count) return
-        wakers.delete(check)
-        clearTimeout(timer)
-        resolve()
-      }
-      const timer = setTimeout(() => {
-        wakers.delete(check)
-        reject(new Error(`the car reached ${outcomes.length} outcomes, not ${count}, within ${timeoutMs} ms`))
-      }, timeoutMs)
-      wakers.add(check)
-      check()
-    })
-  return {
-    agent,
-    outcomes,
-    topic,
-    publisher,
-    /** The car's own log of what it applied: one line per command. */
-    log: (): AppliedEntry[] => {
-      let text = ''
-      try {
-        text = readFileSync(logFile, 'utf8')
-      } catch {}
-      return text
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => JSON.parse(line) as AppliedEntry)
-    },
-    /** Publishes one message as anyone with broker access can, and returns what the car made of it. */
-    async send(payload: string | Buffer | DesiredMessage): Promise<Outcome> {
-      const before = outcomes.length
-      const bytes = typeof payload === 'string' || Buffer.isBuffer(payload) ? payload : encode(payload)
-      await publisher.publishAsync(topic, bytes, { qos: 1 })
-      await outcomesReach(before + 1)
-      return outcomes[before] as Outcome
-    },
-    outcomesReach,
-    async close() {
-      // Mosquitto keeps retained messages: leave nothing behind.
-      const names = topics(options.topicPrefix)
-      await publisher.publishAsync(names.desired(options.device.deviceId), '', { qos: 1, retain: true })
-      await publisher.publishAsync(names.reported(options.device.deviceId), '', { qos: 1, retain: true })
-      await publisher.endAsync()
-      await agent.close()
-    },
-  }
-}
-
 describe('signed commands: a car applies only what an operator of it signed (embedded aedes)', () => {
   let registry: RegistryFixture
   let broker: EmbeddedBroker
   let engine: BrokerConnection
-  let car: Awaited<ReturnType<typeof startCar>>
+  let car: CarOnBroker
   let device: RegisteredDevice
   let other: RegisteredDevice
   const dir = mkdtempSync(join(tmpdir(), 'pbj-auth-'))
@@ -159,7 +66,14 @@ describe('signed commands: a car applies only what an operator of it signed (emb
       onWarning: (w) => engineWarnings.push(w),
     })
     engine.onReported((report) => reports.push(report))
-    car = await startCar({ registry, device, brokerUrl: broker.url, protocolVersion: 4, topicPrefix, dir })
+    car = await startCarOnBroker({
+      registry,
+      device,
+      brokerUrl: broker.url,
+      protocolVersion: 4,
+      topicPrefix,
+      dir,
+    })
   })
   afterAll(async () => {
     await car?.close()
@@ -394,7 +308,7 @@ describe('a car whose node is unreachable (embedded aedes, the registry behind a
     const proxy = await createRpcProxy(registry.chain.rpcUrl)
     const dir = mkdtempSync(join(tmpdir(), 'pbj-unreachable-'))
     const device = await registry.newDevice()
-    const car = await startCar({
+    const car = await startCarOnBroker({
       registry: { ...registry, chain: { ...registry.chain, rpcUrl: proxy.httpUrl } },
       device,
       brokerUrl: broker.url,
@@ -434,7 +348,7 @@ describe.each([
 ])('a publisher with access to the broker but not the operator key cannot lock the car ($name)', (target) => {
   let registry: RegistryFixture
   let broker: EmbeddedBroker | undefined
-  let car: Awaited<ReturnType<typeof startCar>>
+  let car: CarOnBroker
   let attacker: MqttClient
   const dir = mkdtempSync(join(tmpdir(), 'pbj-attack-'))
   const topicPrefix = `pbjtest-${randomBytes(4).toString('hex')}`
@@ -444,7 +358,7 @@ describe.each([
     broker = target.url ? undefined : await startEmbeddedBroker()
     const url = target.url ?? (broker as EmbeddedBroker).url
     const device = await registry.newDevice()
-    car = await startCar({
+    car = await startCarOnBroker({
       registry,
       device,
       brokerUrl: url,

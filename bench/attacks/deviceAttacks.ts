@@ -4,13 +4,12 @@
 // attack is judged from the car's own records: the commands it applied (its applied log and onApplied),
 // and its refusal code, which must be the one the attack should meet.
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import {
   type AppliedEntry,
-  createDeviceAgent,
   type DesiredMessage,
   type DesiredState,
   type DeviceAgent,
@@ -18,7 +17,6 @@ import {
   LOCK_MESSAGE,
   pbjDomain,
   type RefusalCode,
-  topics,
 } from '@pbj/device'
 import { connectAsync, type MqttClient } from 'mqtt'
 import type { Hex } from 'viem'
@@ -33,6 +31,7 @@ import {
 } from '../../packages/pbj/src/actions/devices/createCommandSigner.js'
 import { createCommandFuzzer } from '../../test/helpers/createCommandFuzzer.js'
 import { signFlood } from '../../test/helpers/signFlood.js'
+import { type CarOutcome, startCarOnBroker } from '../../test/helpers/startCarOnBroker.js'
 import {
   type RegisteredDevice,
   type RegistryFixture,
@@ -58,9 +57,6 @@ export type DeviceAttackOptions = {
   fuzzCount?: number
 }
 
-/** What the car made of one message: applied, or refused with a code; keyed by its command id. */
-type Outcome = { commandId: string; applied?: AppliedEntry; code?: RefusalCode; reason?: string }
-
 /**
  * The device group's environment: one car on the embedded broker, its registry, and the attacker's and
  * the engine's MQTT connections. `send` is how every attack publishes, one message at a time.
@@ -77,9 +73,9 @@ export type DeviceEnv = {
   other: RegisteredDevice
   car: DeviceAgent
   /** Every outcome, in the order the car decided them. */
-  outcomes: Outcome[]
+  outcomes: CarOutcome[]
   /** Publishes as the attacker (any client of the broker) and resolves with what the car made of it. */
-  send(payload: string | Buffer | DesiredMessage): Promise<Outcome>
+  send(payload: string | Buffer | DesiredMessage): Promise<CarOutcome>
   /** The attacker's raw connection, for floods. */
   attacker: MqttClient
   /** The engine's own connection, for genuine commands. */
@@ -117,88 +113,37 @@ export async function startDeviceEnv(options: DeviceAttackOptions = {}): Promise
     cleanup.push(() => broker.close())
     const dir = mkdtempSync(join(tmpdir(), 'pbj-device-attacks-'))
     cleanup.push(async () => rmSync(dir, { recursive: true, force: true }))
-    const logFile = join(dir, 'car.log')
     const topicPrefix = `pbjattack-${randomBytes(4).toString('hex')}`
     const device = await registry.newDevice()
     const other = await registry.newDevice()
-
-    const outcomes: Outcome[] = []
-    const wakers = new Set<() => void>()
-    const record = (outcome: Outcome) => {
-      outcomes.push(outcome)
-      for (const wake of wakers) wake()
-    }
-    const car = await createDeviceAgent({
+    // The car's publisher (the attacker) holds the engine's login, as only the engine may publish to the
+    // car's desired topic on the embedded broker: someone holding a leaked engine login, a compromised
+    // broker, or a broker without the ACL. The car's own checks are all that stands between them and it.
+    const car = await startCarOnBroker({
+      registry,
+      device,
       brokerUrl: broker.url,
+      protocolVersion: 4,
       topicPrefix,
-      deviceKey: device.deviceKey,
-      chain: registry.chain,
-      logFile,
-      onApplied: (applied) => record({ commandId: applied.commandId, applied }),
-      onRejected: (reason, raw, code) => record({ commandId: commandIdOf(raw), code, reason }),
-      onWarning: () => {},
+      dir,
     })
     cleanup.push(() => car.close())
-    await car.ready
-    // The attacker can publish to the car's desired topic: the embedded broker lets only the engine do that,
-    // so this is someone holding a leaked engine login, a compromised broker, or a broker without the ACL.
-    // The car's own checks are all that stands between them and the car.
-    const attacker = await connectAsync(broker.url, {
-      ...broker.engineLogin,
-      clientId: `attacker-${randomBytes(4).toString('hex')}`,
-    })
-    cleanup.push(() => attacker.endAsync())
     const engine = await connectAsync(broker.url, {
       ...broker.engineLogin,
       clientId: `engine-${randomBytes(4).toString('hex')}`,
     })
     cleanup.push(() => engine.endAsync())
-    const topic = topics(topicPrefix).desired(device.deviceId)
-
-    const outcomesReach = (count: number, timeoutMs = 30_000) =>
-      new Promise<void>((resolve, reject) => {
-        const check = () => {
-          if (outcomes.length < count) return
-          wakers.delete(check)
-          clearTimeout(timer)
-          resolve()
-        }
-        const timer = setTimeout(() => {
-          wakers.delete(check)
-          reject(
-            new Error(`the car reached ${outcomes.length} outcomes, not ${count}, within ${timeoutMs} ms`),
-          )
-        }, timeoutMs)
-        wakers.add(check)
-        check()
-      })
-    const readLog = (): AppliedEntry[] => {
-      let text = ''
-      try {
-        text = readFileSync(logFile, 'utf8')
-      } catch {}
-      return text
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => JSON.parse(line) as AppliedEntry)
-    }
+    const { outcomes, outcomesReach, topic } = car
     // The car appends its log line after onApplied (once its state is saved): wait for it, so that the log
     // and the outcomes tell the same story when an attack is judged.
     const appliedLog = async () => {
       const applied = outcomes.filter((o) => o.applied).length
-      for (let waited = 0; readLog().length < applied && waited < 2_000; waited += 10) await sleep(10)
-      return readLog()
-    }
-    const send = async (payload: string | Buffer | DesiredMessage, client = attacker) => {
-      const before = outcomes.length
-      const bytes = typeof payload === 'string' || Buffer.isBuffer(payload) ? payload : encode(payload)
-      await client.publishAsync(topic, bytes, { qos: 1 })
-      await outcomesReach(before + 1)
-      return outcomes[before] as Outcome
+      for (let waited = 0; car.log().length < applied && waited < 2_000; waited += 10) await sleep(10)
+      return car.log()
     }
     let last: DesiredMessage | undefined
     const applyGenuine = async (state: DesiredState, signWith: { with?: CommandSigner } = {}) => {
-      const version = car.state().version + 1
+      const version = car.agent.state().version + 1
       const message = registry.sign(
         {
           deviceId: device.deviceId,
@@ -209,9 +154,11 @@ export async function startDeviceEnv(options: DeviceAttackOptions = {}): Promise
         },
         signWith,
       )
-      const outcome = await send(message, engine)
+      const outcome = await car.send(message, engine)
       if (!outcome.applied)
-        throw new Error(`the car refused a genuine command: ${outcome.code} ${outcome.reason}`)
+        throw new Error(
+          `the car refused a genuine command: ${outcome.refused?.code} ${outcome.refused?.reason}`,
+        )
       await appliedLog()
       last = message
       return message
@@ -221,10 +168,10 @@ export async function startDeviceEnv(options: DeviceAttackOptions = {}): Promise
       registry,
       deviceId: device.deviceId,
       other,
-      car,
+      car: car.agent,
       outcomes,
-      send: (payload) => send(payload),
-      attacker,
+      send: (payload) => car.send(payload),
+      attacker: car.publisher,
       engine,
       topic,
       appliedLog,
@@ -263,10 +210,12 @@ async function expectRefused(
   for (const c of cases) {
     const outcome = await env.send(c.payload)
     if (outcome.applied) applied.push(outcome.applied)
-    const got = outcome.code ?? 'applied'
+    const got = outcome.refused?.code ?? 'applied'
     codes.set(got, (codes.get(got) ?? 0) + 1)
     if (!(c.accepts ? c.accepts(got) : got === c.expect) && wrong.length < 3) {
-      wrong.push(`${c.label ?? 'message'}: expected ${c.expect}, got ${got} (${outcome.reason ?? ''})`)
+      wrong.push(
+        `${c.label ?? 'message'}: expected ${c.expect}, got ${got} (${outcome.refused?.reason ?? ''})`,
+      )
     }
   }
   const log = await env.appliedLog()
@@ -281,7 +230,7 @@ async function expectRefused(
   }
   const summary = [...codes].map(([code, n]) => (cases.length > 1 ? `${n}× ${code}` : code)).join(', ')
   if (wrong.length > 0) return { gotThrough: false, unexpected: true, detail: `refused, ${wrong.join('; ')}` }
-  const first = env.outcomes.at(-1)?.reason
+  const first = env.outcomes.at(-1)?.refused?.reason
   return { gotThrough: false, detail: `refused ${summary}${cases.length === 1 ? `: ${first}` : ''}` }
 }
 
@@ -617,7 +566,7 @@ async function floodThenGenuineLock(env: DeviceEnv): Promise<AttackOutcome> {
   const codes = new Map<string, number>()
   for (const o of env.outcomes.slice(outcomesBefore)) {
     if (o.commandId === lock.commandId) continue
-    const code = o.code ?? 'applied'
+    const code = o.refused?.code ?? 'applied'
     codes.set(code, (codes.get(code) ?? 0) + 1)
   }
   const floodCodes = [...codes].map(([code, n]) => `${n}× ${code}`).join(', ')
@@ -658,18 +607,4 @@ export async function runDeviceAttacks(
   } finally {
     await env.stop()
   }
-}
-
-/** The command id of a refused message, for matching outcomes to what was sent; '?' for junk. */
-function commandIdOf(raw: unknown): string {
-  if (raw instanceof Uint8Array) {
-    try {
-      const id = (JSON.parse(Buffer.from(raw).toString('utf8')) as { commandId?: unknown } | null)?.commandId
-      return typeof id === 'string' ? id : '?'
-    } catch {
-      return '?'
-    }
-  }
-  const id = (raw as { commandId?: unknown } | null)?.commandId
-  return typeof id === 'string' ? id : '?'
 }
