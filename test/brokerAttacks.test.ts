@@ -20,16 +20,6 @@ import { type Scenario, startScenario } from './helpers/startScenario.js'
 
 const carId = (s: Scenario) => s.car.deviceId.toLowerCase()
 
-/** Pays installment 1 (which arms the lock timer, the loan being older than the engine), then misses the next. */
-async function lockTheCar(s: Scenario) {
-  await s.reload(s.car.installment)
-  await s.mine()
-  const loan = await s.loan()
-  const locked = s.waitForCar(true)
-  await s.mine(loan.nextDueAt + loan.grace)
-  await locked
-}
-
 /** Connects once (no retries); resolves with the client, or rejects with the CONNACK refusal. */
 async function attempt(url: string, options: IClientOptions, clients: MqttClient[]) {
   const client = await connectAsync(url, { reconnectPeriod: 0, connectTimeout: 5_000, ...options })
@@ -143,7 +133,7 @@ describe('the embedded broker refuses outside clients (aedes with the ACL of doc
   })
 
   it('still lets the engine lock the car after all of it', async () => {
-    await lockTheCar(s)
+    await s.lockTheCar()
     expect(s.agent.state()).toMatchObject({ locked: true })
     expect(s.rejected).toEqual([])
   })
@@ -157,7 +147,7 @@ describe('the car converges whatever happens to its retained command (embedded b
     s = await startScenario({ plainDevice: true })
     const corrected: EngineEvents['device:corrected'][] = []
     s.engine.events.on('device:corrected', (c) => corrected.push(c))
-    await lockTheCar(s)
+    await s.lockTheCar()
     await s.stopCar()
     await s.reload(s.car.installment)
     await s.mine() // paid: unlock, version 2, retained at the broker
@@ -209,7 +199,7 @@ describe('the car converges whatever happens to its retained command (embedded b
 
   it('a car offline while the broker restarts (its retained command lost) converges when it reconnects', async () => {
     s = await startScenario({ plainDevice: true })
-    await lockTheCar(s)
+    await s.lockTheCar()
     await s.stopCar()
     await s.reload(s.car.installment)
     await s.mine() // unlock, version 2

@@ -266,12 +266,7 @@ describe('the device guard when the RPC blinks', () => {
   })
 
   it('still unlocks a paid car when the reads of its unlock fail for a while (retried, never dropped)', async () => {
-    await s.reload(s.car.installment)
-    await s.mine()
-    const loan = await s.loan()
-    const locked = s.waitForCar(true)
-    await s.mine(loan.nextDueAt + loan.grace)
-    await locked
+    await s.lockTheCar()
     // The owner pays; the node then fails the next reads: the function's and the guard's alike.
     proxy.setFaults({ failNext: { method: 'eth_call', times: 4 } })
     const unlocked = s.waitForCar(false)

@@ -121,12 +121,7 @@ describe.skipIf(!mosquittoBinary)('Mosquitto with the documented config and ACL 
 
   it('lets the engine, logged in, lock the car through the ACL and hear its report', async () => {
     // A payment arms the lock timer (the loan was opened before the engine started), then it falls due.
-    await s.reload(s.car.installment)
-    await s.mine()
-    const loan = await s.loan()
-    const locked = s.waitForCar(true)
-    await s.mine(loan.nextDueAt + loan.grace)
-    await locked
+    await s.lockTheCar()
     expect(s.agent.state()).toMatchObject({ locked: true, message: LOCK_MESSAGE })
     // The report came back through the broker to the engine (read access to reported).
     await vi.waitFor(

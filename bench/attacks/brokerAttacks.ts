@@ -247,21 +247,11 @@ const rogueOperator: Attack<Target> = {
   },
 }
 
-/** Locks the scenario's car (paying installment 1 arms its timers; the next is missed). */
-async function lockTheCar(s: Scenario) {
-  await s.reload(s.car.installment)
-  await s.mine()
-  const loan = await s.loan()
-  const locked = s.waitForCar(true)
-  await s.mine(loan.nextDueAt + loan.grace)
-  await locked
-}
-
 async function attackEmbedded(log: (line: string) => void): Promise<AttackResult[]> {
   const s = await startScenario({})
   const clients: MqttClient[] = []
   try {
-    await lockTheCar(s)
+    await s.lockTheCar()
     const login = s.engineLogin
     if (!login) throw new Error('the scenario has no embedded broker login')
     const intruderKey = generatePrivateKey()
@@ -310,7 +300,7 @@ async function attackMosquitto(log: (line: string) => void): Promise<AttackResul
       carAuth: { username: car, password: users[car] as string },
       devicePrivateKey: carKey,
     })
-    await lockTheCar(s)
+    await s.lockTheCar()
     const target: Target = {
       name: 'mosquitto',
       s,

@@ -268,6 +268,18 @@ export async function startScenario(options: {
       await carCaughtUp()
       return event
     },
+    /**
+     * Pays installment 1 (which arms the loan's timers, the loan being older than the engine), then lets
+     * the next pass due + grace unpaid, and waits until the car is locked.
+     */
+    async lockTheCar() {
+      await scenario.reload(car.installment)
+      await scenario.mine()
+      const loan = await scenario.loan()
+      const locked = scenario.waitForCar(true)
+      await scenario.mine(loan.nextDueAt + loan.grace)
+      await locked
+    },
     /** Queues the owner's reload of the car's wallet (mined by the next `mine`). */
     reload: (amount: bigint) =>
       owner.writeContract({
