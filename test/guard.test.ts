@@ -160,16 +160,8 @@ describe('the device guard against a rogue function', () => {
     expect(await versionOf(madeUp)).toBe(0)
 
     const car = s.car.deviceId.toLowerCase()
-    const loan = await s.loan()
-    const policy = await s.pub.readContract({
-      address: s.stack.deployment.contracts.CarLoan,
-      abi: carLoanAbi,
-      functionName: 'policyOf',
-      args: [s.car.loanId],
-    })
-    const json = (p: typeof policy) => Object.fromEntries(Object.entries(p).map(([k, v]) => [k, Number(v)]))
-    const lockAt = Number(loan.nextDueAt + loan.grace)
-    const warned = await attempt('warn', car, { lockAt, policy: json(policy) })
+    const { lockAt, policy } = await s.loanTerms()
+    const warned = await attempt('warn', car, { lockAt: Number(lockAt), policy })
     expect(warned.run?.run.error).toMatchObject({ name: 'CommandRefusedError', reason: 'no-missed-due-date' })
     expect(await versionOf(car)).toBe(0)
     expect(s.applied).toEqual([])
@@ -180,20 +172,12 @@ describe('the device guard against a rogue function', () => {
     // A payment arms the loan's timers (the loan was opened before the engine started).
     await s.reload(s.car.installment)
     await s.mine()
-    const loan = await s.loan()
-    const lockAt = loan.nextDueAt + loan.grace
-    const policy = await s.pub.readContract({
-      address: s.stack.deployment.contracts.CarLoan,
-      abi: carLoanAbi,
-      functionName: 'policyOf',
-      args: [s.car.loanId],
-    })
-    const json = Object.fromEntries(Object.entries(policy).map(([k, v]) => [k, Number(v)]))
+    const { loan, lockAt, policy } = await s.loanTerms()
     // A day past the due date: a warning is due, but one that says the car locks a week early is not.
     const { run } = await attempt(
       'warn',
       car,
-      { lockAt: Number(lockAt) - 7 * 86_400, policy: json },
+      { lockAt: Number(lockAt) - 7 * 86_400, policy },
       loan.nextDueAt + 86_400n,
     )
     expect(run?.run.error).toMatchObject({ name: 'CommandRefusedError', reason: 'terms-mismatch' })

@@ -3,7 +3,6 @@
 // `rogue` function is granted every device action, `payDue` on any contract and one secret; a `sneaky` one is
 // granted nothing. Each block they carry out the plan put in their kv store; every plan must be refused
 // before anything is stored, signed or sent.
-import { carLoanAbi } from '@pbj/contracts'
 import type { EngineEvents } from '../../packages/pbj/src/engine/types.js'
 import { loadFunction } from '../../packages/pbj/src/runtime/loadFunction.js'
 import { makeFunctionsDir } from '../../packages/pbj/src/runtime/testFunctions.js'
@@ -93,19 +92,7 @@ async function carCheck(env: Env, outcome: AttackOutcome, expectLocked: boolean)
 }
 
 const carOf = (env: Env) => env.s.car.deviceId.toLowerCase()
-const loanTerms = async (env: Env) => {
-  const read = {
-    address: env.s.stack.deployment.contracts.CarLoan,
-    abi: carLoanAbi,
-    args: [env.s.car.loanId],
-  } as const
-  const [loan, policy] = await Promise.all([
-    env.s.pub.readContract({ ...read, functionName: 'getLoan' }),
-    env.s.pub.readContract({ ...read, functionName: 'policyOf' }),
-  ])
-  const json = Object.fromEntries(Object.entries(policy).map(([k, v]) => [k, Number(v)]))
-  return { loan, policy: json, lockAt: loan.nextDueAt + loan.grace }
-}
+const loanTerms = (env: Env) => env.s.loanTerms()
 
 /** While the loan is current (paid ahead). */
 const whileCurrent: readonly Attack<Env>[] = [

@@ -269,6 +269,23 @@ export async function startScenario(options: {
       return event
     },
     /**
+     * The loan as a command to its car carries it: `lockAt` (nextDueAt + grace), and its immobilizer policy
+     * as JSON numbers (`CarLoan.policyOf`), with the loan itself.
+     */
+    async loanTerms() {
+      const read = {
+        address: stack.deployment.contracts.CarLoan,
+        abi: carLoanAbi,
+        args: [car.loanId],
+      } as const
+      const [loan, policy] = await Promise.all([
+        pub.readContract({ ...read, functionName: 'getLoan' }),
+        pub.readContract({ ...read, functionName: 'policyOf' }),
+      ])
+      const json = Object.fromEntries(Object.entries(policy).map(([k, v]) => [k, Number(v)]))
+      return { loan, lockAt: loan.nextDueAt + loan.grace, policy: json }
+    },
+    /**
      * Pays installment 1 (which arms the loan's timers, the loan being older than the engine), then lets
      * the next pass due + grace unpaid, and waits until the car is locked.
      */

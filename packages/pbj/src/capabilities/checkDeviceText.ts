@@ -1,4 +1,4 @@
-import { HostCallError } from './HostCallError.js'
+import { HostCallError } from '../internal/errors.js'
 
 /** The longest `message` a function may put on a device's display, in characters. */
 export const maxDeviceMessageChars = 160

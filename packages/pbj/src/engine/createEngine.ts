@@ -1,6 +1,5 @@
 import { pbjDomain } from '@pbj/device'
 import type { Address, Hex } from 'viem'
-import { privateKeyToAddress } from 'viem/accounts'
 import { createMqttBroker } from '../actions/broker/createMqttBroker.js'
 import { createBlockTimes } from '../actions/devices/createBlockTimes.js'
 import {
@@ -208,7 +207,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       on: 'faults',
     },
     deviceClass,
-    operator: options.operatorKey ? privateKeyToAddress(options.operatorKey as Hex) : null,
+    // The signer's: null without an operator key or a DeviceRegistry (then nothing can be signed anyway).
+    operator: signer.address as Address | null,
     relayer,
     payment: null,
   }

@@ -1,10 +1,5 @@
 import type { DeviceImmobilizer } from '../function/ctx.js'
-import { PbjError } from '../internal/errors.js'
-
-/** A ctx.devices call whose immobilizer arguments are wrong: the user's bug, named precisely. */
-class ImmobilizerArgsError extends PbjError {
-  override name = 'HostCallError'
-}
+import { HostCallError } from '../internal/errors.js'
 
 const policyFields = ['warningPeriod', 'finalWarning', 'emergencyStarts', 'emergencyDuration'] as const
 
@@ -27,7 +22,7 @@ export function toDeviceImmobilizer(
   const lockAt = seconds(options.lockAt, `ctx.${method}: lockAt`)
   const policy = options.policy as Record<string, unknown> | null | undefined
   if (typeof policy !== 'object' || policy === null) {
-    throw new ImmobilizerArgsError(
+    throw new HostCallError(
       `ctx.${method}: policy must be the loan's immobilizer policy (CarLoan.policyOf(loanId)); got ${String(policy)}`,
     )
   }
@@ -48,9 +43,7 @@ export function toDeviceImmobilizer(
 function seconds(value: unknown, what: string): number {
   const n = typeof value === 'bigint' ? Number(value) : value
   if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) {
-    throw new ImmobilizerArgsError(
-      `${what} must be a non-negative whole number of seconds; got ${String(value)}`,
-    )
+    throw new HostCallError(`${what} must be a non-negative whole number of seconds; got ${String(value)}`)
   }
   return n
 }

@@ -91,7 +91,7 @@ export type Common = {
   relayer: Relayer | null
   /** The class whose guard every device command passes (see guardCommand); null: every command is refused. */
   deviceClass: DeviceClass | null
-  /** The operator's address (signs commands, sends transactions); null without an operator key. */
+  /** The address that signs device commands; null without an operator key or a DeviceRegistry. */
   operator: Address | null
   /** Prepaid execution (meters, holds and settles runs); null when no `payment` is configured. */
   payment: PaymentMeter | null

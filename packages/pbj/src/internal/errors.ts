@@ -101,6 +101,12 @@ export function retryClassOf(error: unknown): RetryClass {
   return error instanceof PbjError ? error.retry : 'retryable'
 }
 
+/** A host call from the sandbox with bad arguments: the user's bug, named precisely. */
+export class HostCallError extends PbjError {
+  override name = 'HostCallError'
+  override readonly retry: RetryClass = 'user'
+}
+
 /**
  * A function tried something its `capabilities` do not grant (a device action, a contract write, a value
  * above its cap, a device its `devices.where` view does not name): refused before anything was signed or
