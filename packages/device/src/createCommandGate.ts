@@ -78,6 +78,13 @@ export type CommandGate = {
   /** The ordering checks of an accepted verdict against what is applied now: `replay`, `stale`. Sync. */
   order(verdict: GateVerdict, applied: AppliedView): GateVerdict
   /**
+   * For an accepted lock, when the car knows its loan contract (`chain.loans`): its one active loan must
+   * be delinquent at the newest block (`not-delinquent`; `unverifiable` if it cannot be read). Run after
+   * {@link CommandGate.order}, so replays and stale versions cost no read; {@link CommandGate.check} with
+   * `applied` runs both.
+   */
+  confirmLock(verdict: GateVerdict): Promise<GateVerdict>
+  /**
    * Whether the payload names as its signer one the car knows as its operator: no RPC, no signature
    * check, for picking the lane a message waits in. It proves nothing; {@link CommandGate.check} does.
    */
@@ -151,6 +158,21 @@ export function createCommandGate(options: {
     // Stale versions and replays come back on every reconnect; rate-limited junk comes by the thousand.
     tellEngine: refusal.code !== 'stale' && refusal.code !== 'replay' && refusal.code !== 'rate-limited',
   })
+  // A lock from a registered operator that is new to the car: the car reads its own loan before its
+  // starter is touched. Last, after the ordering checks, so a replayed lock costs no read.
+  const confirmLock = async (verdict: GateVerdict): Promise<GateVerdict> => {
+    if (!verdict.ok || !verdict.message.state.locked || !loans) return verdict
+    const { message } = verdict
+    try {
+      const status = await loans.delinquent()
+      if (status.delinquent) return verdict
+      const reason = `lock refused: the car's loan${status.loanId === 0n ? '' : ` #${status.loanId}`} on ${chain.loans?.toLowerCase()} is not delinquent (stage ${status.stage})`
+      return refuse({ code: 'not-delinquent', reason }, message)
+    } catch (error) {
+      const reason = `cannot read the car's loan on ${chain.loans?.toLowerCase()}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`
+      return refuse({ code: 'unverifiable', reason }, message)
+    }
+  }
   const order = (verdict: GateVerdict, applied: AppliedView): GateVerdict => {
     if (!verdict.ok) return verdict
     const { message } = verdict
@@ -212,19 +234,9 @@ export function createCommandGate(options: {
       }
       if (verified.publicKey) remember(signer, verified.publicKey)
       const accepted: GateVerdict = { ok: true, message, signer }
-      const ordered = applied ? order(accepted, applied) : accepted
-      if (!ordered.ok || !message.state.locked || !loans) return ordered
-      // A lock, from a registered operator: the car reads its own loan before its starter is touched.
-      try {
-        const status = await loans.delinquent()
-        if (status.delinquent) return ordered
-        const reason = `lock refused: the car's loan${status.loanId === 0n ? '' : ` #${status.loanId}`} on ${chain.loans?.toLowerCase()} is not delinquent (stage ${status.stage})`
-        return refuse({ code: 'not-delinquent', reason }, message)
-      } catch (error) {
-        const reason = `cannot read the car's loan on ${chain.loans?.toLowerCase()}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`
-        return refuse({ code: 'unverifiable', reason }, message)
-      }
+      return applied ? confirmLock(order(accepted, applied)) : accepted
     },
+    confirmLock,
     close: () => operators.close(),
   }
 }

@@ -393,7 +393,15 @@ export async function createDeviceAgent(options: DeviceAgentOptions): Promise<De
   const handle = async (payload: Uint8Array, seq: number, retryDelayMs: number) => {
     const checked = await gate.check(payload)
     if (closed) return
-    const verdict = gate.order(checked, { version: current.version, commandIds: recent })
+    const applied = () => ({ version: current.version, commandIds: recent })
+    let verdict = gate.order(checked, applied())
+    if (verdict.ok && verdict.message.state.locked) {
+      // The car's own loan read (when it knows its loan) waits on the node: order again after it, as a
+      // command of the other lane may have been applied meanwhile.
+      verdict = await gate.confirmLock(verdict)
+      if (closed) return
+      verdict = gate.order(verdict, applied())
+    }
     if (verdict.ok) return apply(verdict.message)
     reject(verdict.reason, verdict.raw, verdict.code, verdict.tellEngine)
     if (verdict.code === 'unverifiable' && seq === received) {
