@@ -7,7 +7,7 @@
 import { writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { secp256k1Backend } from '@pbj/device'
-import { startDemoStack } from '../packages/pbj/src/demo/startDemoStack.js'
+import { startDemoStack } from '#pbj/demo/startDemoStack.js'
 import { measureBaselines } from './baselines/measureBaselines.js'
 import { measureGrowth } from './growth/measureGrowth.js'
 import { printTable, targetsOf } from './lib/report.js'

@@ -22,14 +22,14 @@ import {
   verifyDesired,
 } from '@pbj/device'
 import { generatePrivateKey } from 'viem/accounts'
-import { createMqttBroker } from '../packages/pbj/src/actions/broker/createMqttBroker.js'
-import { createReportVerifier } from '../packages/pbj/src/actions/broker/createReportVerifier.js'
-import { startEmbeddedBroker } from '../packages/pbj/src/actions/broker/startEmbeddedBroker.js'
-import { createCommandSigner } from '../packages/pbj/src/actions/devices/createCommandSigner.js'
-import { createDeviceDispatcher } from '../packages/pbj/src/actions/devices/createDeviceDispatcher.js'
-import type { EngineEvents } from '../packages/pbj/src/engine/types.js'
-import { createEmitter } from '../packages/pbj/src/internal/createEmitter.js'
-import { createSqliteStore } from '../packages/pbj/src/store/sqlite/createSqliteStore.js'
+import { createMqttBroker } from '#pbj/actions/broker/createMqttBroker.js'
+import { createReportVerifier } from '#pbj/actions/broker/createReportVerifier.js'
+import { startEmbeddedBroker } from '#pbj/actions/broker/startEmbeddedBroker.js'
+import { createCommandSigner } from '#pbj/actions/devices/createCommandSigner.js'
+import { createDeviceDispatcher } from '#pbj/actions/devices/createDeviceDispatcher.js'
+import type { EngineEvents } from '#pbj/engine/types.js'
+import { createEmitter } from '#pbj/internal/createEmitter.js'
+import { createSqliteStore } from '#pbj/store/sqlite/createSqliteStore.js'
 import { startRegistry } from '../test/helpers/startRegistry.js'
 
 const arg = (name: string, fallback: number) => {

@@ -3,9 +3,9 @@
 // be refused with a CapabilityError (or a size/text error) before anything is signed, stored or published.
 import { executionBalanceAbi } from '@pbj/contracts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { FunctionBuildError } from '../packages/pbj/src/internal/errors.js'
-import { loadFunction } from '../packages/pbj/src/runtime/loadFunction.js'
-import { makeFunctionsDir } from '../packages/pbj/src/runtime/testFunctions.js'
+import { FunctionBuildError } from '#pbj/internal/errors.js'
+import { loadFunction } from '#pbj/runtime/loadFunction.js'
+import { makeFunctionsDir } from '#pbj/runtime/testFunctions.js'
 import { type Scenario, startScenario } from './helpers/startScenario.js'
 
 const fns = makeFunctionsDir()

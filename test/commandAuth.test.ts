@@ -15,14 +15,11 @@ import {
 import { connectAsync, type MqttClient } from 'mqtt'
 import { generatePrivateKey } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createMqttBroker } from '../packages/pbj/src/actions/broker/createMqttBroker.js'
-import { embeddedBrokerLogin } from '../packages/pbj/src/actions/broker/embeddedBrokerLogin.js'
-import {
-  type EmbeddedBroker,
-  startEmbeddedBroker,
-} from '../packages/pbj/src/actions/broker/startEmbeddedBroker.js'
-import type { BrokerConnection } from '../packages/pbj/src/actions/broker/types.js'
-import { createCommandSigner } from '../packages/pbj/src/actions/devices/createCommandSigner.js'
+import { createMqttBroker } from '#pbj/actions/broker/createMqttBroker.js'
+import { embeddedBrokerLogin } from '#pbj/actions/broker/embeddedBrokerLogin.js'
+import { type EmbeddedBroker, startEmbeddedBroker } from '#pbj/actions/broker/startEmbeddedBroker.js'
+import type { BrokerConnection } from '#pbj/actions/broker/types.js'
+import { createCommandSigner } from '#pbj/actions/devices/createCommandSigner.js'
 import { createCommandFuzzer } from './helpers/createCommandFuzzer.js'
 import { createRpcProxy } from './helpers/createRpcProxy.js'
 import { type CarOnBroker, startCarOnBroker } from './helpers/startCarOnBroker.js'

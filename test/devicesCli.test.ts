@@ -4,9 +4,9 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { main } from '../packages/pbj/src/cli/main.js'
-import type { DeviceDesired } from '../packages/pbj/src/function/ctx.js'
-import { createSqliteStore } from '../packages/pbj/src/store/sqlite/createSqliteStore.js'
+import { main } from '#pbj/cli/main.js'
+import type { DeviceDesired } from '#pbj/function/ctx.js'
+import { createSqliteStore } from '#pbj/store/sqlite/createSqliteStore.js'
 
 const id = (n: number) => `0x${String(n).repeat(40)}`
 const [behind, synced, undelivered, reportOnly] = [id(1), id(2), id(3), id(4)]

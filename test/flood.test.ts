@@ -14,10 +14,7 @@ import {
 } from '@pbj/device'
 import { connectAsync, type MqttClient } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  type EmbeddedBroker,
-  startEmbeddedBroker,
-} from '../packages/pbj/src/actions/broker/startEmbeddedBroker.js'
+import { type EmbeddedBroker, startEmbeddedBroker } from '#pbj/actions/broker/startEmbeddedBroker.js'
 import { createRpcProxy, type RpcProxy } from './helpers/createRpcProxy.js'
 import { signFlood } from './helpers/signFlood.js'
 import { type RegisteredDevice, type RegistryFixture, startRegistry } from './helpers/startRegistry.js'

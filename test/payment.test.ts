@@ -10,20 +10,17 @@ import {
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import {
-  type EmbeddedBroker,
-  startEmbeddedBroker,
-} from '../packages/pbj/src/actions/broker/startEmbeddedBroker.js'
-import { type AnvilNode, startAnvil } from '../packages/pbj/src/chain/startAnvil.js'
-import { checkUsage } from '../packages/pbj/src/cli/commands/payment.js'
-import { demoAccounts } from '../packages/pbj/src/demo/accounts.js'
-import { type DemoDeployment, deployDemo } from '../packages/pbj/src/demo/deployDemo.js'
-import { createEngine, type Engine } from '../packages/pbj/src/engine/createEngine.js'
-import { priceRun } from '../packages/pbj/src/payment/priceRun.js'
-import { projectIdOf, saltOf } from '../packages/pbj/src/payment/projectIdOf.js'
-import { usageRoot } from '../packages/pbj/src/payment/usageRoot.js'
-import { loadFunction } from '../packages/pbj/src/runtime/loadFunction.js'
-import { makeFunctionsDir } from '../packages/pbj/src/runtime/testFunctions.js'
+import { type EmbeddedBroker, startEmbeddedBroker } from '#pbj/actions/broker/startEmbeddedBroker.js'
+import { type AnvilNode, startAnvil } from '#pbj/chain/startAnvil.js'
+import { checkUsage } from '#pbj/cli/commands/payment.js'
+import { demoAccounts } from '#pbj/demo/accounts.js'
+import { type DemoDeployment, deployDemo } from '#pbj/demo/deployDemo.js'
+import { createEngine, type Engine } from '#pbj/engine/createEngine.js'
+import { priceRun } from '#pbj/payment/priceRun.js'
+import { projectIdOf, saltOf } from '#pbj/payment/projectIdOf.js'
+import { usageRoot } from '#pbj/payment/usageRoot.js'
+import { loadFunction } from '#pbj/runtime/loadFunction.js'
+import { makeFunctionsDir } from '#pbj/runtime/testFunctions.js'
 
 const prices = { perRunMicros: 1_000n, perMsMicros: 10n, perDeviceMessageMicros: 500n, gasMarkupBps: 2_000n }
 const sink = '0x000000000000000000000000000000000000dEaD'

@@ -5,18 +5,15 @@ import { executionBalanceAbi, testUsdAbi } from '@pbj/contracts/artifacts'
 import { createPublicClient, createWalletClient, defineChain, type Hex, http } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import {
-  type EmbeddedBroker,
-  startEmbeddedBroker,
-} from '../packages/pbj/src/actions/broker/startEmbeddedBroker.js'
-import { type AnvilNode, startAnvil } from '../packages/pbj/src/chain/startAnvil.js'
-import { main } from '../packages/pbj/src/cli/main.js'
-import { demoAccounts } from '../packages/pbj/src/demo/accounts.js'
-import { type DemoDeployment, deployDemo } from '../packages/pbj/src/demo/deployDemo.js'
-import { createEngine, type Engine } from '../packages/pbj/src/engine/createEngine.js'
-import { projectIdOf } from '../packages/pbj/src/payment/projectIdOf.js'
-import { loadFunction } from '../packages/pbj/src/runtime/loadFunction.js'
-import { makeFunctionsDir } from '../packages/pbj/src/runtime/testFunctions.js'
+import { type EmbeddedBroker, startEmbeddedBroker } from '#pbj/actions/broker/startEmbeddedBroker.js'
+import { type AnvilNode, startAnvil } from '#pbj/chain/startAnvil.js'
+import { main } from '#pbj/cli/main.js'
+import { demoAccounts } from '#pbj/demo/accounts.js'
+import { type DemoDeployment, deployDemo } from '#pbj/demo/deployDemo.js'
+import { createEngine, type Engine } from '#pbj/engine/createEngine.js'
+import { projectIdOf } from '#pbj/payment/projectIdOf.js'
+import { loadFunction } from '#pbj/runtime/loadFunction.js'
+import { makeFunctionsDir } from '#pbj/runtime/testFunctions.js'
 
 let anvil: AnvilNode
 let broker: EmbeddedBroker

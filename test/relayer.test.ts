@@ -15,18 +15,14 @@ import {
 } from 'viem'
 import { mnemonicToAccount, privateKeyToAccount } from 'viem/accounts'
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import {
-  createRelayer,
-  type Relayer,
-  type RelayerOptions,
-} from '../packages/pbj/src/actions/relayer/createRelayer.js'
-import type { RelayedTx, RelayerEvents, SendResult } from '../packages/pbj/src/actions/relayer/types.js'
-import { type AnvilNode, startAnvil } from '../packages/pbj/src/chain/startAnvil.js'
-import { demoAccounts } from '../packages/pbj/src/demo/accounts.js'
-import { loadFunction } from '../packages/pbj/src/runtime/loadFunction.js'
-import { makeFunctionsDir } from '../packages/pbj/src/runtime/testFunctions.js'
-import { createSqliteStore } from '../packages/pbj/src/store/sqlite/createSqliteStore.js'
-import type { Store } from '../packages/pbj/src/store/types.js'
+import { createRelayer, type Relayer, type RelayerOptions } from '#pbj/actions/relayer/createRelayer.js'
+import type { RelayedTx, RelayerEvents, SendResult } from '#pbj/actions/relayer/types.js'
+import { type AnvilNode, startAnvil } from '#pbj/chain/startAnvil.js'
+import { demoAccounts } from '#pbj/demo/accounts.js'
+import { loadFunction } from '#pbj/runtime/loadFunction.js'
+import { makeFunctionsDir } from '#pbj/runtime/testFunctions.js'
+import { createSqliteStore } from '#pbj/store/sqlite/createSqliteStore.js'
+import type { Store } from '#pbj/store/types.js'
 import { createRpcProxy, type RpcProxy } from './helpers/createRpcProxy.js'
 import { startScenario } from './helpers/startScenario.js'
 

@@ -1,9 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { demoProjectDir } from '../packages/pbj/src/demo/runDemo.js'
-import { loadFunction } from '../packages/pbj/src/runtime/loadFunction.js'
-import { makeFunctionsDir } from '../packages/pbj/src/runtime/testFunctions.js'
+import { demoProjectDir } from '#pbj/demo/runDemo.js'
+import { loadFunction } from '#pbj/runtime/loadFunction.js'
+import { makeFunctionsDir } from '#pbj/runtime/testFunctions.js'
 import { type Scenario, startScenario } from './helpers/startScenario.js'
 
 const dir = makeFunctionsDir()

@@ -18,22 +18,17 @@ import {
   zeroAddress,
 } from 'viem'
 import { generatePrivateKey, privateKeyToAccount, privateKeyToAddress } from 'viem/accounts'
-import { type AnvilNode, startAnvil } from '../../packages/pbj/src/chain/startAnvil.js'
-import { demoAccounts } from '../../packages/pbj/src/demo/accounts.js'
-import { demoClients } from '../../packages/pbj/src/demo/demoClients.js'
-import {
-  createDemoCar,
-  type DemoCar,
-  type DemoDeployment,
-  deployDemo,
-} from '../../packages/pbj/src/demo/deployDemo.js'
+import { type AnvilNode, startAnvil } from '#pbj/chain/startAnvil.js'
+import { demoAccounts } from '#pbj/demo/accounts.js'
+import { demoClients } from '#pbj/demo/demoClients.js'
+import { createDemoCar, type DemoCar, type DemoDeployment, deployDemo } from '#pbj/demo/deployDemo.js'
 import {
   type LoanPolicy,
   type LoanTerms,
   signDeviceRegistration,
   signLoanConsent,
-} from '../../packages/pbj/src/demo/signConsents.js'
-import { projectIdOf, saltOf } from '../../packages/pbj/src/payment/projectIdOf.js'
+} from '#pbj/demo/signConsents.js'
+import { projectIdOf, saltOf } from '#pbj/payment/projectIdOf.js'
 import { type Attack, type AttackOutcome, type AttackResult, expectRevert, runAttacks } from './attack.js'
 
 const day = 86_400n

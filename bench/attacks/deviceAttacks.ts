@@ -21,14 +21,8 @@ import {
 import { connectAsync, type MqttClient } from 'mqtt'
 import type { Hex } from 'viem'
 import { generatePrivateKey } from 'viem/accounts'
-import {
-  type EmbeddedBroker,
-  startEmbeddedBroker,
-} from '../../packages/pbj/src/actions/broker/startEmbeddedBroker.js'
-import {
-  type CommandSigner,
-  createCommandSigner,
-} from '../../packages/pbj/src/actions/devices/createCommandSigner.js'
+import { type EmbeddedBroker, startEmbeddedBroker } from '#pbj/actions/broker/startEmbeddedBroker.js'
+import { type CommandSigner, createCommandSigner } from '#pbj/actions/devices/createCommandSigner.js'
 import { createCommandFuzzer } from '../../test/helpers/createCommandFuzzer.js'
 import { signFlood } from '../../test/helpers/signFlood.js'
 import { type CarOutcome, startCarOnBroker } from '../../test/helpers/startCarOnBroker.js'

@@ -3,9 +3,9 @@
 // `rogue` function is granted every device action, `payDue` on any contract and one secret; a `sneaky` one is
 // granted nothing. Each block they carry out the plan put in their kv store; every plan must be refused
 // before anything is stored, signed or sent.
-import type { EngineEvents } from '../../packages/pbj/src/engine/types.js'
-import { loadFunction } from '../../packages/pbj/src/runtime/loadFunction.js'
-import { makeFunctionsDir } from '../../packages/pbj/src/runtime/testFunctions.js'
+import type { EngineEvents } from '#pbj/engine/types.js'
+import { loadFunction } from '#pbj/runtime/loadFunction.js'
+import { makeFunctionsDir } from '#pbj/runtime/testFunctions.js'
 import { type Scenario, startScenario } from '../../test/helpers/startScenario.js'
 import type { Attack, AttackOutcome, AttackResult } from './attack.js'
 import { runAttacks } from './attack.js'

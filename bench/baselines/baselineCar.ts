@@ -1,5 +1,5 @@
 import type { MqttClient } from 'mqtt'
-import { now } from '../../packages/pbj/src/internal/now.js'
+import { now } from '#pbj/internal/now.js'
 import { ackTopic, type BaselineAck, type BaselineCommand, commandTopic } from './baselineCommand.js'
 import { connectMqtt } from './connectMqtt.js'
 import { type Arrivals, createArrivals } from './createArrivals.js'

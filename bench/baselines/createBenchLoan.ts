@@ -1,8 +1,8 @@
 import { carLoanAbi, testUsdAbi } from '@pbj/contracts'
 import { type Address, maxUint256 } from 'viem'
-import { demoClients } from '../../packages/pbj/src/demo/demoClients.js'
-import { createDemoCar } from '../../packages/pbj/src/demo/deployDemo.js'
-import type { DemoStack } from '../../packages/pbj/src/demo/startDemoStack.js'
+import { demoClients } from '#pbj/demo/demoClients.js'
+import { createDemoCar } from '#pbj/demo/deployDemo.js'
+import type { DemoStack } from '#pbj/demo/startDemoStack.js'
 
 /** A demo car with a loan that can take `installments` payments, one InstallmentPaid each. */
 export type BenchLoan = { loanId: bigint; deviceId: Address; installment: bigint }

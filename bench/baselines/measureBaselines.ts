@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module'
 import { pathToFileURL } from 'node:url'
 import { createPublicClient, http } from 'viem'
-import { type DemoStack, startDemoStack } from '../../packages/pbj/src/demo/startDemoStack.js'
+import { type DemoStack, startDemoStack } from '#pbj/demo/startDemoStack.js'
 import { type Stats, log as stderrLog, summarize } from '../lib/stats.js'
 import { type BaselineCar, startBaselineCar } from './baselineCar.js'
 import { createBenchLoan } from './createBenchLoan.js'

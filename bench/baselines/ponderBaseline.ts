@@ -1,6 +1,6 @@
 import { createServer } from 'node:net'
-import type { DemoStack } from '../../packages/pbj/src/demo/startDemoStack.js'
-import { now } from '../../packages/pbj/src/internal/now.js'
+import type { DemoStack } from '#pbj/demo/startDemoStack.js'
+import { now } from '#pbj/internal/now.js'
 import type { BaselineAck } from './baselineCommand.js'
 import { connectMqtt } from './connectMqtt.js'
 import { createArrivals } from './createArrivals.js'

@@ -1,6 +1,6 @@
 import { carLoanAbi } from '@pbj/contracts'
 import { type Address, createPublicClient, http, webSocket } from 'viem'
-import { now } from '../../packages/pbj/src/internal/now.js'
+import { now } from '#pbj/internal/now.js'
 import { type BaselineAck, type BaselineCommand, commandTopic } from './baselineCommand.js'
 import { connectMqtt } from './connectMqtt.js'
 import { createArrivals } from './createArrivals.js'

@@ -6,9 +6,9 @@
  * Spawned as `node --no-node-snapshot --expose-gc --import tsx bench/growth/growthChild.ts '<config json>'`.
  */
 import Database from 'better-sqlite3'
-import { createEngine, type Engine } from '../../packages/pbj/src/engine/createEngine.js'
-import { now } from '../../packages/pbj/src/internal/now.js'
-import { loadFunctions } from '../../packages/pbj/src/runtime/loadFunctions.js'
+import { createEngine, type Engine } from '#pbj/engine/createEngine.js'
+import { now } from '#pbj/internal/now.js'
+import { loadFunctions } from '#pbj/runtime/loadFunctions.js'
 import type { ChildConfig, ChildReport, FromChild, ToChild } from './growthMessages.js'
 
 const config = JSON.parse(process.argv[2] ?? '{}') as ChildConfig

@@ -1,15 +1,11 @@
 import { carLoanAbi, deviceRegistryAbi, testUsdAbi } from '@pbj/contracts'
 import { createTestClient, encodeFunctionData, type Hex, http, maxUint256, type PublicClient } from 'viem'
 import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts'
-import { carLoanMoves } from '../../packages/pbj/src/demo/carLoanMoves.js'
-import { createBlockMiner, type MoveTimes } from '../../packages/pbj/src/demo/createBlockMiner.js'
-import { demoClients } from '../../packages/pbj/src/demo/demoClients.js'
-import {
-  type LoanTerms,
-  signDeviceRegistration,
-  signLoanConsent,
-} from '../../packages/pbj/src/demo/signConsents.js'
-import type { DemoStack } from '../../packages/pbj/src/demo/startDemoStack.js'
+import { carLoanMoves } from '#pbj/demo/carLoanMoves.js'
+import { createBlockMiner, type MoveTimes } from '#pbj/demo/createBlockMiner.js'
+import { demoClients } from '#pbj/demo/demoClients.js'
+import { type LoanTerms, signDeviceRegistration, signLoanConsent } from '#pbj/demo/signConsents.js'
+import type { DemoStack } from '#pbj/demo/startDemoStack.js'
 import { type Stats, summarize } from '../lib/stats.js'
 import { startBenchEngine } from './startBenchEngine.js'
 import { startCarProcess } from './startCarProcess.js'

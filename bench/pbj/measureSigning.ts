@@ -1,7 +1,7 @@
 import { LOCK_MESSAGE, pbjDomain } from '@pbj/device'
 import { privateKeyToAddress } from 'viem/accounts'
-import { createCommandSigner } from '../../packages/pbj/src/actions/devices/createCommandSigner.js'
-import { demoAccounts } from '../../packages/pbj/src/demo/accounts.js'
+import { createCommandSigner } from '#pbj/actions/devices/createCommandSigner.js'
+import { demoAccounts } from '#pbj/demo/accounts.js'
 
 /**
  * Signed device commands per second: the engine's signer (one Merkle tree and one EIP-712 signature per

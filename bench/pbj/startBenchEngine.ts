@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { demoProjectDir } from '../../packages/pbj/src/demo/runDemo.js'
-import type { DemoStack } from '../../packages/pbj/src/demo/startDemoStack.js'
-import { createEngine, type Engine, type EngineOptions } from '../../packages/pbj/src/engine/createEngine.js'
-import { loadFunctions } from '../../packages/pbj/src/runtime/loadFunctions.js'
+import { demoProjectDir } from '#pbj/demo/runDemo.js'
+import type { DemoStack } from '#pbj/demo/startDemoStack.js'
+import { createEngine, type Engine, type EngineOptions } from '#pbj/engine/createEngine.js'
+import { loadFunctions } from '#pbj/runtime/loadFunctions.js'
 
 /**
  * Starts pbj as the demo runs it — the example project's car-loan functions, signed commands, the device

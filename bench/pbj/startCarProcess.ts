@@ -1,7 +1,7 @@
 import { fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import type { Hex } from 'viem'
-import type { DemoStack } from '../../packages/pbj/src/demo/startDemoStack.js'
+import type { DemoStack } from '#pbj/demo/startDemoStack.js'
 
 /**
  * Starts simulated cars in a process of their own (bench/pbj/fleetCars.ts): real cars are other machines,

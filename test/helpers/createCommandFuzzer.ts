@@ -1,10 +1,7 @@
 import { randomBytes, randomInt } from 'node:crypto'
 import { type DesiredMessage, encode, LOCK_MESSAGE, type RefusalCode } from '@pbj/device'
 import { generatePrivateKey } from 'viem/accounts'
-import {
-  type CommandSigner,
-  createCommandSigner,
-} from '../../packages/pbj/src/actions/devices/createCommandSigner.js'
+import { type CommandSigner, createCommandSigner } from '#pbj/actions/devices/createCommandSigner.js'
 import type { RegistryFixture } from './startRegistry.js'
 
 /**

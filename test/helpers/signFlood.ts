@@ -1,6 +1,6 @@
 import { type DesiredState, encode, LOCK_MESSAGE, type PbjDomain } from '@pbj/device'
 import { generatePrivateKey } from 'viem/accounts'
-import { createCommandSigner } from '../../packages/pbj/src/actions/devices/createCommandSigner.js'
+import { createCommandSigner } from '#pbj/actions/devices/createCommandSigner.js'
 
 /**
  * Validly signed junk, as anyone with broker access can make it: `count` lock commands for one car, each

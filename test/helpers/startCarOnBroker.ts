@@ -10,7 +10,7 @@ import {
   topics,
 } from '@pbj/device'
 import { connectAsync, type MqttClient } from 'mqtt'
-import { embeddedBrokerLogin } from '../../packages/pbj/src/actions/broker/embeddedBrokerLogin.js'
+import { embeddedBrokerLogin } from '#pbj/actions/broker/embeddedBrokerLogin.js'
 import type { RegisteredDevice, RegistryFixture } from './startRegistry.js'
 
 /**

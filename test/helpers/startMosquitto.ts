@@ -12,7 +12,7 @@ import {
 import { tmpdir, userInfo } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { getFreePort } from '../../packages/pbj/src/internal/freePort.js'
+import { getFreePort } from '#pbj/internal/freePort.js'
 
 /** The example Mosquitto config and ACL the README documents. */
 export const mosquittoDocsDir = fileURLToPath(new URL('../../docs/mosquitto', import.meta.url))

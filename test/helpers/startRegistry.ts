@@ -17,13 +17,10 @@ import {
   http,
 } from 'viem'
 import { generatePrivateKey, privateKeyToAccount, privateKeyToAddress } from 'viem/accounts'
-import {
-  type CommandSigner,
-  createCommandSigner,
-} from '../../packages/pbj/src/actions/devices/createCommandSigner.js'
-import { type AnvilNode, startAnvil } from '../../packages/pbj/src/chain/startAnvil.js'
-import { demoAccounts } from '../../packages/pbj/src/demo/accounts.js'
-import { signDeviceRegistration } from '../../packages/pbj/src/demo/signConsents.js'
+import { type CommandSigner, createCommandSigner } from '#pbj/actions/devices/createCommandSigner.js'
+import { type AnvilNode, startAnvil } from '#pbj/chain/startAnvil.js'
+import { demoAccounts } from '#pbj/demo/accounts.js'
+import { signDeviceRegistration } from '#pbj/demo/signConsents.js'
 
 /**
  * A device registered in the fixture's DeviceRegistry: its key, and its id (the key's address, lowercase).

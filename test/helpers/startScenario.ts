@@ -4,18 +4,15 @@ import { join } from 'node:path'
 import { carLoanAbi, carWalletAbi } from '@pbj/contracts'
 import { type AppliedEntry, type DeviceAgent, startSimulatedCar } from '@pbj/device'
 import { createTestClient, type Hex, http } from 'viem'
-import {
-  type EmbeddedBroker,
-  startEmbeddedBroker,
-} from '../../packages/pbj/src/actions/broker/startEmbeddedBroker.js'
-import { demoClients } from '../../packages/pbj/src/demo/demoClients.js'
-import { demoProjectDir } from '../../packages/pbj/src/demo/runDemo.js'
-import { startDemoStack } from '../../packages/pbj/src/demo/startDemoStack.js'
-import { createEngine, type Engine, type EngineOptions } from '../../packages/pbj/src/engine/createEngine.js'
-import type { EngineEvents } from '../../packages/pbj/src/engine/types.js'
-import { waitFor } from '../../packages/pbj/src/internal/waitFor.js'
-import type { FunctionBundle } from '../../packages/pbj/src/runtime/loadFunction.js'
-import { loadFunctions } from '../../packages/pbj/src/runtime/loadFunctions.js'
+import { type EmbeddedBroker, startEmbeddedBroker } from '#pbj/actions/broker/startEmbeddedBroker.js'
+import { demoClients } from '#pbj/demo/demoClients.js'
+import { demoProjectDir } from '#pbj/demo/runDemo.js'
+import { startDemoStack } from '#pbj/demo/startDemoStack.js'
+import { createEngine, type Engine, type EngineOptions } from '#pbj/engine/createEngine.js'
+import type { EngineEvents } from '#pbj/engine/types.js'
+import { waitFor } from '#pbj/internal/waitFor.js'
+import type { FunctionBundle } from '#pbj/runtime/loadFunction.js'
+import { loadFunctions } from '#pbj/runtime/loadFunctions.js'
 
 /** Brokers the end-to-end tests run against: the embedded aedes, and Mosquitto on this machine. */
 export const brokers = [
@@ -68,7 +65,7 @@ export async function startScenario(options: {
   let embedded: EmbeddedBroker | undefined = options.brokerUrl ? undefined : await startEmbeddedBroker()
   const embeddedPort = embedded?.port
   const stack = await startDemoStack({ cars: 0, brokerUrl: options.brokerUrl ?? (embedded?.url as string) })
-  const { createDemoCar } = await import('../../packages/pbj/src/demo/deployDemo.js')
+  const { createDemoCar } = await import('#pbj/demo/deployDemo.js')
   const car = await createDemoCar(stack.deployment, {
     ...(options.period ? { period: options.period } : {}),
     ...(options.grace ? { grace: options.grace } : {}),
