@@ -5,7 +5,7 @@ import { executionBalanceAbi } from '@pbj/contracts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { FunctionBuildError } from '#pbj/internal/errors.js'
 import { loadFunction } from '#pbj/runtime/loadFunction.js'
-import { makeFunctionsDir } from '#pbj/runtime/testFunctions.js'
+import { makeFunctionsDir } from '#test/fixtures/testFunctions.js'
 import { type Scenario, startScenario } from './helpers/startScenario.js'
 
 const fns = makeFunctionsDir()

@@ -13,7 +13,7 @@ import { createEngine } from '#pbj/engine/createEngine.js'
 import type { EngineEvents } from '#pbj/engine/types.js'
 import { ConfigError } from '#pbj/internal/errors.js'
 import { loadFunction } from '#pbj/runtime/loadFunction.js'
-import { makeFunctionsDir } from '#pbj/runtime/testFunctions.js'
+import { makeFunctionsDir } from '#test/fixtures/testFunctions.js'
 import { createRpcProxy, type RpcProxy } from './helpers/createRpcProxy.js'
 import { type Scenario, startScenario } from './helpers/startScenario.js'
 

@@ -20,7 +20,7 @@ import { priceRun } from '#pbj/payment/priceRun.js'
 import { projectIdOf, saltOf } from '#pbj/payment/projectIdOf.js'
 import { usageRoot } from '#pbj/payment/usageRoot.js'
 import { loadFunction } from '#pbj/runtime/loadFunction.js'
-import { makeFunctionsDir } from '#pbj/runtime/testFunctions.js'
+import { makeFunctionsDir } from '#test/fixtures/testFunctions.js'
 
 const prices = { perRunMicros: 1_000n, perMsMicros: 10n, perDeviceMessageMicros: 500n, gasMarkupBps: 2_000n }
 const sink = '0x000000000000000000000000000000000000dEaD'

@@ -13,7 +13,7 @@ import { type DemoDeployment, deployDemo } from '#pbj/demo/deployDemo.js'
 import { createEngine, type Engine } from '#pbj/engine/createEngine.js'
 import { projectIdOf } from '#pbj/payment/projectIdOf.js'
 import { loadFunction } from '#pbj/runtime/loadFunction.js'
-import { makeFunctionsDir } from '#pbj/runtime/testFunctions.js'
+import { makeFunctionsDir } from '#test/fixtures/testFunctions.js'
 
 let anvil: AnvilNode
 let broker: EmbeddedBroker

@@ -20,9 +20,9 @@ import type { RelayedTx, RelayerEvents, SendResult } from '#pbj/actions/relayer/
 import { type AnvilNode, startAnvil } from '#pbj/chain/startAnvil.js'
 import { demoAccounts } from '#pbj/demo/accounts.js'
 import { loadFunction } from '#pbj/runtime/loadFunction.js'
-import { makeFunctionsDir } from '#pbj/runtime/testFunctions.js'
 import { createSqliteStore } from '#pbj/store/sqlite/createSqliteStore.js'
 import type { Store } from '#pbj/store/types.js'
+import { makeFunctionsDir } from '#test/fixtures/testFunctions.js'
 import { createRpcProxy, type RpcProxy } from './helpers/createRpcProxy.js'
 import { startScenario } from './helpers/startScenario.js'
 

@@ -9,7 +9,7 @@ import { main } from '#pbj/cli/main.js'
 import { createEngine, type Engine } from '#pbj/engine/createEngine.js'
 import type { EngineEvents } from '#pbj/engine/types.js'
 import { loadFunction } from '#pbj/runtime/loadFunction.js'
-import { makeFunctionsDir } from '#pbj/runtime/testFunctions.js'
+import { makeFunctionsDir } from '#test/fixtures/testFunctions.js'
 
 const fns = makeFunctionsDir()
 let anvil: AnvilNode

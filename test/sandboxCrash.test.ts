@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { demoProjectDir } from '#pbj/demo/runDemo.js'
 import { loadFunction } from '#pbj/runtime/loadFunction.js'
-import { makeFunctionsDir } from '#pbj/runtime/testFunctions.js'
+import { makeFunctionsDir } from '#test/fixtures/testFunctions.js'
 import { type Scenario, startScenario } from './helpers/startScenario.js'
 
 const dir = makeFunctionsDir()

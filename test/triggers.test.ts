@@ -12,7 +12,7 @@ import { createEngine, type Engine } from '#pbj/engine/createEngine.js'
 import type { EngineEvents } from '#pbj/engine/types.js'
 import { waitFor } from '#pbj/internal/waitFor.js'
 import { type FunctionBundle, loadFunction } from '#pbj/runtime/loadFunction.js'
-import { makeFunctionsDir } from '#pbj/runtime/testFunctions.js'
+import { makeFunctionsDir } from '#test/fixtures/testFunctions.js'
 
 // One Anvil, one embedded broker and one set of demo contracts for the whole file. Each test starts its own
 // engine (own SQLite file, own topic prefix) from the chain head, so tests only see the blocks they mine.

@@ -5,7 +5,7 @@
 // before anything is stored, signed or sent.
 import type { EngineEvents } from '#pbj/engine/types.js'
 import { loadFunction } from '#pbj/runtime/loadFunction.js'
-import { makeFunctionsDir } from '#pbj/runtime/testFunctions.js'
+import { makeFunctionsDir } from '#test/fixtures/testFunctions.js'
 import { type Scenario, startScenario } from '../../test/helpers/startScenario.js'
 import type { Attack, AttackOutcome, AttackResult } from './attack.js'
 import { runAttacks } from './attack.js'

@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest'
+import { makeFunctionsDir } from '../../../../test/fixtures/testFunctions.js'
 import { setKv } from '../engine/setKv.js'
 import { FunctionBuildError, KvLimitError } from '../internal/errors.js'
 import { loadFunction } from '../runtime/loadFunction.js'
-import { makeFunctionsDir } from '../runtime/testFunctions.js'
 import { createSqliteStore } from '../store/sqlite/createSqliteStore.js'
 import { checkDeviceText } from './checkDeviceText.js'
 

@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { afterAll, describe, expect, it } from 'vitest'
+import { makeFunctionsDir, testAbiSource, testInput } from '../../../../test/fixtures/testFunctions.js'
 import { FunctionBuildError, FunctionRunError, PbjError, SandboxCrashedError } from '../internal/errors.js'
 import { createProcessSandbox } from './createProcessSandbox.js'
 import { loadFunction } from './loadFunction.js'
 import { fromChildSchema } from './sandboxMessages.js'
 import type { HostApi, HostMethod, RunResult } from './sandboxTypes.js'
-import { makeFunctionsDir, testAbiSource, testInput } from './testFunctions.js'
 
 const dir = makeFunctionsDir()
 const sandbox = createProcessSandbox({ timeoutMs: 1000, memoryMb: 32 })

@@ -1,9 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest'
+import { makeFunctionsDir, testAbiSource, testInput } from '../../../../test/fixtures/testFunctions.js'
 import { FunctionRunError, PbjError } from '../internal/errors.js'
 import { createSandbox } from './createSandbox.js'
 import { loadFunction } from './loadFunction.js'
 import type { HostApi, HostMethod } from './sandboxTypes.js'
-import { makeFunctionsDir, testAbiSource, testInput } from './testFunctions.js'
 
 const dir = makeFunctionsDir()
 const sandbox = createSandbox()

@@ -1,10 +1,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { makeFunctionsDir, testAbiSource } from '../../../../test/fixtures/testFunctions.js'
 import { FunctionBuildError } from '../internal/errors.js'
 import { loadFunction } from './loadFunction.js'
 import { loadFunctions } from './loadFunctions.js'
-import { makeFunctionsDir, testAbiSource } from './testFunctions.js'
 
 const dir = makeFunctionsDir()
 afterAll(() => dir.remove())

@@ -1,10 +1,10 @@
 import { afterAll, describe, expect, it } from 'vitest'
+import { makeFunctionsDir, testInput } from '../../../../test/fixtures/testFunctions.js'
 import { PbjError } from '../internal/errors.js'
 import { stringifyJson } from '../internal/json.js'
 import { createSandbox } from './createSandbox.js'
 import { loadFunction } from './loadFunction.js'
 import type { HostApi, RunInput, RunResult } from './sandboxTypes.js'
-import { makeFunctionsDir, testInput } from './testFunctions.js'
 
 const dir = makeFunctionsDir()
 const sandbox = createSandbox({ timeoutMs: 300, memoryMb: 32 })

@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest'
+import { makeFunctionsDir, testInput } from '../../../../test/fixtures/testFunctions.js'
 import { createSandbox } from './createSandbox.js'
 import { loadFunction } from './loadFunction.js'
 import type { HostApi } from './sandboxTypes.js'
-import { makeFunctionsDir, testInput } from './testFunctions.js'
 
 const dir = makeFunctionsDir()
 const sandbox = createSandbox()

@@ -1,9 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest'
+import { makeFunctionsDir, testInput } from '../../../../test/fixtures/testFunctions.js'
 import { FunctionRunError, SandboxCrashedError } from '../internal/errors.js'
 import { createSandbox } from './createSandbox.js'
 import { loadFunction } from './loadFunction.js'
 import type { HostApi, RunResult } from './sandboxTypes.js'
-import { makeFunctionsDir, testInput } from './testFunctions.js'
 
 const dir = makeFunctionsDir()
 const sandbox = createSandbox({ timeoutMs: 300, memoryMb: 32 })
