@@ -1,3 +1,5 @@
+import { docsLinkOf } from './docsPageOf.js'
+
 /**
  * How the queue treats a failure. It reads this from the error's class, never from its message.
  * - `retryable`: a passing fault (RPC down, broker away, sandbox crashed); run it again later.
@@ -12,7 +14,7 @@ export type PbjErrorOptions = {
   details?: string | undefined
   /** What the user should do about it. */
   hint?: string | undefined
-  /** Path in the docs (README section) that explains this error. */
+  /** The docs section that explains this error: an anchor (`'#capabilities'`, its page from docsPageOf) or a page path. */
   docsPath?: string | undefined
   cause?: unknown
   /** Metadata kept with the error, e.g. the config field. */
@@ -42,7 +44,7 @@ export class PbjError extends Error {
     const lines = [shortMessage]
     if (options.details) lines.push('', options.details)
     if (options.hint) lines.push('', `Fix: ${options.hint}`)
-    if (options.docsPath) lines.push(`Docs: README.md${options.docsPath}`)
+    if (options.docsPath) lines.push(`Docs: ${docsLinkOf(options.docsPath)}`)
     super(lines.join('\n'), options.cause === undefined ? undefined : { cause: options.cause })
     this.shortMessage = shortMessage
     this.details = options.details

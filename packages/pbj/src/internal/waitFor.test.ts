@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { createEmitter } from './createEmitter.js'
+import { createEmitter, type Emitter } from './createEmitter.js'
 import { waitFor } from './waitFor.js'
 
 type Events = { reported: { locked: boolean; version: number } }
 
 describe('waitFor', () => {
   it('resolves with the first payload the predicate accepts, skipping the others', async () => {
-    const events = createEmitter<Events>()
+    const events: Emitter<Events> = createEmitter<Events>()
     const waiting = waitFor(events, 'reported', (r) => r.locked, 1_000, 'car to lock')
     events.emit('reported', { locked: false, version: 1 })
     events.emit('reported', { locked: true, version: 2 })
@@ -15,7 +15,7 @@ describe('waitFor', () => {
   })
 
   it('stops listening once resolved: the predicate sees no later payload', async () => {
-    const events = createEmitter<Events>()
+    const events: Emitter<Events> = createEmitter<Events>()
     let calls = 0
     const waiting = waitFor(
       events,
@@ -34,7 +34,7 @@ describe('waitFor', () => {
   })
 
   it('rejects after the timeout, naming what it waited for, and stops listening', async () => {
-    const events = createEmitter<Events>()
+    const events: Emitter<Events> = createEmitter<Events>()
     let calls = 0
     const started = performance.now()
     await expect(
