@@ -14,7 +14,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { getFreePort } from '#pbj/internal/freePort.js'
 
-/** The example Mosquitto config and ACL the README documents. */
+/** The example Mosquitto config and ACL that docs/devices.md and docs/operations.md document. */
 export const mosquittoDocsDir = fileURLToPath(new URL('../../docs/mosquitto', import.meta.url))
 
 const executable = (file: string) => {
