@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { FunctionBuildError } from '../internal/errors.js'
+import { triggerSchema } from '../triggers/triggerSchema.js'
 import { parseFunctionData } from './parseFunctionData.js'
-import { triggerSchema } from './triggerSchema.js'
 
 const abi = [
   {
