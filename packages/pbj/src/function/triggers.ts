@@ -125,6 +125,18 @@ export type Trigger =
 export const triggerTypes = ['event', 'condition', 'schedule', 'blocks', 'deadline'] as const
 
 /**
+ * What a run of each kind finds on `ctx` besides the base context, by trigger type; the kind's planner puts
+ * the same field in the run's input. (`event` runs get `ctx.event`, typed from the trigger's ABI: see
+ * `Context` in `ctx.ts`.)
+ */
+export type TriggerRunFields = {
+  deadline: { deadline: { key: string; at: bigint } }
+  condition: { condition: { value: unknown } }
+  schedule: { schedule: { at: bigint } }
+  blocks: Record<never, never>
+}
+
+/**
  * Checks a trigger written in `defineFunction` against its ABI: the event must exist and filters and
  * deadline fields must name real args. Used as an intersection so the literal type is kept.
  */
