@@ -4,8 +4,6 @@ import type { OnDue, OnLog, PlanBlock, StartTimer, TriggeredFunction } from './d
 import { resolveContract } from './resolveContract.js'
 import { triggerKinds } from './triggerKinds.js'
 
-export type { TriggeredFunction } from './defineTriggerKind.js'
-
 /**
  * Lookup tables from (address, topic0) to what a log does, so each log costs a map lookup whatever the
  * number of functions, loans or cars; and what each kind does per block and per due timer.

@@ -2,16 +2,22 @@ import type { AbiEvent, Address, Log } from 'viem'
 import type { z } from 'zod'
 import type { BlockHeader, ChainConnection } from '../chain/types.js'
 import type { ContractRef, Trigger } from '../function/triggers.js'
-import type { Store, Timer } from '../store/types.js'
+import type { Timer } from '../store/types.js'
 import type { TriggerIssue } from './abiNames.js'
 
 /** A function as the trigger stage sees it. */
 export type TriggeredFunction<trigger extends Trigger = Trigger> = { name: string; trigger: trigger }
 
+/** What planning reads from the store: the timers due, and the conditions' values at the block before. */
+export type PlanStore = {
+  dueTimers(timestamp: bigint): Promise<Timer[]>
+  getConditions(ids: string[]): Promise<Map<string, boolean>>
+}
+
 /** One block being planned, as a kind's planner sees it. */
 export type BlockPlan = {
   block: BlockHeader
-  store: Store
+  store: PlanStore
   chain: ChainConnection
   /** Reports a problem that skips one trigger in this block, not the block. */
   warn(message: string): void

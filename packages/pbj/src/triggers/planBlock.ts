@@ -1,16 +1,16 @@
 import { type AbiEvent, decodeEventLog, type Log } from 'viem'
 import type { BlockHeader, ChainConnection } from '../chain/types.js'
 import { stringifyJson } from '../internal/json.js'
-import type { BlockWrite, NewJob, Store, Timer } from '../store/types.js'
+import type { BlockWrite, NewJob, Timer } from '../store/types.js'
 import { logIndexKey, type TriggerIndex } from './createTriggerIndex.js'
-import type { BlockPlan, DecodeLog } from './defineTriggerKind.js'
+import type { BlockPlan, DecodeLog, PlanStore } from './defineTriggerKind.js'
 import { fireDeadline } from './kinds/deadline.js'
 
 /** What the trigger stage needs from the rest of the engine. */
 export type PlanContext = {
   chainId: number
   index: TriggerIndex
-  store: Store
+  store: PlanStore
   chain: ChainConnection
   onWarning?: (message: string) => void
 }
