@@ -63,7 +63,8 @@ export type ConditionTrigger<abi extends Abi = Abi> = {
 
 /**
  * Runs at a chain timestamp (`at`, unix seconds) and/or every `every` seconds of chain time, in the first
- * block whose timestamp reaches it.
+ * block whose timestamp reaches it. With `every` alone the first run is `every` seconds after the head the
+ * engine starts at; a block that skips several periods runs it once.
  *
  * @example
  * { type: 'schedule', every: 3600 }
