@@ -7,15 +7,7 @@ import type {
   ContractFunctionReturnType,
   Hex,
 } from 'viem'
-import type {
-  BlocksTrigger,
-  ConditionTrigger,
-  DeadlineTrigger,
-  EventArgs,
-  EventTrigger,
-  ScheduleTrigger,
-  Trigger,
-} from './triggers.js'
+import type { EventArgs, EventTrigger, Trigger, TriggerRunFields } from './triggers.js'
 
 /** The block that caused the run. */
 export type BlockInfo = { number: bigint; hash: Hex; timestamp: bigint }
@@ -199,16 +191,8 @@ export type BaseContext = {
   secrets: Readonly<Record<string, string>>
 }
 
-/** The context of a handler, typed from its trigger. */
+/** The context of a handler, typed from its trigger: the event's args from its ABI, else its kind's fields. */
 export type Context<trigger extends Trigger> = BaseContext &
   (trigger extends EventTrigger<infer abi, infer eventName>
     ? { event: EventInfo<EventArgs<abi, eventName>> }
-    : trigger extends DeadlineTrigger
-      ? { deadline: { key: string; at: bigint } }
-      : trigger extends ConditionTrigger
-        ? { condition: { value: unknown } }
-        : trigger extends ScheduleTrigger
-          ? { schedule: { at: bigint } }
-          : trigger extends BlocksTrigger
-            ? Record<never, never>
-            : never)
+    : TriggerRunFields[Exclude<trigger['type'], 'event'>])

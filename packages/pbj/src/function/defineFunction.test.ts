@@ -67,6 +67,31 @@ describe('defineFunction', () => {
     })
   })
 
+  it("gives each kind's runs their own ctx field, and no other kind's", () => {
+    defineFunction({
+      trigger: { type: 'schedule', every: 60 },
+      handler(ctx) {
+        expectTypeOf(ctx.schedule.at).toEqualTypeOf<bigint>()
+        // @ts-expect-error a schedule run has no deadline
+        ctx.deadline
+      },
+    })
+    defineFunction({
+      trigger: { type: 'condition', contract: 'CarLoan', abi: carLoanAbi, functionName: 'isDelinquent' },
+      handler(ctx) {
+        expectTypeOf(ctx.condition.value).toEqualTypeOf<unknown>()
+        expectTypeOf(ctx.block.number).toEqualTypeOf<bigint>()
+      },
+    })
+    defineFunction({
+      trigger: { type: 'blocks', every: 1 },
+      handler(ctx) {
+        // @ts-expect-error a blocks run has no event
+        ctx.event
+      },
+    })
+  })
+
   it('types capabilities: actions are checked, declared secrets reach ctx.secrets', () => {
     const definition = defineFunction({
       trigger: { type: 'blocks', every: 1 },

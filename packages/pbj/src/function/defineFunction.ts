@@ -40,7 +40,10 @@ export type FunctionDefinition<
    */
   capabilities?: capabilities
   handler: (ctx: FunctionContext<trigger, capabilities>) => unknown | Promise<unknown>
-  /** Runs when the block that caused a run is reorged out (confirmation `instant`). */
+  /**
+   * Runs when the block that caused a run is reorged out after the run started: with `instant`, any reorg
+   * of it; with confirmations, only one deeper than them (a run still waiting is dropped instead).
+   */
   onReorg?: (ctx: FunctionContext<trigger, capabilities>) => unknown | Promise<unknown>
   limits?: FunctionLimits
   retry?: RetryPolicy

@@ -3,7 +3,13 @@ import type { Abi, AbiParameterToPrimitiveType, Address, ContractEventName } fro
 /** A contract named in the config (`contracts: { CarLoan: … }`), or a literal address, or several addresses. */
 export type ContractRef = string | Address | readonly Address[]
 
-/** How sure the chain must be about a block before the function runs. Only `instant` is implemented today. */
+/**
+ * How sure the chain must be about a block before the function runs. `instant` (the default) runs it at
+ * once; if the block is then reorged out, a run that started gets the function's `onReorg`. `{ confirmations:
+ * n }` waits until the block is n blocks deep and `finalized` until the node reports it finalized: the run
+ * waits in the store and is dropped, never run, if its block is reorged out first. Transactions the run sends
+ * are followed with the same setting.
+ */
 export type Confirmation = 'instant' | { confirmations: number } | 'finalized'
 
 type EventInputs<abi extends Abi, eventName extends string> = Extract<
@@ -57,7 +63,8 @@ export type ConditionTrigger<abi extends Abi = Abi> = {
 
 /**
  * Runs at a chain timestamp (`at`, unix seconds) and/or every `every` seconds of chain time, in the first
- * block whose timestamp reaches it.
+ * block whose timestamp reaches it. With `every` alone the first run is `every` seconds after the head the
+ * engine starts at; a block that skips several periods runs it once.
  *
  * @example
  * { type: 'schedule', every: 3600 }
@@ -112,8 +119,23 @@ export type Trigger =
   | BlocksTrigger
   | DeadlineTrigger<Abi>
 
-/** The trigger kinds, for validation and messages. */
+/**
+ * The trigger kinds, for validation and messages, in the order messages list them. Each has its definition
+ * (schema, ABI check, index, block planning) in `triggers/kinds/` and a line in `triggers/triggerKinds.ts`.
+ */
 export const triggerTypes = ['event', 'condition', 'schedule', 'blocks', 'deadline'] as const
+
+/**
+ * What a run of each kind finds on `ctx` besides the base context, by trigger type; the kind's planner puts
+ * the same field in the run's input. (`event` runs get `ctx.event`, typed from the trigger's ABI: see
+ * `Context` in `ctx.ts`.)
+ */
+export type TriggerRunFields = {
+  deadline: { deadline: { key: string; at: bigint } }
+  condition: { condition: { value: unknown } }
+  schedule: { schedule: { at: bigint } }
+  blocks: Record<never, never>
+}
 
 /**
  * Checks a trigger written in `defineFunction` against its ABI: the event must exist and filters and

@@ -2,10 +2,10 @@ import { basename, extname, resolve } from 'node:path'
 import ivm from 'isolated-vm'
 import type { GrantedCapabilities } from '../capabilities/capabilities.js'
 import type { FunctionLimits, RetryPolicy } from '../function/defineFunction.js'
-import { parseFunctionData } from '../function/parseFunctionData.js'
 import type { Trigger } from '../function/triggers.js'
 import { bundleFunction } from './bundleFunction.js'
 import { evaluateBundle } from './evaluateBundle.js'
+import { parseFunctionData } from './parseFunctionData.js'
 import { readDefinition } from './readDefinition.js'
 
 /** A function ready for the sandbox: its bundled code plus the trigger and limits read out of it. */

@@ -1,37 +1,23 @@
 import { type AbiEvent, type Address, type Hex, toEventSelector } from 'viem'
-import type { ConditionTrigger, Trigger } from '../function/triggers.js'
 import { FunctionBuildError } from '../internal/errors.js'
-import { type ArgReader, compileArgReader } from './compileArgReader.js'
+import type { OnDue, OnLog, PlanBlock, StartTimer, TriggeredFunction } from './defineTriggerKind.js'
 import { resolveContract } from './resolveContract.js'
-
-/** A function as the trigger stage sees it. */
-export type TriggeredFunction = { name: string; trigger: Trigger }
-
-/** What a log can cause: an event run, or a deadline timer being set or cleared. */
-export type LogTarget =
-  | { kind: 'event'; functionName: string; event: AbiEvent; args: Record<string, unknown> | undefined }
-  | {
-      kind: 'deadline-set'
-      functionName: string
-      event: AbiEvent
-      key: string
-      at: string
-      /** Fast readers of `key` and `at` (null: the log is decoded in full). */
-      readKey: ArgReader | null
-      readAt: ArgReader | null
-    }
-  | { kind: 'deadline-clear'; functionName: string; event: AbiEvent; key: string; readKey: ArgReader | null }
+import { triggerKinds } from './triggerKinds.js'
 
 /**
- * Lookup tables from (address, topic0) to the functions a log concerns, so each log costs a map lookup
- * whatever the number of functions, loans or cars.
+ * Lookup tables from (address, topic0) to what a log does, so each log costs a map lookup whatever the
+ * number of functions, loans or cars; and what each kind does per block and per due timer.
  */
 export type TriggerIndex = {
-  byLog: Map<string, LogTarget[]>
+  /** What each watched log does, by `logIndexKey(address, topic0)`, in function load order. */
+  byLog: Map<string, OnLog[]>
   addresses: Address[]
-  conditions: { functionName: string; id: string; trigger: ConditionTrigger; address: Address }[]
-  blocks: { functionName: string; every: number }[]
-  schedules: { functionName: string; at: number | undefined; every: number | undefined }[]
+  /** What a due timer of each function runs. */
+  timers: Map<string, OnDue>
+  /** The kinds' per-block work, in the order of the kinds table. */
+  perBlock: PlanBlock[]
+  /** Timers the engine arms when it starts (schedules). */
+  schedules: StartTimer[]
   /** Confirmations each function waits for before it runs: a number of blocks, or 'finalized'. */
   confirmations: Map<string, number | 'finalized'>
   /** Whether any function waits for finality (then the finalized block is read each block). */
@@ -40,7 +26,7 @@ export type TriggerIndex = {
 
 const logKey = (address: string, topic0: string) => `${address.toLowerCase()}:${topic0}`
 
-const findEvent = (abi: readonly unknown[], name: string, functionName: string): AbiEvent => {
+const findEventIn = (abi: readonly unknown[], name: string, functionName: string): AbiEvent => {
   const event = abi.find(
     (x): x is AbiEvent => (x as AbiEvent).type === 'event' && (x as AbiEvent).name === name,
   )
@@ -54,7 +40,7 @@ const findEvent = (abi: readonly unknown[], name: string, functionName: string):
 }
 
 /**
- * Builds the trigger index of a set of functions.
+ * Builds the trigger index of a set of functions: each kind of the table indexes its own functions.
  *
  * @example
  * const index = createTriggerIndex(functions, { CarLoan: '0x…' })
@@ -64,85 +50,54 @@ export function createTriggerIndex(
   functions: readonly TriggeredFunction[],
   contracts: Readonly<Record<string, Address>>,
 ): TriggerIndex {
-  const byLog = new Map<string, LogTarget[]>()
   const addresses = new Set<Address>()
   // Functions bundle their own copy of an ABI: equal events become one object, so a log is decoded once
   // for all the functions it concerns (planBlock caches decodes by event object).
   const events = new Map<string, AbiEvent>()
-  const shared = (event: AbiEvent) => {
-    const key = JSON.stringify(event)
-    const known = events.get(key)
-    if (known) return known
-    events.set(key, event)
-    return event
-  }
   const index: TriggerIndex = {
-    byLog,
+    byLog: new Map(),
     addresses: [],
-    conditions: [],
-    blocks: [],
+    timers: new Map(),
+    perBlock: [],
     schedules: [],
     confirmations: new Map(),
     usesFinalized: false,
   }
-  const add = (addrs: Address[], event: AbiEvent, target: LogTarget) => {
-    const topic0 = toEventSelector(event) as Hex
-    for (const a of addrs) {
-      addresses.add(a)
-      const k = logKey(a, topic0)
-      byLog.set(k, [...(byLog.get(k) ?? []), target])
-    }
-  }
-  for (const { name, trigger: t } of functions) {
-    const c = t.confirmation
+  for (const { name, trigger } of functions) {
+    const c = trigger.confirmation
     index.confirmations.set(
       name,
       c === undefined || c === 'instant' ? 0 : c === 'finalized' ? c : c.confirmations,
     )
     if (c === 'finalized') index.usesFinalized = true
-    if (t.type === 'event') {
-      const event = shared(findEvent(t.abi, t.event, name))
-      const args = t.args as Record<string, unknown> | undefined
-      add(resolveContract(t.contract, contracts, name), event, {
-        kind: 'event',
-        functionName: name,
-        event,
-        args,
-      })
-    } else if (t.type === 'deadline') {
-      const addrs = resolveContract(t.contract, contracts, name)
-      for (const [eventName, spec] of Object.entries(t.set ?? {})) {
-        const s = spec as { key: string; at: string }
-        const event = shared(findEvent(t.abi, eventName, name))
-        add(addrs, event, {
-          kind: 'deadline-set',
-          functionName: name,
-          event,
-          key: s.key,
-          at: s.at,
-          readKey: compileArgReader(event, s.key),
-          readAt: compileArgReader(event, s.at),
-        })
-      }
-      for (const [eventName, spec] of Object.entries(t.clear ?? {})) {
-        const event = shared(findEvent(t.abi, eventName, name))
-        const key = (spec as { key: string }).key
-        add(addrs, event, {
-          kind: 'deadline-clear',
-          functionName: name,
-          event,
-          key,
-          readKey: compileArgReader(event, key),
-        })
-      }
-    } else if (t.type === 'condition') {
-      const [address] = resolveContract(t.contract, contracts, name) as [Address]
-      index.conditions.push({ functionName: name, id: `${name}:condition`, trigger: t, address })
-    } else if (t.type === 'blocks') {
-      index.blocks.push({ functionName: name, every: t.every })
-    } else {
-      index.schedules.push({ functionName: name, at: t.at, every: t.every })
-    }
+  }
+  for (const kind of triggerKinds) {
+    const planBlock = kind.index(
+      functions.filter((f) => f.trigger.type === kind.type),
+      {
+        contracts,
+        resolve: (ref, functionName) => resolveContract(ref, contracts, functionName),
+        findEvent(abi, name, functionName) {
+          const event = findEventIn(abi, name, functionName)
+          const key = JSON.stringify(event)
+          const known = events.get(key)
+          if (known) return known
+          events.set(key, event)
+          return event
+        },
+        watch(watched, event, onLog) {
+          const topic0 = toEventSelector(event) as Hex
+          for (const a of watched) {
+            addresses.add(a)
+            const k = logKey(a, topic0)
+            index.byLog.set(k, [...(index.byLog.get(k) ?? []), onLog])
+          }
+        },
+        onDue: (functionName, onDue) => index.timers.set(functionName, onDue),
+        armAtStart: (timer) => index.schedules.push(timer),
+      },
+    )
+    if (planBlock) index.perBlock.push(planBlock)
   }
   index.addresses = [...addresses]
   return index

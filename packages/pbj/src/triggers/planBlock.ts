@@ -1,23 +1,26 @@
-import { type AbiEvent, decodeEventLog, getAddress, type Log } from 'viem'
+import { type AbiEvent, decodeEventLog, type Log } from 'viem'
 import type { BlockHeader, ChainConnection } from '../chain/types.js'
 import { stringifyJson } from '../internal/json.js'
-import type { BlockWrite, NewJob, Store, Timer } from '../store/types.js'
+import type { BlockWrite, NewJob, Timer } from '../store/types.js'
 import { logIndexKey, type TriggerIndex } from './createTriggerIndex.js'
-import { matchesArgs } from './matchesArgs.js'
+import type { BlockPlan, DecodeLog, PlanStore } from './defineTriggerKind.js'
+import { fireDeadline } from './kinds/deadline.js'
 
 /** What the trigger stage needs from the rest of the engine. */
 export type PlanContext = {
   chainId: number
   index: TriggerIndex
-  store: Store
+  store: PlanStore
   chain: ChainConnection
   onWarning?: (message: string) => void
 }
 
 /**
- * Works out everything one block causes: event runs, deadline timers set, cleared and due, conditions that
- * turned true, every-N-blocks runs. Reads only the block's logs, the timers due at its timestamp and the
- * conditions: the cost grows with what happens in the block, not with the number of keys watched.
+ * Works out everything one block causes, in three passes over the index the kinds built: the block's logs
+ * (event runs, deadline timers set and cleared), the timers due at its timestamp (deadlines, schedules),
+ * then each kind's per-block work (every-N-blocks runs, conditions that turned true). Reads only the
+ * block's logs, the timers due at its timestamp and the conditions: the cost grows with what happens in the
+ * block, not with the number of keys watched.
  *
  * @example
  * const write = await planBlock(ctx, header, logs)
@@ -30,31 +33,41 @@ export async function planBlock(
 ): Promise<BlockWrite> {
   const { chainId, index } = ctx
   const jobs: NewJob[] = []
-  const base = { block: { number: block.number, hash: block.hash, timestamp: block.timestamp }, chainId }
-  const job = (functionName: string, source: string, input: Record<string, unknown>) => {
-    const confirmations = index.confirmations.get(functionName) ?? 0
-    jobs.push({
-      id: `${chainId}:${block.hash}:${source}:${functionName}`,
-      functionName,
-      entry: 'handler',
-      input: stringifyJson({ ...base, ...input }),
-      blockNumber: block.number,
-      blockHash: block.hash,
-      readyAt: confirmations === 'finalized' ? null : block.number + BigInt(confirmations),
-    })
-  }
-
+  const conditions: BlockWrite['conditions'] = []
   // Timers as they stand after this block's events: store's due timers, then this block's changes on top.
   const timers = new Map<string, Timer | null>()
+  const base = { block: { number: block.number, hash: block.hash, timestamp: block.timestamp }, chainId }
+  const plan: BlockPlan = {
+    block,
+    store: ctx.store,
+    chain: ctx.chain,
+    warn: (message) => ctx.onWarning?.(message),
+    job(functionName, source, input) {
+      const confirmations = index.confirmations.get(functionName) ?? 0
+      jobs.push({
+        id: `${chainId}:${block.hash}:${source}:${functionName}`,
+        functionName,
+        entry: 'handler',
+        input: stringifyJson({ ...base, ...input }),
+        blockNumber: block.number,
+        blockHash: block.hash,
+        readyAt: confirmations === 'finalized' ? null : block.number + BigInt(confirmations),
+      })
+    },
+    setTimer: (timer) => timers.set(timer.id, timer),
+    clearTimer: (id) => timers.set(id, null),
+    setCondition: (id, value) => conditions.push({ id, value }),
+  }
+
   for (const log of logs) {
     const topic0 = log.topics[0]
     if (!topic0) continue
     const targets = index.byLog.get(logIndexKey(log.address, topic0))
     if (!targets) continue
     // Each log is decoded at most once per event (the index shares equal events between functions), and
-    // not at all when every target reads its key and time straight from the log.
+    // not at all when every target reads what it needs straight from the log.
     const decoded = new Map<AbiEvent, Record<string, unknown> | null>()
-    const decode = (event: AbiEvent) => {
+    const decode: DecodeLog = (event) => {
       if (decoded.has(event)) return decoded.get(event) ?? null
       let args: Record<string, unknown> | null = null
       try {
@@ -63,99 +76,30 @@ export async function planBlock(
           unknown
         >
       } catch (error) {
-        ctx.onWarning?.(
-          `Block ${block.number}: log ${log.logIndex} does not decode as ${event.name}: ${error}`,
-        )
+        plan.warn(`Block ${block.number}: log ${log.logIndex} does not decode as ${event.name}: ${error}`)
       }
       decoded.set(event, args)
       return args
     }
-    for (const target of targets) {
-      if (target.kind === 'event') {
-        const args = decode(target.event)
-        if (!args || !matchesArgs(args, target.args)) continue
-        job(target.functionName, `log${log.logIndex}`, {
-          event: {
-            name: target.event.name,
-            args,
-            // RPC logs carry lowercase addresses; checksum them like the decoded args and the config's.
-            address: getAddress(log.address),
-            logIndex: log.logIndex,
-            transactionHash: log.transactionHash,
-          },
-        })
-        continue
-      }
-      let keyValue = target.readKey?.(log)
-      let atValue = target.kind === 'deadline-set' ? target.readAt?.(log) : undefined
-      if (keyValue === undefined || (target.kind === 'deadline-set' && atValue === undefined)) {
-        const args = decode(target.event)
-        if (!args) continue
-        keyValue = args[target.key] as bigint | string
-        if (target.kind === 'deadline-set') atValue = args[target.at] as bigint
-      }
-      const key = String(keyValue)
-      const id = `${target.functionName}:${key}`
-      if (target.kind === 'deadline-clear') timers.set(id, null)
-      else timers.set(id, { id, functionName: target.functionName, key, at: BigInt(atValue as bigint) })
-    }
+    for (const onLog of targets) onLog(log, decode, plan)
   }
+
   const timersSet = [...timers.values()].filter((t): t is Timer => t !== null)
   const timersCleared = [...timers.entries()].filter(([, t]) => t === null).map(([id]) => id)
-
   const due = new Map<string, Timer>()
   for (const t of await ctx.store.dueTimers(block.timestamp)) if (!timers.has(t.id)) due.set(t.id, t)
   for (const t of timersSet) if (t.at <= block.timestamp) due.set(t.id, t)
-  const schedules = new Map(index.schedules.map((s) => [s.functionName, s]))
   for (const t of due.values()) {
-    const schedule = schedules.get(t.functionName)
-    if (schedule) job(t.functionName, `timer:${t.id}:${t.at}`, { schedule: { at: t.at } })
-    else job(t.functionName, `timer:${t.id}`, { deadline: { key: t.key, at: t.at } })
+    // A timer of a function no longer indexed (removed, or now of another kind) fires once like a
+    // deadline's and is dropped: its run fails as not loaded instead of the timer staying due forever.
+    const { source, input, next } = (index.timers.get(t.functionName) ?? fireDeadline)(t, block)
+    plan.job(t.functionName, source, input)
     const setIndex = timersSet.findIndex((s) => s.id === t.id)
     if (setIndex >= 0) timersSet.splice(setIndex, 1)
-    if (schedule?.every) {
-      const every = BigInt(schedule.every)
-      const next = t.at + every * ((block.timestamp - t.at) / every + 1n)
-      timersSet.push({ ...t, at: next })
-    } else if (!timersCleared.includes(t.id)) timersCleared.push(t.id)
+    if (next !== undefined) timersSet.push({ ...t, at: next })
+    else if (!timersCleared.includes(t.id)) timersCleared.push(t.id)
   }
 
-  for (const b of index.blocks) if (block.number % BigInt(b.every) === 0n) job(b.functionName, 'blocks', {})
-
-  const conditions = await evaluateConditions(ctx, block)
-  for (const c of conditions)
-    if (c.fired) job(c.functionName, 'condition', { condition: { value: c.result } })
-
-  return {
-    block,
-    jobs,
-    timersSet,
-    timersCleared,
-    conditions: conditions.map(({ id, value }) => ({ id, value })),
-  }
-}
-
-async function evaluateConditions(ctx: PlanContext, block: BlockHeader) {
-  const active = ctx.index.conditions.filter((c) => block.number % BigInt(c.trigger.everyBlocks ?? 1) === 0n)
-  if (active.length === 0) return []
-  const previous = await ctx.store.getConditions(active.map((c) => c.id))
-  const results = await Promise.all(
-    active.map(async (c) => {
-      try {
-        const result = await ctx.chain.readContract({
-          address: c.address,
-          abi: c.trigger.abi,
-          functionName: c.trigger.functionName,
-          args: c.trigger.args ?? [],
-          blockNumber: block.number,
-        })
-        const value = Boolean(result)
-        return { id: c.id, functionName: c.functionName, value, result, fired: value && !previous.get(c.id) }
-      } catch (error) {
-        ctx.onWarning?.(`Condition of '${c.functionName}' failed at block ${block.number}: ${error}`)
-        return null
-      }
-    }),
-  )
-  return results.filter((r) => r !== null)
+  for (const perBlock of index.perBlock) await perBlock(plan)
+  return { block, jobs, timersSet, timersCleared, conditions }
 }

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { FunctionBuildError } from '../internal/errors.js'
 import { parseFunctionData } from './parseFunctionData.js'
-import { triggerSchema } from './triggerSchema.js'
 
 const abi = [
   {
@@ -119,12 +118,5 @@ describe('parseFunctionData', () => {
     expect(error?.shortMessage).toContain('(and 1 more)')
     expect(error?.details).toContain('trigger.abi must be an ABI array')
     expect(error?.hint).toContain("type: 'event'")
-  })
-})
-
-describe('triggerSchema', () => {
-  it('is usable on its own', () => {
-    expect(triggerSchema.safeParse({ type: 'blocks', every: 10 }).success).toBe(true)
-    expect(triggerSchema.safeParse({ type: 'blocks', every: 1.5 }).success).toBe(false)
   })
 })

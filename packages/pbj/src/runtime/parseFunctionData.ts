@@ -1,20 +1,32 @@
-import type { z } from 'zod'
+import { z } from 'zod'
 import { type GrantedCapabilities, noCapabilities } from '../capabilities/capabilities.js'
+import { capabilitiesSchema } from '../capabilities/capabilitiesSchema.js'
+import type { FunctionLimits, RetryPolicy } from '../function/defineFunction.js'
+import { limitsSchema } from '../function/limitsSchema.js'
+import { retrySchema } from '../function/retrySchema.js'
+import type { Trigger } from '../function/triggers.js'
 import { FunctionBuildError } from '../internal/errors.js'
-import { displayPath } from '../runtime/displayPath.js'
-import { checkTriggerAbi, type TriggerIssue } from './checkTriggerAbi.js'
-import type { FunctionLimits, RetryPolicy } from './defineFunction.js'
-import { functionDataSchema } from './triggerSchema.js'
-import type { Trigger } from './triggers.js'
+import type { TriggerIssue } from '../triggers/abiNames.js'
+import { checkTriggerAbi } from '../triggers/checkTriggerAbi.js'
+import { triggerKindOf } from '../triggers/triggerKinds.js'
+import { triggerSchema } from '../triggers/triggerSchema.js'
+import { displayPath } from './displayPath.js'
 
+/**
+ * The data part of a function definition: what `loadFunction` reads out of the sandbox.
+ *
+ * @example
+ * functionDataSchema.safeParse({ trigger: { type: 'blocks', every: 1 } })
+ */
+export const functionDataSchema = z.object({
+  trigger: triggerSchema,
+  limits: limitsSchema.optional(),
+  retry: retrySchema.optional(),
+  capabilities: capabilitiesSchema.optional(),
+})
+
+/** How to write each section, for the hint of an error in it; a trigger kind has its own `example`. */
 const examples: Record<string, string> = {
-  event: "trigger: { type: 'event', contract: 'CarLoan', abi: carLoanAbi, event: 'InstallmentPaid' }",
-  condition:
-    "trigger: { type: 'condition', contract: 'CarLoan', abi: carLoanAbi, functionName: 'isDelinquent', args: [1n] }",
-  schedule: "trigger: { type: 'schedule', every: 3600 }",
-  blocks: "trigger: { type: 'blocks', every: 10 }",
-  deadline:
-    "trigger: { type: 'deadline', contract: 'CarLoan', abi: carLoanAbi, set: { LoanOpened: { key: 'loanId', at: 'lockAt' } } }",
   limits: 'limits: { timeoutMs: 5000, memoryMb: 64 }',
   retry: "retry: { maxAttempts: 5, backoffMs: 200, on: 'faults' }",
   capabilities:
@@ -51,7 +63,7 @@ export function parseFunctionData(
 ): { trigger: Trigger; limits: FunctionLimits; retry: RetryPolicy; capabilities: GrantedCapabilities } {
   const parsed = functionDataSchema.safeParse(data)
   const issues = parsed.success
-    ? checkTriggerAbi(parsed.data.trigger as Record<string, unknown>)
+    ? checkTriggerAbi(parsed.data.trigger as Trigger)
     : parsed.error.issues.flatMap(fromZod)
   const first = issues[0]
   if (parsed.success && !first) {
@@ -71,7 +83,7 @@ export function parseFunctionData(
   }
   const type = (data as { trigger?: { type?: unknown } } | undefined)?.trigger?.type
   const section = ['limits', 'retry', 'capabilities'].find((f) => first?.path.startsWith(f))
-  const example = section ? examples[section] : (examples[String(type)] ?? examples.blocks)
+  const example = section ? examples[section] : (triggerKindOf(type) ?? triggerKindOf('blocks'))?.example
   const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : ''
   throw new FunctionBuildError(`${displayPath(file)}: ${first ? line(first) : 'invalid function'}${more}`, {
     details: issues.length > 1 ? issues.map((i) => `- ${line(i)}`).join('\n') : undefined,
