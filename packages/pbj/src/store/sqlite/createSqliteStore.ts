@@ -20,10 +20,16 @@ import { sqliteUsage } from './sqliteUsage.js'
 export function createSqliteStore(options: { path: string }): Store {
   if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true })
   const db = new Database(options.path)
-  // Outside the migration's transaction: SQLite ignores a journal mode change inside one.
+  try {
+    migrate(db)
+  } catch (error) {
+    db.close()
+    throw error
+  }
+  // After the migration: a file it refuses is left as it was, and a journal mode change is not allowed
+  // inside its transaction.
   db.pragma('journal_mode = WAL')
   db.pragma('synchronous = NORMAL')
-  migrate(db)
 
   const q = {
     dueTimers: db.prepare<[bigint, number], TimerRow>(
