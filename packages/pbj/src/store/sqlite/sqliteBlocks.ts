@@ -43,7 +43,7 @@ type TimerParams = [id: string, functionName: string, key: string, at: bigint]
  * undo record of what the timers and conditions were before, so a reorg can put them back exactly.
  *
  * @example
- * const blocks = sqliteBlocks(db)
+ * const blocks = sqliteBlocks(db) // db already migrated (see migrate): table modules create no tables
  * await blocks.commitBlock(31337, write)
  */
 export function sqliteBlocks(

@@ -8,7 +8,7 @@ import { type DeviceRow, toDevice } from './rows.js'
  * version back instead of a new one.
  *
  * @example
- * const devices = sqliteDevices(db)
+ * const devices = sqliteDevices(db) // db already migrated (see migrate)
  * await devices.setDesired('0xcar', { locked: true }, 'job-1:0', Date.now()) // { version: 1, changed: true }
  * await devices.unpublishedDevices() // [{ deviceId: '0xcar', desiredVersion: 1, publishedVersion: 0, … }]
  * await devices.markPublished('0xcar', 1, Date.now())

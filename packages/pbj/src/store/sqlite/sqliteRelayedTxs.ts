@@ -120,8 +120,13 @@ const receiptText = (receipt: RelayedTx['receipt']) =>
         effectiveGasPrice: receipt.effectiveGasPrice.toString(),
       })
 
+type SqlValue = string | number | bigint | null
+/** The value of each updatable field when it is set. */
+type Values = { [field in keyof RelayedTxUpdate]-?: Exclude<RelayedTxUpdate[field], undefined> }
+type Field = keyof Values
+
 /** Column and value of each updatable field. */
-const columns: { [field in keyof Required<RelayedTxUpdate>]: [string, (v: never) => unknown] } = {
+const columns: { [field in Field]: [column: string, value: (v: Values[field]) => SqlValue] } = {
   status: ['status', (v: string) => v],
   hash: ['hash', (v: string) => v],
   raw: ['raw', (v: string) => v],
@@ -130,17 +135,28 @@ const columns: { [field in keyof Required<RelayedTxUpdate>]: [string, (v: never)
   sentAt: ['sent_at', (v: number | null) => v],
   sentBlock: ['sent_block', (v: bigint | null) => v],
   minedAt: ['mined_at', (v: number | null) => v],
-  receipt: ['receipt', receiptText as (v: never) => unknown],
+  receipt: ['receipt', receiptText],
   final: ['final', (v: boolean) => (v ? 1 : 0)],
   error: ['error', (v: string | null) => v],
 }
+
+const fields = Object.keys(columns) as Field[]
+
+/** The column a field is written to and its value there; null when the update leaves the field alone. */
+const assignment = <F extends Field>(update: RelayedTxUpdate, field: F): [string, SqlValue] | null => {
+  const value = update[field]
+  if (!isSet(value)) return null
+  const [column, toValue] = columns[field]
+  return [column, toValue(value)]
+}
+const isSet = <T>(value: T): value is Exclude<T, undefined> => value !== undefined
 
 /**
  * Relayed transactions on SQLite: one row per intent (its current attempt inline) and one per signed
  * attempt, so the hash that finally mined is found whichever replacement it was.
  *
  * @example
- * const txs = sqliteRelayedTxs(db)
+ * const txs = sqliteRelayedTxs(db) // db already migrated (see migrate)
  * await txs.insert(record) // written before the broadcast
  * await txs.update(record.key, { status: 'pending', sentAt: Date.now() })
  */
@@ -171,17 +187,17 @@ export function sqliteRelayedTxs(db: Database): RelayedTxStore {
        ORDER BY nonce, created_at`,
     ),
   }
-  const update = (key: string, fields: RelayedTxUpdate) => {
+  const update = (key: string, changes: RelayedTxUpdate) => {
     const set: string[] = []
-    const values: unknown[] = []
-    for (const [field, value] of Object.entries(fields)) {
-      const column = columns[field as keyof RelayedTxUpdate]
-      if (!column || value === undefined) continue
-      set.push(`${column[0]} = ?`)
-      values.push(column[1](value as never))
+    const values: SqlValue[] = []
+    for (const field of fields) {
+      const change = assignment(changes, field)
+      if (!change) continue
+      set.push(`${change[0]} = ?`)
+      values.push(change[1])
     }
     if (set.length > 0)
-      db.prepare(`UPDATE relayed_txs SET ${set.join(', ')} WHERE key = ?`).run(...values, key)
+      db.prepare<SqlValue[]>(`UPDATE relayed_txs SET ${set.join(', ')} WHERE key = ?`).run(...values, key)
   }
   const insert = db.transaction((tx: RelayedTx) => {
     const existing = q.get.get(tx.key)

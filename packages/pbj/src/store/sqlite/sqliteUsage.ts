@@ -56,7 +56,7 @@ const toSettlement = (r: SettlementRow): Settlement => ({
  * Metered usage and settlements on SQLite.
  *
  * @example
- * const usage = sqliteUsage(db)
+ * const usage = sqliteUsage(db) // db already migrated (see migrate)
  * await usage.record({ runId, jobId, functionName, durationMs: 3, deviceMessages: 1, gasWei: 0n, amount: 1_300n, at: Date.now() })
  */
 export function sqliteUsage(db: Database): UsageStore {
