@@ -20,12 +20,21 @@ export function migrate(
   steps: readonly Migration[] = migrations,
 ): { from: number; to: number } {
   const latest = steps.at(-1)?.version ?? 0
-  const apply = db.transaction(() => {
+  const check = () => {
     const from = userVersion(db)
     if (from > latest) throw new DatabaseVersionError({ path: db.name, version: from, latest })
+    return from
+  }
+  // An up-to-date file (every open but the first) takes no write lock: a CLI command opening the engine's
+  // file while it runs does not wait for it.
+  const current = check()
+  if (current === latest) return { from: current, to: current }
+  const apply = db.transaction(() => {
+    // Read again under the lock: another process may have migrated the file in between.
+    const from = check()
     for (const step of steps) if (step.version > from) step.up(db)
     if (from < latest) db.pragma(`user_version = ${latest}`)
-    return { from, to: Math.max(from, latest) }
+    return { from, to: latest }
   })
   // Immediate: two processes opening one old file do not both start migrating it.
   return apply.immediate()
