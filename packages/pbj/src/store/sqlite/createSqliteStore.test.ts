@@ -1,9 +1,11 @@
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import Database from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
 import type { BlockWrite } from '../types.js'
 import { createSqliteStore } from './createSqliteStore.js'
+import { CorruptRowError } from './errors.js'
 
 const block = (n: bigint): BlockWrite['block'] => ({
   number: n,
@@ -215,5 +217,59 @@ describe('createSqliteStore', () => {
     for (const i of [100, 128, 149]) expect(await store.getTimer(`f:${i}`)).toBeNull()
     expect(await store.dueTimers(1_000n)).toHaveLength(100)
     await store.close()
+  })
+
+  it('rolls back the per-timer undo records of files written before the one-record-per-block form', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'pbj-store-')), 'pbj.db')
+    const store = createSqliteStore({ path })
+    await store.commitBlock(
+      1,
+      write(10n, { timersSet: [{ id: 'a', functionName: 'lock', key: 'a', at: 100n }] }),
+    )
+    await store.commitBlock(
+      1,
+      write(11n, {
+        timersSet: [
+          { id: 'a', functionName: 'lock', key: 'a', at: 200n },
+          { id: 'b', functionName: 'lock', key: 'b', at: 50n },
+        ],
+      }),
+    )
+    await store.close()
+    // Block 11's undo as an older pbj wrote it: one 'timer' row per timer, `at` as a decimal string.
+    const db = new Database(path)
+    db.prepare('DELETE FROM block_undo WHERE number = 11').run()
+    const undo = db.prepare(
+      "INSERT INTO block_undo (chain_id, number, seq, kind, id, previous) VALUES (1, 11, ?, 'timer', ?, ?)",
+    )
+    undo.run(0, 'a', JSON.stringify({ id: 'a', functionName: 'lock', key: 'a', at: '100' }))
+    undo.run(1, 'b', null)
+    db.close()
+
+    const again = createSqliteStore({ path })
+    await again.rollback(1, block(10n), [])
+    expect(await again.getTimer('a')).toEqual({ id: 'a', functionName: 'lock', key: 'a', at: 100n })
+    expect(await again.getTimer('b')).toBeNull()
+    await again.close()
+  })
+
+  it('names the column when a JSON value read back is not what pbj wrote', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'pbj-store-')), 'pbj.db')
+    const store = createSqliteStore({ path })
+    await store.setDesired('0xcar', { locked: true }, 'job-1:0', 5)
+    await store.setDesired('0xvan', { locked: true }, 'job-2:0', 5)
+    await store.close()
+    const db = new Database(path)
+    db.prepare("UPDATE devices SET desired = '{\"locked\":' WHERE device_id = '0xcar'").run()
+    db.prepare('UPDATE devices SET desired = \'{"locked":"yes"}\' WHERE device_id = \'0xvan\'').run()
+    db.close()
+
+    const again = createSqliteStore({ path })
+    for (const deviceId of ['0xcar', '0xvan']) {
+      const error = await again.getDevice(deviceId).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(CorruptRowError)
+      expect(error).toMatchObject({ meta: { column: 'devices.desired' } })
+    }
+    await again.close()
   })
 })

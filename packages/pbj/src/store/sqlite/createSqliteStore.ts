@@ -2,8 +2,8 @@ import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import type { Store } from '../types.js'
-import { toTimer } from './rows.js'
-import { schema } from './schema.js'
+import { migrate } from './migrate.js'
+import { type TimerRow, toTimer } from './rows.js'
 import { sqliteBlocks } from './sqliteBlocks.js'
 import { sqliteDevices } from './sqliteDevices.js'
 import { sqliteJobs } from './sqliteJobs.js'
@@ -20,23 +20,40 @@ import { sqliteUsage } from './sqliteUsage.js'
 export function createSqliteStore(options: { path: string }): Store {
   if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true })
   const db = new Database(options.path)
-  db.exec(schema)
+  try {
+    migrate(db)
+  } catch (error) {
+    db.close()
+    throw error
+  }
+  // After the migration: a file it refuses is left as it was, and a journal mode change is not allowed
+  // inside its transaction.
+  db.pragma('journal_mode = WAL')
+  db.pragma('synchronous = NORMAL')
 
   const q = {
-    dueTimers: db.prepare('SELECT * FROM timers WHERE at <= ? ORDER BY at LIMIT ?'),
-    getTimer: db.prepare('SELECT * FROM timers WHERE id = ?'),
-    ensureTimer: db.prepare('INSERT OR IGNORE INTO timers (id, function_name, key, at) VALUES (?, ?, ?, ?)'),
-    getCondition: db.prepare('SELECT value FROM conditions WHERE id = ?'),
-    kvGet: db.prepare('SELECT value FROM kv WHERE scope = ? AND key = ?'),
-    kvSet: db.prepare('INSERT OR REPLACE INTO kv (scope, key, value) VALUES (?, ?, ?)'),
-    kvDelete: db.prepare('DELETE FROM kv WHERE scope = ? AND key = ?'),
-    kvScopeBytes: db.prepare(
+    dueTimers: db.prepare<[bigint, number], TimerRow>(
+      'SELECT * FROM timers WHERE at <= ? ORDER BY at LIMIT ?',
+    ),
+    getTimer: db.prepare<[string], TimerRow>('SELECT * FROM timers WHERE id = ?'),
+    ensureTimer: db.prepare<[string, string, string, bigint]>(
+      'INSERT OR IGNORE INTO timers (id, function_name, key, at) VALUES (?, ?, ?, ?)',
+    ),
+    getCondition: db.prepare<[string], { value: number }>('SELECT value FROM conditions WHERE id = ?'),
+    kvGet: db.prepare<[string, string], { value: string }>(
+      'SELECT value FROM kv WHERE scope = ? AND key = ?',
+    ),
+    kvSet: db.prepare<[string, string, string]>(
+      'INSERT OR REPLACE INTO kv (scope, key, value) VALUES (?, ?, ?)',
+    ),
+    kvDelete: db.prepare<[string, string]>('DELETE FROM kv WHERE scope = ? AND key = ?'),
+    kvScopeBytes: db.prepare<[string, string], { n: number }>(
       'SELECT COALESCE(SUM(length(CAST(key AS BLOB)) + length(CAST(value AS BLOB))), 0) AS n FROM kv WHERE scope = ? AND key != ?',
     ),
   }
   // One synchronous transaction: concurrent runs of a function cannot both fit under the limit.
   const kvSetWithin = db.transaction((scope: string, key: string, value: string, max: number) => {
-    const others = (q.kvScopeBytes.get(scope, key) as { n: number }).n
+    const others = q.kvScopeBytes.get(scope, key)?.n ?? 0
     const scopeBytes = others + Buffer.byteLength(key) + Buffer.byteLength(value)
     if (scopeBytes > max) return { stored: false, scopeBytes }
     q.kvSet.run(scope, key, value)
@@ -45,10 +62,10 @@ export function createSqliteStore(options: { path: string }): Store {
 
   return {
     async dueTimers(timestamp, limit = 10_000) {
-      return (q.dueTimers.all(timestamp, limit) as Record<string, unknown>[]).map(toTimer)
+      return q.dueTimers.all(timestamp, limit).map(toTimer)
     },
     async getTimer(id) {
-      const row = q.getTimer.get(id) as Record<string, unknown> | undefined
+      const row = q.getTimer.get(id)
       return row ? toTimer(row) : null
     },
     async ensureTimer(t) {
@@ -57,13 +74,13 @@ export function createSqliteStore(options: { path: string }): Store {
     async getConditions(ids) {
       const out = new Map<string, boolean>()
       for (const id of ids) {
-        const row = q.getCondition.get(id) as { value: number } | undefined
+        const row = q.getCondition.get(id)
         if (row) out.set(id, row.value === 1)
       }
       return out
     },
     async kvGet(scope, key) {
-      return (q.kvGet.get(scope, key) as { value: string } | undefined)?.value ?? null
+      return q.kvGet.get(scope, key)?.value ?? null
     },
     async kvSet(scope, key, value, maxScopeBytes) {
       if (maxScopeBytes !== undefined) return kvSetWithin(scope, key, value, maxScopeBytes)

@@ -1,11 +1,12 @@
 import type { Database } from 'better-sqlite3'
+import type { Hex } from 'viem'
+import { z } from 'zod'
 import type { BlockWrite, Cursor, NewJob, Store, Timer } from '../types.js'
-import { toCursor, toJob } from './rows.js'
+import { readJson } from './internal/readJson.js'
+import { type CursorRow, type JobRow, type TimerRow, toCursor, toJob } from './rows.js'
 
 /** How many recent blocks (hashes and undo records) are kept for reorg checks. */
 export const BLOCK_WINDOW = 256
-
-type Row = Record<string, unknown>
 
 /** Timers upserted per statement: one statement per row cost more than the row itself. */
 const TIMER_BATCH = 64
@@ -14,57 +15,86 @@ const timerValues = (n: number) => Array.from({ length: n }, () => '(?, ?, ?, ?)
 /** A timer's state before a block, as one block's undo record keeps it: null when it did not exist. */
 type TimerBefore = [id: string, previous: [functionName: string, key: string, at: string] | null]
 
+/** A `block_undo` row: `previous` is JSON, its shape set by `kind`. */
+type UndoRow = { kind: 'timers' | 'timer' | 'condition'; id: string; previous: string | null }
+
+/** What each kind of undo record keeps (`timer`: one row per timer, as files before `timers` have it). */
+const undoSchemas = {
+  timers: z.array(
+    z.tuple([z.string(), z.tuple([z.string(), z.string(), z.string()]).nullable()]),
+  ) satisfies z.ZodType<TimerBefore[]>,
+  timer: z
+    .object({
+      id: z.string(),
+      functionName: z.string(),
+      key: z.string(),
+      at: z.union([z.string(), z.number()]),
+    })
+    .nullable(),
+  condition: z.number().nullable(),
+}
+
+/** A block's columns as bound (cursor and blocks), and a timer's. */
+type BlockParams = [chainId: number, number: bigint, hash: Hex, parentHash: Hex, timestamp: bigint]
+type TimerParams = [id: string, functionName: string, key: string, at: bigint]
+
 /**
  * Blocks on SQLite: each block's jobs, timers, conditions and cursor commit in one transaction, with an
  * undo record of what the timers and conditions were before, so a reorg can put them back exactly.
  *
  * @example
- * const blocks = sqliteBlocks(db)
+ * const blocks = sqliteBlocks(db) // db already migrated (see migrate): table modules create no tables
  * await blocks.commitBlock(31337, write)
  */
 export function sqliteBlocks(
   db: Database,
 ): Pick<Store, 'getCursor' | 'commitBlock' | 'getBlockHash' | 'jobsAbove' | 'rollback'> {
   const q = {
-    getCursor: db.prepare('SELECT * FROM cursor WHERE chain_id = ?'),
-    setCursor: db.prepare(
+    getCursor: db.prepare<[number], CursorRow>('SELECT * FROM cursor WHERE chain_id = ?'),
+    setCursor: db.prepare<BlockParams>(
       `INSERT INTO cursor (chain_id, number, hash, parent_hash, timestamp) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (chain_id) DO UPDATE SET number = excluded.number, hash = excluded.hash,
        parent_hash = excluded.parent_hash, timestamp = excluded.timestamp`,
     ),
-    putBlock: db.prepare(
+    putBlock: db.prepare<BlockParams>(
       'INSERT OR REPLACE INTO blocks (chain_id, number, hash, parent_hash, timestamp) VALUES (?, ?, ?, ?, ?)',
     ),
-    getBlock: db.prepare('SELECT hash FROM blocks WHERE chain_id = ? AND number = ?'),
-    pruneBlocks: db.prepare('DELETE FROM blocks WHERE chain_id = ? AND number < ?'),
-    pruneUndo: db.prepare('DELETE FROM block_undo WHERE chain_id = ? AND number < ?'),
-    insertJob: db.prepare(
+    getBlock: db.prepare<[number, bigint], { hash: string }>(
+      'SELECT hash FROM blocks WHERE chain_id = ? AND number = ?',
+    ),
+    pruneBlocks: db.prepare<[number, bigint]>('DELETE FROM blocks WHERE chain_id = ? AND number < ?'),
+    pruneUndo: db.prepare<[number, bigint]>('DELETE FROM block_undo WHERE chain_id = ? AND number < ?'),
+    insertJob: db.prepare<
+      [string, string, NewJob['entry'], string, bigint, Hex, bigint | null, 'pending' | 'waiting', number]
+    >(
       `INSERT OR IGNORE INTO jobs (id, function_name, entry, input, block_number, block_hash, ready_at, status, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
-    setTimer: db.prepare('INSERT OR REPLACE INTO timers (id, function_name, key, at) VALUES (?, ?, ?, ?)'),
-    getTimers: db.prepare(
+    setTimer: db.prepare<TimerParams>(
+      'INSERT OR REPLACE INTO timers (id, function_name, key, at) VALUES (?, ?, ?, ?)',
+    ),
+    getTimers: db.prepare<[ids: string[]], TimerRow>(
       `SELECT id, function_name, key, at FROM timers WHERE id IN (${Array(TIMER_BATCH).fill('?').join(', ')})`,
     ),
-    setTimers: db.prepare(
+    setTimers: db.prepare<[values: TimerParams[number][]]>(
       `INSERT OR REPLACE INTO timers (id, function_name, key, at) VALUES ${timerValues(TIMER_BATCH)}`,
     ),
-    clearTimer: db.prepare('DELETE FROM timers WHERE id = ?'),
-    getCondition: db.prepare('SELECT value FROM conditions WHERE id = ?'),
-    setCondition: db.prepare('INSERT OR REPLACE INTO conditions (id, value) VALUES (?, ?)'),
-    clearCondition: db.prepare('DELETE FROM conditions WHERE id = ?'),
-    addUndo: db.prepare(
+    clearTimer: db.prepare<[string]>('DELETE FROM timers WHERE id = ?'),
+    getCondition: db.prepare<[string], { value: number }>('SELECT value FROM conditions WHERE id = ?'),
+    setCondition: db.prepare<[string, number]>('INSERT OR REPLACE INTO conditions (id, value) VALUES (?, ?)'),
+    clearCondition: db.prepare<[string]>('DELETE FROM conditions WHERE id = ?'),
+    addUndo: db.prepare<[number, bigint, number, UndoRow['kind'], string, string | null]>(
       'INSERT INTO block_undo (chain_id, number, seq, kind, id, previous) VALUES (?, ?, ?, ?, ?, ?)',
     ),
-    undoAbove: db.prepare(
+    undoAbove: db.prepare<[number, bigint], UndoRow>(
       'SELECT * FROM block_undo WHERE chain_id = ? AND number > ? ORDER BY number DESC, seq DESC',
     ),
-    dropUndoAbove: db.prepare('DELETE FROM block_undo WHERE chain_id = ? AND number > ?'),
-    dropBlocksAbove: db.prepare('DELETE FROM blocks WHERE chain_id = ? AND number > ?'),
-    jobsAbove: db.prepare(
+    dropUndoAbove: db.prepare<[number, bigint]>('DELETE FROM block_undo WHERE chain_id = ? AND number > ?'),
+    dropBlocksAbove: db.prepare<[number, bigint]>('DELETE FROM blocks WHERE chain_id = ? AND number > ?'),
+    jobsAbove: db.prepare<[bigint], JobRow>(
       "SELECT * FROM jobs WHERE block_number > ? AND status != 'orphaned' ORDER BY block_number, id",
     ),
-    orphan: db.prepare(
+    orphan: db.prepare<[bigint]>(
       "UPDATE jobs SET status = 'orphaned' WHERE block_number > ? AND status IN ('waiting', 'pending', 'held') AND entry = 'handler'",
     ),
   }
@@ -90,23 +120,17 @@ export function sqliteBlocks(
   const setTimers = (timers: readonly Timer[]) => {
     let i = 0
     for (; i + TIMER_BATCH <= timers.length; i += TIMER_BATCH) {
-      const values: unknown[] = []
-      for (let j = i; j < i + TIMER_BATCH; j++) {
-        const t = timers[j] as Timer
-        values.push(t.id, t.functionName, t.key, t.at)
-      }
+      const values: TimerParams[number][] = []
+      for (const t of timers.slice(i, i + TIMER_BATCH)) values.push(t.id, t.functionName, t.key, t.at)
       q.setTimers.run(values)
     }
-    for (; i < timers.length; i++) {
-      const t = timers[i] as Timer
-      q.setTimer.run(t.id, t.functionName, t.key, t.at)
-    }
+    for (const t of timers.slice(i)) q.setTimer.run(t.id, t.functionName, t.key, t.at)
   }
 
   const commit = db.transaction((chainId: number, write: BlockWrite) => {
     const { block } = write
     let seq = 0
-    const undo = (kind: string, id: string, previous: unknown) =>
+    const undo = (kind: UndoRow['kind'], id: string, previous: unknown) =>
       q.addUndo.run(
         chainId,
         block.number,
@@ -119,22 +143,22 @@ export function sqliteBlocks(
     // One undo record for all the block's timers (kind 'timers'), not one row each: reading a timer is cheap,
     // inserting a row is not, and a block of a catch-up can set thousands.
     const ids = [...new Set([...write.timersCleared, ...write.timersSet.map((t) => t.id)])]
-    const found = new Map<string, Row>()
+    const found = new Map<string, TimerRow>()
     for (let i = 0; i < ids.length; i += TIMER_BATCH) {
       const chunk = ids.slice(i, i + TIMER_BATCH)
       // The statement takes exactly TIMER_BATCH ids: a short last chunk is padded with its first id.
-      const padded = [...chunk, ...Array(TIMER_BATCH - chunk.length).fill(chunk[0])]
-      for (const row of q.getTimers.all(padded) as Row[]) found.set(row.id as string, row)
+      const padded: string[] = [...chunk, ...Array<string>(TIMER_BATCH - chunk.length).fill(chunk[0] ?? '')]
+      for (const row of q.getTimers.all(padded)) found.set(row.id, row)
     }
     const before: TimerBefore[] = ids.map((id) => {
       const row = found.get(id)
-      return [id, row ? [row.function_name as string, row.key as string, String(row.at)] : null]
+      return [id, row ? [row.function_name, row.key, String(row.at)] : null]
     })
     if (before.length > 0) undo('timers', '', before)
     for (const id of write.timersCleared) q.clearTimer.run(id)
     setTimers(write.timersSet)
     for (const c of write.conditions) {
-      undo('condition', c.id, (q.getCondition.get(c.id) as { value: number } | undefined)?.value)
+      undo('condition', c.id, q.getCondition.get(c.id)?.value)
       q.setCondition.run(c.id, c.value ? 1 : 0)
     }
     q.putBlock.run(chainId, block.number, block.hash, block.parentHash, block.timestamp)
@@ -145,19 +169,23 @@ export function sqliteBlocks(
 
   const rollback = db.transaction((chainId: number, ancestor: Cursor, compensations: NewJob[]) => {
     // Newest change first, so each id ends at the value it had before the first removed block.
-    for (const u of q.undoAbove.all(chainId, ancestor.number) as Row[]) {
-      const previous = u.previous == null ? null : JSON.parse(u.previous as string)
+    for (const u of q.undoAbove.all(chainId, ancestor.number)) {
+      const column = `block_undo.previous (${u.kind})`
       if (u.kind === 'timers') {
-        for (const [id, was] of previous as TimerBefore[]) {
+        for (const [id, was] of readJson(undoSchemas.timers, u.previous ?? '[]', column)) {
           if (was) q.setTimer.run(id, was[0], was[1], BigInt(was[2]))
           else q.clearTimer.run(id)
         }
       } else if (u.kind === 'timer') {
         // One row per timer: how files written before the 'timers' record keep their undo.
+        const previous = u.previous === null ? null : readJson(undoSchemas.timer, u.previous, column)
         if (previous) q.setTimer.run(previous.id, previous.functionName, previous.key, BigInt(previous.at))
         else q.clearTimer.run(u.id)
-      } else if (previous === null) q.clearCondition.run(u.id)
-      else q.setCondition.run(u.id, previous)
+      } else {
+        const previous = u.previous === null ? null : readJson(undoSchemas.condition, u.previous, column)
+        if (previous === null) q.clearCondition.run(u.id)
+        else q.setCondition.run(u.id, previous)
+      }
     }
     q.dropUndoAbove.run(chainId, ancestor.number)
     q.dropBlocksAbove.run(chainId, ancestor.number)
@@ -169,17 +197,17 @@ export function sqliteBlocks(
 
   return {
     async getCursor(chainId) {
-      const row = q.getCursor.get(chainId) as Row | undefined
+      const row = q.getCursor.get(chainId)
       return row ? toCursor(row) : null
     },
     async commitBlock(chainId, write) {
       commit(chainId, write)
     },
     async getBlockHash(chainId, number) {
-      return (q.getBlock.get(chainId, number) as { hash: string } | undefined)?.hash ?? null
+      return q.getBlock.get(chainId, number)?.hash ?? null
     },
     async jobsAbove(number) {
-      return (q.jobsAbove.all(number) as Row[]).map(toJob)
+      return q.jobsAbove.all(number).map(toJob)
     },
     async rollback(chainId, ancestor, compensations) {
       return rollback(chainId, ancestor, compensations)

@@ -1,7 +1,6 @@
 import type { Database } from 'better-sqlite3'
 import type { Store } from '../types.js'
-import { migrateDevices } from './migrateDevices.js'
-import { toDevice } from './rows.js'
+import { type DeviceRow, toDevice } from './rows.js'
 
 /**
  * Device desired/reported state on SQLite, and the outbox of desired states still to publish. Versions only
@@ -9,7 +8,7 @@ import { toDevice } from './rows.js'
  * version back instead of a new one.
  *
  * @example
- * const devices = sqliteDevices(db)
+ * const devices = sqliteDevices(db) // db already migrated (see migrate)
  * await devices.setDesired('0xcar', { locked: true }, 'job-1:0', Date.now()) // { version: 1, changed: true }
  * await devices.unpublishedDevices() // [{ deviceId: '0xcar', desiredVersion: 1, publishedVersion: 0, … }]
  * await devices.markPublished('0xcar', 1, Date.now())
@@ -29,49 +28,54 @@ export function sqliteDevices(
   | 'markCorrected'
   | 'listDevices'
 > {
-  migrateDevices(db)
   const q = {
-    get: db.prepare('SELECT * FROM devices WHERE device_id = ?'),
-    command: db.prepare('SELECT version FROM device_commands WHERE command_id = ?'),
-    ensure: db.prepare('INSERT OR IGNORE INTO devices (device_id) VALUES (?)'),
-    desire: db.prepare(
+    get: db.prepare<[string], DeviceRow>('SELECT * FROM devices WHERE device_id = ?'),
+    command: db.prepare<[string], { version: number }>(
+      'SELECT version FROM device_commands WHERE command_id = ?',
+    ),
+    ensure: db.prepare<[string]>('INSERT OR IGNORE INTO devices (device_id) VALUES (?)'),
+    desire: db.prepare<[string, number, string, number, bigint | null, string]>(
       `UPDATE devices SET desired = ?, desired_version = ?, command_id = ?, desired_at = ?, desired_block = ?
        WHERE device_id = ?`,
     ),
-    insertCommand: db.prepare(
+    insertCommand: db.prepare<[string, string, number, string, number]>(
       'INSERT INTO device_commands (command_id, device_id, version, desired, created_at) VALUES (?, ?, ?, ?, ?)',
     ),
-    report: db.prepare(
+    report: db.prepare<[string, number, number, number, string, number]>(
       `UPDATE devices SET reported = ?, reported_version = ?, reported_at = ?,
        corrections = CASE WHEN ? >= desired_version THEN 0 ELSE corrections END
        WHERE device_id = ? AND reported_version <= ?`,
     ),
-    corrected: db.prepare('UPDATE devices SET corrections = corrections + 1 WHERE device_id = ?'),
-    published: db.prepare(
+    corrected: db.prepare<[string]>('UPDATE devices SET corrections = corrections + 1 WHERE device_id = ?'),
+    published: db.prepare<[number, number, string, number]>(
       `UPDATE devices SET published_version = ?, published_at = ?
        WHERE device_id = ? AND published_version < ?`,
     ),
-    unpublished: db.prepare(
+    unpublished: db.prepare<[string, number], DeviceRow>(
       `SELECT * FROM devices WHERE desired_version > published_version AND device_id > ?
        ORDER BY device_id LIMIT ?`,
     ),
-    unacknowledged: db.prepare(
+    unacknowledged: db.prepare<[number, string, number], DeviceRow>(
       `SELECT * FROM devices WHERE reported_version < desired_version AND published_version >= desired_version
        AND published_at <= ? AND device_id > ? ORDER BY device_id LIMIT ?`,
     ),
-    list: db.prepare('SELECT * FROM devices WHERE device_id > ? ORDER BY device_id LIMIT ?'),
+    list: db.prepare<[string, number], DeviceRow>(
+      'SELECT * FROM devices WHERE device_id > ? ORDER BY device_id LIMIT ?',
+    ),
   }
   const setDesired = db.transaction(
     (deviceId: string, desired: object, commandId: string, at: number, blockNumber: bigint | null) => {
-      const seen = q.command.get(commandId) as { version: number } | undefined
+      const seen = q.command.get(commandId)
       if (seen) return { version: seen.version, changed: false, commandId }
       q.ensure.run(deviceId)
-      const device = toDevice(q.get.get(deviceId) as Record<string, unknown>)
+      // The row exists (ensured just above, in this transaction); a miss would read as a new device.
+      const row = q.get.get(deviceId)
+      const device = row ? toDevice(row) : null
       const text = JSON.stringify(desired)
-      if (device.desired && JSON.stringify(device.desired) === text) {
+      if (device?.desired && JSON.stringify(device.desired) === text) {
         return { version: device.desiredVersion, changed: false, commandId: device.commandId ?? commandId }
       }
-      const version = device.desiredVersion + 1
+      const version = (device?.desiredVersion ?? 0) + 1
       q.desire.run(text, version, commandId, at, blockNumber, deviceId)
       q.insertCommand.run(commandId, deviceId, version, text, at)
       return { version, changed: true, commandId }
@@ -79,7 +83,7 @@ export function sqliteDevices(
   )
   return {
     async getDevice(deviceId) {
-      const row = q.get.get(deviceId) as Record<string, unknown> | undefined
+      const row = q.get.get(deviceId)
       return row ? toDevice(row) : null
     },
     async setDesired(deviceId, desired, commandId, at, blockNumber) {
@@ -93,16 +97,16 @@ export function sqliteDevices(
       q.published.run(version, at, deviceId, version)
     },
     async unpublishedDevices(limit = 1_000, after = '') {
-      return (q.unpublished.all(after, limit) as Record<string, unknown>[]).map(toDevice)
+      return q.unpublished.all(after, limit).map(toDevice)
     },
     async unacknowledgedDevices(publishedBefore, limit = 1_000, after = '') {
-      return (q.unacknowledged.all(publishedBefore, after, limit) as Record<string, unknown>[]).map(toDevice)
+      return q.unacknowledged.all(publishedBefore, after, limit).map(toDevice)
     },
     async markCorrected(deviceId) {
       q.corrected.run(deviceId)
     },
     async listDevices(limit = 1_000, after = '') {
-      return (q.list.all(after, limit) as Record<string, unknown>[]).map(toDevice)
+      return q.list.all(after, limit).map(toDevice)
     },
   }
 }

@@ -1,10 +1,9 @@
 import type { Database } from 'better-sqlite3'
-import type { Store } from '../types.js'
+import type { JobStatus, Run, Store } from '../types.js'
 import { createGroupCommit } from './createGroupCommit.js'
-import { toJob, toRun } from './rows.js'
+import { type JobRow, type RunRow, toJob, toRun } from './rows.js'
 import { timeOrderedUuid } from './timeOrderedUuid.js'
 
-type Row = Record<string, unknown>
 type JobMethods =
   | 'unfinishedJobs'
   | 'releaseJobs'
@@ -29,37 +28,37 @@ type JobMethods =
  */
 export function sqliteJobs(db: Database): Pick<Store, JobMethods> {
   const q = {
-    unfinished: db.prepare(
+    unfinished: db.prepare<[], JobRow>(
       "SELECT * FROM jobs WHERE status = 'running' OR (status = 'pending' AND run_after = 0) ORDER BY block_number, created_at, id",
     ),
-    releasable: db.prepare(
+    releasable: db.prepare<[bigint, bigint], JobRow>(
       `SELECT * FROM jobs WHERE status = 'waiting' AND (ready_at <= ? OR (ready_at IS NULL AND block_number <= ?))
        ORDER BY block_number, id`,
     ),
-    release: db.prepare("UPDATE jobs SET status = 'pending' WHERE id = ? AND status = 'waiting'"),
-    getJob: db.prepare('SELECT * FROM jobs WHERE id = ?'),
-    claimDue: db.prepare(
+    release: db.prepare<[string]>("UPDATE jobs SET status = 'pending' WHERE id = ? AND status = 'waiting'"),
+    getJob: db.prepare<[string], JobRow>('SELECT * FROM jobs WHERE id = ?'),
+    claimDue: db.prepare<[number], JobRow>(
       "UPDATE jobs SET run_after = 0 WHERE status = 'pending' AND run_after > 0 AND run_after <= ? RETURNING *",
     ),
-    retry: db.prepare(
+    retry: db.prepare<[number, string], JobRow>(
       "UPDATE jobs SET status = 'pending', attempts = 0, run_after = ? WHERE id = ? AND status IN ('failed', 'dead') RETURNING *",
     ),
-    startJob: db.prepare(
+    startJob: db.prepare<[number, string]>(
       "UPDATE jobs SET status = 'running', attempts = ? WHERE id = ? AND status IN ('pending', 'running')",
     ),
-    insertRun: db.prepare(
+    insertRun: db.prepare<[string, string, string, number, number]>(
       `INSERT INTO runs (id, job_id, function_name, attempt, status, started_at) VALUES (?, ?, ?, ?, 'running', ?)`,
     ),
-    finishRun: db.prepare(
+    finishRun: db.prepare<[Run['status'], number, number, string, string | null, string]>(
       'UPDATE runs SET status = ?, ended_at = ?, duration_ms = ? - started_at, logs = ?, error = ? WHERE id = ?',
     ),
-    setJobStatus: db.prepare(
+    setJobStatus: db.prepare<[JobStatus, number | null, string | null, string]>(
       'UPDATE jobs SET status = ?, run_after = coalesce(?, run_after), last_error = coalesce(?, last_error) WHERE id = ?',
     ),
-    getRun: db.prepare('SELECT * FROM runs WHERE id = ?'),
+    getRun: db.prepare<[string], RunRow>('SELECT * FROM runs WHERE id = ?'),
   }
   const release = db.transaction((head: bigint, finalized: bigint) => {
-    const rows = (q.releasable.all(head, finalized) as Row[]).map(toJob)
+    const rows = q.releasable.all(head, finalized).map(toJob)
     for (const j of rows) q.release.run(j.id)
     return rows.map((j) => ({ ...j, status: 'pending' as const }))
   })
@@ -74,26 +73,29 @@ export function sqliteJobs(db: Database): Pick<Store, JobMethods> {
   })
   return {
     async unfinishedJobs() {
-      return (q.unfinished.all() as Row[]).map(toJob)
+      return q.unfinished.all().map(toJob)
     },
     async releaseJobs(head, finalized) {
       return release(head, finalized ?? -1n)
     },
     async getJob(id) {
-      const row = q.getJob.get(id) as Row | undefined
+      const row = q.getJob.get(id)
       return row ? toJob(row) : null
     },
     async claimDueRetries(now) {
-      return (q.claimDue.all(now) as Row[]).map(toJob)
+      return q.claimDue.all(now).map(toJob)
     },
     async retryJob(id, now) {
-      const row = q.retry.get(now, id) as Row | undefined
+      const row = q.retry.get(now, id)
       return row ? toJob(row) : null
     },
     async listJobs(filter) {
       const marks = filter.status.map(() => '?').join(', ')
       const sql = `SELECT * FROM jobs WHERE status IN (${marks}) ORDER BY created_at DESC LIMIT ?`
-      return (db.prepare(sql).all(...filter.status, filter.limit ?? 50) as Row[]).map(toJob)
+      return db
+        .prepare<(JobStatus | number)[], JobRow>(sql)
+        .all(...filter.status, filter.limit ?? 50)
+        .map(toJob)
     },
     async startRun(jobId, functionName, attempt, startedAt) {
       return write(() => start(jobId, functionName, attempt, startedAt))
@@ -109,15 +111,18 @@ export function sqliteJobs(db: Database): Pick<Store, JobMethods> {
     },
     async listRuns(filter = {}) {
       const where: string[] = []
-      const args: unknown[] = []
+      const args: string[] = []
       if (filter.functionName) where.push('function_name = ?') && args.push(filter.functionName)
       if (filter.status) where.push('status = ?') && args.push(filter.status)
       const sql = `SELECT * FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
         ORDER BY started_at DESC LIMIT ?`
-      return (db.prepare(sql).all(...args, filter.limit ?? 50) as Row[]).map(toRun)
+      return db
+        .prepare<(string | number)[], RunRow>(sql)
+        .all(...args, filter.limit ?? 50)
+        .map(toRun)
     },
     async getRun(id) {
-      const row = q.getRun.get(id) as Row | undefined
+      const row = q.getRun.get(id)
       return row ? toRun(row) : null
     },
   }
