@@ -1,8 +1,8 @@
 import type { Database } from 'better-sqlite3'
+import { v7 as uuidv7 } from 'uuid'
 import type { Store } from '../types.js'
 import { createGroupCommit } from './createGroupCommit.js'
 import { toJob, toRun } from './rows.js'
-import { timeOrderedUuid } from './timeOrderedUuid.js'
 
 type Row = Record<string, unknown>
 type JobMethods =
@@ -67,8 +67,9 @@ export function sqliteJobs(db: Database): Pick<Store, JobMethods> {
   // A transaction inside the group commit's: a savepoint, so the job and its run change together.
   const start = db.transaction((jobId: string, functionName: string, attempt: number, startedAt: number) => {
     if (q.startJob.run(attempt, jobId).changes === 0) return null
-    // Time-ordered, so new runs are appended to the runs index rather than spread over its pages.
-    const id = timeOrderedUuid()
+    // A UUIDv7: time-ordered (monotonic within a millisecond), so new runs are appended to the runs index
+    // rather than spread over its pages.
+    const id = uuidv7()
     q.insertRun.run(id, jobId, functionName, attempt, startedAt)
     return id
   })
