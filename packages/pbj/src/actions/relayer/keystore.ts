@@ -75,7 +75,16 @@ async function deriveKey(passphrase: string, kdf: Kdf): Promise<Buffer> {
   const password = passphrase.normalize('NFKC')
   const salt = Buffer.from(kdf.kdfparams.salt, 'hex')
   return new Promise<Buffer>((resolve, reject) => {
-    const done = (error: Error | null, key: Buffer) => (error ? reject(error) : resolve(key))
+    // A file's own parameters can be out of range (N not a power of two, more memory than allowed).
+    const done = (error: Error | null, key: Buffer) =>
+      error
+        ? reject(
+            new KeystoreError(`The keystore's ${kdf.kdf} parameters cannot be used`, {
+              cause: error,
+              details: error.message,
+            }),
+          )
+        : resolve(key)
     if (kdf.kdf === 'pbkdf2') {
       const p = kdf.kdfparams
       return pbkdf2Callback(password, salt, p.c, p.dklen, 'sha256', done)
@@ -186,7 +195,8 @@ function toKeystore(value: unknown): Keystore | null {
       : c?.kdf === 'pbkdf2' && Number.isInteger(p?.c) && p?.prf === 'hmac-sha256'
   const valid =
     k?.version === 3 &&
-    (k.address === undefined || isHexField(k.address.replace(/^0x/, ''), 40)) &&
+    (k.address === undefined ||
+      (typeof k.address === 'string' && isHexField(k.address.replace(/^0x/, ''), 40))) &&
     c?.cipher === 'aes-128-ctr' &&
     isHexField(c.cipherparams?.iv, 32) &&
     isHexField(c.ciphertext, 64) &&
@@ -238,7 +248,7 @@ export function readKeystore(path: string): Keystore {
   const keystore = readKeystoreFile(path)
   if (keystore.version === 1) {
     throw new KeystoreError(`${path} is in pbj's old keystore format`, {
-      hint: `Run \`pbj keys export --file ${path}\` once with ${passphraseEnv} set: pbj rewrites it as a v3 keystore.`,
+      hint: `Open it once with ${passphraseEnv} set (\`pbj start\`, \`pbj dev\` or \`pbj keys export --file ${path}\`): pbj rewrites it as a v3 keystore.`,
     })
   }
   return keystore
