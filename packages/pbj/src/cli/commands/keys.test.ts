@@ -1,8 +1,10 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts'
 import { afterAll, describe, expect, it, vi } from 'vitest'
+import { runCast } from '../../../../../test/helpers/runCast.js'
+import { writeLegacyKeystore } from '../../../../../test/helpers/writeLegacyKeystore.js'
 import { loadOperatorKey } from '../../actions/relayer/keystore.js'
 import { loadConfig } from '../../config/loadConfig.js'
 import { main } from '../main.js'
@@ -40,6 +42,17 @@ describe('pbj keys', () => {
       expect(privateKeyToAddress(key)).toBe(address)
       expect(readFileSync(file, 'utf8')).not.toContain(key.slice(2))
       expect(exported.stderr).toContain('private key')
+      // The file is a standard Web3 Secret Storage v3 keystore: Foundry's cast opens it to the same key.
+      const decrypted = await runCast([
+        'wallet',
+        'decrypt-keystore',
+        '--keystore-dir',
+        dirname(file),
+        basename(file),
+        '--unsafe-password',
+        'a long passphrase',
+      ])
+      expect(decrypted.trim()).toBe(`${basename(file)}'s private key is: ${key}`)
       // A second create would lose the key: refused.
       const again = await pbj(['keys', 'create', '--dir', dir])
       expect(again.code).toBe(1)
@@ -80,6 +93,7 @@ describe('pbj keys', () => {
       expect(result.code).toBe(1)
       expect(result.stdout).toBe('')
       expect(result.stderr).toContain('Wrong passphrase for')
+      expect(result.stderr).not.toContain('0x')
       expect(result.stderr).toContain('PBJ_KEY_PASSPHRASE')
     } finally {
       vi.unstubAllEnvs()
@@ -111,5 +125,59 @@ describe('pbj keys', () => {
       }),
     ).rejects.toThrow('reads a private key')
     await expect(keysCommand({ ...options, args: ['rotate'] })).rejects.toThrow('create, import or export')
+  })
+
+  it('opens a keystore made by `cast wallet new`', async () => {
+    const castDir = join(dir, 'cast')
+    mkdirSync(castDir)
+    const made = await runCast(['wallet', 'new', castDir, '--unsafe-password', 'made by cast wallet'])
+    const castAddress = /Address:\s+(0x[0-9a-fA-F]{40})/.exec(made)?.[1]
+    const [name] = readdirSync(castDir)
+    expect(castAddress).toBeDefined()
+    vi.stubEnv('PBJ_KEY_PASSPHRASE', 'made by cast wallet')
+    try {
+      const file = join(castDir, name as string)
+      const exported = await pbj(['keys', 'export', '--dir', dir, '--file', file, '--json'])
+      expect(exported.code).toBe(0)
+      const { address, privateKey } = JSON.parse(exported.stdout) as {
+        address: string
+        privateKey: `0x${string}`
+      }
+      expect(address).toBe(castAddress)
+      expect(privateKeyToAddress(privateKey)).toBe(castAddress)
+    } finally {
+      vi.unstubAllEnvs()
+    }
+  })
+
+  it('rewrites a keystore in pbj’s old format as v3 on first use, with a message, and cast opens it after', async () => {
+    const key = generatePrivateKey()
+    const file = join(dir, 'legacy.json')
+    await writeLegacyKeystore(file, key, 'an old long passphrase', 2 ** 12)
+    vi.stubEnv('PBJ_KEY_PASSPHRASE', 'an old long passphrase')
+    try {
+      const first = await pbj(['keys', 'export', '--dir', dir, '--file', file])
+      expect(first.code).toBe(0)
+      expect(first.stdout).toBe(`${key}\n`)
+      expect(first.stderr).toContain(
+        `rewrote ${file} from pbj's old keystore format as Web3 Secret Storage v3`,
+      )
+      expect(JSON.parse(readFileSync(file, 'utf8')).version).toBe(3)
+      const second = await pbj(['keys', 'export', '--dir', dir, '--file', file])
+      expect(second.stdout).toBe(`${key}\n`)
+      expect(second.stderr).not.toContain('rewrote')
+      const decrypted = await runCast([
+        'wallet',
+        'decrypt-keystore',
+        '--keystore-dir',
+        dir,
+        'legacy.json',
+        '--unsafe-password',
+        'an old long passphrase',
+      ])
+      expect(decrypted).toContain(key)
+    } finally {
+      vi.unstubAllEnvs()
+    }
   })
 })

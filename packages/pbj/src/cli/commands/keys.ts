@@ -1,13 +1,12 @@
 import { join } from 'node:path'
 import type { Hex } from 'viem'
-import { generatePrivateKey } from 'viem/accounts'
+import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts'
 import { checkPassphraseStrength } from '../../actions/relayer/checkPassphraseStrength.js'
 import {
-  decryptKey,
   encryptKey,
   KeystoreError,
+  openKeystore,
   passphraseEnv,
-  readKeystore,
   writeKeystore,
 } from '../../actions/relayer/keystore.js'
 import { loadConfig } from '../../config/loadConfig.js'
@@ -33,9 +32,10 @@ type KeysOptions = {
 
 /**
  * `pbj keys create | import | export`: the operator key, encrypted at rest with the passphrase in
- * `PBJ_KEY_PASSPHRASE` (scrypt + AES-256-GCM); `create` and `import` refuse a weak passphrase
+ * `PBJ_KEY_PASSPHRASE` as a Web3 Secret Storage v3 keystore (scrypt, AES-128-CTR: `cast wallet` and geth
+ * open it, and pbj opens theirs); `create` and `import` refuse a weak passphrase
  * (checkPassphraseStrength). `create` makes a new key, `import` encrypts one read from
- * standard input, `export` prints the private key: moving pbj elsewhere keeps the same operator address, so
+ * standard input, `export` prints the private key (and rewrites a file in pbj's old format as v3): moving pbj elsewhere keeps the same operator address, so
  * no on-chain permission has to be granted again.
  *
  * @example
@@ -56,8 +56,8 @@ export async function keysCommand(o: KeysOptions): Promise<number> {
   const passphrase = o.passphrase ?? process.env[passphraseEnv]
   const scrypt = o.scryptN === undefined ? {} : { n: o.scryptN }
   if (sub === 'export') {
-    const privateKey = await decryptKey(readKeystore(file), passphrase, file)
-    write(o.json ? toJsonLine({ address: readKeystore(file).address, privateKey }) : `${privateKey}\n`)
+    const { privateKey, address } = await openKeystore(file, passphrase)
+    write(o.json ? toJsonLine({ address, privateKey }) : `${privateKey}\n`)
     process.stderr.write(
       'pbj keys: that is the operator private key; whoever holds it can send as the operator. Keep it secret.\n',
     )
@@ -76,12 +76,12 @@ export async function keysCommand(o: KeysOptions): Promise<number> {
     privateKey = (text.startsWith('0x') ? text : `0x${text}`) as Hex
   }
   checkPassphraseStrength(passphrase)
-  const keystore = await encryptKey(privateKey, passphrase, scrypt)
-  writeKeystore(file, keystore, { force: o.force ?? false })
+  writeKeystore(file, await encryptKey(privateKey, passphrase, scrypt), { force: o.force ?? false })
+  const address = privateKeyToAddress(privateKey)
   write(
     o.json
-      ? toJsonLine({ address: keystore.address, file })
-      : `operator ${keystore.address}\nkeystore ${file}\nset operatorKeystore: '${file}' in pbj.config.ts, and ${passphraseEnv} when pbj starts\n`,
+      ? toJsonLine({ address, file })
+      : `operator ${address}\nkeystore ${file}\nset operatorKeystore: '${file}' in pbj.config.ts, and ${passphraseEnv} when pbj starts\n`,
   )
   return 0
 }

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3'
+import { v7 as uuidv7 } from 'uuid'
 import { describe, expect, it } from 'vitest'
 import { createGroupCommit } from './createGroupCommit.js'
-import { timeOrderedUuid } from './timeOrderedUuid.js'
 
 const open = () => {
   const db = new Database(':memory:')
@@ -43,9 +43,10 @@ describe('createGroupCommit', () => {
   })
 })
 
-describe('timeOrderedUuid', () => {
-  it('makes distinct UUIDv7 strings that sort in the order they were made', () => {
-    const ids = Array.from({ length: 5_000 }, () => timeOrderedUuid())
+describe('run ids (uuid v7)', () => {
+  // sqliteJobs relies on it: runs keyed by these ids are appended to the index, not spread over its pages.
+  it('are distinct UUIDv7 strings that sort in the order they were made, many in one millisecond', () => {
+    const ids = Array.from({ length: 5_000 }, () => uuidv7())
     expect(new Set(ids).size).toBe(ids.length)
     expect([...ids].sort()).toEqual(ids)
     for (const id of ids)

@@ -1,8 +1,8 @@
 import type { Database } from 'better-sqlite3'
+import { v7 as uuidv7 } from 'uuid'
 import type { JobStatus, Run, Store } from '../types.js'
 import { createGroupCommit } from './createGroupCommit.js'
 import { type JobRow, type RunRow, toJob, toRun } from './rows.js'
-import { timeOrderedUuid } from './timeOrderedUuid.js'
 
 type JobMethods =
   | 'unfinishedJobs'
@@ -66,8 +66,9 @@ export function sqliteJobs(db: Database): Pick<Store, JobMethods> {
   // A transaction inside the group commit's: a savepoint, so the job and its run change together.
   const start = db.transaction((jobId: string, functionName: string, attempt: number, startedAt: number) => {
     if (q.startJob.run(attempt, jobId).changes === 0) return null
-    // Time-ordered, so new runs are appended to the runs index rather than spread over its pages.
-    const id = timeOrderedUuid()
+    // A UUIDv7: time-ordered (monotonic within a millisecond), so new runs are appended to the runs index
+    // rather than spread over its pages.
+    const id = uuidv7()
     q.insertRun.run(id, jobId, functionName, attempt, startedAt)
     return id
   })

@@ -1,0 +1,68 @@
+import { describe, expect, it, vi } from 'vitest'
+import { main } from './main.js'
+
+/** Runs `pbj …` in process and returns its exit code, stdout and stderr. */
+async function pbj(...args: string[]) {
+  const out: string[] = []
+  const err: string[] = []
+  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((t) => out.push(String(t)) > 0)
+  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((t) => err.push(String(t)) > 0)
+  try {
+    const code = await main(args)
+    return { code, stdout: out.join(''), stderr: err.join('') }
+  } finally {
+    stdout.mockRestore()
+    stderr.mockRestore()
+  }
+}
+
+describe('pbj command line', () => {
+  it('lists every command with its arguments and options, for no command, help and --help', async () => {
+    for (const args of [[], ['help'], ['--help']]) {
+      const { code, stdout, stderr } = await pbj(...args)
+      expect(code).toBe(0)
+      expect(stderr).toBe('')
+      for (const line of [
+        'pbj demo [--json] [--broker <url>]',
+        'pbj dev [--json] [--dir <project>]',
+        'pbj start [--json] [--dir <project>]',
+        'pbj devices [--dir <project>] [--json]',
+        'pbj keys <action> [--dir <project>] [--file <keystore>] [--force] [--json]',
+        'pbj deposit <tUSD> [--dir <project>] [--key <owner key>] [--json]',
+        'pbj usage [--dir <project>] [--json]',
+      ])
+        expect(stdout).toContain(line)
+      for (const name of ['car', 'runs', 'balance', 'withdraw']) expect(stdout).toContain(`pbj ${name} `)
+    }
+  })
+
+  it('prints one command’s help from its definition, for `pbj <command> --help` and `pbj help <command>`', async () => {
+    const start = await pbj('start', '--help')
+    expect(start.code).toBe(0)
+    expect(start.stdout).toMatch(/^Usage: pbj start \[options\]/)
+    expect(start.stdout).toMatch(/--dir <project> +the project folder/)
+    expect(start.stdout).toMatch(/--json +print one JSON object per line/)
+    const runs = await pbj('help', 'runs')
+    expect(runs.code).toBe(0)
+    expect(runs.stdout).toContain('--status <status>')
+    expect(runs.stdout).toMatch(/choices: "ok", "failed",\s+"running"/)
+    expect(runs.stdout).toContain('(default: "20")')
+  })
+
+  it('refuses an unknown command with the usage (exit 2), and an unknown option or argument with the fix (exit 1)', async () => {
+    const command = await pbj('nope', '--json')
+    expect(command.code).toBe(2)
+    expect(command.stderr).toContain("pbj: unknown command 'nope'")
+    expect(command.stderr).toContain('pbj dev [--json] [--dir <project>]')
+    const option = await pbj('devices', '--broker', 'mqtt://x')
+    expect(option.code).toBe(1)
+    expect(option.stderr).toContain("pbj: unknown option '--broker'")
+    expect(option.stderr).toContain('Run `pbj devices --help`')
+    const choice = await pbj('keys', 'rotate')
+    expect(choice.code).toBe(1)
+    expect(choice.stderr).toContain('Allowed choices are create, import, export')
+    const extra = await pbj('start', 'now')
+    expect(extra.code).toBe(1)
+    expect(extra.stderr).toContain('too many arguments')
+  })
+})
