@@ -1,5 +1,6 @@
 import { checkCapability } from '../capabilities/checkCapability.js'
-import { type HostArgs, type HostMethod, parseHostArgs } from '../function/hostMethods.js'
+import type { HostArgs, HostMethod } from '../function/hostMethods.js'
+import { parseHostArgs } from '../function/parseHostArgs.js'
 import type { HostApi } from '../runtime/createSandbox.js'
 import type { Job } from '../store/types.js'
 import { createHostHandlers } from './hostHandlers.js'

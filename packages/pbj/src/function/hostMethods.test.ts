@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { HostCallError } from '../internal/errors.js'
 import { bootstrapSource } from '../runtime/bootstrap.js'
-import { hostMethodNames, hostMethods, hostNamespaces, parseHostArgs } from './hostMethods.js'
+import { hostMethodNames, hostMethods, hostNamespaces } from './hostMethods.js'
+import { parseHostArgs } from './parseHostArgs.js'
 
 const car = `0x${'ab'.repeat(20)}`
 

@@ -1,6 +1,5 @@
 import type { Abi, ContractFunctionArgs, ContractFunctionName, ContractFunctionReturnType } from 'viem'
 import { z } from 'zod'
-import { HostCallError } from '../internal/errors.js'
 import type {
   DeviceCommandResult,
   DeviceView,
@@ -10,36 +9,7 @@ import type {
   WriteParams,
   WriteResult,
 } from './ctx.js'
-
-/**
- * What the payment meter counts for a call besides run time: a `ctx.chain.write` as soon as it is asked
- * for (its gas is charged even when it then fails), a device message once it was stored (a refused
- * command costs nothing). The counter names are those of the meter's `RunCounts`.
- */
-export type HostMeter = { count: 'writes'; when: 'asked' } | { count: 'deviceMessages'; when: 'served' }
-
-/**
- * One host method: the schema its sandbox arguments must pass (a tuple, extra arguments ignored), the
- * names of those arguments and how to call it (for the error of a bad argument), how it is metered, and
- * whether its first argument carries an ABI the sandbox slims to the entries the call needs. `signature`
- * is never set: it carries the method's TypeScript signature on `ctx` (see {@link hostMethod}).
- */
-export type HostMethodSpec = {
-  args: z.ZodType<readonly unknown[]>
-  argNames: readonly string[]
-  usage: string
-  meter: HostMeter | null
-  slimAbi?: true
-}
-
-/**
- * Declares a host method with its `ctx` signature: `hostMethod<sig>()({ … })`. The signature is a type
- * only (generic functions such as `chain.read` keep their generics); the `ctx` types derive from it.
- */
-const hostMethod =
-  <signature extends (...args: never[]) => Promise<unknown>>() =>
-  <const spec extends HostMethodSpec>(spec: spec): spec & { readonly signature?: signature } =>
-    spec
+import { type HostMethodSpec, hostMethod } from './hostMethod.js'
 
 /** A device id: what every `ctx.devices.*` call names first. */
 const deviceId = z
@@ -245,31 +215,3 @@ export const hostNamespaces = (() => {
   }
   return namespaces
 })()
-
-/**
- * Checks a call's arguments, copied out of the sandbox, against its method's schema: what the handler gets.
- *
- * @throws HostCallError naming the method, the argument (and field), what is wrong, and how to call it.
- * @example
- * parseHostArgs('devices.get', ['0x12']) // throws: ctx.devices.get: deviceId must be a 0x-prefixed 20-byte address; got 0x12
- */
-export function parseHostArgs<method extends HostMethod>(
-  method: method,
-  args: readonly unknown[],
-): HostArgs<method> {
-  const spec: HostMethodSpec = hostMethods[method]
-  // A missing argument is undefined, as in JavaScript: its schema says whether that will do.
-  const padded = Array.from({ length: Math.max(args.length, spec.argNames.length) }, (_, i) => args[i])
-  const parsed = spec.args.safeParse(padded)
-  if (parsed.success) return parsed.data as HostArgs<method>
-  const issue = parsed.error.issues[0]
-  const [index = 0, ...fields] = issue?.path ?? []
-  const name = spec.argNames[Number(index)] ?? `argument ${String(index)}`
-  let value: unknown = padded[Number(index)]
-  for (const field of fields)
-    value = typeof value === 'object' && value !== null ? Reflect.get(value, field) : undefined
-  throw new HostCallError(
-    `ctx.${method}: ${[name, ...fields.map(String)].join('.')} ${issue?.message ?? 'is not valid'}; got ${String(value)}`,
-    { hint: `Call it as ${spec.usage}.`, meta: { method, argument: name } },
-  )
-}
