@@ -2,7 +2,9 @@ import type { Address } from 'viem'
 import { commandDevice } from '../actions/devices/commandDevice.js'
 import type { DeviceAction, DeviceRequest } from '../actions/devices/deviceClass.js'
 import { chainWrite } from '../actions/relayer/chainWrite.js'
+import type { DeviceDesired } from '../function/ctx.js'
 import type { HostArgs, HostMethod, HostResult } from '../function/hostMethods.js'
+import { HostCallError } from '../internal/errors.js'
 import type { Job } from '../store/types.js'
 import { resolveContract } from '../triggers/resolveContract.js'
 import { setKv } from './setKv.js'
@@ -34,8 +36,11 @@ export function createHostHandlers(common: Common, job: Job): HostHandlers {
   ) => {
     // The class makes the desired state (its defaults, its own fields). Without one nothing passes the
     // guard: commandDevice refuses the command ('no-guard', naming the fix) before anything is stored.
-    const desired = common.deviceClass?.toDesired({ action, method, options }) ?? {
-      locked: action === 'lock',
+    let desired: DeviceDesired = { locked: action === 'lock' }
+    try {
+      if (common.deviceClass) desired = common.deviceClass.toDesired({ action, method, options })
+    } catch (cause) {
+      throw asHostCallError(cause)
     }
     return commandDevice(common, deviceId, action, desired, `${job.id}:${commands++}`, job.blockNumber)
   }
@@ -78,4 +83,16 @@ export function createHostHandlers(common: Common, job: Job): HostHandlers {
       await common.store.kvDelete(job.functionName, key)
     },
   }
+}
+
+/**
+ * What a device class throws from `toDesired` is the function's options being wrong: a HostCallError, a
+ * user error that is not retried. Also when the class came bundled with a config file, whose copy of the
+ * error classes the engine's `instanceof` does not know: its short message and hint are kept.
+ */
+function asHostCallError(cause: unknown): HostCallError {
+  if (cause instanceof HostCallError) return cause
+  const e = cause as { shortMessage?: unknown; message?: unknown; hint?: unknown } | null | undefined
+  const message = typeof e?.shortMessage === 'string' ? e.shortMessage : String(e?.message ?? cause)
+  return new HostCallError(message, { cause, ...(typeof e?.hint === 'string' ? { hint: e.hint } : {}) })
 }

@@ -69,8 +69,9 @@ export type DeviceClass = {
   check?(contracts: Readonly<Record<string, Address>>): void
   guard(command: DeviceCommand, chain: GuardChain): Promise<GuardVerdict>
   /**
-   * The desired state a device call asks for. Throws a HostCallError (naming the method, the field and
-   * the fix) on options the class cannot use: the run fails with it and nothing is sent.
+   * The desired state a device call asks for. Throws on options the class cannot use, naming the method,
+   * the field and the fix (a HostCallError, or any error: the engine makes it one): the run fails with
+   * it, is not retried, and nothing is sent.
    */
   toDesired(request: DeviceRequest): DeviceDesired
 }
