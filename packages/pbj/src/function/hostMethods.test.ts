@@ -1,7 +1,8 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, expectTypeOf, it } from 'vitest'
 import { HostCallError } from '../internal/errors.js'
 import { bootstrapSource } from '../runtime/bootstrap.js'
-import { hostMethodNames, hostMethods, hostNamespaces } from './hostMethods.js'
+import type { BaseContext } from './context.js'
+import { type HostNamespace, hostMethodNames, hostMethods, hostNamespaces } from './hostMethods.js'
 import { parseHostArgs } from './parseHostArgs.js'
 
 const car = `0x${'ab'.repeat(20)}`
@@ -15,6 +16,13 @@ describe('the host-method table', () => {
     expect(bootstrapSource).toContain(JSON.stringify(hostNamespaces))
     // Only the calls that carry an ABI have it slimmed in the sandbox.
     expect(hostMethodNames.filter((m) => 'slimAbi' in hostMethods[m])).toEqual(['chain.read', 'chain.write'])
+  })
+
+  it('types ctx from the table: its namespaces and their methods', () => {
+    expectTypeOf<HostNamespace>().toEqualTypeOf<'chain' | 'devices' | 'kv'>()
+    expectTypeOf<keyof BaseContext['devices']>().toEqualTypeOf<'lock' | 'unlock' | 'get' | 'warn'>()
+    expectTypeOf<keyof BaseContext['kv']>().toEqualTypeOf<'get' | 'set' | 'delete'>()
+    expectTypeOf<BaseContext['kv']['delete']>().toEqualTypeOf<(key: string) => Promise<void>>()
   })
 
   it('meters writes when asked and device messages once served, nothing else', () => {

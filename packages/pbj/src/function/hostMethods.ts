@@ -189,7 +189,8 @@ export type HostArgs<method extends HostMethod> = z.output<Table[method]['args']
 export type HostResult<method extends HostMethod> = Awaited<ReturnType<HostSignature<method>>>
 
 /** The namespaces of `ctx` that host methods live in (`chain`, `devices`, `kv`). */
-export type HostNamespace = HostMethod extends `${infer namespace}.${string}` ? namespace : never
+export type HostNamespace = NamespaceOf<HostMethod>
+type NamespaceOf<method> = method extends `${infer namespace}.${string}` ? namespace : never
 
 /** `ctx.chain`, `ctx.devices`, `ctx.kv`: each namespace's methods, with their signatures from the table. */
 export type HostContext = {
