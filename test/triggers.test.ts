@@ -8,6 +8,7 @@ import { demoAccounts } from '#pbj/demo/accounts.js'
 import { type CreateDemoCarParams, createDemoCar } from '#pbj/demo/deployDemo.js'
 import { demoProjectDir } from '#pbj/demo/runDemo.js'
 import { type DemoStack, startDemoStack } from '#pbj/demo/startDemoStack.js'
+import { immobilizerClass } from '#pbj/deviceClasses/immobilizer/immobilizerClass.js'
 import { createEngine, type Engine } from '#pbj/engine/createEngine.js'
 import type { EngineEvents } from '#pbj/engine/types.js'
 import { waitFor } from '#pbj/internal/waitFor.js'
@@ -122,6 +123,7 @@ async function startEngine(
     database: options.database ?? join(dir.path, `${random()}.db`),
     functions,
     contracts: stack.deployment.contracts,
+    deviceClass: immobilizerClass({ contract: 'CarLoan' }),
     operatorKey: stack.deployment.accounts.operator.privateKey,
     limits: { timeoutMs: 2000, memoryMb: 32, ...options.limits },
   })

@@ -6,6 +6,7 @@
  * Spawned as `node --no-node-snapshot --expose-gc --import tsx bench/growth/growthChild.ts '<config json>'`.
  */
 import Database from 'better-sqlite3'
+import { immobilizerClass } from '#pbj/deviceClasses/immobilizer/immobilizerClass.js'
 import { createEngine, type Engine } from '#pbj/engine/createEngine.js'
 import { now } from '#pbj/internal/now.js'
 import { loadFunctions } from '#pbj/runtime/loadFunctions.js'
@@ -31,6 +32,7 @@ const openEngine = async (startBlock?: number): Promise<Engine> => {
     database: config.database,
     functions: loaded.functions,
     contracts: { CarLoan: config.floodAddress },
+    deviceClass: immobilizerClass({ contract: 'CarLoan' }),
     ...(startBlock === undefined ? {} : { chain: { startBlock } }),
   })
   engine.events.on('warning', (message) => {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { demoProjectDir } from '#pbj/demo/runDemo.js'
 import type { DemoStack } from '#pbj/demo/startDemoStack.js'
+import { immobilizerClass } from '#pbj/deviceClasses/immobilizer/immobilizerClass.js'
 import { createEngine, type Engine, type EngineOptions } from '#pbj/engine/createEngine.js'
 import { loadFunctions } from '#pbj/runtime/loadFunctions.js'
 
@@ -34,6 +35,7 @@ export async function startBenchEngine(
     database: join(dir, 'pbj.db'),
     functions: picked,
     contracts: stack.deployment.contracts,
+    deviceClass: immobilizerClass({ contract: 'CarLoan' }),
     operatorKey: stack.deployment.accounts.operator.privateKey,
     chain: { startBlock: Number(options.startBlock) },
     ...options.extra,

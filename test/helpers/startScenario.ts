@@ -8,6 +8,7 @@ import { type EmbeddedBroker, startEmbeddedBroker } from '#pbj/actions/broker/st
 import { demoClients } from '#pbj/demo/demoClients.js'
 import { demoProjectDir } from '#pbj/demo/runDemo.js'
 import { startDemoStack } from '#pbj/demo/startDemoStack.js'
+import { immobilizerClass } from '#pbj/deviceClasses/immobilizer/immobilizerClass.js'
 import { createEngine, type Engine, type EngineOptions } from '#pbj/engine/createEngine.js'
 import type { EngineEvents } from '#pbj/engine/types.js'
 import { waitFor } from '#pbj/internal/waitFor.js'
@@ -92,7 +93,8 @@ export async function startScenario(options: {
     operatorKey: stack.deployment.accounts.operator.privateKey,
     limits: { timeoutMs: 1000, memoryMb: 32 },
     ...(options.sandbox ? { sandbox: options.sandbox } : {}),
-    ...(options.deviceClass !== undefined ? { deviceClass: options.deviceClass } : {}),
+    deviceClass:
+      options.deviceClass !== undefined ? options.deviceClass : immobilizerClass({ contract: 'CarLoan' }),
     ...(options.secrets ? { secrets: options.secrets } : {}),
     ...(options.devices ? { devices: options.devices } : {}),
   }

@@ -10,6 +10,7 @@ export { CommandRefusedError } from './actions/devices/CommandRefusedError.js'
 export type {
   DeviceClass,
   DeviceCommand,
+  DeviceRequest,
   GuardChain,
   GuardVerdict,
 } from './actions/devices/deviceClass.js'
@@ -29,14 +30,13 @@ export type { Capabilities, DeviceAction, WriteGrant } from './capabilities/capa
 export { defineConfig } from './config/defineConfig.js'
 export { loadConfig } from './config/loadConfig.js'
 export type { PbjConfig } from './config/schema.js'
-export { immobilizerClass } from './deviceClasses/immobilizerClass.js'
+export { immobilizerClass } from './deviceClasses/immobilizer/immobilizerClass.js'
 export type { Engine, EngineOptions } from './engine/createEngine.js'
 export { createEngine } from './engine/createEngine.js'
 export type { EngineEvents } from './engine/types.js'
+export type { BaseContext, Context } from './function/context.js'
 export type {
-  BaseContext,
   BlockInfo,
-  Context,
   DeviceCommandResult,
   DeviceDesired,
   DeviceImmobilizer,

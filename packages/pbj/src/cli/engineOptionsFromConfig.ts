@@ -1,20 +1,24 @@
+import type { Address } from 'viem'
+import { resolveDeviceClass } from '../config/resolveDeviceClass.js'
 import type { PbjConfig } from '../config/schema.js'
 import type { EngineOptions } from '../engine/createEngine.js'
 
 /**
  * The engine options that come straight from the config (broker credentials, secrets, device class, limits,
- * sandbox isolation), shared by `pbj dev` and `pbj start`; each adds what differs (chain, keys, contracts).
+ * sandbox isolation), shared by `pbj dev` and `pbj start`; each adds what differs (chain, keys). The device
+ * class is the config's, or its default over the project's contracts (resolveDeviceClass).
  *
  * @example
- * await createEngine({ rpcUrl, brokerUrl, database, functions, ...engineOptionsFromConfig(config) })
+ * await createEngine({ rpcUrl, brokerUrl, database, functions, contracts, ...engineOptionsFromConfig(config, contracts) })
  */
 export function engineOptionsFromConfig(
   config: PbjConfig,
+  contracts: Readonly<Record<string, Address>>,
 ): Pick<EngineOptions, 'broker' | 'secrets' | 'deviceClass' | 'limits' | 'sandbox'> {
   return {
     ...(config.broker ? { broker: config.broker } : {}),
     ...(config.secrets ? { secrets: config.secrets } : {}),
-    ...(config.deviceClass ? { deviceClass: config.deviceClass } : {}),
+    deviceClass: resolveDeviceClass(config, contracts),
     ...(config.limits ? { limits: config.limits } : {}),
     ...(config.limits?.isolation ? { sandbox: { isolation: config.limits.isolation } } : {}),
   }

@@ -3,5 +3,5 @@
  * into the config (pbj itself may be TypeScript source), so everything here must import only JavaScript
  * packages (viem), never `@pbj/*` sources.
  */
-export { immobilizerClass } from '../deviceClasses/immobilizerClass.js'
+export { immobilizerClass } from '../deviceClasses/immobilizer/immobilizerClass.js'
 export { defineConfig } from './defineConfig.js'

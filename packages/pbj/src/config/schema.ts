@@ -80,7 +80,8 @@ export const configSchema = z
       .optional(),
     /**
      * The device class whose guard every device command passes at the newest block, e.g.
-     * `immobilizerClass({ contract: 'CarLoan' })` from 'pbj'. Default: the immobilizer over contracts.CarLoan.
+     * `immobilizerClass({ contract: 'CarLoan' })` from 'pbj'. Default: the immobilizer over contracts.CarLoan
+     * when there is one (config/resolveDeviceClass.ts); else none, and every device command is refused.
      */
     deviceClass: z
       .custom<DeviceClass>(
@@ -88,7 +89,8 @@ export const configSchema = z
           typeof v === 'object' &&
           v !== null &&
           typeof (v as DeviceClass).name === 'string' &&
-          typeof (v as DeviceClass).guard === 'function',
+          typeof (v as DeviceClass).guard === 'function' &&
+          typeof (v as DeviceClass).toDesired === 'function',
         { message: "must be a device class, e.g. immobilizerClass({ contract: 'CarLoan' }) from 'pbj'" },
       )
       .optional(),

@@ -14,6 +14,7 @@ import {
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { checkUsage } from '../cli/commands/payment.js'
+import { immobilizerClass } from '../deviceClasses/immobilizer/immobilizerClass.js'
 import { createEngine } from '../engine/createEngine.js'
 import { now } from '../internal/now.js'
 import { projectIdOf, saltOf } from '../payment/projectIdOf.js'
@@ -194,6 +195,8 @@ export async function runDemo(options: { onEvent: (event: DemoEvent) => void; br
       database: join(dir, 'pbj.db'),
       functions,
       contracts: stack.deployment.contracts,
+      // The demo's cars are immobilizers answering to their loan on CarLoan.
+      deviceClass: immobilizerClass({ contract: 'CarLoan' }),
       // The key the car's owner registered as its operator: it signs every command the car gets.
       operatorKey: stack.deployment.accounts.operator.privateKey,
       limits: { timeoutMs: 2000, memoryMb: 64 },

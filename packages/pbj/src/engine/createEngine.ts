@@ -24,7 +24,6 @@ import { createSqliteStore } from '../store/sqlite/createSqliteStore.js'
 import { createTriggerIndex } from '../triggers/createTriggerIndex.js'
 import { handleReorg } from './handleReorg.js'
 import { processBlock } from './processBlock.js'
-import { resolveDeviceClass } from './resolveDeviceClass.js'
 import { runJob } from './runJob.js'
 import { defaultKvLimits } from './setKv.js'
 import type { Common, EngineEvents } from './types.js'
@@ -93,9 +92,10 @@ export type EngineOptions = {
     | 'baseFeeMultiplier'
   >
   /**
-   * The device class whose guard every device command passes at the newest block (see guardCommand). Default:
-   * the immobilizer over `contracts.CarLoan` when that contract is known; null (or neither) refuses every
-   * command.
+   * The device class that turns device calls into desired states and whose guard every device command
+   * passes at the newest block (see guardCommand), e.g. `immobilizerClass({ contract: 'CarLoan' })`. None
+   * (null or absent): every device command is refused, naming the fix. A config's default is chosen by
+   * config/resolveDeviceClass.ts.
    */
   deviceClass?: DeviceClass | null | undefined
   /**
@@ -140,7 +140,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   if (options.payment && !options.operatorKey)
     throw new Error('payment needs operatorKey: the engine settles usage as the contract’s operator')
   // Before connecting anything: a class naming an unknown contract is a config error, not a leak.
-  const deviceClass = resolveDeviceClass(options.deviceClass, options.contracts ?? {})
+  const deviceClass = options.deviceClass ?? null
+  deviceClass?.check?.(options.contracts ?? {})
   const limits = { timeoutMs: options.limits?.timeoutMs ?? 5_000, memoryMb: options.limits?.memoryMb ?? 64 }
   const kvLimits = {
     kvValueBytes: options.limits?.kvValueBytes ?? defaultKvLimits.valueBytes,

@@ -1,6 +1,8 @@
 import { CommandRefusedError } from '../actions/devices/CommandRefusedError.js'
+import { hostMethods } from '../function/hostMethods.js'
 import { CapabilityError, KvLimitError, PbjError, retryClassOf } from '../internal/errors.js'
 import { now } from '../internal/now.js'
+import type { RunCounts } from '../payment/createPaymentMeter.js'
 import type { RunInputJson } from '../runtime/createSandbox.js'
 import type { FunctionBundle } from '../runtime/loadFunction.js'
 import type { Job, Run } from '../store/types.js'
@@ -68,14 +70,15 @@ export async function runJob(common: Common, job: Job): Promise<void> {
     secrets: secretsOf(common.secrets, bundle.capabilities.secrets),
   }
   const host = createHostApi(common, job)
-  // What the meter charges besides time: device commands that went out, and writes (their gas).
-  const counts = { deviceMessages: 0, writes: 0 }
+  // What the meter charges besides time, as the host-method table says: device commands that went out,
+  // and writes (their gas).
+  const counts: RunCounts = { deviceMessages: 0, writes: 0 }
   const call: typeof host.call = common.payment
     ? async (method, args) => {
-        if (method === 'chain.write') counts.writes++
+        const { meter } = hostMethods[method]
+        if (meter?.when === 'asked') counts[meter.count]++
         const value = await host.call(method, args)
-        if (method === 'devices.lock' || method === 'devices.warn' || method === 'devices.unlock')
-          counts.deviceMessages++
+        if (meter?.when === 'served') counts[meter.count]++
         return value
       }
     : host.call

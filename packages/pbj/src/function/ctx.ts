@@ -1,13 +1,5 @@
 import type { ImmobilizerReport } from '@pbj/device'
-import type {
-  Abi,
-  Address,
-  ContractFunctionArgs,
-  ContractFunctionName,
-  ContractFunctionReturnType,
-  Hex,
-} from 'viem'
-import type { EventArgs, EventTrigger, Trigger, TriggerRunFields } from './triggers.js'
+import type { Abi, Address, ContractFunctionArgs, ContractFunctionName, Hex } from 'viem'
 
 /** The block that caused the run. */
 export type BlockInfo = { number: bigint; hash: Hex; timestamp: bigint }
@@ -120,79 +112,3 @@ export type DeviceView = {
 
 /** JSON-compatible value stored by `ctx.kv`. */
 export type KvValue = string | number | boolean | null | KvValue[] | { [key: string]: KvValue }
-
-/** Everything a handler gets, whatever its trigger. */
-export type BaseContext = {
-  block: BlockInfo
-  chainId: number
-  run: { id: string; jobId: string; attempt: number; functionName: string }
-  chain: {
-    read<
-      const abi extends Abi,
-      functionName extends ViewFn<abi>,
-      const args extends ContractFunctionArgs<abi, 'pure' | 'view', functionName>,
-    >(
-      params: ReadParams<abi, functionName, args>,
-    ): Promise<ContractFunctionReturnType<abi, 'pure' | 'view', functionName, args>>
-    /**
-     * Sends a transaction from the operator account. Idempotent per run: a retried run gets back the
-     * transaction its earlier attempt sent, never a second one.
-     */
-    write<
-      const abi extends Abi,
-      functionName extends WriteFn<abi>,
-      const args extends ContractFunctionArgs<abi, 'nonpayable' | 'payable', functionName>,
-    >(params: WriteParams<abi, functionName, args>): Promise<WriteResult>
-  }
-  devices: {
-    /**
-     * Disables the car's next start. With the loan's `lockAt` and `policy` the car can check the warnings it
-     * showed; a car refuses a disable it was not warned of (and shows the warning instead).
-     */
-    lock(
-      deviceId: string,
-      options?: {
-        reason?: string
-        message?: string
-        lockAt?: bigint | number
-        policy?: ImmobilizerPolicyInput
-      },
-    ): Promise<DeviceCommandResult>
-    unlock(deviceId: string, options?: { reason?: string }): Promise<DeviceCommandResult>
-    /**
-     * Shows the warning (or, with `final`, the final warning) that must come before a disable: `since` is
-     * when the stage began on chain (default: the block's time), `lockAt` when the car may be disabled.
-     */
-    warn(
-      deviceId: string,
-      options: {
-        final?: boolean
-        message?: string
-        reason?: string
-        since?: bigint | number
-        /** With `final`: when the warning stage began (the missed due date), for a car that missed it. */
-        warningSince?: bigint | number
-        lockAt: bigint | number
-        policy: ImmobilizerPolicyInput
-      },
-    ): Promise<DeviceCommandResult>
-    get(deviceId: string): Promise<DeviceView>
-  }
-  kv: {
-    get<T extends KvValue = KvValue>(key: string): Promise<T | null>
-    set(key: string, value: KvValue): Promise<void>
-    delete(key: string): Promise<void>
-  }
-  log: {
-    info(...args: unknown[]): void
-    warn(...args: unknown[]): void
-    error(...args: unknown[]): void
-  }
-  secrets: Readonly<Record<string, string>>
-}
-
-/** The context of a handler, typed from its trigger: the event's args from its ABI, else its kind's fields. */
-export type Context<trigger extends Trigger> = BaseContext &
-  (trigger extends EventTrigger<infer abi, infer eventName>
-    ? { event: EventInfo<EventArgs<abi, eventName>> }
-    : TriggerRunFields[Exclude<trigger['type'], 'event'>])

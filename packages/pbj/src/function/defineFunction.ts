@@ -1,5 +1,5 @@
 import type { Capabilities } from '../capabilities/capabilities.js'
-import type { Context } from './ctx.js'
+import type { Context } from './context.js'
 import type { Trigger, ValidTrigger } from './triggers.js'
 
 /** Per-function limits; the config's `limits` give the defaults. */

@@ -1,3 +1,5 @@
+import { hostNamespaces } from '../function/hostMethods.js'
+
 /** Log lines a run may keep, and characters per line; the rest are dropped and counted. */
 export const logLimits = { maxLines: 200, maxChars: 4096 } as const
 
@@ -5,7 +7,8 @@ export const logLimits = { maxLines: 200, maxChars: 4096 } as const
 export const bootstrapFilename = 'pbj:bootstrap'
 
 /**
- * Source of the script that prepares a function's context before its bundle runs. It takes the three host
+ * Source of the script that prepares a function's context before its bundle runs; its `ctx.chain`,
+ * `ctx.devices` and `ctx.kv` stubs are generated from the host-method table. It takes the three host
  * references (`__pbj_bridge` for ctx calls, `__pbj_log` for log lines, `__pbj_result` for results) off the
  * global object into its closure, installs `console`, and evaluates to `attach()`, which binds the bundle's
  * default export and returns `run(batch)`. `run` takes `[token, entry, input]` triples and runs them side
@@ -32,6 +35,7 @@ export const bootstrapSource = String.raw`(() => {
   delete g.__pbj_result
   const MAX_LINES = ${logLimits.maxLines}
   const MAX_CHARS = ${logLimits.maxChars}
+  const HOST_NAMESPACES = ${JSON.stringify(hostNamespaces)}
   const { freeze, keys, getPrototypeOf } = Object
   const objectProto = Object.prototype
   const isArray = Array.isArray
@@ -126,23 +130,18 @@ export const bootstrapSource = String.raw`(() => {
   }
 
   function makeCtx(run, input) {
-    const call = (method) => (...args) => hostCall(run, method, args)
     const logger = (level) => (...args) => log(run, level, args)
-    const ctx = {
-      block: input.block,
-      chainId: input.chainId,
-      run: freeze(input.run),
-      chain: freeze({ read: slimmed(run, 'chain.read'), write: slimmed(run, 'chain.write') }),
-      devices: freeze({
-        lock: call('devices.lock'),
-        unlock: call('devices.unlock'),
-        get: call('devices.get'),
-        warn: call('devices.warn'),
-      }),
-      kv: freeze({ get: call('kv.get'), set: call('kv.set'), delete: call('kv.delete') }),
-      log: freeze({ info: logger('info'), warn: logger('warn'), error: logger('error') }),
-      secrets: freeze(input.secrets || {}),
+    const ctx = { block: input.block, chainId: input.chainId, run: freeze(input.run) }
+    // ctx.chain, ctx.devices, ctx.kv: one stub per entry of the host-method table, in its order.
+    for (const namespace of keys(HOST_NAMESPACES)) {
+      const methods = {}
+      for (const m of HOST_NAMESPACES[namespace]) {
+        methods[m.name] = m.slimAbi ? slimmed(run, m.method) : (...args) => hostCall(run, m.method, args)
+      }
+      ctx[namespace] = freeze(methods)
     }
+    ctx.log = freeze({ info: logger('info'), warn: logger('warn'), error: logger('error') })
+    ctx.secrets = freeze(input.secrets || {})
     for (const key of ['event', 'deadline', 'condition', 'schedule']) {
       if (input[key] !== undefined) ctx[key] = input[key]
     }

@@ -1,4 +1,5 @@
 import ivm from 'isolated-vm'
+import { type HostMethod, hostMethodNames } from '../function/hostMethods.js'
 import { FunctionBuildError, PbjError } from '../internal/errors.js'
 import { bootstrapFilename, bootstrapSource } from './bootstrap.js'
 import { bundleGlobal } from './bundleFunction.js'
@@ -6,7 +7,7 @@ import type { LogBuffer } from './createLogBuffer.js'
 import { displayPath } from './displayPath.js'
 import { evaluateBundle } from './evaluateBundle.js'
 import type { FunctionBundle } from './loadFunction.js'
-import { type HostApi, type HostMethod, hostMethods } from './sandboxTypes.js'
+import type { HostApi } from './sandboxTypes.js'
 import type { Thrown } from './toRunError.js'
 
 /**
@@ -76,7 +77,7 @@ export async function createInstance(
   const bridge = async (token: number, method: HostMethod, args: unknown[]): Promise<Reply> => {
     const state = runs.get(token)
     if (!state) return { ok: false, message: `ctx.${method}() was called after the run finished` }
-    if (!hostMethods.includes(method) || !Array.isArray(args))
+    if (!hostMethodNames.includes(method) || !Array.isArray(args))
       return { ok: false, message: `unknown ctx call ${method}` }
     const call = Promise.resolve().then(() => state.host(method, args))
     state.pending.add(call)

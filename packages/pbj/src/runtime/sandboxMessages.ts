@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { type HostMethod, hostMethodNames } from '../function/hostMethods.js'
 import type { Trigger } from '../function/triggers.js'
 import {
   FunctionBuildError,
@@ -9,7 +10,7 @@ import {
 } from '../internal/errors.js'
 import { logLimits } from './bootstrap.js'
 import type { FunctionBundle } from './loadFunction.js'
-import { type HostMethod, hostMethods, type SandboxInput } from './sandboxTypes.js'
+import type { SandboxInput } from './sandboxTypes.js'
 
 // The IPC protocol between createProcessSandbox (parent) and serveSandbox (the child). Both sides parse
 // what they receive: the child runs untrusted code, so the parent treats its messages as hostile input, and
@@ -74,7 +75,7 @@ export const fromChildSchema = z.discriminatedUnion('type', [
     type: z.literal('hostCall'),
     runId: id,
     callId: id,
-    method: z.enum(hostMethods as [HostMethod, ...HostMethod[]]),
+    method: z.enum(hostMethodNames as [HostMethod, ...HostMethod[]]),
     args: z.array(z.unknown()),
   }),
 ])

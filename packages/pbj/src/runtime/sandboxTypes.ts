@@ -1,31 +1,10 @@
 import type { BlockInfo, EventInfo } from '../function/ctx.js'
+import type { HostMethod } from '../function/hostMethods.js'
 import type { FunctionRunError, SandboxCrashedError } from '../internal/errors.js'
 import type { FunctionBundle } from './loadFunction.js'
 
-/** The ctx calls that reach the host. */
-export type HostMethod =
-  | 'chain.read'
-  | 'chain.write'
-  | 'devices.lock'
-  | 'devices.unlock'
-  | 'devices.get'
-  | 'devices.warn'
-  | 'kv.get'
-  | 'kv.set'
-  | 'kv.delete'
-
-/** The host calls of every ctx method, in a list for checks. */
-export const hostMethods: readonly HostMethod[] = [
-  'chain.read',
-  'chain.write',
-  'devices.lock',
-  'devices.unlock',
-  'devices.get',
-  'devices.warn',
-  'kv.get',
-  'kv.set',
-  'kv.delete',
-]
+/** The ctx calls that reach the host: the names of the host-method table (function/hostMethods.ts). */
+export type { HostMethod }
 
 /**
  * Serves a run's ctx calls; the engine gives one per run. `args` are the user's arguments, copied out of

@@ -1,6 +1,6 @@
 import type { Common } from '../../engine/types.js'
 import type { DeviceCommandResult, DeviceDesired } from '../../function/ctx.js'
-import { actionOf } from './deviceClass.js'
+import type { DeviceAction } from './deviceClass.js'
 import { guardCommand } from './guardCommand.js'
 
 /**
@@ -13,19 +13,23 @@ import { guardCommand } from './guardCommand.js'
  * must allow the action at the newest block; otherwise a CommandRefusedError is thrown and nothing is stored
  * or sent.
  *
+ * `action` is what the function asked for (the guard judges it); `desired` is the state its device class
+ * made of the call.
+ *
  * @example
- * await commandDevice(common, '0xcar…', { locked: true, message: LOCK_MESSAGE }, `${job.id}:0`, 12n)
+ * await commandDevice(common, '0xcar…', 'lock', { locked: true, message: 'Pay to drive' }, `${job.id}:0`, 12n)
  */
 export async function commandDevice(
   common: Common,
   deviceId: string,
+  action: DeviceAction,
   desired: DeviceDesired,
   commandId: string,
   blockNumber: bigint,
 ): Promise<DeviceCommandResult> {
   const id = deviceId.toLowerCase()
   const current = (await common.store.getDevice(id))?.desired ?? null
-  await guardCommand(common, { deviceId: id, action: actionOf(desired), desired, current }, blockNumber)
+  await guardCommand(common, { deviceId: id, action, desired, current }, blockNumber)
   const result = await common.store.setDesired(id, desired, commandId, Date.now(), blockNumber)
   // Also when nothing changed: a retried run whose first attempt stored the state but crashed before the
   // publish gets it delivered; a state the broker already acknowledged is not published again.

@@ -36,10 +36,23 @@ export type GuardChain = {
 export type GuardVerdict = { ok: true } | { ok: false; reason: string; message: string; hint?: string }
 
 /**
- * A kind of device pbj commands, and the chain's say over it: before any command to a device of the class
- * is stored or signed, `guard` reads the chain at the newest block and allows or refuses it. The platform
- * runs it for every command, whatever the function asked; a guard that cannot be read refuses a lock and
- * has an unlock retried. The immobilizer (a car under a loan) is one class; another brings its own.
+ * A `ctx.devices.lock` / `unlock` / `warn` call as the engine hands it to the device class: the action,
+ * the ctx method (for messages) and the function's options. `reason` and `message` are checked (short
+ * printable strings); every other field is the class's own, straight from the function: check it.
+ */
+export type DeviceRequest = {
+  action: DeviceAction
+  method: string
+  options: { reason?: string | undefined; message?: string | undefined; [field: string]: unknown }
+}
+
+/**
+ * A kind of device pbj commands, and the chain's say over it. `toDesired` turns a function's device call
+ * into the desired state the device is sent (its defaults, its own fields in the device's format); before
+ * any command to a device of the class is stored or signed, `guard` reads the chain at the newest block and
+ * allows or refuses it. The platform runs the guard for every command, whatever the function asked; a guard
+ * that cannot be read refuses a lock and has an unlock retried. The engine knows no class: the immobilizer
+ * (a car under a loan, deviceClasses/immobilizer/) is one; another brings its own.
  *
  * @example
  * const thermostats: DeviceClass = {
@@ -55,16 +68,10 @@ export type DeviceClass = {
   /** Checked at engine start: e.g. that the contracts it reads are configured. Throws a ConfigError. */
   check?(contracts: Readonly<Record<string, Address>>): void
   guard(command: DeviceCommand, chain: GuardChain): Promise<GuardVerdict>
-}
-
-/**
- * The action a desired state performs: locked → lock; a warning stage → warn; anything else → unlock.
- *
- * @example
- * actionOf({ locked: false, immobilizer: { stage: 'warning' } }) // 'warn'
- */
-export function actionOf(desired: DeviceDesired): DeviceAction {
-  if (desired.locked) return 'lock'
-  const stage = desired.immobilizer?.stage
-  return stage === 'warning' || stage === 'final-warning' ? 'warn' : 'unlock'
+  /**
+   * The desired state a device call asks for. Throws on options the class cannot use, naming the method,
+   * the field and the fix (a HostCallError, or any error: the engine makes it one): the run fails with
+   * it, is not retried, and nothing is sent.
+   */
+  toDesired(request: DeviceRequest): DeviceDesired
 }

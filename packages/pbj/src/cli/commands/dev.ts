@@ -58,7 +58,7 @@ export async function devCommand(options: { json: boolean; dir: string }): Promi
     contracts,
     // The demo's operator is the one its cars were registered with; your own chain needs your own key.
     ...(operatorKey || stack ? { operatorKey: operatorKey ?? demoAccounts.operator.privateKey } : {}),
-    ...engineOptionsFromConfig(config),
+    ...engineOptionsFromConfig(config, contracts),
     // The embedded chain is new: follow it from its first block, so the loans opened while deploying arm
     // their lock timers (starting at the head would miss their LoanOpened events).
     ...(stack ? { chain: { startBlock: 1, ...config.chain } } : config.chain ? { chain: config.chain } : {}),

@@ -40,7 +40,7 @@ export async function startCommand(options: { dir: string; json: boolean }): Pro
     database: config.database ?? join(options.dir, '.pbj', 'pbj.db'),
     functions,
     contracts,
-    ...engineOptionsFromConfig(config),
+    ...engineOptionsFromConfig(config, contracts),
     ...(operatorKey ? { operatorKey } : {}),
     ...(config.chain ? { chain: config.chain } : {}),
     ...(config.payment ? { payment: resolvePayment(config, contracts) } : {}),

@@ -1,7 +1,10 @@
+import { LOCK_MESSAGE } from '@pbj/device'
 import { describe, expect, it } from 'vitest'
-import { actionOf, type DeviceAction } from '../actions/devices/deviceClass.js'
-import type { DeviceDesired } from '../function/ctx.js'
-import { judge } from './immobilizerClass.js'
+import type { DeviceAction } from '../../actions/devices/deviceClass.js'
+import type { DeviceDesired } from '../../function/ctx.js'
+import { judge } from './judge.js'
+import { lockMessage } from './messages.js'
+import { toImmobilizerDesired } from './toImmobilizerDesired.js'
 
 const policy = {
   warningPeriod: 864_000n,
@@ -33,7 +36,6 @@ const desiredOf = (action: DeviceAction, final = false): DeviceDesired =>
       : { locked: false, reason: 'paid' }
 const verdict = (action: DeviceAction, loanId: bigint, stage: number, final = false) => {
   const desired = desiredOf(action, final)
-  expect(actionOf(desired)).toBe(action)
   const v = judge({ deviceId: '0xcar', action, desired }, status(loanId, stage), 'CarLoan')
   return v.ok ? 'ok' : v.reason
 }
@@ -73,7 +75,11 @@ describe('the immobilizer guard’s rules', () => {
 
   it('refuses a lock or warning whose lockAt or policy is not the loan’s', () => {
     const check = (desired: DeviceDesired, stage: number) =>
-      judge({ deviceId: '0xcar', action: actionOf(desired), desired }, status(1n, stage), 'CarLoan')
+      judge(
+        { deviceId: '0xcar', action: desired.locked ? 'lock' : 'warn', desired },
+        status(1n, stage),
+        'CarLoan',
+      )
     expect(
       check(
         { locked: true, immobilizer: { stage: 'disable', lockAt: Number(lockAt) - 1, policy: jsonPolicy } },
@@ -93,5 +99,54 @@ describe('the immobilizer guard’s rules', () => {
         1,
       ),
     ).toMatchObject({ ok: false, reason: 'terms-mismatch' })
+  })
+})
+
+describe('the immobilizer’s desired states', () => {
+  const terms = { lockAt, policy }
+
+  it('fills in the reason and lock message a function left out, and the stage the car checks', () => {
+    expect(toImmobilizerDesired({ action: 'lock', method: 'devices.lock', options: terms })).toEqual({
+      locked: true,
+      reason: 'missed-payment',
+      message: LOCK_MESSAGE,
+      immobilizer: { stage: 'disable', lockAt: Number(lockAt), policy: jsonPolicy },
+    })
+    expect(toImmobilizerDesired({ action: 'unlock', method: 'devices.unlock', options: {} })).toEqual({
+      locked: false,
+      reason: 'paid',
+    })
+    const since = 1_700_000_000n
+    expect(
+      toImmobilizerDesired({
+        action: 'warn',
+        method: 'devices.warn',
+        options: { ...terms, final: true, since, warningSince: since - 1n, message: 'Pay today' },
+      }),
+    ).toEqual({
+      locked: false,
+      reason: 'final-warning',
+      message: 'Pay today',
+      immobilizer: {
+        stage: 'final-warning',
+        since: Number(since),
+        warningSince: Number(since) - 1,
+        lockAt: Number(lockAt),
+        policy: jsonPolicy,
+      },
+    })
+  })
+
+  it('keeps the default lock message the same text as the device package’s', () => {
+    expect(lockMessage).toBe(LOCK_MESSAGE)
+  })
+
+  it('refuses terms the car cannot check, naming the call and the field', () => {
+    expect(() =>
+      toImmobilizerDesired({ action: 'warn', method: 'devices.warn', options: { lockAt: -1n, policy } }),
+    ).toThrow('ctx.devices.warn: lockAt must be a non-negative whole number of seconds; got -1')
+    expect(() =>
+      toImmobilizerDesired({ action: 'lock', method: 'devices.lock', options: { lockAt } }),
+    ).toThrow("ctx.devices.lock: policy must be the loan's immobilizer policy")
   })
 })

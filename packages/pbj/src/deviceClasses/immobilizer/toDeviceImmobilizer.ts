@@ -1,5 +1,5 @@
-import type { DeviceImmobilizer } from '../function/ctx.js'
-import { HostCallError } from '../internal/errors.js'
+import type { DeviceImmobilizer } from '../../function/ctx.js'
+import { HostCallError } from '../../internal/errors.js'
 
 const policyFields = ['warningPeriod', 'finalWarning', 'emergencyStarts', 'emergencyDuration'] as const
 
@@ -16,7 +16,7 @@ const policyFields = ['warningPeriod', 'finalWarning', 'emergencyStarts', 'emerg
 export function toDeviceImmobilizer(
   method: string,
   stage: DeviceImmobilizer['stage'],
-  options: { lockAt?: unknown; since?: unknown; warningSince?: unknown; policy?: unknown },
+  options: { readonly [field: string]: unknown },
 ): DeviceImmobilizer | undefined {
   if (options.lockAt === undefined && options.policy === undefined && stage === 'disable') return undefined
   const lockAt = seconds(options.lockAt, `ctx.${method}: lockAt`)

@@ -1,70 +1,7 @@
-import { type Address, getAddress, isAddress, parseAbi } from 'viem'
-import type { DeviceClass, DeviceCommand, GuardVerdict } from '../actions/devices/deviceClass.js'
-import { ConfigError } from '../internal/errors.js'
-
-/** What `carStatus(car)` returns on a CarLoan-compatible contract. */
-type CarStatus = readonly [
-  loanId: bigint,
-  stage: number,
-  nextDueAt: bigint,
-  lockAt: bigint,
-  finalWarningAt: bigint,
-  policy: { warningPeriod: bigint; finalWarning: bigint; emergencyStarts: number; emergencyDuration: bigint },
-]
-
-/**
- * The one view the class reads, inline: any loan contract with this view can drive immobilizers (and the
- * class stays loadable from a config file, which must not import `@pbj/*` TypeScript sources).
- */
-const carStatusAbi = parseAbi([
-  'struct Policy { uint64 warningPeriod; uint64 finalWarning; uint32 emergencyStarts; uint64 emergencyDuration; }',
-  'function carStatus(address car) view returns (uint256 loanId, uint8 stage, uint64 nextDueAt, uint64 lockAt, uint64 finalWarningAt, Policy policy)',
-])
+import type { DeviceCommand, GuardVerdict } from '../../actions/devices/deviceClass.js'
+import type { CarStatus } from './carStatus.js'
 
 const stageNames = ['current', 'warning', 'final warning', 'delinquent'] as const
-
-/**
- * The immobilizer device class: a car whose starter interrupt answers to its one active loan on a
- * CarLoan-compatible contract (`carStatus(address car)`, see packages/contracts/contracts/CarLoan.sol). Its
- * guard, run by the platform before every command to such a car, reads that loan at the newest block:
- * - lock only while the loan is delinquent (stage 3), with the loan's own `lockAt` and policy;
- * - unlock only while it is not (a car with no active loan may always be unlocked);
- * - warn only while a due date is missed (stage ≥ 1), the final warning only from its time (stage ≥ 2),
- *   and never in place of a lock while the loan is delinquent (that would unlock it).
- * A user of the platform, not part of it: another device class brings its own guard.
- *
- * @example
- * // pbj.config.ts
- * export default defineConfig({ deviceClass: immobilizerClass({ contract: 'CarLoan' }) })
- */
-export function immobilizerClass(options: { contract: string }): DeviceClass {
-  const addressOf = (contracts: Readonly<Record<string, Address>>): Address => {
-    const { contract } = options
-    const address = isAddress(contract, { strict: false }) ? contract : contracts[contract]
-    if (!address) {
-      const known = Object.keys(contracts)
-      throw new ConfigError(`deviceClass immobilizer: contract '${contract}' is not a known contract`, {
-        details: `Known contracts: ${known.length ? known.join(', ') : '(none)'}`,
-        hint: `Add ${contract}: { address: '0x…' } under contracts in pbj.config.ts, or pass the loan contract's address.`,
-        meta: { field: 'deviceClass' },
-      })
-    }
-    return getAddress(address)
-  }
-  return {
-    name: 'immobilizer',
-    check: (contracts) => void addressOf(contracts),
-    async guard(command, chain) {
-      const status = (await chain.read({
-        address: addressOf(chain.contracts),
-        abi: carStatusAbi,
-        functionName: 'carStatus',
-        args: [command.deviceId],
-      })) as CarStatus
-      return judge(command, status, options.contract)
-    },
-  }
-}
 
 /** The verdict on one command given the car's loan status; pure, so each rule is tested on its own. */
 export function judge(command: DeviceCommand, status: CarStatus, contract: string): GuardVerdict {

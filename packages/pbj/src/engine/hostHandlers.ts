@@ -1,0 +1,98 @@
+import type { Address } from 'viem'
+import { commandDevice } from '../actions/devices/commandDevice.js'
+import type { DeviceAction, DeviceRequest } from '../actions/devices/deviceClass.js'
+import { chainWrite } from '../actions/relayer/chainWrite.js'
+import type { DeviceDesired } from '../function/ctx.js'
+import type { HostArgs, HostMethod, HostResult } from '../function/hostMethods.js'
+import { HostCallError } from '../internal/errors.js'
+import type { Job } from '../store/types.js'
+import { resolveContract } from '../triggers/resolveContract.js'
+import { setKv } from './setKv.js'
+import type { Common } from './types.js'
+
+/** One handler per entry of the host-method table, typed by it: a missing or mistyped one does not compile. */
+export type HostHandlers = {
+  [method in HostMethod]: (args: HostArgs<method>) => Promise<HostResult<method>>
+}
+
+/**
+ * The engine's side of each `ctx` host method, for one run. Arguments have passed the table's schemas and
+ * the function's capabilities (createHostApi). Device command ids derive from the job id and the call's
+ * position, so a retried run repeats the same commands instead of issuing new ones; transactions get their
+ * own counter, so adding a device command does not change a write's idempotency key.
+ *
+ * @example
+ * const handlers = createHostHandlers(common, job)
+ * await handlers['kv.get'](['lockSent'])
+ */
+export function createHostHandlers(common: Common, job: Job): HostHandlers {
+  let commands = 0
+  let writes = 0
+  const command = async (
+    action: DeviceAction,
+    method: HostMethod,
+    deviceId: string,
+    options: DeviceRequest['options'],
+  ) => {
+    // The class makes the desired state (its defaults, its own fields). Without one nothing passes the
+    // guard: commandDevice refuses the command ('no-guard', naming the fix) before anything is stored.
+    let desired: DeviceDesired = { locked: action === 'lock' }
+    try {
+      if (common.deviceClass) desired = common.deviceClass.toDesired({ action, method, options })
+    } catch (cause) {
+      throw asHostCallError(cause)
+    }
+    return commandDevice(common, deviceId, action, desired, `${job.id}:${commands++}`, job.blockNumber)
+  }
+  return {
+    async 'chain.read'([params]) {
+      const [address] = resolveContract(params.contract, common.contracts, job.functionName) as [Address]
+      const { blockNumber } = params
+      return await common.chain.readContract({
+        address,
+        abi: params.abi,
+        functionName: params.functionName,
+        args: params.args ?? [],
+        // A compensation reads the chain as it is now: its own block is gone.
+        ...(blockNumber === 'latest' || (blockNumber === undefined && job.entry === 'onReorg')
+          ? {}
+          : { blockNumber: blockNumber ?? job.blockNumber }),
+      })
+    },
+    'chain.write': ([params]) => chainWrite(common, job, params, writes++),
+    'devices.lock': ([deviceId, options]) => command('lock', 'devices.lock', deviceId, options),
+    'devices.unlock': ([deviceId, options]) => command('unlock', 'devices.unlock', deviceId, options),
+    async 'devices.get'([deviceId]) {
+      const id = deviceId.toLowerCase()
+      const d = await common.store.getDevice(id)
+      return {
+        deviceId: id,
+        desired: d?.desired ?? null,
+        desiredVersion: d?.desiredVersion ?? 0,
+        reported: d?.reported ?? null,
+        reportedVersion: d?.reportedVersion ?? 0,
+      }
+    },
+    'devices.warn': ([deviceId, options]) => command('warn', 'devices.warn', deviceId, options),
+    async 'kv.get'([key]) {
+      const v = await common.store.kvGet(job.functionName, key)
+      return v === null ? null : JSON.parse(v)
+    },
+    'kv.set': ([key, value]) => setKv(common, job.functionName, key, value),
+    async 'kv.delete'([key]) {
+      await common.store.kvDelete(job.functionName, key)
+    },
+  }
+}
+
+/**
+ * What a device class throws from `toDesired` is the function's options being wrong: a HostCallError, a
+ * user error that is not retried. Also when the class came bundled with a config file, whose copy of the
+ * error classes the engine's `instanceof` does not know: its short message and hint are kept.
+ */
+function asHostCallError(cause: unknown): HostCallError {
+  if (cause instanceof HostCallError) return cause
+  const e = cause as { shortMessage?: unknown; message?: unknown; hint?: unknown } | null | undefined
+  const message = typeof e?.shortMessage === 'string' ? e.shortMessage : String(e?.message ?? cause)
+  return new HostCallError(message, { cause, ...(typeof e?.hint === 'string' ? { hint: e.hint } : {}) })
+}
