@@ -1,4 +1,5 @@
 import { readFile, rename, writeFile } from 'node:fs/promises'
+import { messageOf } from '@pbj/internal/messageOf.js'
 import { z } from 'zod'
 import {
   type ImmobilizerInput,
@@ -249,8 +250,4 @@ function safeJson(text: string): unknown {
   } catch {
     return undefined
   }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
 }

@@ -1,4 +1,5 @@
 import { appendFile, readFile, rename, writeFile } from 'node:fs/promises'
+import { messageOf } from '@pbj/internal/messageOf.js'
 import { connect, type IClientOptions, type MqttClient } from 'mqtt'
 import { z } from 'zod'
 import {
@@ -579,8 +580,4 @@ function dedupe(warn: (message: string) => void): (message: string) => void {
     last = message
     warn(message)
   }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
 }

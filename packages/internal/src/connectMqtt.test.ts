@@ -1,8 +1,12 @@
 import { once } from 'node:events'
 import { type AddressInfo, createServer, Socket } from 'node:net'
 import { Aedes } from 'aedes'
+import type { MqttClient } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { connectMqtt, endMqtt } from './connectMqtt.js'
+
+const connected = (client: MqttClient) =>
+  new Promise<void>((resolve) => client.once('connect', () => resolve()))
 
 describe('connectMqtt', () => {
   let broker: Aedes
@@ -31,14 +35,14 @@ describe('connectMqtt', () => {
     const noDelay = vi.spyOn(Socket.prototype, 'setNoDelay')
     let n = 0
     const client = connectMqtt(url, { reconnectPeriod: 50, login: () => ({ username: `login-${++n}` }) })
-    await once(client, 'connect')
+    await connected(client)
     expect(logins).toContain('login-1')
     expect(noDelay.mock.contexts).toContain(client.stream)
     expect(noDelay).toHaveBeenCalledWith(true)
     // A dropped connection: mqtt.js reconnects, with the login asked for again and no-delay set again.
     noDelay.mockClear()
     client.stream.destroy()
-    await once(client, 'connect')
+    await connected(client)
     expect(logins).toContain('login-2')
     expect(noDelay.mock.contexts).toContain(client.stream)
     noDelay.mockRestore()

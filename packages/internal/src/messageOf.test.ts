@@ -14,4 +14,13 @@ describe('messageOf', () => {
     expect(messageOf(error)).toContain('Request Arguments')
     expect(messageOf(error, { firstLine: true })).toBe('nonce too low')
   })
+
+  it("takes viem's shortMessage when asked and there is one", () => {
+    const error = Object.assign(new Error('HTTP request failed.\n\nURL: http://…'), {
+      shortMessage: 'HTTP request failed.',
+    })
+    expect(messageOf(error, { short: true })).toBe('HTTP request failed.')
+    expect(messageOf(error)).toContain('URL:')
+    expect(messageOf(new Error('plain'), { short: true })).toBe('plain')
+  })
 })

@@ -1,5 +1,6 @@
 import type { Address, Log } from 'viem'
-import { backoffDelay, sleep } from './backoffDelay.js'
+import { backoffDelay } from '@pbj/internal/backoffDelay.js'
+import { sleep } from '@pbj/internal/sleep.js'
 import { bloomMayContain } from './bloomMayContain.js'
 import { classifyRpcError } from './classifyRpcError.js'
 import { parseLogRangeError } from './parseLogRangeError.js'

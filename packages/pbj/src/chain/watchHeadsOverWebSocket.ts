@@ -1,5 +1,6 @@
 import { type RpcBlock, webSocket } from 'viem'
-import { backoffDelay, sleep } from './backoffDelay.js'
+import { backoffDelay } from '@pbj/internal/backoffDelay.js'
+import { sleep } from '@pbj/internal/sleep.js'
 import type { BlockHeader } from './types.js'
 
 type SocketClient = { close(): void }

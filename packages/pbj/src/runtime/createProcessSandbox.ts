@@ -1,6 +1,7 @@
 import { type ChildProcess, fork } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { messageOf } from '@pbj/internal/messageOf.js'
 import { PbjError, SandboxCrashedError } from '../internal/errors.js'
 import type { FunctionBundle } from './loadFunction.js'
 import {
@@ -54,7 +55,6 @@ const crashHint =
   'pbj restarts the sandbox process and the engine retries the run. If it keeps crashing, look at the ' +
   "process's last output in the details (an out-of-memory report, a native crash), or use limits.isolation: 'thread'."
 
-const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error))
 const crashedResult = (error: SandboxCrashedError, started: number): RunResult => ({
   ok: false,
   error,

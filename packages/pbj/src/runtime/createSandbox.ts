@@ -1,3 +1,4 @@
+import { messageOf } from '@pbj/internal/messageOf.js'
 import { PbjError, SandboxCrashedError } from '../internal/errors.js'
 import { createInstance, type Instance } from './createInstance.js'
 import type { FunctionBundle } from './loadFunction.js'
@@ -37,8 +38,6 @@ type Waiting = RunRequest & { ownTimeout: boolean }
  * once per run, and a block's runs overlap their ctx calls; a lone run still goes at once.
  */
 const maxBatch = 1024
-
-const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error))
 
 /**
  * Creates the sandbox that runs user functions: one warm isolate per function, compiled once and reused,

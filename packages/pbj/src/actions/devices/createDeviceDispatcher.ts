@@ -1,4 +1,6 @@
+import { backoffDelay } from '@pbj/internal/backoffDelay.js'
 import type { DesiredMessage, UnsignedCommand } from '@pbj/device'
+import { messageOf } from '@pbj/internal/messageOf.js'
 import type { EngineEvents } from '../../engine/types.js'
 import type { DeviceDesired } from '../../function/ctx.js'
 import type { Emitter } from '../../internal/createEmitter.js'
@@ -232,8 +234,7 @@ export function createDeviceDispatcher(options: DeviceDispatcherOptions): Device
     delivery.force ||= force
     delivery.attempt++
     delivery.state = 'waiting'
-    const base = Math.min(maxMs, minMs * 2 ** (delivery.attempt - 1))
-    const delay = Math.min(maxMs, base * (0.5 + Math.random()))
+    const delay = Math.min(maxMs, backoffDelay(delivery.attempt, { baseMs: minMs, maxMs, jitter: 'plusMinusHalf' }))
     delivery.timer = setTimeout(() => {
       delivery.timer = undefined
       if (closed || delivery.state !== 'waiting') return
@@ -513,8 +514,4 @@ export function createDeviceDispatcher(options: DeviceDispatcherOptions): Device
       waiters = []
     },
   }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
 }
