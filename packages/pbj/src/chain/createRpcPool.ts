@@ -1,6 +1,6 @@
+import { backoffDelay } from '@pbj/internal/backoffDelay.js'
 import { http, webSocket } from 'viem'
 import { RpcError } from '../internal/errors.js'
-import { backoffDelay } from '@pbj/internal/backoffDelay.js'
 import { classifyRpcError, type RpcFaultKind } from './classifyRpcError.js'
 
 /** Requests over several RPC URLs with failover. */

@@ -1,6 +1,6 @@
-import { type RpcBlock, webSocket } from 'viem'
 import { backoffDelay } from '@pbj/internal/backoffDelay.js'
 import { sleep } from '@pbj/internal/sleep.js'
+import { type RpcBlock, webSocket } from 'viem'
 import type { BlockHeader } from './types.js'
 
 type SocketClient = { close(): void }

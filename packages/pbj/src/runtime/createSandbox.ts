@@ -1,3 +1,4 @@
+import { createLock, type Lock } from '@pbj/internal/createLock.js'
 import { messageOf } from '@pbj/internal/messageOf.js'
 import { PbjError, SandboxCrashedError } from '../internal/errors.js'
 import { createInstance, type Instance } from './createInstance.js'
@@ -21,7 +22,7 @@ type Slot = {
   bundle: FunctionBundle
   instance: Instance | undefined
   /** Batches of runs and version swaps of one function, one at a time. */
-  queue: Promise<unknown>
+  lock: Lock
   /** Runs asked for and not yet handed to the isolate; the next batch takes them. */
   waiting: Waiting[]
   /** Whether a batch is queued that will take `waiting`. */
@@ -64,11 +65,7 @@ export function createSandbox(options: { memoryMb?: number; timeoutMs?: number }
     memoryMb: bundle.limits.memoryMb ?? defaults.memoryMb,
     timeoutMs: bundle.limits.timeoutMs ?? defaults.timeoutMs,
   })
-  const enqueue = <T>(slot: Slot, task: () => Promise<T>): Promise<T> => {
-    const next = slot.queue.then(task)
-    slot.queue = next.catch(() => undefined)
-    return next
-  }
+  const enqueue = <T>(slot: Slot, task: () => Promise<T>): Promise<T> => slot.lock.run(task)
   const assertOpen = () => {
     if (!disposed) return
     throw new PbjError('The sandbox was disposed', { hint: 'Create a new sandbox with createSandbox().' })
@@ -152,7 +149,7 @@ export function createSandbox(options: { memoryMb?: number; timeoutMs?: number }
       const created: Slot = {
         bundle,
         instance: undefined,
-        queue: Promise.resolve(),
+        lock: createLock(),
         waiting: [],
         scheduled: false,
         mapStack: (s) => s,

@@ -1,5 +1,5 @@
-import { backoffDelay } from '@pbj/internal/backoffDelay.js'
 import type { DesiredMessage, UnsignedCommand } from '@pbj/device'
+import { backoffDelay } from '@pbj/internal/backoffDelay.js'
 import { messageOf } from '@pbj/internal/messageOf.js'
 import type { EngineEvents } from '../../engine/types.js'
 import type { DeviceDesired } from '../../function/ctx.js'
@@ -234,7 +234,10 @@ export function createDeviceDispatcher(options: DeviceDispatcherOptions): Device
     delivery.force ||= force
     delivery.attempt++
     delivery.state = 'waiting'
-    const delay = Math.min(maxMs, backoffDelay(delivery.attempt, { baseMs: minMs, maxMs, jitter: 'plusMinusHalf' }))
+    const delay = Math.min(
+      maxMs,
+      backoffDelay(delivery.attempt, { baseMs: minMs, maxMs, jitter: 'plusMinusHalf' }),
+    )
     delivery.timer = setTimeout(() => {
       delivery.timer = undefined
       if (closed || delivery.state !== 'waiting') return
