@@ -1,3 +1,4 @@
+import { backoffDelay } from '@pbj/internal/backoffDelay.js'
 import { createLock } from '@pbj/internal/createLock.js'
 import { messageOf } from '@pbj/internal/messageOf.js'
 import type { AppliedView, CommandGate } from './createCommandGate.js'
@@ -55,26 +56,27 @@ export type CommandLanesOptions = {
 export function createCommandLanes(options: CommandLanesOptions): CommandLanes {
   const { gate, deviceId, isClosed } = options
   const inbox = createLock()
-  const unknown: { payload: Uint8Array; seq: number; retryDelayMs: number }[] = []
+  // `retries`: how often a message was looked at again because its signer could not be checked (1 s → 30 s).
+  const unknown: { payload: Uint8Array; seq: number; retries: number }[] = []
   const maxQueuedUnknown = Math.max(1, options.maxQueuedUnknown ?? 1_024)
   let draining: Promise<void> | null = null
   let received = 0
   let retryTimer: NodeJS.Timeout | undefined
 
-  const handled = (payload: Uint8Array, seq: number, retryDelayMs: number) =>
-    handle(payload, seq, retryDelayMs).catch((cause: unknown) => {
+  const handled = (payload: Uint8Array, seq: number, retries: number) =>
+    handle(payload, seq, retries).catch((cause: unknown) => {
       options.warn(`car ${deviceId}: desired message not handled: ${messageOf(cause)}`)
     })
   const drain = async () => {
     for (let next = unknown.shift(); next && !isClosed(); next = unknown.shift()) {
       await new Promise<void>((resolve) => setImmediate(resolve))
-      if (!isClosed()) await handled(next.payload, next.seq, next.retryDelayMs)
+      if (!isClosed()) await handled(next.payload, next.seq, next.retries)
     }
     draining = null
   }
-  const enqueue = (payload: Uint8Array, seq: number, retryDelayMs: number) => {
+  const enqueue = (payload: Uint8Array, seq: number, retries: number) => {
     if (gate.fromKnownOperator(payload)) {
-      void inbox.run(() => handled(payload, seq, retryDelayMs))
+      void inbox.run(() => handled(payload, seq, retries))
       return
     }
     if (unknown.length >= maxQueuedUnknown) {
@@ -82,10 +84,10 @@ export function createCommandLanes(options: CommandLanesOptions): CommandLanes {
       options.reject(reason, payload, 'overloaded', false)
       return
     }
-    unknown.push({ payload, seq, retryDelayMs })
+    unknown.push({ payload, seq, retries })
     draining ??= drain()
   }
-  const handle = async (payload: Uint8Array, seq: number, retryDelayMs: number) => {
+  const handle = async (payload: Uint8Array, seq: number, retries: number) => {
     const checked = await gate.check(payload)
     if (isClosed()) return
     let verdict = gate.order(checked, options.applied())
@@ -100,9 +102,12 @@ export function createCommandLanes(options: CommandLanesOptions): CommandLanes {
     options.reject(verdict.reason, verdict.raw, verdict.code, verdict.tellEngine)
     if (verdict.code === 'unverifiable' && seq === received) {
       // The registry was out of reach, not the command at fault: look again later, unless a newer one came.
-      retryTimer = setTimeout(() => {
-        if (seq === received && !isClosed()) enqueue(payload, seq, Math.min(retryDelayMs * 2, 30_000))
-      }, retryDelayMs)
+      retryTimer = setTimeout(
+        () => {
+          if (seq === received && !isClosed()) enqueue(payload, seq, retries + 1)
+        },
+        backoffDelay(retries + 1, { baseMs: 1_000, maxMs: 30_000, jitter: 'none' }),
+      )
       retryTimer.unref()
     }
   }
@@ -110,7 +115,7 @@ export function createCommandLanes(options: CommandLanesOptions): CommandLanes {
   return {
     receive(payload) {
       clearTimeout(retryTimer)
-      enqueue(payload, ++received, 1_000)
+      enqueue(payload, ++received, 0)
     },
     async close() {
       clearTimeout(retryTimer)

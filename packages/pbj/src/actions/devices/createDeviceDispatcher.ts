@@ -104,8 +104,8 @@ type Delivery = {
 
 /** A device behind its desired version, and when it may be sent it again. */
 type Correction = {
-  /** The wait after the next correction (doubles up to the maximum). */
-  delayMs: number
+  /** Corrections sent so far that set a wait: the wait after the next one doubles with each. */
+  waits: number
   /** Not sent again before this (ms epoch). */
   nextAt: number
   reportedVersion: number
@@ -385,8 +385,12 @@ export function createDeviceDispatcher(options: DeviceDispatcherOptions): Device
       stopCorrecting(deviceId)
       return false
     }
-    correction.nextAt = Date.now() + correction.delayMs
-    correction.delayMs = Math.min(correctMaxMs, correction.delayMs * 2)
+    const waitMs = backoffDelay(++correction.waits, {
+      baseMs: correctMinMs,
+      maxMs: correctMaxMs,
+      jitter: 'none',
+    })
+    correction.nextAt = Date.now() + waitMs
     // Not yet acknowledged by the broker: the outbox delivers it, no force needed.
     const force = device.publishedVersion >= device.desiredVersion
     dispatch(deviceId, { force })
@@ -409,7 +413,7 @@ export function createDeviceDispatcher(options: DeviceDispatcherOptions): Device
     let correction = corrections.get(deviceId)
     if (!correction) {
       correction = {
-        delayMs: correctMinMs,
+        waits: 0,
         // The first correction waits too: a command published a moment ago may be on its way.
         nextAt: reason === 'report' ? Date.now() + correctMinMs : Date.now(),
         reportedVersion,
