@@ -1,4 +1,4 @@
-import type { Socket } from 'node:net'
+import { connectMqtt as connectPbjMqtt } from '@pbj/internal/connectMqtt.js'
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
 
 /**
@@ -14,17 +14,11 @@ export async function connectMqtt(
   brokerUrl: string,
   options: { noDelay?: boolean; clientOptions?: IClientOptions } = {},
 ): Promise<MqttClient> {
-  const client = mqtt.connect(brokerUrl, {
-    reconnectPeriod: 0,
-    ...benchBrokerLogin(),
-    ...options.clientOptions,
-  })
-  if (options.noDelay) {
-    // mqtt.js creates the TCP socket itself and has no option for this; set it on every (re)connection.
-    const setNoDelay = () => (client.stream as Socket | undefined)?.setNoDelay?.(true)
-    client.on('connect', setNoDelay)
-    setNoDelay()
-  }
+  const clientOptions = { reconnectPeriod: 0, ...benchBrokerLogin(), ...options.clientOptions }
+  // pbj's own connection (no-delay on every connection) for the bench's car; mqtt.js as is for the baselines.
+  const client = options.noDelay
+    ? connectPbjMqtt(brokerUrl, clientOptions)
+    : mqtt.connect(brokerUrl, clientOptions)
   await new Promise<void>((resolve, reject) => {
     client.once('connect', () => resolve())
     client.once('error', reject)

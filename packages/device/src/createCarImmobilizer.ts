@@ -1,4 +1,6 @@
 import { readFile, rename, writeFile } from 'node:fs/promises'
+import { createLock } from '@pbj/internal/createLock.js'
+import { messageOf } from '@pbj/internal/messageOf.js'
 import { z } from 'zod'
 import {
   type ImmobilizerInput,
@@ -123,7 +125,7 @@ export async function createCarImmobilizer(options: CarImmobilizerOptions = {}):
   const warn = options.onWarning ?? ((message: string) => console.warn(message))
   let state = options.stateFile ? await load(options.stateFile, warn) : initialImmobilizerState()
   let timer: NodeJS.Timeout | undefined
-  let saving: Promise<void> = Promise.resolve()
+  const saving = createLock()
 
   const schedule = () => {
     clearTimeout(timer)
@@ -149,7 +151,7 @@ export async function createCarImmobilizer(options: CarImmobilizerOptions = {}):
     const file = options.stateFile
     if (file) {
       const snapshot = state
-      saving = saving.then(() =>
+      void saving.run(() =>
         save(file, snapshot).catch((cause: unknown) =>
           warn(`immobilizer state not saved: ${messageOf(cause)}`),
         ),
@@ -216,7 +218,7 @@ export async function createCarImmobilizer(options: CarImmobilizerOptions = {}):
     },
     async close() {
       clearTimeout(timer)
-      await saving
+      await saving.idle()
     },
   }
 }
@@ -249,8 +251,4 @@ function safeJson(text: string): unknown {
   } catch {
     return undefined
   }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
 }

@@ -1,3 +1,4 @@
+import { messageOf } from '@pbj/internal/messageOf.js'
 import type { PublicClient } from 'viem'
 import { createLoanCheck } from './createLoanCheck.js'
 import { createOperatorCheck, type OperatorAnswer } from './createOperatorCheck.js'
@@ -212,7 +213,7 @@ export function createCommandGate(options: {
         verified = verifyDesired(message, { deviceId, hashes, now: now(), signedState, keys })
       } catch (error) {
         // The schema should make this unreachable; a value it let through must still be a refusal.
-        const reason = `malformed desired message: ${error instanceof Error ? error.message : String(error)}`
+        const reason = `malformed desired message: ${messageOf(error)}`
         return refuse({ code: 'malformed', reason }, message)
       }
       if (!verified.ok) return refuse(verified, message)
@@ -221,7 +222,7 @@ export function createCommandGate(options: {
       try {
         answer = await operators.check(signer, message.chainTime)
       } catch (error) {
-        const reason = `cannot check signer ${signer} in DeviceRegistry: ${error instanceof Error ? error.message : String(error)}`
+        const reason = `cannot check signer ${signer} in DeviceRegistry: ${messageOf(error)}`
         return refuse({ code: 'unverifiable', reason }, message)
       }
       if (answer === 'rate-limited') {

@@ -1,6 +1,8 @@
-import { appendFile, readFile, rename, writeFile } from 'node:fs/promises'
-import { connect, type IClientOptions, type MqttClient } from 'mqtt'
-import { z } from 'zod'
+import { appendFile } from 'node:fs/promises'
+import { endMqtt } from '@pbj/internal/connectMqtt.js'
+import { createLock } from '@pbj/internal/createLock.js'
+import { messageOf } from '@pbj/internal/messageOf.js'
+import { connectDeviceClient, whenSubscribed } from './connectDeviceClient.js'
 import {
   applyAsIs,
   type CarImmobilizer,
@@ -9,13 +11,16 @@ import {
   noImmobilizer,
 } from './createCarImmobilizer.js'
 import { createCommandGate, type DeviceChainOptions } from './createCommandGate.js'
+import { createCommandLanes } from './createCommandLanes.js'
+import { createDeviceReporter } from './createDeviceReporter.js'
 import { createTypedHashes } from './createTypedHashes.js'
 import { DeviceError } from './DeviceError.js'
 import { deviceLogin } from './deviceLogin.js'
+import { type AppliedState, freshDeviceState, loadDeviceState, saveDeviceState } from './deviceStateFile.js'
 import type { ImmobilizerView } from './immobilizer.js'
 import { pbjDomain } from './pbjDomain.js'
-import { type DesiredMessage, encode, type ReportedMessage, topics } from './protocol.js'
-import { addressOf, signDigest } from './recoverSigner.js'
+import { type DesiredMessage, topics } from './protocol.js'
+import { addressOf } from './recoverSigner.js'
 import type { RefusalCode } from './verifyDesired.js'
 
 /**
@@ -146,28 +151,17 @@ export type DeviceAgent = {
   close(): Promise<void>
 }
 
-type Applied = DeviceState & { appliedAt: number }
-
-const PersistedState = z.object({
-  version: z.number().int().nonnegative(),
-  commandId: z.string().nullable(),
-  locked: z.boolean(),
-  message: z.string().optional(),
-  appliedAt: z.number().int().nonnegative(),
-  recent: z.array(z.string()).max(64).optional(),
-})
-
 // Command ids a car remembers applying, so a replay is named as such (older ones are refused as stale anyway).
 const RECENT_COMMANDS = 32
-// Refusals the car reports to the engine: a burst of 5, then one a second. A flood of forged commands
-// must not make the car flood the broker with signed reports (each also costs the car a signature).
-const REFUSAL_REPORTS = { burst: 5, perMs: 1_000 }
 
 /**
  * Runs the device side of the protocol: receives desired state, applies it, and acknowledges with a
  * retained report. Starts even when the broker is down and keeps reconnecting; await `ready` to know it is
  * subscribed. The session is clean on purpose: the desired topic is retained, so on every (re)connect the
  * car gets only the latest command instead of a persistent session replaying each lock/unlock it missed.
+ * Composed of the car's connection (connectDeviceClient), the lanes commands wait in to be judged
+ * (createCommandLanes, through the gate's replay and stale checks), its reports (createDeviceReporter)
+ * and its stateFile (deviceStateFile); applying a command, and the immobilizer's say in it, is here.
  *
  * @example
  * const agent = await createDeviceAgent({
@@ -181,7 +175,6 @@ export async function createDeviceAgent(options: DeviceAgentOptions): Promise<De
   const deviceId = deviceIdOf(options)
   const names = topics(options.topicPrefix)
   const desiredTopic = names.desired(deviceId)
-  const reportedTopic = names.reported(deviceId)
   const warn = dedupe(options.onWarning ?? ((message) => console.warn(message)))
   const startedAt = Date.now()
   const hashes = createTypedHashes(
@@ -189,9 +182,9 @@ export async function createDeviceAgent(options: DeviceAgentOptions): Promise<De
   )
 
   const loaded = options.stateFile
-    ? await loadState(options.stateFile, startedAt, warn)
-    : { applied: { locked: false, version: 0, commandId: null, appliedAt: startedAt }, recent: [] }
-  let current: Applied = loaded.applied
+    ? await loadDeviceState(options.stateFile, startedAt, warn)
+    : freshDeviceState(startedAt)
+  let current: AppliedState = loaded.applied
   let recent: string[] = loaded.recent
   // The starter interrupt's safety rules decide what an applied command does (immobilizer.ts): what the car
   // reports as `locked` is what it does, which may wait for the ignition to go off.
@@ -214,8 +207,9 @@ export async function createDeviceAgent(options: DeviceAgentOptions): Promise<De
   }
   let closed = false
   let closing: Promise<void> | undefined
+  const isClosed = () => closed
   // Persisting must happen in order, and close() waits for it.
-  let pending: Promise<void> = Promise.resolve()
+  const persisting = createLock()
 
   // Signed anew at every attempt: a login is only valid for a few minutes around its time.
   const login = () =>
@@ -225,67 +219,25 @@ export async function createDeviceAgent(options: DeviceAgentOptions): Promise<De
           ...(options.username === undefined ? {} : { username: options.username }),
           ...(options.password === undefined ? {} : { password: options.password }),
         }
-  const client = connectClient(options.brokerUrl, {
-    // The device id, which brokers that guard sessions require (the embedded one, Mosquitto with
-    // use_username_as_clientid): no other client can then take over the car's session and keep it offline.
-    clientId: deviceId,
+  const client = connectDeviceClient({
+    brokerUrl: options.brokerUrl,
+    deviceId,
     protocolVersion: options.protocolVersion ?? 4,
-    clean: true,
-    reconnectPeriod: 500,
-    // A car never gives up: credentials fixed on the broker side must not need a reboot.
-    reconnectOnConnackError: true,
-    connectTimeout: 5_000,
-    keepalive: 30,
-    ...login(),
+    login,
   })
-  client.on('reconnect', () => Object.assign(client.options, login()))
 
   const gate = createCommandGate({ deviceId, hashes, chain: options.chain, onWarning: warn })
-
-  const report = (applied: Applied, error?: string): void => {
-    const unsigned: Omit<ReportedMessage, 'signature'> = {
-      type: 'reported',
-      deviceId,
-      version: applied.version,
-      commandId: applied.commandId,
-      state: {
-        locked: applied.locked,
-        ...(applied.message === undefined ? {} : { message: applied.message }),
-        ...(immobilizer ? { immobilizer: immobilizer.report() } : {}),
-      },
-      appliedAt: applied.appliedAt,
-      ...(error === undefined ? {} : { error }),
-    }
-    // Signed with the car's own key: the engine counts only reports that recover to this car's id.
-    const message: ReportedMessage = {
-      ...unsigned,
-      signature: signDigest(hashes.reportDigest(unsigned), options.deviceKey),
-    }
-    // Not awaited: mqtt.js keeps publish order, and an offline car must not stall on PUBACK.
-    client.publishAsync(reportedTopic, encode(message), { qos: 1, retain: true }).catch((cause: unknown) => {
-      if (!closed) warn(`car ${deviceId}: report v${applied.version} not delivered: ${messageOf(cause)}`)
-    })
-  }
-
-  let refusalTokens = REFUSAL_REPORTS.burst
-  let refusalRefill: NodeJS.Timeout | undefined
-  let heldRefusal: string | undefined
-  const reportRefusal = (reason: string) => {
-    if (refusalTokens > 0) {
-      refusalTokens--
-      report(current, reason)
-    } else heldRefusal = reason
-    refusalRefill ??= setInterval(() => {
-      if (heldRefusal !== undefined && !closed) report(current, heldRefusal)
-      else if (refusalTokens < REFUSAL_REPORTS.burst) refusalTokens++
-      else {
-        clearInterval(refusalRefill)
-        refusalRefill = undefined
-      }
-      heldRefusal = undefined
-    }, REFUSAL_REPORTS.perMs)
-    refusalRefill.unref()
-  }
+  const reporter = createDeviceReporter({
+    client,
+    deviceId,
+    deviceKey: options.deviceKey,
+    hashes,
+    topic: names.reported(deviceId),
+    immobilizer,
+    current: () => current,
+    isClosed,
+    warn,
+  })
 
   const reject = (reason: string, raw: unknown, code: RefusalCode, tellEngine: boolean): void => {
     try {
@@ -294,8 +246,7 @@ export async function createDeviceAgent(options: DeviceAgentOptions): Promise<De
       // It runs inside mqtt.js's message handler, where a throw would take the whole car process down.
       warn(`car ${deviceId}: onRejected threw: ${messageOf(cause)}`)
     }
-    // The last of a burst is held, not lost: the engine hears the latest refusal within a second.
-    if (tellEngine) reportRefusal(reason)
+    if (tellEngine) reporter.refused(reason)
   }
 
   const apply = (message: DesiredMessage): void => {
@@ -304,7 +255,7 @@ export async function createDeviceAgent(options: DeviceAgentOptions): Promise<De
       message: text,
       refused,
     } = immobilizer?.apply(message.state, message.chainTime) ?? applyAsIs(message.state)
-    const applied: Applied = {
+    const applied: AppliedState = {
       locked,
       ...(text === undefined ? {} : { message: text }),
       version: message.version,
@@ -333,10 +284,10 @@ export async function createDeviceAgent(options: DeviceAgentOptions): Promise<De
       warn(`car ${deviceId}: onApplied threw: ${messageOf(cause)}`)
     }
     const { stateFile, logFile } = options
-    pending = pending.then(async () => {
+    void persisting.run(async () => {
       if (stateFile) {
         try {
-          await saveState(stateFile, applied, remembered)
+          await saveDeviceState(stateFile, applied, remembered)
         } catch (cause) {
           error ??= `could not persist state: ${messageOf(cause)}`
         }
@@ -347,78 +298,25 @@ export async function createDeviceAgent(options: DeviceAgentOptions): Promise<De
           warn(`car ${deviceId}: could not append to logFile ${logFile}: ${messageOf(cause)}`)
         })
       }
-      report(applied, error)
+      reporter.report(applied, error)
     })
   }
 
-  // Two lanes, so that a flood of validly signed junk never delays the car's operator. A message naming a
-  // signer the car knows as its operator is judged at once, in arrival order behind the other such
-  // messages only (the registry check is async, and a command must be weighed against the state the one
-  // before it left). Everything else (strangers, junk, an operator the car has not met yet) waits in a
-  // bounded queue judged one message per turn of the event loop, so reading the socket, and with it a
-  // genuine command, always gets in between. Which lane is picked by the signer the message names, before
-  // any signature check: a forgery naming the operator takes the first lane and is refused there for its
-  // signature, at no RPC. Both lanes order against what is applied when the verdict is in, so versions only
-  // go forward whichever lane a command came through.
-  let inbox: Promise<void> = Promise.resolve()
-  const unknown: { payload: Uint8Array; seq: number; retryDelayMs: number }[] = []
-  const maxQueuedUnknown = Math.max(1, options.maxQueuedUnknown ?? 1_024)
-  let draining: Promise<void> | null = null
-  let received = 0
-  let retryTimer: NodeJS.Timeout | undefined
-  const handled = (payload: Uint8Array, seq: number, retryDelayMs: number) =>
-    handle(payload, seq, retryDelayMs).catch((cause: unknown) => {
-      warn(`car ${deviceId}: desired message not handled: ${messageOf(cause)}`)
-    })
-  const drain = async () => {
-    for (let next = unknown.shift(); next && !closed; next = unknown.shift()) {
-      await new Promise<void>((resolve) => setImmediate(resolve))
-      if (!closed) await handled(next.payload, next.seq, next.retryDelayMs)
-    }
-    draining = null
-  }
-  const enqueue = (payload: Uint8Array, seq: number, retryDelayMs: number) => {
-    if (gate.fromKnownOperator(payload)) {
-      inbox = inbox.then(() => handled(payload, seq, retryDelayMs))
-      return
-    }
-    if (unknown.length >= maxQueuedUnknown) {
-      const reason = `${maxQueuedUnknown} messages from signers this car does not know as operators are already waiting; dropped`
-      reject(reason, payload, 'overloaded', false)
-      return
-    }
-    unknown.push({ payload, seq, retryDelayMs })
-    draining ??= drain()
-  }
-  const handle = async (payload: Uint8Array, seq: number, retryDelayMs: number) => {
-    const checked = await gate.check(payload)
-    if (closed) return
-    const applied = () => ({ version: current.version, commandIds: recent })
-    let verdict = gate.order(checked, applied())
-    if (verdict.ok && verdict.message.state.locked) {
-      // The car's own loan read (when it knows its loan) waits on the node: order again after it, as a
-      // command of the other lane may have been applied meanwhile.
-      verdict = await gate.confirmLock(verdict)
-      if (closed) return
-      verdict = gate.order(verdict, applied())
-    }
-    if (verdict.ok) return apply(verdict.message)
-    reject(verdict.reason, verdict.raw, verdict.code, verdict.tellEngine)
-    if (verdict.code === 'unverifiable' && seq === received) {
-      // The registry was out of reach, not the command at fault: look again later, unless a newer one came.
-      retryTimer = setTimeout(() => {
-        if (seq === received && !closed) enqueue(payload, seq, Math.min(retryDelayMs * 2, 30_000))
-      }, retryDelayMs)
-      retryTimer.unref()
-    }
-  }
-
+  const lanes = createCommandLanes({
+    deviceId,
+    gate,
+    applied: () => ({ version: current.version, commandIds: recent }),
+    apply,
+    reject,
+    isClosed,
+    warn,
+    maxQueuedUnknown: options.maxQueuedUnknown,
+  })
   client.on('message', (topic, payload) => {
     if (topic !== desiredTopic) return
     // An empty retained payload means someone cleared the command; there is nothing to apply.
     if (payload.length === 0) return
-    clearTimeout(retryTimer)
-    enqueue(payload, ++received, 1_000)
+    lanes.receive(payload)
   })
 
   const withImmobilizer = (state: DeviceState): DeviceState =>
@@ -429,7 +327,7 @@ export async function createDeviceAgent(options: DeviceAgentOptions): Promise<De
   const sense = (): void => {
     if (!immobilizer) return
     const { message: _, ...rest } = current
-    const next: Applied = { ...rest, ...effect(immobilizer), appliedAt: Date.now() }
+    const next: AppliedState = { ...rest, ...effect(immobilizer), appliedAt: Date.now() }
     const shown = JSON.stringify([next.locked, next.message, immobilizer.report()])
     if (shown === sensed || closed) return
     sensed = shown
@@ -439,7 +337,7 @@ export async function createDeviceAgent(options: DeviceAgentOptions): Promise<De
     } catch (cause) {
       warn(`car ${deviceId}: onChange threw: ${messageOf(cause)}`)
     }
-    report(current)
+    reporter.report(current)
   }
   const drive = (result: ImmobilizerResult): ImmobilizerResult => {
     sense()
@@ -447,109 +345,35 @@ export async function createDeviceAgent(options: DeviceAgentOptions): Promise<De
   }
 
   // Every (re)connect re-announces the current state so the engine learns what the car did while offline.
-  client.on('connect', () => report(current))
+  client.on('connect', () => reporter.report(current))
   client.on('error', (error) => warn(`car ${deviceId}: ${error.message}`))
-
-  let rejectReady: (error: Error) => void = () => {}
-  const ready = new Promise<void>((resolve, rejectPromise) => {
-    rejectReady = rejectPromise
-    const refused = (error: Error & { code?: unknown }) => {
-      if (typeof error.code === 'number') rejectPromise(brokerRefused(options.brokerUrl, error))
-    }
-    client.on('error', refused)
-    client.once('connect', () => {
-      client.off('error', refused)
-      client.subscribeAsync(desiredTopic, { qos: 1 }).then((granted) => {
-        const qos = granted[0]?.qos ?? 128
-        if (qos < 128) return resolve()
-        rejectPromise(new DeviceError(`broker refused subscription to ${desiredTopic} (${qos})`))
-      }, rejectPromise)
-    })
-  })
   // Callers may never await `ready`; its failure must not crash the car's process.
-  ready.catch(() => {})
+  const subscribed = whenSubscribed(client, desiredTopic, options.brokerUrl)
 
   return {
     deviceId,
     state: () => withImmobilizer(publicState(current)),
-    ready,
+    ready: subscribed.ready,
     ignition: (on) => drive((immobilizer ?? noImmobilizer).ignition(on)),
     setSpeed: (kmh) => drive((immobilizer ?? noImmobilizer).setSpeed(kmh)),
     enterEmergencyCode: (code) => drive((immobilizer ?? noImmobilizer).enterEmergencyCode(code)),
     close: () => {
       closing ??= (async () => {
         closed = true
-        rejectReady(new DeviceError(`car ${deviceId} agent closed before it was ready`))
-        clearTimeout(retryTimer)
-        clearInterval(refusalRefill)
-        unknown.length = 0
-        await inbox
-        await draining
+        subscribed.cancel(new DeviceError(`car ${deviceId} agent closed before it was ready`))
+        reporter.close()
+        await lanes.close()
         await gate.close()
-        await pending
+        await persisting.idle()
         await immobilizer?.close()
-        await endClient(client)
+        await endMqtt(client)
       })()
       return closing
     },
   }
 }
 
-function connectClient(url: string, options: IClientOptions): MqttClient {
-  let client: MqttClient
-  try {
-    client = connect(url, options)
-  } catch (cause) {
-    throw new DeviceError(`brokerUrl "${url}" is not a usable MQTT URL: ${messageOf(cause)}`, { cause })
-  }
-  // Nagle would hold the report behind the PUBACK just sent and add tens of ms to every ack.
-  const noDelay = () =>
-    (client.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true)
-  noDelay()
-  client.on('connect', noDelay)
-  return client
-}
-
-async function endClient(client: MqttClient): Promise<void> {
-  // A graceful end flushes the last report but waits forever on a dead broker, so it gets a deadline.
-  if (!client.connected) return client.endAsync(true)
-  const graceful = client.endAsync(false)
-  const timer = new Promise<'late'>((resolve) => setTimeout(resolve, 1_000, 'late').unref())
-  if ((await Promise.race([graceful, timer])) === 'late') await client.endAsync(true)
-}
-
-type Loaded = { applied: Applied; recent: string[] }
-
-async function loadState(file: string, now: number, warn: (message: string) => void): Promise<Loaded> {
-  const fresh: Loaded = {
-    applied: { locked: false, version: 0, commandId: null, appliedAt: now },
-    recent: [],
-  }
-  let text: string
-  try {
-    text = await readFile(file, 'utf8')
-  } catch (cause) {
-    if ((cause as { code?: unknown }).code === 'ENOENT') return fresh
-    throw new DeviceError(`cannot read stateFile ${file}: ${messageOf(cause)}`, { cause })
-  }
-  try {
-    const { message, recent = [], ...rest } = PersistedState.parse(JSON.parse(text))
-    return { applied: { ...rest, ...(message === undefined ? {} : { message }) }, recent }
-  } catch (cause) {
-    // Starting at version 0 is safe: the retained desired message puts the car back in the right state.
-    warn(`stateFile ${file} is unreadable, starting at version 0: ${messageOf(cause)}`)
-    return fresh
-  }
-}
-
-async function saveState(file: string, applied: Applied, recent: readonly string[]): Promise<void> {
-  // Write-then-rename so a power cut never leaves half a file.
-  const temp = `${file}.tmp`
-  await writeFile(temp, JSON.stringify({ ...applied, recent }))
-  await rename(temp, file)
-}
-
-function publicState(applied: Applied): DeviceState {
+function publicState(applied: AppliedState): DeviceState {
   const { appliedAt: _, ...state } = applied
   return state
 }
@@ -567,10 +391,6 @@ function deviceIdOf(options: Pick<DeviceAgentOptions, 'deviceKey' | 'deviceId'>)
   return id
 }
 
-function brokerRefused(url: string, error: Error): DeviceError {
-  return new DeviceError(`broker at ${url} refused the connection: ${error.message}`, { cause: error })
-}
-
 function dedupe(warn: (message: string) => void): (message: string) => void {
   // A car waiting for its broker would otherwise log the same ECONNREFUSED twice a second.
   let last: string | undefined
@@ -579,8 +399,4 @@ function dedupe(warn: (message: string) => void): (message: string) => void {
     last = message
     warn(message)
   }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
 }

@@ -1,3 +1,4 @@
+import { messageOf } from '@pbj/internal/messageOf.js'
 import {
   type Address,
   encodeEventTopics,
@@ -218,7 +219,7 @@ export function createOperatorCheck(options: OperatorCheckOptions): OperatorChec
         lastWarning = undefined
       },
       (error: unknown) => {
-        const message = `car ${deviceId}: cannot read DeviceRegistry ${registry}: ${messageOf(error)}`
+        const message = `car ${deviceId}: cannot read DeviceRegistry ${registry}: ${messageOf(error, { short: true })}`
         if (message !== lastWarning) warn(message)
         lastWarning = message
       },
@@ -256,9 +257,12 @@ export function createOperatorCheck(options: OperatorCheckOptions): OperatorChec
         return cached.allowed ? 'operator' : 'not-operator'
       }
       if (unreachable !== undefined || !current) {
-        throw new DeviceError(`cannot read DeviceRegistry ${registry}: ${messageOf(unreachable)}`, {
-          cause: unreachable,
-        })
+        throw new DeviceError(
+          `cannot read DeviceRegistry ${registry}: ${messageOf(unreachable, { short: true })}`,
+          {
+            cause: unreachable,
+          },
+        )
       }
       const started = epoch
       let allowed: boolean
@@ -272,7 +276,10 @@ export function createOperatorCheck(options: OperatorCheckOptions): OperatorChec
           blockNumber: current.block,
         })
       } catch (error) {
-        throw new DeviceError(`cannot read DeviceRegistry ${registry}: ${messageOf(error)}`, { cause: error })
+        throw new DeviceError(
+          `cannot read DeviceRegistry ${registry}: ${messageOf(error, { short: true })}`,
+          { cause: error },
+        )
       }
       if (epoch === started) remember(who, { allowed, at: Date.now() })
       return allowed ? 'operator' : 'not-operator'
@@ -301,9 +308,4 @@ export function createOperatorCheck(options: OperatorCheckOptions): OperatorChec
         )
     },
   }
-}
-
-function messageOf(error: unknown): string {
-  if (error instanceof Error) return (error as { shortMessage?: string }).shortMessage ?? error.message
-  return String(error)
 }

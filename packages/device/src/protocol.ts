@@ -1,3 +1,4 @@
+import { messageOf } from '@pbj/internal/messageOf.js'
 import { z } from 'zod'
 import { DeviceError } from './DeviceError.js'
 import { ImmobilizerCommand, ImmobilizerReport } from './immobilizerProtocol.js'
@@ -246,7 +247,7 @@ function parseWith<T>(schema: z.ZodType<T>, payload: Uint8Array | string): Parse
   } catch (error) {
     return {
       ok: false,
-      error: `payload is not JSON: ${error instanceof Error ? error.message : String(error)}`,
+      error: `payload is not JSON: ${messageOf(error)}`,
     }
   }
   const result = schema.safeParse(json)

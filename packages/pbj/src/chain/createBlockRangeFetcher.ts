@@ -1,5 +1,6 @@
+import { backoffDelay } from '@pbj/internal/backoffDelay.js'
+import { sleep } from '@pbj/internal/sleep.js'
 import type { Address, Log } from 'viem'
-import { backoffDelay, sleep } from './backoffDelay.js'
 import { bloomMayContain } from './bloomMayContain.js'
 import { classifyRpcError } from './classifyRpcError.js'
 import { parseLogRangeError } from './parseLogRangeError.js'

@@ -1,3 +1,4 @@
+import { messageOf } from '@pbj/internal/messageOf.js'
 import {
   type Address,
   createPublicClient,
@@ -72,7 +73,7 @@ export async function createChainConnection(options: {
   const chainIdHex = await rpc('eth_chainId', []).catch((cause: unknown) => {
     throw new RpcError(`Cannot reach the chain at ${urls.join(', ')}`, {
       cause,
-      details: cause instanceof Error ? cause.message : String(cause),
+      details: messageOf(cause),
       hint: 'Check rpcUrl in pbj.config.ts, or remove it to run an embedded Anvil.',
       meta: { field: 'rpcUrl' },
     })

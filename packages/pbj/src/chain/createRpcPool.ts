@@ -1,6 +1,7 @@
+import { backoffDelay } from '@pbj/internal/backoffDelay.js'
+import { withTimeout } from '@pbj/internal/withTimeout.js'
 import { http, webSocket } from 'viem'
 import { RpcError } from '../internal/errors.js'
-import { backoffDelay } from './backoffDelay.js'
 import { classifyRpcError, type RpcFaultKind } from './classifyRpcError.js'
 
 /** Requests over several RPC URLs with failover. */
@@ -74,24 +75,17 @@ export function createRpcPool(urls: readonly string[], options: { timeoutMs?: nu
   })
 
   const attempt = async (e: Endpoint, method: string, params: readonly unknown[]) => {
-    let timer: NodeJS.Timeout | undefined
-    // viem times out the request but not the WebSocket's opening, which can hang on an unreachable host.
-    const limit = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new RpcTimeoutError(`No answer from ${e.url} within ${timeout} ms (${method})`)),
-        timeout + 1_000,
-      )
-    })
     const send = async () => {
       // Hold the socket the request goes over (viem caches it by URL), to close it if it dies.
       if (e.getSocketClient && !e.socketClient) e.socketClient = await e.getSocketClient()
       return e.request({ method, params })
     }
-    try {
-      return await Promise.race([send(), limit])
-    } finally {
-      clearTimeout(timer)
-    }
+    // viem times out the request but not the WebSocket's opening, which can hang on an unreachable host.
+    return withTimeout(
+      send(),
+      timeout + 1_000,
+      () => new RpcTimeoutError(`No answer from ${e.url} within ${timeout} ms (${method})`),
+    )
   }
 
   const markDown = (e: Endpoint, kind: RpcFaultKind) => {

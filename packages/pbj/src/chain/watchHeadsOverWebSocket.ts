@@ -1,5 +1,7 @@
+import { backoffDelay } from '@pbj/internal/backoffDelay.js'
+import { sleep } from '@pbj/internal/sleep.js'
+import { withTimeout } from '@pbj/internal/withTimeout.js'
 import { type RpcBlock, webSocket } from 'viem'
-import { backoffDelay, sleep } from './backoffDelay.js'
 import type { BlockHeader } from './types.js'
 
 type SocketClient = { close(): void }
@@ -93,7 +95,6 @@ export async function watchHeadsOverWebSocket(options: WatchHeadsOptions): Promi
   const subscribe = async (url: string, again: boolean) => {
     const mine = ++token
     const t = transportFor(url)
-    let timer: NodeJS.Timeout | undefined
     let client: SocketClient | null = null
     const attempt = (async () => {
       client = await t.getRpcClient()
@@ -108,17 +109,10 @@ export async function watchHeadsOverWebSocket(options: WatchHeadsOptions): Promi
       })
     })()
     try {
-      await Promise.race([
-        attempt,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`newHeads subscription at ${url} timed out`)), timeout)
-        }),
-      ])
+      await withTimeout(attempt, timeout, () => new Error(`newHeads subscription at ${url} timed out`))
     } catch (error) {
       ;(client as SocketClient | null)?.close()
       throw error
-    } finally {
-      clearTimeout(timer)
     }
     if (stopping.signal.aborted) {
       ;(client as SocketClient | null)?.close()

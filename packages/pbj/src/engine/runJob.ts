@@ -7,6 +7,7 @@ import type { RunInputJson } from '../runtime/createSandbox.js'
 import type { FunctionBundle } from '../runtime/loadFunction.js'
 import type { Job, Run } from '../store/types.js'
 import { createHostApi } from './createHostApi.js'
+import { decideRetry } from './retryPolicy.js'
 import type { Common } from './types.js'
 
 const secretsOf = (all: Readonly<Record<string, string>>, names: readonly string[]) => {
@@ -27,13 +28,9 @@ const describeError = (error: unknown): NonNullable<Run['error']> => ({
  * backoff and jitter; or `failed` (the function's own error, not retried); or `dead` (retries exhausted).
  */
 function nextStep(common: Common, bundle: FunctionBundle, error: unknown, attempt: number) {
-  const policy = { ...common.retry, ...bundle.retry }
-  const retryable =
-    retryClassOf(error) === 'retryable' || (policy.on === 'all' && retryClassOf(error) === 'user')
-  if (!retryable) return { status: 'failed' as const, retryAt: null }
-  if (attempt >= policy.maxAttempts) return { status: 'dead' as const, retryAt: null }
-  const delay = Math.min(policy.maxBackoffMs, policy.backoffMs * 2 ** (attempt - 1)) * (0.5 + Math.random())
-  return { status: 'pending' as const, retryAt: Date.now() + Math.max(1, Math.round(delay)) }
+  const decision = decideRetry({ error, attempt, policy: { ...common.retry, ...bundle.retry } })
+  if (!decision.retry) return { status: decision.status, retryAt: null }
+  return { status: 'pending' as const, retryAt: Date.now() + decision.delayMs }
 }
 
 /**

@@ -1,3 +1,4 @@
+import { messageOf } from '@pbj/internal/messageOf.js'
 import ivm from 'isolated-vm'
 import { type HostMethod, hostMethodNames } from '../function/hostMethods.js'
 import { FunctionBuildError, PbjError } from '../internal/errors.js'
@@ -54,8 +55,6 @@ export type Instance = {
 // Declared as returning the count itself: `result.promise` makes apply resolve to it.
 type RunFn = (batch: [number, string, unknown][]) => number
 type Reply = { ok: true; value: unknown } | { ok: false; message: string; id?: number }
-
-const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error))
 
 /**
  * Creates an isolate for a bundle: bare context, bootstrap, then the bundle's top-level code (bounded by

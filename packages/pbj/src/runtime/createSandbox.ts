@@ -1,3 +1,5 @@
+import { createLock, type Lock } from '@pbj/internal/createLock.js'
+import { messageOf } from '@pbj/internal/messageOf.js'
 import { PbjError, SandboxCrashedError } from '../internal/errors.js'
 import { createInstance, type Instance } from './createInstance.js'
 import type { FunctionBundle } from './loadFunction.js'
@@ -20,7 +22,7 @@ type Slot = {
   bundle: FunctionBundle
   instance: Instance | undefined
   /** Batches of runs and version swaps of one function, one at a time. */
-  queue: Promise<unknown>
+  lock: Lock
   /** Runs asked for and not yet handed to the isolate; the next batch takes them. */
   waiting: Waiting[]
   /** Whether a batch is queued that will take `waiting`. */
@@ -37,8 +39,6 @@ type Waiting = RunRequest & { ownTimeout: boolean }
  * once per run, and a block's runs overlap their ctx calls; a lone run still goes at once.
  */
 const maxBatch = 1024
-
-const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error))
 
 /**
  * Creates the sandbox that runs user functions: one warm isolate per function, compiled once and reused,
@@ -65,11 +65,7 @@ export function createSandbox(options: { memoryMb?: number; timeoutMs?: number }
     memoryMb: bundle.limits.memoryMb ?? defaults.memoryMb,
     timeoutMs: bundle.limits.timeoutMs ?? defaults.timeoutMs,
   })
-  const enqueue = <T>(slot: Slot, task: () => Promise<T>): Promise<T> => {
-    const next = slot.queue.then(task)
-    slot.queue = next.catch(() => undefined)
-    return next
-  }
+  const enqueue = <T>(slot: Slot, task: () => Promise<T>): Promise<T> => slot.lock.run(task)
   const assertOpen = () => {
     if (!disposed) return
     throw new PbjError('The sandbox was disposed', { hint: 'Create a new sandbox with createSandbox().' })
@@ -153,7 +149,7 @@ export function createSandbox(options: { memoryMb?: number; timeoutMs?: number }
       const created: Slot = {
         bundle,
         instance: undefined,
-        queue: Promise.resolve(),
+        lock: createLock(),
         waiting: [],
         scheduled: false,
         mapStack: (s) => s,

@@ -1,3 +1,4 @@
+import { messageOf } from '@pbj/internal/messageOf.js'
 import type ivm from 'isolated-vm'
 import { FunctionBuildError } from '../internal/errors.js'
 import { displayPath } from './displayPath.js'
@@ -23,7 +24,7 @@ export async function evaluateBundle(
   } catch (error) {
     const reason = isolate.isDisposed
       ? 'ran out of memory while loading'
-      : `threw while loading: ${error instanceof Error ? error.message : String(error)}`
+      : `threw while loading: ${messageOf(error)}`
     throw new FunctionBuildError(`${displayPath(file)} ${reason}`, {
       details: error instanceof Error ? error.stack : undefined,
       hint: 'Top-level code of a function file runs when it is loaded; keep it to imports and constants.',

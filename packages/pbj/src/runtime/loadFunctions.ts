@@ -1,5 +1,6 @@
 import { readdir, stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
+import { messageOf } from '@pbj/internal/messageOf.js'
 import { FunctionBuildError } from '../internal/errors.js'
 import { displayPath } from './displayPath.js'
 import { type FunctionBundle, loadFunction } from './loadFunction.js'
@@ -21,7 +22,7 @@ export function isFunctionFile(name: string): boolean {
 
 function asBuildError(error: unknown, file: string): FunctionBuildError {
   if (error instanceof FunctionBuildError) return error
-  const message = error instanceof Error ? error.message : String(error)
+  const message = messageOf(error)
   return new FunctionBuildError(`Could not load ${displayPath(file)}: ${message}`, {
     cause: error,
     meta: { file },

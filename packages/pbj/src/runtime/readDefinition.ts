@@ -1,3 +1,4 @@
+import { messageOf } from '@pbj/internal/messageOf.js'
 import type ivm from 'isolated-vm'
 import { FunctionBuildError } from '../internal/errors.js'
 import { bundleGlobal } from './bundleFunction.js'
@@ -69,7 +70,7 @@ export async function readDefinition(
     throw new FunctionBuildError(
       `${displayPath(file)}: trigger, limits, retry and capabilities must be plain data`,
       {
-        details: error instanceof Error ? error.message : String(error),
+        details: messageOf(error),
         hint: 'Use literals, arrays, objects, bigints and ABIs in trigger, limits, retry and capabilities; no functions or class instances.',
         cause: error,
         meta: { file },

@@ -1,3 +1,4 @@
+import { messageOf } from '@pbj/internal/messageOf.js'
 import { z } from 'zod'
 import { type HostMethod, hostMethodNames } from '../function/hostMethods.js'
 import type { Trigger } from '../function/triggers.js'
@@ -121,8 +122,6 @@ export const childSettingsSchema = z.object({ memoryMb: z.number().int(), timeou
 
 /** The property that tags a child-side Error with the id of the parent's host error it stands for. */
 export const hostErrorIdKey = 'pbjHostErrorId'
-
-const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error))
 
 /**
  * Flattens an error for the trip to the parent. Non-pbj errors become a plain PbjError with their message.

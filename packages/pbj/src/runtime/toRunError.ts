@@ -1,3 +1,4 @@
+import { messageOf } from '@pbj/internal/messageOf.js'
 import { FunctionRunError, SandboxCrashedError } from '../internal/errors.js'
 
 /** What the bootstrap reports about a thrown value (see bootstrap.ts). */
@@ -62,7 +63,7 @@ export function failureToError(
   error: unknown,
   state: { timedOut: boolean; disposed: boolean; timeoutMs: number; memoryMb: number },
 ): FunctionRunError | SandboxCrashedError {
-  const message = error instanceof Error ? error.message : String(error)
+  const message = messageOf(error)
   if (state.timedOut) {
     return new FunctionRunError(
       'timeout',

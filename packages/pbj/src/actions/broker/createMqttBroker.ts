@@ -7,7 +7,11 @@ import {
   type Topics,
   topics,
 } from '@pbj/device'
-import { connect, type IClientOptions, type MqttClient } from 'mqtt'
+import { connectMqtt, endMqtt } from '@pbj/internal/connectMqtt.js'
+import { createLock } from '@pbj/internal/createLock.js'
+import { messageOf } from '@pbj/internal/messageOf.js'
+import { withTimeout } from '@pbj/internal/withTimeout.js'
+import type { IClientOptions, MqttClient } from 'mqtt'
 import { BrokerError, ConfigError, PbjError } from '../../internal/errors.js'
 import { now } from '../../internal/now.js'
 import { createReportVerifier } from './createReportVerifier.js'
@@ -131,7 +135,7 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
       try {
         listener()
       } catch (error) {
-        warn(`connect listener threw: ${error instanceof Error ? error.message : String(error)}`)
+        warn(`connect listener threw: ${messageOf(error)}`)
       }
     }
   })
@@ -140,13 +144,13 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
   const verifier = options.domain ? createReportVerifier({ domain: options.domain }) : null
   let unverifiableWarned = false
   // Reports are verified concurrently (in a worker) but delivered in the order they arrived.
-  let delivering: Promise<void> = Promise.resolve()
+  const delivering = createLock()
   const deliver = (report: ReportedMessage, receivedAt: number) => {
     for (const listener of listeners) {
       try {
         listener(report, receivedAt)
       } catch (error) {
-        warn(`report listener threw: ${error instanceof Error ? error.message : String(error)}`)
+        warn(`report listener threw: ${messageOf(error)}`)
       }
     }
   }
@@ -170,7 +174,7 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
     }
     // Never counted before its signature is checked: an unverified report is not an acknowledgement.
     const verdict = verifier.verify(report, (parsed.json as { state?: unknown }).state)
-    delivering = delivering.then(async () => {
+    void delivering.run(async () => {
       const why = await verdict
       if (closed) return
       if (why === null) deliver(report, receivedAt)
@@ -270,28 +274,18 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
         closed = true
         listeners.clear()
         connectListeners.clear()
-        await Promise.all([endClient(publisher), split && endClient(subscriber), verifier?.close()])
+        await Promise.all([endMqtt(publisher), split && endMqtt(subscriber), verifier?.close()])
       })()
       return closing
     },
   }
 }
 
-async function endClient(client: MqttClient): Promise<void> {
-  // Graceful end lets in-flight publishes finish, but would wait forever on a dead broker.
-  if (!client.connected) return client.endAsync(true)
-  const ended = await withTimeout(client.endAsync(false), 1_000, () => new Error('late')).then(
-    () => true,
-    () => false,
-  )
-  if (!ended) await client.endAsync(true)
-}
-
 function topicsFor(prefix: string | undefined): Topics {
   try {
     return topics(prefix)
   } catch (cause) {
-    throw new ConfigError(cause instanceof Error ? cause.message : String(cause), {
+    throw new ConfigError(messageOf(cause), {
       cause,
       meta: { field: 'topicPrefix' },
       hint: 'Use a plain prefix such as "pbj" or "fleet/eu".',
@@ -314,20 +308,14 @@ async function connectClient(
 ): Promise<MqttClient> {
   let client: MqttClient
   try {
-    client = connect(url, { ...options, ...login() })
+    client = connectMqtt(url, { ...options, login })
   } catch (cause) {
     throw new ConfigError(`MQTT broker url "${url}" is not usable`, {
       cause,
-      details: cause instanceof Error ? cause.message : String(cause),
+      details: messageOf(cause),
       hint: 'Use mqtt://host:port (or mqtts://, ws://, wss://).',
     })
   }
-  // Nagle would delay every small packet sent right after another one, adding tens of ms per command.
-  const noDelay = () =>
-    (client.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true)
-  noDelay()
-  client.on('connect', noDelay)
-  client.on('reconnect', () => Object.assign(client.options, login()))
 
   let connected = false
   let lastError: string | undefined
@@ -377,25 +365,4 @@ async function connectClient(
     lastError = undefined
   })
   return client
-}
-
-function withTimeout<T>(
-  work: Promise<T>,
-  ms: number,
-  onTimeout: () => Error,
-  onError: (cause: unknown) => Error = (cause) => cause as Error,
-): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(onTimeout()), ms)
-    work.then(
-      (value) => {
-        clearTimeout(timer)
-        resolve(value)
-      },
-      (cause: unknown) => {
-        clearTimeout(timer)
-        reject(onError(cause))
-      },
-    )
-  })
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net'
+import { messageOf } from '@pbj/internal/messageOf.js'
 import { Aedes } from 'aedes'
 import { BrokerError } from '../../internal/errors.js'
 import { createBrokerAcl } from './createBrokerAcl.js'
@@ -80,7 +81,7 @@ export async function startEmbeddedBroker(
     await new Promise<void>((resolve) => aedes.close(resolve))
     throw new BrokerError(`embedded MQTT broker cannot listen on ${host}:${options.port ?? 0}`, {
       cause,
-      details: cause instanceof Error ? cause.message : String(cause),
+      details: messageOf(cause),
       hint: 'Choose another port, or leave the port unset to take a free one.',
     })
   }

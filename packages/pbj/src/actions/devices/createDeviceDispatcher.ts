@@ -1,4 +1,6 @@
 import type { DesiredMessage, UnsignedCommand } from '@pbj/device'
+import { backoffDelay } from '@pbj/internal/backoffDelay.js'
+import { messageOf } from '@pbj/internal/messageOf.js'
 import type { EngineEvents } from '../../engine/types.js'
 import type { DeviceDesired } from '../../function/ctx.js'
 import type { Emitter } from '../../internal/createEmitter.js'
@@ -102,8 +104,8 @@ type Delivery = {
 
 /** A device behind its desired version, and when it may be sent it again. */
 type Correction = {
-  /** The wait after the next correction (doubles up to the maximum). */
-  delayMs: number
+  /** Corrections sent so far that set a wait: the wait after the next one doubles with each. */
+  waits: number
   /** Not sent again before this (ms epoch). */
   nextAt: number
   reportedVersion: number
@@ -232,8 +234,10 @@ export function createDeviceDispatcher(options: DeviceDispatcherOptions): Device
     delivery.force ||= force
     delivery.attempt++
     delivery.state = 'waiting'
-    const base = Math.min(maxMs, minMs * 2 ** (delivery.attempt - 1))
-    const delay = Math.min(maxMs, base * (0.5 + Math.random()))
+    const delay = Math.min(
+      maxMs,
+      backoffDelay(delivery.attempt, { baseMs: minMs, maxMs, jitter: 'plusMinusHalf' }),
+    )
     delivery.timer = setTimeout(() => {
       delivery.timer = undefined
       if (closed || delivery.state !== 'waiting') return
@@ -381,8 +385,12 @@ export function createDeviceDispatcher(options: DeviceDispatcherOptions): Device
       stopCorrecting(deviceId)
       return false
     }
-    correction.nextAt = Date.now() + correction.delayMs
-    correction.delayMs = Math.min(correctMaxMs, correction.delayMs * 2)
+    const waitMs = backoffDelay(++correction.waits, {
+      baseMs: correctMinMs,
+      maxMs: correctMaxMs,
+      jitter: 'none',
+    })
+    correction.nextAt = Date.now() + waitMs
     // Not yet acknowledged by the broker: the outbox delivers it, no force needed.
     const force = device.publishedVersion >= device.desiredVersion
     dispatch(deviceId, { force })
@@ -405,7 +413,7 @@ export function createDeviceDispatcher(options: DeviceDispatcherOptions): Device
     let correction = corrections.get(deviceId)
     if (!correction) {
       correction = {
-        delayMs: correctMinMs,
+        waits: 0,
         // The first correction waits too: a command published a moment ago may be on its way.
         nextAt: reason === 'report' ? Date.now() + correctMinMs : Date.now(),
         reportedVersion,
@@ -513,8 +521,4 @@ export function createDeviceDispatcher(options: DeviceDispatcherOptions): Device
       waiters = []
     },
   }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
 }

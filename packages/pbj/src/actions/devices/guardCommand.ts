@@ -1,6 +1,7 @@
 import { deviceRegistryAbi } from '@pbj/contracts'
+import { backoffDelay } from '@pbj/internal/backoffDelay.js'
+import { sleep } from '@pbj/internal/sleep.js'
 import type { Address } from 'viem'
-import { backoffDelay, sleep } from '../../chain/backoffDelay.js'
 import { classifyRpcError } from '../../chain/classifyRpcError.js'
 import type { ChainConnection } from '../../chain/types.js'
 import type { EngineEvents } from '../../engine/types.js'

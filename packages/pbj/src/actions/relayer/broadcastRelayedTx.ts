@@ -1,3 +1,4 @@
+import { messageOf } from '@pbj/internal/messageOf.js'
 import { bumpFees } from './bumpFees.js'
 import { classifySendError, type SendErrorKind } from './classifySendError.js'
 import { type RelayerContext, signRelayedTx } from './relayerContext.js'
@@ -9,8 +10,6 @@ const maxDepth = 3
 const usedNonceGrace = 3
 
 const inFlight = (tx: RelayedTx) => tx.status === 'signed' || tx.status === 'pending'
-const messageOf = (error: unknown) =>
-  (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? ''
 
 /**
  * Hands a record's current signed attempt to the node and acts on the answer. Call it with the record's
@@ -70,12 +69,19 @@ export async function broadcastRelayedTx(
     case 'fee-too-low':
       return depth < maxDepth ? replaceRelayedTx(ctx, tx, depth + 1) : tx
     case 'rejected':
-      if (tx.status === 'signed' && tx.attempts === 1) return fail(ctx, tx, messageOf(error))
-      ctx.events.emit('warning', `relayer: node refused ${tx.hash} (${tx.key}): ${messageOf(error)}`)
+      if (tx.status === 'signed' && tx.attempts === 1)
+        return fail(ctx, tx, messageOf(error, { firstLine: true }))
+      ctx.events.emit(
+        'warning',
+        `relayer: node refused ${tx.hash} (${tx.key}): ${messageOf(error, { firstLine: true })}`,
+      )
       return tx
     default:
       if (kind === 'funds' || !rebroadcast)
-        ctx.events.emit('warning', `relayer: ${tx.key} not sent yet (${kind}): ${messageOf(error)}`)
+        ctx.events.emit(
+          'warning',
+          `relayer: ${tx.key} not sent yet (${kind}): ${messageOf(error, { firstLine: true })}`,
+        )
       return tx
   }
 }

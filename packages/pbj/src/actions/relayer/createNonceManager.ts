@@ -1,3 +1,4 @@
+import { createLock } from '@pbj/internal/createLock.js'
 /**
  * Hands out one sender's nonces in process. Every method but `locked` must be called with the lock held;
  * the relayer allocates, signs and records a transaction inside one `locked` section, so every nonce below
@@ -34,18 +35,14 @@ export type NonceManager = {
  * })
  */
 export function createNonceManager(): NonceManager {
-  let tail: Promise<unknown> = Promise.resolve()
+  const lock = createLock()
   let next: number | null = null
   const current = () => {
     if (next === null) throw new Error('nonce manager used before sync')
     return next
   }
   return {
-    locked(fn) {
-      const result = tail.then(fn)
-      tail = result.catch(() => {})
-      return result
-    },
+    locked: (fn) => lock.run(fn),
     synced: () => next !== null,
     sync(pendingCount, highestInFlight) {
       next = Math.max(next ?? 0, pendingCount, highestInFlight === null ? 0 : highestInFlight + 1)

@@ -1,3 +1,5 @@
+import { createKeyedLock } from '@pbj/internal/createKeyedLock.js'
+import { messageOf } from '@pbj/internal/messageOf.js'
 import { type Address, getAddress, type Hex, isAddress, type LocalAccount } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { classifyRpcError } from '../../chain/classifyRpcError.js'
@@ -95,7 +97,7 @@ export function createRelayer(options: RelayerOptions): Relayer {
   const nonces = createNonceManager()
 
   let feeCache: { head: bigint | null; at: number; fees: Promise<Fees> } | null = null
-  const keyLocks = new Map<string, Promise<unknown>>()
+  const keyLocks = createKeyedLock<string>()
   let started = false
   let closed = false
   let timer: NodeJS.Timeout | undefined
@@ -122,16 +124,7 @@ export function createRelayer(options: RelayerOptions): Relayer {
       }
       return feeCache.fees
     },
-    withKey(key, fn) {
-      const previous = keyLocks.get(key) ?? Promise.resolve()
-      const result = previous.then(fn)
-      const tail = result.catch(() => {})
-      keyLocks.set(key, tail)
-      void tail.then(() => {
-        if (keyLocks.get(key) === tail) keyLocks.delete(key)
-      })
-      return result
-    },
+    withKey: (key, fn) => keyLocks.run(key, fn),
     head: null,
     trackedHead: null,
     resync: false,
@@ -182,7 +175,7 @@ export function createRelayer(options: RelayerOptions): Relayer {
       const estimate = await rpc.estimateGas({ from: sender, to, data, value })
       return estimate + (estimate * BigInt(options.gasMarginPercent ?? 20)) / 100n
     } catch (error) {
-      const message = (error instanceof Error ? error.message : String(error)).split('\n')[0]
+      const message = messageOf(error, { firstLine: true })
       if (classifyRpcError(error) === 'answer') {
         throw new TxRefusedError(`The transaction to ${to} would fail: ${message}`, {
           cause: error,

@@ -1,6 +1,7 @@
 import { existsSync, rmSync, watch } from 'node:fs'
 import { join } from 'node:path'
 import { startSimulatedCar } from '@pbj/device'
+import { createLock } from '@pbj/internal/createLock.js'
 import type { Address } from 'viem'
 import { loadOperatorKey } from '../../actions/relayer/keystore.js'
 import { loadConfig } from '../../config/loadConfig.js'
@@ -139,12 +140,12 @@ export async function devCommand(options: { json: boolean; dir: string }): Promi
     } else say(`pbj dev: functions reloaded: ${functions.join(', ') || '(none)'}`)
   }
   // Reloads run one at a time, so a slow build cannot finish after, and overwrite, a newer one.
-  let reloading: Promise<void> = Promise.resolve()
+  const reloading = createLock()
   let timer: NodeJS.Timeout | undefined
   const watcher = watch(functionsDir, () => {
     clearTimeout(timer)
     timer = setTimeout(() => {
-      reloading = reloading.then(reload)
+      void reloading.run(reload)
     }, 100)
   })
   await new Promise<void>((resolve) => {
@@ -153,7 +154,7 @@ export async function devCommand(options: { json: boolean; dir: string }): Promi
   })
   watcher.close()
   clearTimeout(timer)
-  await reloading
+  await reloading.idle()
   stopActivity()
   for (const car of cars) await car.close()
   await engine.stop()

@@ -1,0 +1,17 @@
+/**
+ * The message of anything thrown: an Error's `message`, anything else as a string. For warnings and error
+ * texts that quote a cause. viem's messages run on for many lines (request arguments, docs links, version):
+ * `short` takes an error's `shortMessage` when it has one, `firstLine` keeps only the first line.
+ *
+ * @example
+ * warn(`report not delivered: ${messageOf(cause)}`)
+ * warn(`node refused ${hash}: ${messageOf(error, { firstLine: true })}`)
+ */
+export function messageOf(error: unknown, options: { firstLine?: boolean; short?: boolean } = {}): string {
+  let message = String(error)
+  if (error instanceof Error) {
+    const { shortMessage } = error as { shortMessage?: string }
+    message = options.short && shortMessage !== undefined ? shortMessage : error.message
+  }
+  return options.firstLine ? (message.split('\n')[0] ?? '') : message
+}
