@@ -1,10 +1,10 @@
 import { type Abi, type Address, getAbiItem, getAddress, isAddress, toFunctionSignature } from 'viem'
 import { classifyRpcError } from '../chain/classifyRpcError.js'
+import { resolveContract } from '../chain/resolveContract.js'
+import type { Job } from '../core/job.js'
 import type { Common } from '../engine/types.js'
+import { displayPath } from '../internal/displayPath.js'
 import { CapabilityError } from '../internal/errors.js'
-import { displayPath } from '../runtime/displayPath.js'
-import type { Job } from '../store/types.js'
-import { resolveContract } from '../triggers/resolveContract.js'
 import { type DeviceAction, deviceActions, type GrantedCapabilities, noCapabilities } from './capabilities.js'
 import { checkDeviceText } from './checkDeviceText.js'
 

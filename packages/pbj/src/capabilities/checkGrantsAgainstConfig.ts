@@ -1,6 +1,6 @@
 import { isAddress } from 'viem'
+import { displayPath } from '../internal/displayPath.js'
 import { FunctionBuildError } from '../internal/errors.js'
-import { displayPath } from '../runtime/displayPath.js'
 import type { FunctionBundle } from '../runtime/loadFunction.js'
 
 /**

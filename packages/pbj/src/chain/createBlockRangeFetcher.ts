@@ -1,9 +1,10 @@
 import type { Address, Log } from 'viem'
+import type { BlockHeader } from '../core/block.js'
 import { backoffDelay, sleep } from './backoffDelay.js'
 import { bloomMayContain } from './bloomMayContain.js'
 import { classifyRpcError } from './classifyRpcError.js'
 import { parseLogRangeError } from './parseLogRangeError.js'
-import type { BlockHeader, ChainConnection } from './types.js'
+import type { ChainConnection } from './types.js'
 
 /** The span of the first eth_getLogs, before the answers say how busy the blocks are. */
 const firstSpan = 10n

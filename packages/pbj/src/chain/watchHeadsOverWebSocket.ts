@@ -1,6 +1,6 @@
 import { type RpcBlock, webSocket } from 'viem'
+import type { BlockHeader } from '../core/block.js'
 import { backoffDelay, sleep } from './backoffDelay.js'
-import type { BlockHeader } from './types.js'
 
 type SocketClient = { close(): void }
 type HeadsTransport = {

@@ -13,9 +13,9 @@ import {
   http,
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
-import { checkUsage } from '../cli/commands/payment.js'
 import { createEngine } from '../engine/createEngine.js'
 import { now } from '../internal/now.js'
+import { checkUsage } from '../payment/checkUsage.js'
 import { projectIdOf, saltOf } from '../payment/projectIdOf.js'
 import { loadFunctions } from '../runtime/loadFunctions.js'
 import { demoAccounts } from './accounts.js'

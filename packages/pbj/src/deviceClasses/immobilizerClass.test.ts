@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { actionOf, type DeviceAction } from '../actions/devices/deviceClass.js'
-import type { DeviceDesired } from '../function/ctx.js'
+import type { DeviceDesired } from '../core/device.js'
 import { judge } from './immobilizerClass.js'
 
 const policy = {

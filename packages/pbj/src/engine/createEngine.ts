@@ -12,6 +12,7 @@ import { createRelayer, type Relayer, type RelayerOptions } from '../actions/rel
 import { checkGrantsAgainstConfig } from '../capabilities/checkGrantsAgainstConfig.js'
 import { createChainConnection } from '../chain/createChainConnection.js'
 import { followHeads } from '../chain/followHeads.js'
+import type { EngineEvents } from '../core/engineEvents.js'
 import { createEmitter } from '../internal/createEmitter.js'
 import { type Logger, silentLogger } from '../internal/logger.js'
 import { createPaymentMeter, type PaymentMeter, type PaymentOptions } from '../payment/createPaymentMeter.js'
@@ -27,7 +28,7 @@ import { processBlock } from './processBlock.js'
 import { resolveDeviceClass } from './resolveDeviceClass.js'
 import { runJob } from './runJob.js'
 import { defaultKvLimits } from './setKv.js'
-import type { Common, EngineEvents } from './types.js'
+import type { Common } from './types.js'
 
 /** Everything the engine needs, already resolved (URLs of a running chain and broker). */
 export type EngineOptions = {

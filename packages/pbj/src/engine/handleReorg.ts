@@ -1,4 +1,5 @@
-import type { Cursor, Job, NewJob } from '../store/types.js'
+import type { Cursor } from '../core/block.js'
+import type { Job, NewJob } from '../core/job.js'
 import type { Common } from './types.js'
 
 const started = new Set<Job['status']>(['running', 'done', 'failed', 'dead'])

@@ -1,8 +1,8 @@
 import { bloomMayContain } from '../chain/bloomMayContain.js'
 import { type PrefetchedLogs, pickPrefetchedLogs } from '../chain/pickPrefetchedLogs.js'
-import type { BlockHeader } from '../chain/types.js'
+import type { BlockHeader } from '../core/block.js'
+import type { Job } from '../core/job.js'
 import { now } from '../internal/now.js'
-import type { Job } from '../store/types.js'
 import { planBlock } from '../triggers/planBlock.js'
 import type { Common } from './types.js'
 

@@ -1,9 +1,10 @@
 import { CommandRefusedError } from '../actions/devices/CommandRefusedError.js'
+import type { Job } from '../core/job.js'
+import type { Run } from '../core/run.js'
 import { CapabilityError, KvLimitError, PbjError, retryClassOf } from '../internal/errors.js'
 import { now } from '../internal/now.js'
 import type { RunInputJson } from '../runtime/createSandbox.js'
 import type { FunctionBundle } from '../runtime/loadFunction.js'
-import type { Job, Run } from '../store/types.js'
 import { createHostApi } from './createHostApi.js'
 import type { Common } from './types.js'
 

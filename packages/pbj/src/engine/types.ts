@@ -1,69 +1,18 @@
-import type { ImmobilizerReport } from '@pbj/device'
 import type { Address } from 'viem'
 import type { BrokerConnection } from '../actions/broker/types.js'
 import type { DeviceDispatcher } from '../actions/devices/createDeviceDispatcher.js'
 import type { DeviceClass } from '../actions/devices/deviceClass.js'
 import type { Relayer } from '../actions/relayer/createRelayer.js'
 import type { ChainConnection } from '../chain/types.js'
-import type { DeviceDesired } from '../function/ctx.js'
+import type { EngineEvents } from '../core/engineEvents.js'
+import type { Store } from '../core/store.js'
 import type { Emitter } from '../internal/createEmitter.js'
 import type { Logger } from '../internal/logger.js'
 import type { PaymentMeter } from '../payment/createPaymentMeter.js'
 import type { Queue } from '../queue/types.js'
 import type { Sandbox } from '../runtime/createSandbox.js'
 import type { FunctionBundle } from '../runtime/loadFunction.js'
-import type { Run, Store } from '../store/types.js'
 import type { TriggerIndex } from '../triggers/createTriggerIndex.js'
-
-/** What the engine tells its listeners (the CLI, the demo, tests). */
-export type EngineEvents = {
-  block: {
-    number: bigint
-    hash: string
-    timestamp: bigint
-    jobs: number
-    receivedAt: number
-    committedAt: number
-  }
-  run: {
-    run: Run
-    jobId: string
-    blockNumber: bigint
-    /** When the sandbox started the handler. */
-    startedAt: number
-  }
-  'device:desired': {
-    deviceId: string
-    version: number
-    commandId: string
-    state: DeviceDesired
-    publishedAt: number
-    /** The block whose run set this state; 0n if it was set outside a run. */
-    blockNumber: bigint
-  }
-  'device:reported': {
-    deviceId: string
-    version: number
-    /** `immobilizer`: what the car's starter interrupt does (stage, immobilized, pending disable…). */
-    state: { locked: boolean; message?: string | undefined; immobilizer?: ImmobilizerReport | undefined }
-    receivedAt: number
-  }
-  /**
-   * A device behind its desired version was sent it again (see createDeviceDispatcher): after a report
-   * that is behind (`report`, a refusal included), or found by the periodic reconciliation (`reconcile`).
-   * `attempt` counts the corrections since the device last caught up.
-   */
-  'device:corrected': {
-    deviceId: string
-    desiredVersion: number
-    reportedVersion: number
-    reason: 'report' | 'reconcile'
-    attempt: number
-  }
-  reorg: { ancestor: bigint; orphaned: number; compensations: number }
-  warning: string
-  error: unknown
-}
 
 /** The shared services of one engine, passed to every stage (Ponder's `Common`). */
 export type Common = {

@@ -1,4 +1,4 @@
-import { showValue } from './showValue.js'
+import { showValue } from '../internal/showValue.js'
 
 /** A problem found in a trigger: the field path and what is wrong with it. */
 export type TriggerIssue = { path: string; message: string }

@@ -1,7 +1,7 @@
 import type { z } from 'zod'
 import { type GrantedCapabilities, noCapabilities } from '../capabilities/capabilities.js'
+import { displayPath } from '../internal/displayPath.js'
 import { FunctionBuildError } from '../internal/errors.js'
-import { displayPath } from '../runtime/displayPath.js'
 import { checkTriggerAbi, type TriggerIssue } from './checkTriggerAbi.js'
 import type { FunctionLimits, RetryPolicy } from './defineFunction.js'
 import { functionDataSchema } from './triggerSchema.js'

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { capabilitiesSchema } from '../capabilities/capabilitiesSchema.js'
-import { showValue } from './showValue.js'
+import { showValue } from '../internal/showValue.js'
 import { triggerTypes } from './triggers.js'
 
 type Issue = { input?: unknown }

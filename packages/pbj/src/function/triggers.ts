@@ -1,10 +1,8 @@
 import type { Abi, AbiParameterToPrimitiveType, Address, ContractEventName } from 'viem'
+import type { Confirmation } from '../core/confirmation.js'
 
 /** A contract named in the config (`contracts: { CarLoan: … }`), or a literal address, or several addresses. */
 export type ContractRef = string | Address | readonly Address[]
-
-/** How sure the chain must be about a block before the function runs. Only `instant` is implemented today. */
-export type Confirmation = 'instant' | { confirmations: number } | 'finalized'
 
 type EventInputs<abi extends Abi, eventName extends string> = Extract<
   abi[number],

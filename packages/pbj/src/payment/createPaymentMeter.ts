@@ -1,10 +1,12 @@
 import { executionBalanceAbi } from '@pbj/contracts'
 import { type Address, encodeFunctionData, type Hex } from 'viem'
+import type { Job } from '../core/job.js'
+import type { Run } from '../core/run.js'
+import type { Settlement, UsageRow } from '../core/usage.js'
 import type { Common } from '../engine/types.js'
-import type { Job, Run } from '../store/types.js'
 import { formatTusd } from './formatTusd.js'
 import { DEMO_ETH_PRICE_MICROS, priceRun } from './priceRun.js'
-import type { Prices, Settlement, UsageRow } from './types.js'
+import type { Prices } from './types.js'
 import { usageRoot } from './usageRoot.js'
 
 /** Prepaid execution for one project (engine option `payment`). */

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest'
+import { displayPath } from '../internal/displayPath.js'
 import { FunctionBuildError } from '../internal/errors.js'
 import { bundleFunction } from './bundleFunction.js'
-import { displayPath } from './displayPath.js'
 import { makeFunctionsDir } from './testFunctions.js'
 
 const dir = makeFunctionsDir()

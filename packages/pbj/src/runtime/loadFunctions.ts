@@ -1,7 +1,7 @@
 import { readdir, stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
+import { displayPath } from '../internal/displayPath.js'
 import { FunctionBuildError } from '../internal/errors.js'
-import { displayPath } from './displayPath.js'
 import { type FunctionBundle, loadFunction } from './loadFunction.js'
 
 const functionFile = /^[^.].*\.(ts|mts|js|mjs)$/

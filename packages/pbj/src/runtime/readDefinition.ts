@@ -1,7 +1,7 @@
 import type ivm from 'isolated-vm'
+import { displayPath } from '../internal/displayPath.js'
 import { FunctionBuildError } from '../internal/errors.js'
 import { bundleGlobal } from './bundleFunction.js'
-import { displayPath } from './displayPath.js'
 
 /** Reminds the user what a function file looks like. */
 export const expectedShape = [

@@ -1,8 +1,8 @@
 import { type AbiEvent, type Address, type Hex, toEventSelector } from 'viem'
+import { resolveContract } from '../chain/resolveContract.js'
 import type { ConditionTrigger, Trigger } from '../function/triggers.js'
 import { FunctionBuildError } from '../internal/errors.js'
 import { type ArgReader, compileArgReader } from './compileArgReader.js'
-import { resolveContract } from './resolveContract.js'
 
 /** A function as the trigger stage sees it. */
 export type TriggeredFunction = { name: string; trigger: Trigger }

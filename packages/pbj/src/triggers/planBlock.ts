@@ -1,7 +1,11 @@
 import { type AbiEvent, decodeEventLog, getAddress, type Log } from 'viem'
-import type { BlockHeader, ChainConnection } from '../chain/types.js'
+import type { ChainConnection } from '../chain/types.js'
+import type { BlockHeader } from '../core/block.js'
+import type { BlockWrite } from '../core/blockWrite.js'
+import type { NewJob } from '../core/job.js'
+import type { Store } from '../core/store.js'
+import type { Timer } from '../core/timer.js'
 import { stringifyJson } from '../internal/json.js'
-import type { BlockWrite, NewJob, Store, Timer } from '../store/types.js'
 import { logIndexKey, type TriggerIndex } from './createTriggerIndex.js'
 import { matchesArgs } from './matchesArgs.js'
 

@@ -1,5 +1,6 @@
+import type { DeviceDesired } from '../../core/device.js'
 import type { Common } from '../../engine/types.js'
-import type { DeviceCommandResult, DeviceDesired } from '../../function/ctx.js'
+import type { DeviceCommandResult } from '../../function/ctx.js'
 import { actionOf } from './deviceClass.js'
 import { guardCommand } from './guardCommand.js'
 

@@ -1,10 +1,10 @@
 import type { DesiredMessage, UnsignedCommand } from '@pbj/device'
-import type { EngineEvents } from '../../engine/types.js'
-import type { DeviceDesired } from '../../function/ctx.js'
+import type { DeviceDesired } from '../../core/device.js'
+import type { EngineEvents } from '../../core/engineEvents.js'
+import type { Store } from '../../core/store.js'
 import type { Emitter } from '../../internal/createEmitter.js'
 import { retryClassOf } from '../../internal/errors.js'
 import { now } from '../../internal/now.js'
-import type { Store } from '../../store/types.js'
 import type { BrokerConnection } from '../broker/types.js'
 import type { CommandSigner } from './createCommandSigner.js'
 

@@ -1,9 +1,9 @@
 import { type Abi, type Address, encodeFunctionData } from 'viem'
+import { resolveContract } from '../../chain/resolveContract.js'
+import type { Confirmation } from '../../core/confirmation.js'
+import type { Job } from '../../core/job.js'
 import type { Common } from '../../engine/types.js'
 import type { WriteResult } from '../../function/ctx.js'
-import type { Confirmation } from '../../function/triggers.js'
-import type { Job } from '../../store/types.js'
-import { resolveContract } from '../../triggers/resolveContract.js'
 import { TxRefusedError } from './TxRefusedError.js'
 
 /**

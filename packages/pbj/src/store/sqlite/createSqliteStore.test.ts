@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import type { BlockWrite } from '../types.js'
+import type { BlockWrite } from '../../core/blockWrite.js'
 import { createSqliteStore } from './createSqliteStore.js'
 
 const block = (n: bigint): BlockWrite['block'] => ({

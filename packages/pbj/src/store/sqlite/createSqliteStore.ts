@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
-import type { Store } from '../types.js'
+import type { Store } from '../../core/store.js'
 import { toTimer } from './rows.js'
 import { schema } from './schema.js'
 import { sqliteBlocks } from './sqliteBlocks.js'

@@ -1,5 +1,9 @@
 import type { Hex } from 'viem'
-import type { Cursor, DeviceRecord, Job, Run, Timer } from '../types.js'
+import type { Cursor } from '../../core/block.js'
+import type { DeviceRecord } from '../../core/device.js'
+import type { Job } from '../../core/job.js'
+import type { Run } from '../../core/run.js'
+import type { Timer } from '../../core/timer.js'
 
 type Row = Record<string, unknown>
 

@@ -1,5 +1,9 @@
 import type { Database } from 'better-sqlite3'
-import type { BlockWrite, Cursor, NewJob, Store, Timer } from '../types.js'
+import type { Cursor } from '../../core/block.js'
+import type { BlockWrite } from '../../core/blockWrite.js'
+import type { NewJob } from '../../core/job.js'
+import type { Store } from '../../core/store.js'
+import type { Timer } from '../../core/timer.js'
 import { toCursor, toJob } from './rows.js'
 
 /** How many recent blocks (hashes and undo records) are kept for reorg checks. */

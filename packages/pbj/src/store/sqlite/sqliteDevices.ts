@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3'
-import type { Store } from '../types.js'
+import type { Store } from '../../core/store.js'
 import { migrateDevices } from './migrateDevices.js'
 import { toDevice } from './rows.js'
 

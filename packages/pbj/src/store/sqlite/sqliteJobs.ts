@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3'
-import type { Store } from '../types.js'
+import type { Store } from '../../core/store.js'
 import { createGroupCommit } from './createGroupCommit.js'
 import { toJob, toRun } from './rows.js'
 import { timeOrderedUuid } from './timeOrderedUuid.js'

@@ -1,11 +1,6 @@
 import type { Database } from 'better-sqlite3'
 import type { Address, Hex } from 'viem'
-import type {
-  RelayedTx,
-  RelayedTxAttempt,
-  RelayedTxStore,
-  RelayedTxUpdate,
-} from '../../actions/relayer/types.js'
+import type { RelayedTx, RelayedTxAttempt, RelayedTxStore, RelayedTxUpdate } from '../../core/relayedTx.js'
 
 /**
  * The relayer's tables. Kept beside their queries rather than in `schema.ts`: `CREATE TABLE IF NOT EXISTS`

@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3'
 import type { Hex } from 'viem'
-import type { Settlement, UsageRow, UsageStore } from '../../payment/types.js'
+import type { Settlement, UsageRow, UsageStore } from '../../core/usage.js'
 
 type Row = Record<string, unknown>
 
