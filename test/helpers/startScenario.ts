@@ -65,7 +65,7 @@ export async function startScenario(options: {
   let embedded: EmbeddedBroker | undefined = options.brokerUrl ? undefined : await startEmbeddedBroker()
   const embeddedPort = embedded?.port
   const stack = await startDemoStack({ cars: 0, brokerUrl: options.brokerUrl ?? (embedded?.url as string) })
-  const { createDemoCar } = await import('#pbj/demo/deployDemo.js')
+  const { createDemoCar } = await import('#pbj/demo/createDemoCar.js')
   const car = await createDemoCar(stack.deployment, {
     ...(options.period ? { period: options.period } : {}),
     ...(options.grace ? { grace: options.grace } : {}),

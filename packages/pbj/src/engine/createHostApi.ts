@@ -10,7 +10,7 @@ import { HostCallError } from '../internal/errors.js'
 import type { HostApi } from '../runtime/createSandbox.js'
 import { setKv } from './setKv.js'
 import { toDeviceImmobilizer } from './toDeviceImmobilizer.js'
-import type { Common } from './types.js'
+import type { HostServices } from './types.js'
 
 const isDeviceId = (v: unknown): v is string => typeof v === 'string' && /^0x[0-9a-fA-F]{40}$/.test(v)
 
@@ -21,10 +21,10 @@ const isDeviceId = (v: unknown): v is string => typeof v === 'string' && /^0x[0-
  * repeats the same commands instead of issuing new ones.
  *
  * @example
- * const host = createHostApi(common, job)
+ * const host = createHostApi(services, job)
  * await sandbox.run(job.functionName, input, host.call)
  */
-export function createHostApi(common: Common, job: Job): { call: HostApi; failures: unknown[] } {
+export function createHostApi(services: HostServices, job: Job): { call: HostApi; failures: unknown[] } {
   let commands = 0
   // Transactions get their own counter: adding a device command must not change a write's idempotency key.
   let writes = 0
@@ -39,7 +39,7 @@ export function createHostApi(common: Common, job: Job): { call: HostApi; failur
   }
   const call: HostApi = async (method, args) => {
     try {
-      await checkCapability(common, job, method, args)
+      await checkCapability(services, job, method, args)
       switch (method) {
         case 'chain.read': {
           const p = (args[0] ?? {}) as {
@@ -52,8 +52,8 @@ export function createHostApi(common: Common, job: Job): { call: HostApi; failur
           if (!p.contract || !Array.isArray(p.abi) || typeof p.functionName !== 'string') {
             throw new HostCallError('ctx.chain.read needs { contract, abi, functionName, args? }')
           }
-          const [address] = resolveContract(p.contract, common.contracts, job.functionName) as [Address]
-          return await common.chain.readContract({
+          const [address] = resolveContract(p.contract, services.contracts, job.functionName) as [Address]
+          return await services.chain.readContract({
             address,
             abi: p.abi,
             functionName: p.functionName,
@@ -65,7 +65,7 @@ export function createHostApi(common: Common, job: Job): { call: HostApi; failur
           })
         }
         case 'chain.write':
-          return await chainWrite(common, job, args[0], writes++)
+          return await chainWrite(services, job, args[0], writes++)
         case 'devices.lock': {
           const id = deviceArg(args[0], 'devices.lock')
           const o = (args[1] ?? {}) as {
@@ -81,7 +81,7 @@ export function createHostApi(common: Common, job: Job): { call: HostApi; failur
             message: o.message ?? LOCK_MESSAGE,
             ...(immobilizer ? { immobilizer } : {}),
           }
-          return await commandDevice(common, id, desired, `${job.id}:${commands++}`, job.blockNumber)
+          return await commandDevice(services, id, desired, `${job.id}:${commands++}`, job.blockNumber)
         }
         case 'devices.warn': {
           const id = deviceArg(args[0], 'devices.warn')
@@ -94,17 +94,17 @@ export function createHostApi(common: Common, job: Job): { call: HostApi; failur
             ...(o.message === undefined ? {} : { message: String(o.message) }),
             ...(immobilizer ? { immobilizer } : {}),
           }
-          return await commandDevice(common, id, desired, `${job.id}:${commands++}`, job.blockNumber)
+          return await commandDevice(services, id, desired, `${job.id}:${commands++}`, job.blockNumber)
         }
         case 'devices.unlock': {
           const id = deviceArg(args[0], 'devices.unlock')
           const o = (args[1] ?? {}) as { reason?: string }
           const desired = { locked: false, reason: o.reason ?? 'paid' }
-          return await commandDevice(common, id, desired, `${job.id}:${commands++}`, job.blockNumber)
+          return await commandDevice(services, id, desired, `${job.id}:${commands++}`, job.blockNumber)
         }
         case 'devices.get': {
           const id = deviceArg(args[0], 'devices.get').toLowerCase()
-          const d = await common.store.getDevice(id)
+          const d = await services.store.getDevice(id)
           const view: DeviceView = {
             deviceId: id,
             desired: d?.desired ?? null,
@@ -115,13 +115,13 @@ export function createHostApi(common: Common, job: Job): { call: HostApi; failur
           return view
         }
         case 'kv.get': {
-          const v = await common.store.kvGet(job.functionName, String(args[0]))
+          const v = await services.store.kvGet(job.functionName, String(args[0]))
           return v === null ? null : JSON.parse(v)
         }
         case 'kv.set':
-          return await setKv(common, job.functionName, String(args[0]), args[1] ?? null)
+          return await setKv(services, job.functionName, String(args[0]), args[1] ?? null)
         case 'kv.delete':
-          return void (await common.store.kvDelete(job.functionName, String(args[0])))
+          return void (await services.store.kvDelete(job.functionName, String(args[0])))
         default:
           throw new HostCallError(`Unknown ctx method ${String(method)}`)
       }

@@ -1,0 +1,204 @@
+import { readdirSync, readFileSync } from 'node:fs'
+import { dirname, join, relative, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import ts from 'typescript'
+import { describe, expect, test } from 'vitest'
+
+/**
+ * The folders of packages/pbj/src, lowest first. A file may import its own folder and the folders above it
+ * in this table (lower layers), never one below it: so a change to a stage never reaches into the stages
+ * it feeds, and `engine/` is the one place that wires them together.
+ */
+const layers = [
+  ['internal', 'generic helpers: errors, logger, emitter, clock, JSON, paths, value rendering'],
+  ['core', 'neutral types every stage shares and none owns: jobs, runs, blocks, devices, the Store contract'],
+  ['chain', 'RPC connection, head following, log fetching, reorg ancestry, contract name resolution'],
+  ['capabilities', 'what a function may do (its grants) and the check of each ctx call against them'],
+  ['function', 'the authoring API: defineFunction, triggers, the ctx types'],
+  ['triggers', 'which jobs and timers a block causes (the trigger index, planBlock)'],
+  ['store', 'the SQLite implementation of core/store'],
+  ['queue', 'hands durable jobs to workers'],
+  ['runtime', 'bundles functions and runs them in sandboxes'],
+  ['actions', 'effects of a run: device commands over MQTT, relayed transactions'],
+  // After actions, not before: the meter settles usage through the relayer, and no action needs payment.
+  ['payment', 'prepaid execution: the meter, prices, settlements (sent by the relayer)'],
+  ['deviceClasses', 'the device classes pbj ships (the immobilizer)'],
+  ['engine', 'wires the stages: createEngine, runJob, processBlock, the host API'],
+  ['config', 'pbj.config.ts: schema, loading, validation'],
+  ['demo', 'the car-loan demo stack'],
+  ['cli', 'the pbj command'],
+  ['index.ts', "the package's public API"],
+] as const
+
+/** Packages that must not import pbj (by name or by path): they sit below it. */
+const belowPbj = ['device'] as const
+
+type Edge = { from: string; specifier: string; to: string }
+type Violation = { file: string; specifier: string; rule: string }
+
+/** Layer of a file under packages/pbj/src: its first folder, or the file's name at the top level. */
+const layerOf = (file: string) => file.split('/')[0] ?? file
+
+/**
+ * Imports that point the wrong way (a layer importing one below it in `order`) and import cycles between
+ * files. Pure, so the synthetic graph below shows what it reports.
+ */
+function checkLayering(edges: readonly Edge[], order: readonly string[]) {
+  const rank = new Map(order.map((name, i) => [name, i]))
+  const wrongWay: Violation[] = []
+  for (const e of edges) {
+    const from = layerOf(e.from)
+    const to = layerOf(e.to)
+    const a = rank.get(from)
+    const b = rank.get(to)
+    if (a === undefined || b === undefined) {
+      wrongWay.push({
+        file: e.from,
+        specifier: e.specifier,
+        rule: `'${a === undefined ? from : to}' is not in the layer table`,
+      })
+    } else if (b > a) {
+      wrongWay.push({
+        file: e.from,
+        specifier: e.specifier,
+        rule: `${from} may not import ${to}: ${to} is a higher layer`,
+      })
+    }
+  }
+  return { wrongWay, cycles: findCycles(edges) }
+}
+
+/** Every strongly connected set of files (Tarjan), each as one cycle through it: a → b → … → a. */
+function findCycles(edges: readonly Edge[]): string[][] {
+  const next = new Map<string, string[]>()
+  for (const e of edges) next.set(e.from, [...(next.get(e.from) ?? []), e.to])
+  const index = new Map<string, number>()
+  const low = new Map<string, number>()
+  const stack: string[] = []
+  const onStack = new Set<string>()
+  const cycles: string[][] = []
+  let counter = 0
+  const visit = (v: string) => {
+    index.set(v, counter)
+    low.set(v, counter++)
+    stack.push(v)
+    onStack.add(v)
+    for (const w of next.get(v) ?? []) {
+      if (!index.has(w)) {
+        visit(w)
+        low.set(v, Math.min(low.get(v) as number, low.get(w) as number))
+      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v) as number, index.get(w) as number))
+    }
+    if (low.get(v) !== index.get(v)) return
+    const component: string[] = []
+    let w: string
+    do {
+      w = stack.pop() as string
+      onStack.delete(w)
+      component.push(w)
+    } while (w !== v)
+    if (component.length > 1 || (next.get(v) ?? []).includes(v))
+      cycles.push(cycleThrough(v, new Set(component), next))
+  }
+  for (const v of next.keys()) if (!index.has(v)) visit(v)
+  return cycles
+}
+
+/** A shortest path from `start` back to itself inside its component (breadth first). */
+function cycleThrough(start: string, component: Set<string>, next: Map<string, string[]>): string[] {
+  const previous = new Map<string, string>()
+  const queue = [start]
+  while (queue.length > 0) {
+    const v = queue.shift() as string
+    for (const w of next.get(v) ?? []) {
+      if (!component.has(w)) continue
+      if (w === start) {
+        const path = [v]
+        while (path[0] !== start) path.unshift(previous.get(path[0] as string) as string)
+        return [...path, start]
+      }
+      if (!previous.has(w)) {
+        previous.set(w, v)
+        queue.push(w)
+      }
+    }
+  }
+  return [start, start]
+}
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+
+/** Non-test .ts files under a folder, relative to it. */
+function sourceFiles(dir: string): string[] {
+  return (readdirSync(dir, { recursive: true }) as string[])
+    .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !f.endsWith('.d.ts'))
+    .map((f) => f.split('\\').join('/'))
+}
+
+/** Every module specifier of a file: imports, `export … from`, and dynamic `import()` of a literal. */
+const specifiersOf = (path: string) =>
+  ts.preProcessFile(readFileSync(path, 'utf8'), true, true).importedFiles.map((f) => f.fileName)
+
+/** The import graph of packages/pbj/src, file to file (relative specifiers and `pbj/…` self-imports). */
+function pbjGraph(): Edge[] {
+  const src = join(root, 'packages/pbj/src')
+  const edges: Edge[] = []
+  for (const file of sourceFiles(src)) {
+    for (const specifier of specifiersOf(join(src, file))) {
+      let target: string
+      if (specifier.startsWith('.')) target = relative(src, resolve(dirname(join(src, file)), specifier))
+      else if (specifier === 'pbj' || specifier.startsWith('pbj/')) target = 'index.ts'
+      else continue // another package (@pbj/device, @pbj/contracts, viem…): below pbj by construction
+      edges.push({ from: file, specifier, to: target.replace(/\.js$/, '.ts') })
+    }
+  }
+  return edges
+}
+
+describe('layering', () => {
+  test('every import in packages/pbj/src points down the layer table, and no files import each other in a circle', () => {
+    const { wrongWay, cycles } = checkLayering(
+      pbjGraph(),
+      layers.map(([name]) => name),
+    )
+    expect(wrongWay.map((v) => `${v.file}: '${v.specifier}': ${v.rule}`)).toEqual([])
+    expect(cycles.map((c) => c.join(' → '))).toEqual([])
+  })
+
+  test.each(belowPbj)('packages/%s/src does not import pbj', (name) => {
+    const src = join(root, 'packages', name, 'src')
+    const pbjSrc = join(root, 'packages/pbj')
+    const offending = sourceFiles(src).flatMap((file) =>
+      specifiersOf(join(src, file))
+        .filter(
+          (s) =>
+            s === 'pbj' ||
+            s.startsWith('pbj/') ||
+            (s.startsWith('.') && !relative(pbjSrc, resolve(dirname(join(src, file)), s)).startsWith('..')),
+        )
+        .map((s) => `${file}: '${s}'`),
+    )
+    expect(offending).toEqual([])
+  })
+
+  test('reports a wrong-way import with its file, specifier and rule, and names a cycle', () => {
+    const edges: Edge[] = [
+      { from: 'store/a.ts', specifier: '../core/job.js', to: 'core/job.ts' },
+      { from: 'core/job.ts', specifier: '../engine/types.js', to: 'engine/types.ts' },
+      { from: 'engine/types.ts', specifier: '../store/a.js', to: 'store/a.ts' },
+      { from: 'engine/x.ts', specifier: './y.js', to: 'engine/y.ts' },
+    ]
+    const { wrongWay, cycles } = checkLayering(edges, ['core', 'store', 'engine'])
+    expect(wrongWay).toEqual([
+      {
+        file: 'core/job.ts',
+        specifier: '../engine/types.js',
+        rule: 'core may not import engine: engine is a higher layer',
+      },
+    ])
+    expect(cycles).toEqual([['store/a.ts', 'core/job.ts', 'engine/types.ts', 'store/a.ts']])
+    expect(
+      checkLayering([{ from: 'x/a.ts', specifier: '../y/b.js', to: 'y/b.ts' }], ['y']).wrongWay[0]?.rule,
+    ).toBe("'x' is not in the layer table")
+  })
+})
