@@ -27,7 +27,7 @@ import { createReportVerifier } from '#pbj/actions/broker/createReportVerifier.j
 import { startEmbeddedBroker } from '#pbj/actions/broker/startEmbeddedBroker.js'
 import { createCommandSigner } from '#pbj/actions/devices/createCommandSigner.js'
 import { createDeviceDispatcher } from '#pbj/actions/devices/createDeviceDispatcher.js'
-import type { EngineEvents } from '#pbj/engine/types.js'
+import type { EngineEvents } from '#pbj/core/engineEvents.js'
 import { createEmitter } from '#pbj/internal/createEmitter.js'
 import { createSqliteStore } from '#pbj/store/sqlite/createSqliteStore.js'
 import { startRegistry } from '../test/helpers/startRegistry.js'

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { main } from '#pbj/cli/main.js'
-import type { DeviceDesired } from '#pbj/function/ctx.js'
+import type { DeviceDesired } from '#pbj/core/device.js'
 import { createSqliteStore } from '#pbj/store/sqlite/createSqliteStore.js'
 
 const id = (n: number) => `0x${String(n).repeat(40)}`

@@ -20,8 +20,9 @@ import {
 import { generatePrivateKey, privateKeyToAccount, privateKeyToAddress } from 'viem/accounts'
 import { type AnvilNode, startAnvil } from '#pbj/chain/startAnvil.js'
 import { demoAccounts } from '#pbj/demo/accounts.js'
+import { createDemoCar, type DemoCar } from '#pbj/demo/createDemoCar.js'
 import { demoClients } from '#pbj/demo/demoClients.js'
-import { createDemoCar, type DemoCar, type DemoDeployment, deployDemo } from '#pbj/demo/deployDemo.js'
+import { type DemoDeployment, deployDemo } from '#pbj/demo/deployDemo.js'
 import {
   type LoanPolicy,
   type LoanTerms,

@@ -3,7 +3,7 @@
 // `rogue` function is granted every device action, `payDue` on any contract and one secret; a `sneaky` one is
 // granted nothing. Each block they carry out the plan put in their kv store; every plan must be refused
 // before anything is stored, signed or sent.
-import type { EngineEvents } from '#pbj/engine/types.js'
+import type { EngineEvents } from '#pbj/core/engineEvents.js'
 import { loadFunction } from '#pbj/runtime/loadFunction.js'
 import { makeFunctionsDir } from '#test/fixtures/testFunctions.js'
 import { type Scenario, startScenario } from '../../test/helpers/startScenario.js'

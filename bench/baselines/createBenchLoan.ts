@@ -1,7 +1,7 @@
 import { carLoanAbi, testUsdAbi } from '@pbj/contracts'
 import { type Address, maxUint256 } from 'viem'
+import { createDemoCar } from '#pbj/demo/createDemoCar.js'
 import { demoClients } from '#pbj/demo/demoClients.js'
-import { createDemoCar } from '#pbj/demo/deployDemo.js'
 import type { DemoStack } from '#pbj/demo/startDemoStack.js'
 
 /** A demo car with a loan that can take `installments` payments, one InstallmentPaid each. */

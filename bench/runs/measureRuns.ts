@@ -8,7 +8,7 @@ import { createSandbox } from '#pbj/runtime/createSandbox.js'
 import { loadFunction } from '#pbj/runtime/loadFunction.js'
 import type { HostApi, RunInput, SandboxIsolation } from '#pbj/runtime/sandboxTypes.js'
 import { log as stderrLog } from '../lib/stats.js'
-import { createRunsCommon } from './createRunsCommon.js'
+import { createRunsServices } from './createRunsServices.js'
 import { syntheticBlock } from './syntheticBlock.js'
 
 /** The contract the benchmark's function watches (no chain behind it: its logs are synthesized). */
@@ -104,7 +104,7 @@ export async function measureRuns(options: {
         `${sandbox.sequentialRunsPerSec} runs/s one at a time`,
     )
 
-    const common = await createRunsCommon({
+    const services = await createRunsServices({
       database: join(dir, 'pbj.db'),
       functions: [bundle],
       isolation,
@@ -112,15 +112,15 @@ export async function measureRuns(options: {
     })
     let runsOk = 0
     let runsFailed = 0
-    common.events.on('run', ({ run }) => (run.status === 'ok' ? runsOk++ : runsFailed++))
-    common.queue.start((job) => runJob(common, job))
+    services.events.on('run', ({ run }) => (run.status === 'ok' ? runsOk++ : runsFailed++))
+    services.queue.start((job) => runJob(services, job))
     const runBlock = async (number: bigint, count: number) => {
       const { header, logs } = syntheticBlock({ number, address: pingContract, count })
       const started = performance.now()
-      await processBlock(common, header, Date.now(), { addresses: common.index.addresses, logs })
+      await processBlock(services, header, Date.now(), { addresses: services.index.addresses, logs })
       const planned = performance.now()
       const cpu = process.cpuUsage()
-      await common.queue.idle()
+      await services.queue.idle()
       const drained = performance.now()
       const used = process.cpuUsage(cpu)
       return {
@@ -135,7 +135,7 @@ export async function measureRuns(options: {
       runsOk = 0
       runsFailed = 0
       const { planMs, drainMs, drainCpuMs } = await runBlock(2n, jobs)
-      const done = await common.store.listJobs({ status: ['done'], limit: jobs + warmupJobs + 1 })
+      const done = await services.store.listJobs({ status: ['done'], limit: jobs + warmupJobs + 1 })
       const totalMs = planMs + drainMs
       const result: RunsMeasurement = {
         runsPerSec: rate(jobs, drainMs),
@@ -176,9 +176,9 @@ export async function measureRuns(options: {
         )
       return result
     } finally {
-      await common.queue.close()
-      common.sandbox.dispose()
-      await common.store.close()
+      await services.queue.close()
+      services.sandbox.dispose()
+      await services.store.close()
     }
   } finally {
     rmSync(dir, { recursive: true, force: true })

@@ -7,7 +7,7 @@ import {
   numberToHex,
   pad,
 } from 'viem'
-import type { BlockHeader } from '#pbj/chain/types.js'
+import type { BlockHeader } from '#pbj/core/block.js'
 
 /** The event the benchmark's function listens to: what a busy contract emits many times per block. */
 export const pingAbi = [

@@ -5,12 +5,12 @@ import { carLoanAbi, carWalletAbi } from '@pbj/contracts'
 import { type AppliedEntry, type DeviceAgent, startSimulatedCar } from '@pbj/device'
 import { createTestClient, type Hex, http } from 'viem'
 import { type EmbeddedBroker, startEmbeddedBroker } from '#pbj/actions/broker/startEmbeddedBroker.js'
+import type { EngineEvents } from '#pbj/core/engineEvents.js'
 import { demoClients } from '#pbj/demo/demoClients.js'
 import { demoProjectDir } from '#pbj/demo/runDemo.js'
 import { startDemoStack } from '#pbj/demo/startDemoStack.js'
 import { immobilizerClass } from '#pbj/deviceClasses/immobilizer/immobilizerClass.js'
 import { createEngine, type Engine, type EngineOptions } from '#pbj/engine/createEngine.js'
-import type { EngineEvents } from '#pbj/engine/types.js'
 import { waitFor } from '#pbj/internal/waitFor.js'
 import type { FunctionBundle } from '#pbj/runtime/loadFunction.js'
 import { loadFunctions } from '#pbj/runtime/loadFunctions.js'
@@ -66,7 +66,7 @@ export async function startScenario(options: {
   let embedded: EmbeddedBroker | undefined = options.brokerUrl ? undefined : await startEmbeddedBroker()
   const embeddedPort = embedded?.port
   const stack = await startDemoStack({ cars: 0, brokerUrl: options.brokerUrl ?? (embedded?.url as string) })
-  const { createDemoCar } = await import('#pbj/demo/deployDemo.js')
+  const { createDemoCar } = await import('#pbj/demo/createDemoCar.js')
   const car = await createDemoCar(stack.deployment, {
     ...(options.period ? { period: options.period } : {}),
     ...(options.grace ? { grace: options.grace } : {}),

@@ -19,27 +19,22 @@ export { createRelayer } from './actions/relayer/createRelayer.js'
 export type { Keystore } from './actions/relayer/keystore.js'
 export { decryptKey, encryptKey, KeystoreError, loadOperatorKey } from './actions/relayer/keystore.js'
 export { TxRefusedError } from './actions/relayer/TxRefusedError.js'
-export type {
-  RelayedTx,
-  RelayedTxStatus,
-  RelayerEvents,
-  SendRequest,
-  SendResult,
-} from './actions/relayer/types.js'
+export type { RelayerEvents, SendRequest, SendResult } from './actions/relayer/types.js'
 export type { Capabilities, DeviceAction, WriteGrant } from './capabilities/capabilities.js'
 export { defineConfig } from './config/defineConfig.js'
 export { loadConfig } from './config/loadConfig.js'
 export type { PbjConfig } from './config/schema.js'
+export type { Confirmation } from './core/confirmation.js'
+export type { DeviceDesired, DeviceImmobilizer } from './core/device.js'
+export type { EngineEvents } from './core/engineEvents.js'
+export type { RelayedTx, RelayedTxStatus } from './core/relayedTx.js'
 export { immobilizerClass } from './deviceClasses/immobilizer/immobilizerClass.js'
 export type { Engine, EngineOptions } from './engine/createEngine.js'
 export { createEngine } from './engine/createEngine.js'
-export type { EngineEvents } from './engine/types.js'
 export type { BaseContext, Context } from './function/context.js'
 export type {
   BlockInfo,
   DeviceCommandResult,
-  DeviceDesired,
-  DeviceImmobilizer,
   DeviceView,
   ImmobilizerPolicyInput,
   WriteParams,
@@ -50,7 +45,6 @@ export { defineFunction } from './function/defineFunction.js'
 export type {
   BlocksTrigger,
   ConditionTrigger,
-  Confirmation,
   DeadlineTrigger,
   EventTrigger,
   ScheduleTrigger,

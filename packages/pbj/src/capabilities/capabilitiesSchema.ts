@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { showValue } from '../function/showValue.js'
+import { showValue } from '../internal/showValue.js'
 import { deviceActions, type GrantedCapabilities } from './capabilities.js'
 
 type Issue = { input?: unknown }

@@ -1,10 +1,10 @@
 import { type Abi, type Address, getAbiItem, getAddress, isAddress, toFunctionSignature } from 'viem'
 import { classifyRpcError } from '../chain/classifyRpcError.js'
-import type { Common } from '../engine/types.js'
+import { resolveContract } from '../chain/resolveContract.js'
+import type { ChainConnection } from '../chain/types.js'
+import type { Job } from '../core/job.js'
+import { displayPath } from '../internal/displayPath.js'
 import { CapabilityError } from '../internal/errors.js'
-import { displayPath } from '../runtime/displayPath.js'
-import type { Job } from '../store/types.js'
-import { resolveContract } from '../triggers/resolveContract.js'
 import { type DeviceAction, deviceActions, type GrantedCapabilities, noCapabilities } from './capabilities.js'
 import { checkDeviceText } from './checkDeviceText.js'
 
@@ -24,6 +24,13 @@ const short = (error: unknown): string => {
   return text.split('\n')[0] ?? text
 }
 
+/** What checkCapability uses: each loaded function's grants (and file, for hints), the contracts, the chain. */
+export type CapabilityServices = {
+  functions: ReadonlyMap<string, { file: string; capabilities: GrantedCapabilities }>
+  contracts: Readonly<Record<string, Address>>
+  chain: Pick<ChainConnection, 'latestSeen' | 'readContract'>
+}
+
 const show = (v: unknown) => (typeof v === 'bigint' ? `${v}n` : `'${String(v)}'`)
 
 /**
@@ -37,15 +44,15 @@ const show = (v: unknown) => (typeof v === 'bigint' ? `${v}n` : `'${String(v)}'`
  * @throws CapabilityError naming the function, what it tried and the line to add to `capabilities`
  *   (retryable only when the `devices.where` view could not be read because the RPC was away).
  * @example
- * await checkCapability(common, job, 'devices.unlock', ['0xcar…'])
+ * await checkCapability(services, job, 'devices.unlock', ['0xcar…'])
  */
 export async function checkCapability(
-  common: Pick<Common, 'functions' | 'contracts' | 'chain'>,
+  services: CapabilityServices,
   job: Pick<Job, 'functionName' | 'blockNumber'>,
   method: string,
   args: readonly unknown[],
 ): Promise<void> {
-  const bundle = common.functions.get(job.functionName)
+  const bundle = services.functions.get(job.functionName)
   const caps: GrantedCapabilities = bundle?.capabilities ?? noCapabilities
   const where = bundle ? displayPath(bundle.file) : `function '${job.functionName}'`
   const fn = `Function '${job.functionName}'`
@@ -63,15 +70,15 @@ export async function checkCapability(
         },
       )
     }
-    if (caps.devices.where) await checkWhere(common, job, method, args[0], caps.devices.where, fn)
+    if (caps.devices.where) await checkWhere(services, job, method, args[0], caps.devices.where, fn)
     return
   }
-  if (method === 'chain.write') return checkWrite(common, job.functionName, args[0], caps, fn, where)
+  if (method === 'chain.write') return checkWrite(services, job.functionName, args[0], caps, fn, where)
 }
 
 /** The `devices.where` view must return true at the newest block for the device a command targets. */
 async function checkWhere(
-  common: Pick<Common, 'contracts' | 'chain'>,
+  services: Pick<CapabilityServices, 'contracts' | 'chain'>,
   job: Pick<Job, 'functionName' | 'blockNumber'>,
   method: string,
   deviceId: unknown,
@@ -80,15 +87,15 @@ async function checkWhere(
 ): Promise<void> {
   // A malformed id is refused by the host call itself, with its own message.
   if (typeof deviceId !== 'string' || !isAddress(deviceId, { strict: false })) return
-  const [address] = resolveContract(view.contract, common.contracts, job.functionName) as [Address]
+  const [address] = resolveContract(view.contract, services.contracts, job.functionName) as [Address]
   const call = `${view.contract}.${view.functionName}(${deviceId.toLowerCase()})`
   // The newest head the engine has seen; never older than the block that asked.
-  const head = common.chain.latestSeen()
+  const head = services.chain.latestSeen()
   // biome-ignore lint/complexity/useMathMinMax: bigints (Math.max takes numbers)
   const at = head > job.blockNumber ? head : job.blockNumber
   let result: unknown
   try {
-    result = await common.chain.readContract({
+    result = await services.chain.readContract({
       address,
       abi: whereAbi(view.functionName),
       functionName: view.functionName,
@@ -124,7 +131,7 @@ async function checkWhere(
 
 /** A write must match a declared (contract, functionName) pair and stay within its `maxValue`. */
 function checkWrite(
-  common: Pick<Common, 'contracts'>,
+  services: Pick<CapabilityServices, 'contracts'>,
   functionName: string,
   params: unknown,
   caps: GrantedCapabilities,
@@ -143,7 +150,7 @@ function checkWrite(
     if (caps.write.length === 0) throw noWrites(fn, '(malformed call)', where, '…', '…')
     return
   }
-  const [to] = resolveContract(p.contract, common.contracts, functionName) as [Address]
+  const [to] = resolveContract(p.contract, services.contracts, functionName) as [Address]
   const target = `${p.contract}.${p.functionName}`
   const signature = signatureOf(p.abi, p.functionName, p.args)
   const matches = caps.write.filter(
@@ -153,7 +160,7 @@ function checkWrite(
         ? signature !== null && normalize(w.functionName) === signature
         : w.functionName === p.functionName) &&
       (w.contract === '*' ||
-        (resolveContract(w.contract, common.contracts, functionName)[0] as Address) === to),
+        (resolveContract(w.contract, services.contracts, functionName)[0] as Address) === to),
   )
   if (matches.length === 0) {
     throw noWrites(fn, `${target}${p.contract === to ? '' : ` (${to})`}`, where, p.contract, p.functionName)

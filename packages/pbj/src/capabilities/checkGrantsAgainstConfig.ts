@@ -1,7 +1,7 @@
 import { isAddress } from 'viem'
+import { displayPath } from '../internal/displayPath.js'
 import { FunctionBuildError } from '../internal/errors.js'
-import { displayPath } from '../runtime/displayPath.js'
-import type { FunctionBundle } from '../runtime/loadFunction.js'
+import type { GrantedCapabilities } from './capabilities.js'
 
 /**
  * Checks a function's capabilities against the config when it is loaded into the engine: every declared
@@ -13,7 +13,7 @@ import type { FunctionBundle } from '../runtime/loadFunction.js'
  * checkGrantsAgainstConfig(bundle, { secrets: config.secrets ?? {}, contracts })
  */
 export function checkGrantsAgainstConfig(
-  bundle: Pick<FunctionBundle, 'name' | 'file' | 'capabilities'>,
+  bundle: { name: string; file: string; capabilities: GrantedCapabilities },
   config: { secrets: Readonly<Record<string, string>>; contracts: Readonly<Record<string, string>> },
 ): void {
   const file = displayPath(bundle.file)

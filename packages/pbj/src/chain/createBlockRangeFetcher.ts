@@ -1,10 +1,11 @@
 import { backoffDelay } from '@pbj/internal/backoffDelay.js'
 import { sleep } from '@pbj/internal/sleep.js'
 import type { Address, Log } from 'viem'
+import type { BlockHeader } from '../core/block.js'
 import { bloomMayContain } from './bloomMayContain.js'
 import { classifyRpcError } from './classifyRpcError.js'
 import { parseLogRangeError } from './parseLogRangeError.js'
-import type { BlockHeader, ChainConnection } from './types.js'
+import type { ChainConnection } from './types.js'
 
 /** The span of the first eth_getLogs, before the answers say how busy the blocks are. */
 const firstSpan = 10n

@@ -1,10 +1,10 @@
 import { createTestClient, http } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { BlockHeader } from '../core/block.js'
 import { RpcError } from '../internal/errors.js'
 import { getFreePort } from '../internal/freePort.js'
 import { createChainConnection } from './createChainConnection.js'
 import { type AnvilNode, startAnvil } from './startAnvil.js'
-import type { BlockHeader } from './types.js'
 
 describe('createChainConnection', () => {
   let anvil: AnvilNode

@@ -8,11 +8,12 @@ import {
   type PublicClient,
   type RpcBlock,
 } from 'viem'
+import type { BlockHeader } from '../core/block.js'
 import { RpcError } from '../internal/errors.js'
 import { createReadBatcher } from './createReadBatcher.js'
 import { createRpcPool, isWsUrl } from './createRpcPool.js'
 import { multicall3Address } from './multicall3.js'
-import type { BlockHeader, ChainConnection } from './types.js'
+import type { ChainConnection } from './types.js'
 import { watchHeadsOverWebSocket } from './watchHeadsOverWebSocket.js'
 
 const toHeader = (

@@ -1,6 +1,6 @@
 import { createTestClient, http } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Cursor } from '../store/types.js'
+import type { Cursor } from '../core/block.js'
 import { createChainConnection } from './createChainConnection.js'
 import { DeepReorgError, findCommonAncestor } from './findCommonAncestor.js'
 import { type AnvilNode, startAnvil } from './startAnvil.js'

@@ -1,5 +1,5 @@
+import type { Cursor } from '../core/block.js'
 import { PbjError } from '../internal/errors.js'
-import type { Cursor } from '../store/types.js'
 import type { ChainConnection } from './types.js'
 
 /** A reorg deeper than pbj keeps history for; rolling back would be guesswork, so pbj stops. */

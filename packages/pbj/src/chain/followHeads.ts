@@ -1,13 +1,14 @@
 import { backoffDelay } from '@pbj/internal/backoffDelay.js'
 import { sleep } from '@pbj/internal/sleep.js'
 import type { Address } from 'viem'
+import type { BlockHeader, Cursor } from '../core/block.js'
+import type { Store } from '../core/store.js'
 import { now } from '../internal/now.js'
-import type { Cursor, Store } from '../store/types.js'
 import { classifyRpcError, retryAfterMs } from './classifyRpcError.js'
 import { createBlockRangeFetcher } from './createBlockRangeFetcher.js'
 import { findCommonAncestor } from './findCommonAncestor.js'
 import type { PrefetchedLogs } from './pickPrefetchedLogs.js'
-import type { BlockHeader, ChainConnection } from './types.js'
+import type { ChainConnection } from './types.js'
 
 /** Options of {@link followHeads}. */
 export type FollowOptions = {

@@ -1,10 +1,5 @@
 import type { Abi, Address, Hex, Log } from 'viem'
-
-/**
- * The parts of a block header the pipeline uses. `logsBloom` (when the node sends it) lets catch-up check
- * that a range's logs left no block out.
- */
-export type BlockHeader = { number: bigint; hash: Hex; parentHash: Hex; timestamp: bigint; logsBloom?: Hex }
+import type { BlockHeader } from '../core/block.js'
 
 /** A view call. `blockNumber` pins the state read. */
 export type ReadCall = {

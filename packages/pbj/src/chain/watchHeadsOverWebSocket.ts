@@ -2,7 +2,7 @@ import { backoffDelay } from '@pbj/internal/backoffDelay.js'
 import { sleep } from '@pbj/internal/sleep.js'
 import { withTimeout } from '@pbj/internal/withTimeout.js'
 import { type RpcBlock, webSocket } from 'viem'
-import type { BlockHeader } from './types.js'
+import type { BlockHeader } from '../core/block.js'
 
 type SocketClient = { close(): void }
 type HeadsTransport = {

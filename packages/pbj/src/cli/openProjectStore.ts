@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import type { PbjConfig } from '../config/schema.js'
+import type { Store } from '../core/store.js'
 import { PbjError } from '../internal/errors.js'
 import { createSqliteStore } from '../store/sqlite/createSqliteStore.js'
-import type { Store } from '../store/types.js'
 
 /**
  * Opens the store of a project for the read-mostly commands (`runs`, `devices`, `usage`): the config's

@@ -1,6 +1,6 @@
 import type { PublicClient, TestClient } from 'viem'
+import type { EngineEvents } from '../core/engineEvents.js'
 import type { Engine } from '../engine/createEngine.js'
-import type { EngineEvents } from '../engine/types.js'
 import { now } from '../internal/now.js'
 import { waitFor } from '../internal/waitFor.js'
 

@@ -4,8 +4,9 @@ import { mnemonicToAccount } from 'viem/accounts'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { type AnvilNode, startAnvil } from '../chain/startAnvil.js'
 import { demoAccounts } from './accounts.js'
+import { createDemoCar, type DemoCar } from './createDemoCar.js'
 import { demoClients } from './demoClients.js'
-import { createDemoCar, type DemoCar, type DemoDeployment, deployDemo } from './deployDemo.js'
+import { type DemoDeployment, deployDemo } from './deployDemo.js'
 
 const day = 24 * 60 * 60
 

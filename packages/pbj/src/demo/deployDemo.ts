@@ -14,13 +14,6 @@ import { PbjError } from '../internal/errors.js'
 import { type DemoAccount, demoAccounts } from './accounts.js'
 import { type DemoClients, demoClients } from './demoClients.js'
 
-export {
-  type CreateDemoCarParams,
-  createDemoCar,
-  type DemoCar,
-  type DemoPolicy,
-} from './createDemoCar.js'
-
 export type DemoDeployment = {
   chainId: number
   rpcUrl: string

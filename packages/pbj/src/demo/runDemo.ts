@@ -13,10 +13,10 @@ import {
   http,
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
-import { checkUsage } from '../cli/commands/payment.js'
 import { immobilizerClass } from '../deviceClasses/immobilizer/immobilizerClass.js'
 import { createEngine } from '../engine/createEngine.js'
 import { now } from '../internal/now.js'
+import { checkUsage } from '../payment/checkUsage.js'
 import { projectIdOf, saltOf } from '../payment/projectIdOf.js'
 import { loadFunctions } from '../runtime/loadFunctions.js'
 import { demoAccounts } from './accounts.js'

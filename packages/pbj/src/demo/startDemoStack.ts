@@ -2,7 +2,8 @@ import type { BrokerLogin } from '../actions/broker/embeddedBrokerLogin.js'
 import { startEmbeddedBroker } from '../actions/broker/startEmbeddedBroker.js'
 import { installMulticall3 } from '../chain/installMulticall3.js'
 import { startAnvil } from '../chain/startAnvil.js'
-import { createDemoCar, type DemoCar, type DemoDeployment, deployDemo } from './deployDemo.js'
+import { createDemoCar, type DemoCar } from './createDemoCar.js'
+import { type DemoDeployment, deployDemo } from './deployDemo.js'
 
 /** A step of a long start-up, for progress output. */
 export type Progress = (step: string, detail: Record<string, unknown>) => void

@@ -12,8 +12,12 @@ import { createRelayer, type Relayer, type RelayerOptions } from '../actions/rel
 import { checkGrantsAgainstConfig } from '../capabilities/checkGrantsAgainstConfig.js'
 import { createChainConnection } from '../chain/createChainConnection.js'
 import { followHeads } from '../chain/followHeads.js'
-import { createEmitter } from '../internal/createEmitter.js'
+import type { EngineEvents } from '../core/engineEvents.js'
+import type { Store } from '../core/store.js'
+import { createEmitter, type Emitter } from '../internal/createEmitter.js'
 import { type Logger, silentLogger } from '../internal/logger.js'
+import { createMetrics } from '../internal/metrics.js'
+import { createShutdown } from '../internal/shutdown.js'
 import { createPaymentMeter, type PaymentMeter, type PaymentOptions } from '../payment/createPaymentMeter.js'
 import { createMemoryQueue } from '../queue/createMemoryQueue.js'
 import { createProcessSandbox } from '../runtime/createProcessSandbox.js'
@@ -22,11 +26,11 @@ import type { FunctionBundle } from '../runtime/loadFunction.js'
 import type { SandboxIsolation } from '../runtime/sandboxTypes.js'
 import { createSqliteStore } from '../store/sqlite/createSqliteStore.js'
 import { createTriggerIndex } from '../triggers/createTriggerIndex.js'
-import { handleReorg } from './handleReorg.js'
-import { processBlock } from './processBlock.js'
-import { runJob } from './runJob.js'
+import { handleReorg, type ReorgServices } from './handleReorg.js'
+import { type BlockServices, processBlock } from './processBlock.js'
+import { type RunJobServices, runJob } from './runJob.js'
 import { defaultKvLimits } from './setKv.js'
-import type { Common, EngineEvents } from './types.js'
+import type { Common, HostServices, LoadedFunctions } from './types.js'
 
 /** Everything the engine needs, already resolved (URLs of a running chain and broker). */
 export type EngineOptions = {
@@ -108,8 +112,8 @@ export type EngineOptions = {
 /** A running engine. */
 export type Engine = {
   chainId: number
-  events: Common['events']
-  store: Common['store']
+  events: Emitter<EngineEvents>
+  store: Store
   /** Starts following the chain (and re-queues jobs a crash left unfinished). */
   start(): Promise<void>
   /** Replaces the loaded functions (hot reload); the trigger index is rebuilt. */
@@ -179,44 +183,79 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     : null
   const blockTimes = createBlockTimes({ chain, store, events })
   const common: Common = {
-    chainId: chain.chainId,
+    options: {
+      chainId: chain.chainId,
+      contracts: options.contracts ?? {},
+      secrets: options.secrets ?? {},
+      limits: { ...limits, ...kvLimits },
+      retry: {
+        maxAttempts: options.retry?.maxAttempts ?? 8,
+        backoffMs: options.retry?.backoffMs ?? 200,
+        maxBackoffMs: options.retry?.maxBackoffMs ?? 30_000,
+        on: 'faults',
+      },
+    },
+    logger,
+    metrics: createMetrics(),
+    shutdown: createShutdown(),
+  }
+  // A block's runs mostly wait on chain reads, which are batched per block: let a thousand overlap.
+  const queue = createMemoryQueue({ concurrency: options.limits?.concurrency ?? 1024 })
+  // Delivers desired device state from the store's outbox to the broker, through outages.
+  const dispatcher = createDeviceDispatcher({
+    store,
+    broker,
+    events,
+    signer,
+    chainTime: blockTimes.timeOf,
+    ...options.devices,
+  })
+  const sandbox =
+    options.sandbox?.isolation === 'process' ? createProcessSandbox(limits) : createSandbox(limits)
+  const payment = options.payment
+    ? createPaymentMeter({ store, chain, relayer, queue, events }, options.payment)
+    : null
+  // Replaced whole by setFunctions (hot reload); the stages read it through the getters below.
+  let loaded: LoadedFunctions = { functions: new Map(), index: createTriggerIndex([], {}) }
+  const host: HostServices = {
     chain,
     store,
-    // A block's runs mostly wait on chain reads, which are batched per block: let a thousand overlap.
-    queue: createMemoryQueue({ concurrency: options.limits?.concurrency ?? 1024 }),
-    broker,
-    dispatcher: createDeviceDispatcher({
-      store,
-      broker,
-      events,
-      signer,
-      chainTime: blockTimes.timeOf,
-      ...options.devices,
-    }),
-    sandbox: options.sandbox?.isolation === 'process' ? createProcessSandbox(limits) : createSandbox(limits),
-    logger,
+    dispatcher,
     events,
-    contracts: options.contracts ?? {},
-    secrets: options.secrets ?? {},
-    functions: new Map(),
-    index: createTriggerIndex([], {}),
-    limits: { ...limits, ...kvLimits },
-    retry: {
-      maxAttempts: options.retry?.maxAttempts ?? 8,
-      backoffMs: options.retry?.backoffMs ?? 200,
-      maxBackoffMs: options.retry?.maxBackoffMs ?? 30_000,
-      on: 'faults',
-    },
+    relayer,
     deviceClass,
     // The signer's: null without an operator key or a DeviceRegistry (then nothing can be signed anyway).
     operator: signer.address as Address | null,
-    relayer,
-    payment: null,
+    contracts: common.options.contracts,
+    limits: common.options.limits,
+    get functions() {
+      return loaded.functions
+    },
   }
-  if (options.payment) {
-    common.payment = createPaymentMeter(common, options.payment)
+  const runServices: RunJobServices = {
+    common,
+    store,
+    sandbox,
+    events,
+    payment,
+    host,
+    get functions() {
+      return loaded.functions
+    },
   }
-  const payment = common.payment
+  const blockServices: BlockServices & ReorgServices = {
+    common,
+    chain,
+    store,
+    queue,
+    events,
+    get index() {
+      return loaded.index
+    },
+    get functions() {
+      return loaded.functions
+    },
+  }
   let paymentPoll: NodeJS.Timeout | undefined
   const refreshPayment = () =>
     void payment
@@ -236,18 +275,17 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   if (payment) events.on('block', refreshPayment)
 
   const setFunctions = async (functions: readonly FunctionBundle[]) => {
-    for (const f of functions) checkGrantsAgainstConfig(f, common)
-    const index = createTriggerIndex(functions, common.contracts)
-    for (const name of common.functions.keys())
-      if (!functions.some((f) => f.name === name)) common.sandbox.unload(name)
-    for (const f of functions) await common.sandbox.load(f)
-    common.functions = new Map(functions.map((f) => [f.name, f]))
-    common.index = index
+    for (const f of functions) checkGrantsAgainstConfig(f, common.options)
+    const index = createTriggerIndex(functions, common.options.contracts)
+    for (const name of loaded.functions.keys())
+      if (!functions.some((f) => f.name === name)) sandbox.unload(name)
+    for (const f of functions) await sandbox.load(f)
+    loaded = { functions: new Map(functions.map((f) => [f.name, f])), index }
   }
   await setFunctions(options.functions)
 
   const offReported = broker.onReported((message, receivedAt) => {
-    void common.store
+    void store
       .recordReported(message.deviceId.toLowerCase(), message.state, message.version, receivedAt)
       .then(() =>
         events.emit('device:reported', {
@@ -263,35 +301,50 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   // Retries wait in the store, not in timers, so they survive a restart and `pbj runs retry` reaches a
   // running engine.
   const retrySweep = setInterval(() => {
-    void common.store
+    void store
       .claimDueRetries(Date.now())
-      .then((jobs) => common.queue.push(jobs))
+      .then((jobs) => queue.push(jobs))
       .catch((error) => events.emit('error', error))
   }, options.retrySweepMs ?? 100)
   retrySweep.unref()
+  // What stop() undoes, in this order: nothing new starts, work in flight drains, connections close last.
+  common.shutdown.add(async () => {
+    clearInterval(retrySweep)
+    clearInterval(paymentPoll)
+    await stopFollowing?.()
+    await queue.close()
+    await relayer?.close()
+    await dispatcher.close()
+    blockTimes.close()
+    offReported()
+    sandbox.dispose()
+    await Promise.allSettled([broker.close(), chain.close()])
+    await store.close()
+  })
   return {
     chainId: chain.chainId,
     events,
-    store: common.store,
+    store,
     async start() {
-      await armSchedules(common)
+      await armSchedules(blockServices)
       // Desired states a crash (or a broker outage before it) left unpublished go out first.
-      await common.dispatcher.start()
+      await dispatcher.start()
       if (payment) {
         await payment.start()
         paymentPoll = setInterval(refreshPayment, options.payment?.pollMs ?? 1_000)
         paymentPoll.unref()
       }
-      common.queue.start((job) => runJob(common, job))
-      common.queue.push(await common.store.unfinishedJobs())
+      queue.start((job) => runJob(runServices, job))
+      queue.push(await store.unfinishedJobs())
       // Transactions a crash left signed but unsent go out now; pending ones are followed again.
       relayer?.start()
       stopFollowing = await followHeads({
         chain,
-        store: common.store,
-        onBlock: (header, receivedAt, prefetched) => processBlock(common, header, receivedAt, prefetched),
-        addresses: () => common.index.addresses,
-        onReorg: (ancestor) => handleReorg(common, ancestor),
+        store,
+        onBlock: (header, receivedAt, prefetched) =>
+          processBlock(blockServices, header, receivedAt, prefetched),
+        addresses: () => loaded.index.addresses,
+        onReorg: (ancestor) => handleReorg(blockServices, ancestor),
         ...(options.chain?.startBlock === undefined ? {} : { startBlock: options.chain.startBlock }),
         onWarning: (m) => events.emit('warning', m),
         onError: (error) => {
@@ -302,28 +355,16 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     },
     setFunctions: async (functions) => {
       await setFunctions(functions)
-      await armSchedules(common)
+      await armSchedules(blockServices)
     },
-    functionNames: () => [...common.functions.keys()],
+    functionNames: () => [...loaded.functions.keys()],
     relayer,
     payment,
     idle: async () => {
-      await common.queue.idle()
-      await common.dispatcher.settled()
+      await queue.idle()
+      await dispatcher.settled()
     },
-    async stop() {
-      clearInterval(retrySweep)
-      clearInterval(paymentPoll)
-      await stopFollowing?.()
-      await common.queue.close()
-      await relayer?.close()
-      await common.dispatcher.close()
-      blockTimes.close()
-      offReported()
-      common.sandbox.dispose()
-      await Promise.allSettled([broker.close(), chain.close()])
-      await common.store.close()
-    },
+    stop: () => common.shutdown.kill(),
   }
 }
 
@@ -331,16 +372,17 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
  * Gives every schedule function its first timer, unless the store already has one or (for a one-off `at`)
  * the processed blocks already reached it.
  */
-async function armSchedules(common: Common) {
-  if (common.index.schedules.length === 0) return
-  const head = await common.chain.getHeader('latest')
-  const cursor = await common.store.getCursor(common.chainId)
-  for (const s of common.index.schedules) {
+async function armSchedules(services: Pick<BlockServices, 'common' | 'chain' | 'store' | 'index'>) {
+  const { index, chain, store } = services
+  if (index.schedules.length === 0) return
+  const head = await chain.getHeader('latest')
+  const cursor = await store.getCursor(services.common.options.chainId)
+  for (const s of index.schedules) {
     // A one-off `at` timer is deleted when it fires: do not re-arm it (on restart or hot reload) once the
     // blocks already processed have reached it, or it would run again.
     if (s.every === undefined && s.at !== undefined && cursor && cursor.timestamp >= BigInt(s.at)) continue
     const at = s.at !== undefined ? BigInt(s.at) : head.timestamp + BigInt(s.every ?? 0)
-    await common.store.ensureTimer({
+    await store.ensureTimer({
       id: `${s.functionName}:schedule`,
       functionName: s.functionName,
       key: 'schedule',

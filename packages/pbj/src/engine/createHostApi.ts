@@ -1,10 +1,10 @@
 import { checkCapability } from '../capabilities/checkCapability.js'
+import type { Job } from '../core/job.js'
 import type { HostArgs, HostMethod } from '../function/hostMethods.js'
 import { parseHostArgs } from '../function/parseHostArgs.js'
 import type { HostApi } from '../runtime/createSandbox.js'
-import type { Job } from '../store/types.js'
 import { createHostHandlers } from './hostHandlers.js'
-import type { Common } from './types.js'
+import type { HostServices } from './types.js'
 
 /**
  * The host side of `ctx`: what a run may do outside its sandbox. Every call first passes the function's
@@ -14,17 +14,17 @@ import type { Common } from './types.js'
  * kept, so the run can tell a host fault (retried) from the function's own error.
  *
  * @example
- * const host = createHostApi(common, job)
+ * const host = createHostApi(services, job)
  * await sandbox.run(job.functionName, input, host.call)
  */
-export function createHostApi(common: Common, job: Job): { call: HostApi; failures: unknown[] } {
-  const handlers = createHostHandlers(common, job)
+export function createHostApi(services: HostServices, job: Job): { call: HostApi; failures: unknown[] } {
+  const handlers = createHostHandlers(services, job)
   const failures: unknown[] = []
   const serve = <method extends HostMethod>(method: method, args: HostArgs<method>) =>
     (handlers[method] as (args: HostArgs<method>) => Promise<unknown>)(args)
   const call: HostApi = async (method, args) => {
     try {
-      await checkCapability(common, job, method, args)
+      await checkCapability(services, job, method, args)
       return await serve(method, parseHostArgs(method, args))
     } catch (error) {
       failures.push(error)

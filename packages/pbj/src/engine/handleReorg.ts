@@ -1,5 +1,19 @@
-import type { Cursor, Job, NewJob } from '../store/types.js'
-import type { Common } from './types.js'
+import type { Cursor } from '../core/block.js'
+import type { EngineEvents } from '../core/engineEvents.js'
+import type { Job, NewJob } from '../core/job.js'
+import type { Store } from '../core/store.js'
+import type { Emitter } from '../internal/createEmitter.js'
+import type { Queue } from '../queue/types.js'
+import type { Common, LoadedFunctions } from './types.js'
+
+/** What handleReorg uses: the chain id, the store it rolls back, the queue, and which functions have onReorg. */
+export type ReorgServices = {
+  common: Pick<Common, 'options'>
+  store: Pick<Store, 'jobsAbove' | 'rollback' | 'getJob'>
+  queue: Pick<Queue, 'push'>
+  events: Pick<Emitter<EngineEvents>, 'emit'>
+  functions: LoadedFunctions['functions']
+}
 
 const started = new Set<Job['status']>(['running', 'done', 'failed', 'dead'])
 
@@ -10,14 +24,14 @@ const started = new Set<Job['status']>(['running', 'done', 'failed', 'dead'])
  * locked again. The store restores timers and conditions in the same transaction.
  *
  * @example
- * await handleReorg(common, ancestor)
+ * await handleReorg(services, ancestor)
  */
-export async function handleReorg(common: Common, ancestor: Cursor): Promise<void> {
-  const affected = await common.store.jobsAbove(ancestor.number)
+export async function handleReorg(services: ReorgServices, ancestor: Cursor): Promise<void> {
+  const affected = await services.store.jobsAbove(ancestor.number)
   const compensations: NewJob[] = affected
     .filter(
       (j) =>
-        j.entry === 'handler' && started.has(j.status) && common.functions.get(j.functionName)?.hasOnReorg,
+        j.entry === 'handler' && started.has(j.status) && services.functions.get(j.functionName)?.hasOnReorg,
     )
     .map((j) => ({
       id: `${j.id}:reorg`,
@@ -28,8 +42,8 @@ export async function handleReorg(common: Common, ancestor: Cursor): Promise<voi
       blockHash: j.blockHash,
       readyAt: j.blockNumber,
     }))
-  const { orphaned } = await common.store.rollback(common.chainId, ancestor, compensations)
-  common.events.emit('reorg', { ancestor: ancestor.number, orphaned, compensations: compensations.length })
-  const jobs = await Promise.all(compensations.map((c) => common.store.getJob(c.id)))
-  common.queue.push(jobs.filter((j): j is Job => j !== null && j.status === 'pending'))
+  const { orphaned } = await services.store.rollback(services.common.options.chainId, ancestor, compensations)
+  services.events.emit('reorg', { ancestor: ancestor.number, orphaned, compensations: compensations.length })
+  const jobs = await Promise.all(compensations.map((c) => services.store.getJob(c.id)))
+  services.queue.push(jobs.filter((j): j is Job => j !== null && j.status === 'pending'))
 }

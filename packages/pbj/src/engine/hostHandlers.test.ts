@@ -2,13 +2,14 @@ import { describe, expect, it } from 'vitest'
 import type { DeviceClass } from '../actions/devices/deviceClass.js'
 import { HostCallError, retryClassOf } from '../internal/errors.js'
 import { createHostHandlers } from './hostHandlers.js'
-import type { Common } from './types.js'
+import type { HostServices } from './types.js'
 
 const car = `0x${'ab'.repeat(20)}`
 const job = { id: 'job-1', functionName: 'lock', blockNumber: 1n } as Parameters<typeof createHostHandlers>[1]
 
 /** Only the device class is reached: the class refuses the options before anything is read or stored. */
-const withClass = (deviceClass: DeviceClass) => createHostHandlers({ deviceClass } as Common, job)
+const withClass = (deviceClass: DeviceClass) =>
+  createHostHandlers({ deviceClass } as unknown as HostServices, job)
 
 describe('device calls through the device class', () => {
   it('fail as a HostCallError (not retried) when the class refuses the options, even with its own error classes', async () => {

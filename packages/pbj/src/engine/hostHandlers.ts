@@ -2,13 +2,13 @@ import type { Address } from 'viem'
 import { commandDevice } from '../actions/devices/commandDevice.js'
 import type { DeviceAction, DeviceRequest } from '../actions/devices/deviceClass.js'
 import { chainWrite } from '../actions/relayer/chainWrite.js'
-import type { DeviceDesired } from '../function/ctx.js'
+import { resolveContract } from '../chain/resolveContract.js'
+import type { DeviceDesired } from '../core/device.js'
+import type { Job } from '../core/job.js'
 import type { HostArgs, HostMethod, HostResult } from '../function/hostMethods.js'
 import { HostCallError } from '../internal/errors.js'
-import type { Job } from '../store/types.js'
-import { resolveContract } from '../triggers/resolveContract.js'
 import { setKv } from './setKv.js'
-import type { Common } from './types.js'
+import type { HostServices } from './types.js'
 
 /** One handler per entry of the host-method table, typed by it: a missing or mistyped one does not compile. */
 export type HostHandlers = {
@@ -22,10 +22,10 @@ export type HostHandlers = {
  * own counter, so adding a device command does not change a write's idempotency key.
  *
  * @example
- * const handlers = createHostHandlers(common, job)
+ * const handlers = createHostHandlers(services, job)
  * await handlers['kv.get'](['lockSent'])
  */
-export function createHostHandlers(common: Common, job: Job): HostHandlers {
+export function createHostHandlers(services: HostServices, job: Job): HostHandlers {
   let commands = 0
   let writes = 0
   const command = async (
@@ -38,17 +38,17 @@ export function createHostHandlers(common: Common, job: Job): HostHandlers {
     // guard: commandDevice refuses the command ('no-guard', naming the fix) before anything is stored.
     let desired: DeviceDesired = { locked: action === 'lock' }
     try {
-      if (common.deviceClass) desired = common.deviceClass.toDesired({ action, method, options })
+      if (services.deviceClass) desired = services.deviceClass.toDesired({ action, method, options })
     } catch (cause) {
       throw asHostCallError(cause)
     }
-    return commandDevice(common, deviceId, action, desired, `${job.id}:${commands++}`, job.blockNumber)
+    return commandDevice(services, deviceId, action, desired, `${job.id}:${commands++}`, job.blockNumber)
   }
   return {
     async 'chain.read'([params]) {
-      const [address] = resolveContract(params.contract, common.contracts, job.functionName) as [Address]
+      const [address] = resolveContract(params.contract, services.contracts, job.functionName) as [Address]
       const { blockNumber } = params
-      return await common.chain.readContract({
+      return await services.chain.readContract({
         address,
         abi: params.abi,
         functionName: params.functionName,
@@ -59,12 +59,12 @@ export function createHostHandlers(common: Common, job: Job): HostHandlers {
           : { blockNumber: blockNumber ?? job.blockNumber }),
       })
     },
-    'chain.write': ([params]) => chainWrite(common, job, params, writes++),
+    'chain.write': ([params]) => chainWrite(services, job, params, writes++),
     'devices.lock': ([deviceId, options]) => command('lock', 'devices.lock', deviceId, options),
     'devices.unlock': ([deviceId, options]) => command('unlock', 'devices.unlock', deviceId, options),
     async 'devices.get'([deviceId]) {
       const id = deviceId.toLowerCase()
-      const d = await common.store.getDevice(id)
+      const d = await services.store.getDevice(id)
       return {
         deviceId: id,
         desired: d?.desired ?? null,
@@ -75,12 +75,12 @@ export function createHostHandlers(common: Common, job: Job): HostHandlers {
     },
     'devices.warn': ([deviceId, options]) => command('warn', 'devices.warn', deviceId, options),
     async 'kv.get'([key]) {
-      const v = await common.store.kvGet(job.functionName, key)
+      const v = await services.store.kvGet(job.functionName, key)
       return v === null ? null : JSON.parse(v)
     },
-    'kv.set': ([key, value]) => setKv(common, job.functionName, key, value),
+    'kv.set': ([key, value]) => setKv(services, job.functionName, key, value),
     async 'kv.delete'([key]) {
-      await common.store.kvDelete(job.functionName, key)
+      await services.store.kvDelete(job.functionName, key)
     },
   }
 }

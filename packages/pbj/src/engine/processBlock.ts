@@ -1,10 +1,26 @@
 import { bloomMayContain } from '../chain/bloomMayContain.js'
 import { type PrefetchedLogs, pickPrefetchedLogs } from '../chain/pickPrefetchedLogs.js'
-import type { BlockHeader } from '../chain/types.js'
+import type { ChainConnection } from '../chain/types.js'
+import type { BlockHeader } from '../core/block.js'
+import type { EngineEvents } from '../core/engineEvents.js'
+import type { Job } from '../core/job.js'
+import type { Store } from '../core/store.js'
+import type { Emitter } from '../internal/createEmitter.js'
 import { now } from '../internal/now.js'
-import type { Job } from '../store/types.js'
+import type { Queue } from '../queue/types.js'
 import { planBlock } from '../triggers/planBlock.js'
-import type { Common } from './types.js'
+import type { Common, LoadedFunctions } from './types.js'
+
+/** What processBlock uses: the chain id, the chain and store planBlock reads, the queue, the trigger index. */
+export type BlockServices = {
+  common: Pick<Common, 'options'>
+  chain: ChainConnection
+  store: Store
+  queue: Pick<Queue, 'push'>
+  events: Pick<Emitter<EngineEvents>, 'emit'>
+  /** The trigger index of the functions loaded now (hot reload replaces it). */
+  index: LoadedFunctions['index']
+}
 
 /**
  * Takes one block through the trigger stage: its logs (only from watched contracts), the jobs and timers
@@ -12,16 +28,16 @@ import type { Common } from './types.js'
  * with a range of blocks; otherwise they are fetched by the block's hash.
  *
  * @example
- * await processBlock(common, header, Date.now())
+ * await processBlock(services, header, Date.now())
  */
 
 export async function processBlock(
-  common: Common,
+  services: BlockServices,
   header: BlockHeader,
   receivedAt: number,
   prefetched?: PrefetchedLogs,
 ): Promise<void> {
-  const { index } = common
+  const { index, common } = services
   // A block whose bloom rules out every watched address has none of their logs: no round trip for it
   // (a deadline's block is often empty). The bloom has false positives, never false negatives.
   const bloom = header.logsBloom
@@ -29,20 +45,20 @@ export async function processBlock(
     index.addresses.length > 0 && (!bloom || index.addresses.some((a) => bloomMayContain(bloom, a)))
   const logs = mayHaveLogs
     ? (pickPrefetchedLogs(prefetched, index.addresses) ??
-      (await common.chain.getLogs({ blockHash: header.hash, addresses: index.addresses })))
+      (await services.chain.getLogs({ blockHash: header.hash, addresses: index.addresses })))
     : []
   const write = await planBlock(
     {
-      chainId: common.chainId,
+      chainId: common.options.chainId,
       index,
-      store: common.store,
-      chain: common.chain,
-      onWarning: (m) => common.events.emit('warning', m),
+      store: services.store,
+      chain: services.chain,
+      onWarning: (m) => services.events.emit('warning', m),
     },
     header,
     logs,
   )
-  await common.store.commitBlock(common.chainId, write)
+  await services.store.commitBlock(common.options.chainId, write)
   const committedAt = now()
   const jobs: Job[] = write.jobs
     .filter((j) => j.readyAt !== null && j.readyAt <= header.number)
@@ -55,10 +71,10 @@ export async function processBlock(
       lastError: null,
     }))
   // Jobs of earlier blocks whose confirmations this block completes run first.
-  const finalized = common.index.usesFinalized ? await common.chain.getFinalizedNumber() : null
-  common.queue.push(await common.store.releaseJobs(header.number, finalized))
-  common.queue.push(jobs)
-  common.events.emit('block', {
+  const finalized = services.index.usesFinalized ? await services.chain.getFinalizedNumber() : null
+  services.queue.push(await services.store.releaseJobs(header.number, finalized))
+  services.queue.push(jobs)
+  services.events.emit('block', {
     number: header.number,
     hash: header.hash,
     timestamp: header.timestamp,

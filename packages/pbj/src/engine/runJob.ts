@@ -1,14 +1,32 @@
 import { CommandRefusedError } from '../actions/devices/CommandRefusedError.js'
+import type { EngineEvents } from '../core/engineEvents.js'
+import type { Job } from '../core/job.js'
+import type { Run } from '../core/run.js'
+import type { Store } from '../core/store.js'
 import { hostMethods } from '../function/hostMethods.js'
+import type { Emitter } from '../internal/createEmitter.js'
 import { CapabilityError, KvLimitError, PbjError, retryClassOf } from '../internal/errors.js'
 import { now } from '../internal/now.js'
-import type { RunCounts } from '../payment/createPaymentMeter.js'
-import type { RunInputJson } from '../runtime/createSandbox.js'
+import type { PaymentMeter, RunCounts } from '../payment/createPaymentMeter.js'
+import type { RunInputJson, Sandbox } from '../runtime/createSandbox.js'
 import type { FunctionBundle } from '../runtime/loadFunction.js'
-import type { Job, Run } from '../store/types.js'
 import { createHostApi } from './createHostApi.js'
 import { decideRetry } from './retryPolicy.js'
-import type { Common } from './types.js'
+import type { Common, HostServices } from './types.js'
+
+/** What runJob uses: the settings (retry, secrets) and metrics, the jobs and runs, the sandbox, the meter. */
+export type RunJobServices = {
+  common: Pick<Common, 'options' | 'metrics'>
+  store: Pick<Store, 'getJob' | 'setJobStatus' | 'startRun' | 'finishRun'>
+  sandbox: Pick<Sandbox, 'run'>
+  events: Pick<Emitter<EngineEvents>, 'emit'>
+  /** Prepaid execution; null when no `payment` is configured. */
+  payment: PaymentMeter | null
+  /** The functions loaded now (hot reload replaces them). */
+  functions: ReadonlyMap<string, FunctionBundle>
+  /** What the run's `ctx` calls reach (createHostApi). */
+  host: HostServices
+}
 
 const secretsOf = (all: Readonly<Record<string, string>>, names: readonly string[]) => {
   const out: Record<string, string> = {}
@@ -27,8 +45,13 @@ const describeError = (error: unknown): NonNullable<Run['error']> => ({
  * What happens after a failed attempt, by the function's retry policy: a retry time with exponential
  * backoff and jitter; or `failed` (the function's own error, not retried); or `dead` (retries exhausted).
  */
-function nextStep(common: Common, bundle: FunctionBundle, error: unknown, attempt: number) {
-  const decision = decideRetry({ error, attempt, policy: { ...common.retry, ...bundle.retry } })
+function nextStep(
+  defaults: Common['options']['retry'],
+  bundle: FunctionBundle,
+  error: unknown,
+  attempt: number,
+) {
+  const decision = decideRetry({ error, attempt, policy: { ...defaults, ...bundle.retry } })
   if (!decision.retry) return { status: decision.status, retryAt: null }
   return { status: 'pending' as const, retryAt: Date.now() + decision.delayMs }
 }
@@ -39,24 +62,24 @@ function nextStep(common: Common, bundle: FunctionBundle, error: unknown, attemp
  * a user error (threw, timed out, out of memory) becomes a failed run with its reason.
  *
  * @example
- * queue.start((job) => runJob(common, job))
+ * queue.start((job) => runJob(services, job))
  */
-export async function runJob(common: Common, job: Job): Promise<void> {
-  const { store } = common
+export async function runJob(services: RunJobServices, job: Job): Promise<void> {
+  const { store, payment, common } = services
   const current = await store.getJob(job.id)
   if (!current || current.status === 'done' || current.status === 'failed') return
-  const bundle = common.functions.get(job.functionName)
+  const bundle = services.functions.get(job.functionName)
   if (!bundle) {
     await store.setJobStatus(job.id, 'failed', { lastError: `function '${job.functionName}' is not loaded` })
     return
   }
   // Held, never dropped: the job waits in the store until a deposit covers it (payment/).
-  if (common.payment && !(await common.payment.admit(current))) return
+  if (payment && !(await payment.admit(current))) return
   const attempt = current.attempts + 1
   const startedAt = now()
   const runId = await store.startRun(job.id, job.functionName, attempt, startedAt)
   if (runId === null) {
-    common.payment?.abandon()
+    payment?.abandon()
     return // orphaned by a reorg since it was queued
   }
   // The job's JSON goes to the sandbox as is: it is parsed inside the isolate, off this thread.
@@ -64,13 +87,13 @@ export async function runJob(common: Common, job: Job): Promise<void> {
     json: job.input,
     run: { id: runId, jobId: job.id, attempt, functionName: job.functionName },
     // Only the secrets its capabilities name (checked to exist when it was loaded).
-    secrets: secretsOf(common.secrets, bundle.capabilities.secrets),
+    secrets: secretsOf(common.options.secrets, bundle.capabilities.secrets),
   }
-  const host = createHostApi(common, job)
+  const host = createHostApi(services.host, job)
   // What the meter charges besides time, as the host-method table says: device commands that went out,
   // and writes (their gas).
   const counts: RunCounts = { deviceMessages: 0, writes: 0 }
-  const call: typeof host.call = common.payment
+  const call: typeof host.call = payment
     ? async (method, args) => {
         const { meter } = hostMethods[method]
         if (meter?.when === 'asked') counts[meter.count]++
@@ -79,7 +102,7 @@ export async function runJob(common: Common, job: Job): Promise<void> {
         return value
       }
     : host.call
-  const result = await common.sandbox.run(job.functionName, input, call, { entry: job.entry })
+  const result = await services.sandbox.run(job.functionName, input, call, { entry: job.entry })
   const endedAt = now()
 
   // A run that failed because a host service was away is the platform's fault, not the user's: retry it.
@@ -111,7 +134,7 @@ export async function runJob(common: Common, job: Job): Promise<void> {
   if (!error) {
     status = store.setJobStatus(job.id, 'done')
   } else {
-    const outcome = nextStep(common, bundle, error, attempt)
+    const outcome = nextStep(common.options.retry, bundle, error, attempt)
     const lastError = describeError(error).message
     // The retry time is durable: the engine's retry sweep queues it when due, even after a restart.
     status =
@@ -120,16 +143,18 @@ export async function runJob(common: Common, job: Job): Promise<void> {
         : store.setJobStatus(job.id, outcome.status, { lastError })
   }
   await Promise.all([finished, status])
-  if (common.payment) {
+  if (payment) {
     // The run happened whatever the meter's fate: a metering fault is a warning, not a failed job.
-    await common.payment
+    await payment
       .meter(job, run, counts)
       .catch((e) =>
-        common.events.emit(
+        services.events.emit(
           'warning',
           `payment: run ${runId} not metered: ${e instanceof Error ? e.message : e}`,
         ),
       )
   }
-  common.events.emit('run', { run, jobId: job.id, blockNumber: job.blockNumber, startedAt })
+  common.metrics.increment(`runs_${run.status}`)
+  common.metrics.observe('run_duration_ms', run.durationMs ?? 0)
+  services.events.emit('run', { run, jobId: job.id, blockNumber: job.blockNumber, startedAt })
 }

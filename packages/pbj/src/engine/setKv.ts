@@ -1,5 +1,5 @@
+import type { Store } from '../core/store.js'
 import { KvLimitError } from '../internal/errors.js'
-import type { Common } from './types.js'
 
 /** Default size limits of `ctx.kv`: one value, and all of a function's keys and values together. */
 export const defaultKvLimits = { valueBytes: 64 * 1024, totalBytes: 1024 * 1024 } as const
@@ -16,16 +16,22 @@ const kib = (n: number) =>
  *
  * @throws KvLimitError saying the size, the limit and the fix.
  * @example
- * await setKv(common, 'lockOnMissedPayment', 'lockSent', true)
+ * await setKv({ store, limits }, 'lockOnMissedPayment', 'lockSent', true)
  */
+/** What setKv uses: the store's kv and the engine's kv limits. */
+export type KvServices = {
+  store: Pick<Store, 'kvSet'>
+  limits: { kvValueBytes: number; kvTotalBytes: number }
+}
+
 export async function setKv(
-  common: Pick<Common, 'store' | 'limits'>,
+  services: KvServices,
   functionName: string,
   key: string,
   value: unknown,
 ): Promise<void> {
   const json = JSON.stringify(value)
-  const { kvValueBytes, kvTotalBytes } = common.limits
+  const { kvValueBytes, kvTotalBytes } = services.limits
   const bytes = Buffer.byteLength(json)
   if (bytes > kvValueBytes) {
     throw new KvLimitError(
@@ -36,7 +42,7 @@ export async function setKv(
       },
     )
   }
-  const { stored, scopeBytes } = await common.store.kvSet(functionName, key, json, kvTotalBytes)
+  const { stored, scopeBytes } = await services.store.kvSet(functionName, key, json, kvTotalBytes)
   if (!stored) {
     throw new KvLimitError(
       `ctx.kv.set('${key.slice(0, 64)}'): function '${functionName}' would hold ${kib(scopeBytes)} of kv; at most ${kib(kvTotalBytes)}`,

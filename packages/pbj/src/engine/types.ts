@@ -1,98 +1,59 @@
-import type { ImmobilizerReport } from '@pbj/device'
 import type { Address } from 'viem'
-import type { BrokerConnection } from '../actions/broker/types.js'
-import type { DeviceDispatcher } from '../actions/devices/createDeviceDispatcher.js'
-import type { DeviceClass } from '../actions/devices/deviceClass.js'
-import type { Relayer } from '../actions/relayer/createRelayer.js'
+import type { CommandServices } from '../actions/devices/commandDevice.js'
+import type { ChainWriteServices } from '../actions/relayer/chainWrite.js'
+import type { CapabilityServices } from '../capabilities/checkCapability.js'
 import type { ChainConnection } from '../chain/types.js'
-import type { DeviceDesired } from '../function/ctx.js'
-import type { Emitter } from '../internal/createEmitter.js'
+import type { Store } from '../core/store.js'
 import type { Logger } from '../internal/logger.js'
-import type { PaymentMeter } from '../payment/createPaymentMeter.js'
-import type { Queue } from '../queue/types.js'
-import type { Sandbox } from '../runtime/createSandbox.js'
+import type { Metrics } from '../internal/metrics.js'
+import type { Shutdown } from '../internal/shutdown.js'
 import type { FunctionBundle } from '../runtime/loadFunction.js'
-import type { Run, Store } from '../store/types.js'
 import type { TriggerIndex } from '../triggers/createTriggerIndex.js'
+import type { KvServices } from './setKv.js'
 
-/** What the engine tells its listeners (the CLI, the demo, tests). */
-export type EngineEvents = {
-  block: {
-    number: bigint
-    hash: string
-    timestamp: bigint
-    jobs: number
-    receivedAt: number
-    committedAt: number
-  }
-  run: {
-    run: Run
-    jobId: string
-    blockNumber: bigint
-    /** When the sandbox started the handler. */
-    startedAt: number
-  }
-  'device:desired': {
-    deviceId: string
-    version: number
-    commandId: string
-    state: DeviceDesired
-    publishedAt: number
-    /** The block whose run set this state; 0n if it was set outside a run. */
-    blockNumber: bigint
-  }
-  'device:reported': {
-    deviceId: string
-    version: number
-    /** `immobilizer`: what the car's starter interrupt does (stage, immobilized, pending disable…). */
-    state: { locked: boolean; message?: string | undefined; immobilizer?: ImmobilizerReport | undefined }
-    receivedAt: number
-  }
-  /**
-   * A device behind its desired version was sent it again (see createDeviceDispatcher): after a report
-   * that is behind (`report`, a refusal included), or found by the periodic reconciliation (`reconcile`).
-   * `attempt` counts the corrections since the device last caught up.
-   */
-  'device:corrected': {
-    deviceId: string
-    desiredVersion: number
-    reportedVersion: number
-    reason: 'report' | 'reconcile'
-    attempt: number
-  }
-  reorg: { ancestor: bigint; orphaned: number; compensations: number }
-  warning: string
-  error: unknown
-}
-
-/** The shared services of one engine, passed to every stage (Ponder's `Common`). */
-export type Common = {
+/** The engine's plain settings, resolved once from EngineOptions (defaults filled in). */
+export type EngineSettings = {
   chainId: number
-  chain: ChainConnection
-  store: Store
-  queue: Queue
-  broker: BrokerConnection
-  /** Delivers desired device state from the store's outbox to the broker, through outages. */
-  dispatcher: DeviceDispatcher
-  sandbox: Sandbox
-  logger: Logger
-  events: Emitter<EngineEvents>
   /** Contract names known to functions, from the config (and the demo's deployment). */
-  contracts: Record<string, Address>
+  contracts: Readonly<Record<string, Address>>
   /** Every secret of the config; a run gets only those its function's capabilities name. */
-  secrets: Record<string, string>
-  functions: Map<string, FunctionBundle>
-  index: TriggerIndex
+  secrets: Readonly<Record<string, string>>
   /** Sandbox limits, and `ctx.kv`'s size limits in UTF-8 bytes of JSON (see setKv). */
   limits: { timeoutMs: number; memoryMb: number; kvValueBytes: number; kvTotalBytes: number }
   /** Default retry policy; a function's own `retry` overrides it field by field. */
   retry: { maxAttempts: number; backoffMs: number; maxBackoffMs: number; on: 'faults' | 'all' }
-  /** Sends `ctx.chain.write` transactions from the operator account; null without an operator key. */
-  relayer: Relayer | null
-  /** The class whose guard every device command passes (see guardCommand); null: every command is refused. */
-  deviceClass: DeviceClass | null
-  /** The address that signs device commands; null without an operator key or a DeviceRegistry. */
-  operator: Address | null
-  /** Prepaid execution (meters, holds and settles runs); null when no `payment` is configured. */
-  payment: PaymentMeter | null
 }
+
+/**
+ * What every part of one engine may know (Ponder's `common`): its settings, where it logs, what it counts,
+ * and how it stops. Services (store, queue, chain, sandbox…) are not here: each stage takes the ones it
+ * uses as explicit parameters, and createEngine wires them.
+ */
+export type Common = {
+  options: EngineSettings
+  logger: Logger
+  metrics: Metrics
+  shutdown: Shutdown
+}
+
+/**
+ * The functions loaded now and their trigger index. Hot reload replaces both at once, so a stage reads them
+ * where it needs them (never keeps a copy) and never sees the functions of one load with the index of another.
+ */
+export type LoadedFunctions = {
+  functions: ReadonlyMap<string, FunctionBundle>
+  index: TriggerIndex
+}
+
+/**
+ * What the host side of `ctx` uses (createHostApi): the services of every check and action a call can reach,
+ * and the chain and store it reads directly.
+ */
+export type HostServices = CapabilityServices &
+  CommandServices &
+  ChainWriteServices &
+  KvServices & {
+    chain: Pick<ChainConnection, 'readContract'>
+    store: Pick<Store, 'getDevice' | 'kvGet' | 'kvDelete'>
+    functions: ReadonlyMap<string, FunctionBundle>
+  }

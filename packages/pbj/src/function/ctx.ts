@@ -1,5 +1,6 @@
 import type { ImmobilizerReport } from '@pbj/device'
 import type { Abi, Address, ContractFunctionArgs, ContractFunctionName, Hex } from 'viem'
+import type { DeviceDesired } from '../core/device.js'
 
 /** The block that caused the run. */
 export type BlockInfo = { number: bigint; hash: Hex; timestamp: bigint }
@@ -65,32 +66,6 @@ export type ImmobilizerPolicyInput = {
   finalWarning: bigint | number
   emergencyStarts: bigint | number
   emergencyDuration: bigint | number
-}
-
-/**
- * The immobilizer stage a device is told to be in, with what the car needs to check it (chain time, unix
- * seconds): `since` when the stage began on chain, `lockAt` the delinquency's lock time, the loan's policy.
- */
-export type DeviceImmobilizer = {
-  stage: 'none' | 'warning' | 'final-warning' | 'disable'
-  since?: number
-  /** With a final warning: when the warning stage began on chain (the missed due date). */
-  warningSince?: number
-  lockAt?: number
-  policy?: {
-    warningPeriod: number
-    finalWarning: number
-    emergencyStarts: number
-    emergencyDuration: number
-  }
-}
-
-/** Desired state of a device; the device reports it back as its acknowledgement. */
-export type DeviceDesired = {
-  locked: boolean
-  reason?: string
-  message?: string
-  immobilizer?: DeviceImmobilizer
 }
 
 /** What a device command did. `changed: false` when the device already had that desired state. */

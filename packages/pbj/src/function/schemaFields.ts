@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { showValue } from './showValue.js'
+import { showValue } from '../internal/showValue.js'
 
 type Issue = { input?: unknown }
 

@@ -13,16 +13,18 @@ import { privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createRelayer, type Relayer } from '../actions/relayer/createRelayer.js'
 import { TxRefusedError } from '../actions/relayer/TxRefusedError.js'
-import type { RelayedTx } from '../actions/relayer/types.js'
 import { createChainConnection } from '../chain/createChainConnection.js'
 import { type AnvilNode, startAnvil } from '../chain/startAnvil.js'
 import type { ChainConnection } from '../chain/types.js'
+import type { EngineEvents } from '../core/engineEvents.js'
+import type { Job } from '../core/job.js'
+import type { RelayedTx } from '../core/relayedTx.js'
+import type { Run } from '../core/run.js'
+import type { Store } from '../core/store.js'
 import { demoAccounts } from '../demo/accounts.js'
 import { type DemoDeployment, deployDemo } from '../demo/deployDemo.js'
-import type { Common, EngineEvents } from '../engine/types.js'
 import { createEmitter } from '../internal/createEmitter.js'
 import { createSqliteStore } from '../store/sqlite/createSqliteStore.js'
-import type { Job, Run, Store } from '../store/types.js'
 import { createPaymentMeter, type PaymentOptions } from './createPaymentMeter.js'
 import { priceRun } from './priceRun.js'
 import { projectIdOf, saltOf } from './projectIdOf.js'
@@ -94,10 +96,7 @@ const balanceOf = (projectId: Hex) =>
     args: [projectId],
   })
 
-/**
- * A meter on its own SQLite store, with the real chain and relayer. It reads only these services of the
- * engine's `Common`; the rest are left out, hence the one cast.
- */
+/** A meter on its own SQLite store, with the real chain and relayer: the narrow services it takes. */
 function meterOf(projectId: Hex, options: Partial<PaymentOptions> = {}) {
   const store = createSqliteStore({ path: ':memory:' })
   stores.push(store)
@@ -106,7 +105,7 @@ function meterOf(projectId: Hex, options: Partial<PaymentOptions> = {}) {
   events.on('warning', (w) => warnings.push(w))
   const queued: Job[] = []
   const services = { store, chain, relayer, events, queue: { push: (jobs: Job[]) => queued.push(...jobs) } }
-  const meter = createPaymentMeter(services as unknown as Common, {
+  const meter = createPaymentMeter(services, {
     contract: contract(),
     projectId,
     settleEvery: { runs: 1_000, ms: 3_600_000 },
@@ -480,7 +479,7 @@ describe('createPaymentMeter', () => {
         relayer,
         events: createEmitter<EngineEvents>(),
         queue: { push() {} },
-      } as unknown as Common,
+      },
       { contract: contract(), projectId },
     )
     await restarted.start()

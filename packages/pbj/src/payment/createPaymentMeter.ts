@@ -1,10 +1,17 @@
 import { executionBalanceAbi } from '@pbj/contracts'
 import { type Address, encodeFunctionData, type Hex } from 'viem'
-import type { Common } from '../engine/types.js'
-import type { Job, Run } from '../store/types.js'
+import type { Relayer } from '../actions/relayer/createRelayer.js'
+import type { ChainConnection } from '../chain/types.js'
+import type { EngineEvents } from '../core/engineEvents.js'
+import type { Job } from '../core/job.js'
+import type { Run } from '../core/run.js'
+import type { Store } from '../core/store.js'
+import type { Settlement, UsageRow } from '../core/usage.js'
+import type { Emitter } from '../internal/createEmitter.js'
+import type { Queue } from '../queue/types.js'
 import { formatTusd } from './formatTusd.js'
 import { DEMO_ETH_PRICE_MICROS, priceRun } from './priceRun.js'
-import type { Prices, Settlement, UsageRow } from './types.js'
+import type { Prices } from './types.js'
 import { usageRoot } from './usageRoot.js'
 
 /** Prepaid execution for one project (engine option `payment`). */
@@ -40,6 +47,16 @@ export type PaymentMeter = {
   status(): { balance: bigint; unsettled: bigint; available: bigint; prices: Prices }
 }
 
+/** What the meter uses: usage rows and held jobs, balance reads, the relayer that settles, warnings. */
+export type PaymentServices = {
+  store: Pick<Store, 'usage' | 'listJobs' | 'setJobStatus' | 'relayedTxs'>
+  chain: Pick<ChainConnection, 'readContract' | 'getHeader'>
+  /** Sends settlements from the operator account (the contract's operator). */
+  relayer: Pick<Relayer, 'send' | 'get'> | null
+  queue: Pick<Queue, 'push'>
+  events: Pick<Emitter<EngineEvents>, 'emit'>
+}
+
 const zeroPrices: Prices = { perRunMicros: 0n, perMsMicros: 0n, perDeviceMessageMicros: 0n, gasMarkupBps: 0n }
 const MAX_BATCH = 500
 
@@ -51,12 +68,12 @@ const MAX_BATCH = 500
  * must not wait for money.
  *
  * @example
- * const payment = createPaymentMeter(common, { contract, projectId, settleEvery: { runs: 10 } })
+ * const payment = createPaymentMeter(services, { contract, projectId, settleEvery: { runs: 10 } })
  * await payment.start()
  * if (await payment.admit(job)) { ...run...; await payment.meter(job, run, counts) }
  */
-export function createPaymentMeter(common: Common, options: PaymentOptions): PaymentMeter {
-  const { store } = common
+export function createPaymentMeter(services: PaymentServices, options: PaymentOptions): PaymentMeter {
+  const { store } = services
   const ethPrice = options.ethPriceMicros ?? DEMO_ETH_PRICE_MICROS
   const everyRuns = options.settleEvery?.runs ?? 100
   const everyMs = options.settleEvery?.ms ?? 60_000
@@ -72,7 +89,7 @@ export function createPaymentMeter(common: Common, options: PaymentOptions): Pay
 
   const available = () => balance - unsettled - prices.perRunMicros * BigInt(inFlight)
   const read = (functionName: 'balanceOf' | 'prices') =>
-    common.chain.readContract({
+    services.chain.readContract({
       address: options.contract,
       abi: executionBalanceAbi,
       functionName,
@@ -94,13 +111,13 @@ export function createPaymentMeter(common: Common, options: PaymentOptions): Pay
 
   /** Follows the settlement in flight: marks its rows once its transaction succeeded. */
   const follow = async (s: Omit<Settlement, 'minedAt'>) => {
-    const relayer = common.relayer
+    const relayer = services.relayer
     if (!relayer) return 'pending' as const
     const tx = await relayer.get(s.key)
     if (!tx) return 'missing' as const
     if (tx.status === 'failed' || tx.receipt?.status === 'reverted') {
       await store.usage.dropSettlement(s.key)
-      common.events.emit(
+      services.events.emit(
         'warning',
         `payment: settlement ${s.key} failed (${tx.error ?? 'reverted'}); retrying`,
       )
@@ -115,7 +132,7 @@ export function createPaymentMeter(common: Common, options: PaymentOptions): Pay
   }
 
   const send = async (s: Omit<Settlement, 'minedAt'>) => {
-    const relayer = common.relayer
+    const relayer = services.relayer
     if (!relayer) throw new Error('payment: settling needs the engine’s operator key')
     await relayer.send({
       idempotencyKey: s.key,
@@ -147,7 +164,7 @@ export function createPaymentMeter(common: Common, options: PaymentOptions): Pay
     const first = batch[0]
     const last = batch.at(-1)
     if (!first || !last) return null
-    const head = await common.chain.getHeader('latest')
+    const head = await services.chain.getHeader('latest')
     const settlement = {
       // The head makes a retry after a revert a new intent; a crash re-sends the recorded key.
       key: `settle:${options.projectId}:${first.seq}-${last.seq}@${head.number}`,
@@ -176,7 +193,7 @@ export function createPaymentMeter(common: Common, options: PaymentOptions): Pay
   }
   const settleQuietly = () =>
     void settle().catch((error) =>
-      common.events.emit(
+      services.events.emit(
         'warning',
         `payment: settlement not sent: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`,
       ),
@@ -189,7 +206,7 @@ export function createPaymentMeter(common: Common, options: PaymentOptions): Pay
       a.blockNumber < b.blockNumber ? -1 : a.blockNumber > b.blockNumber ? 1 : 0,
     )
     for (const j of jobs) await store.setJobStatus(j.id, 'pending', { runAfter: 0 })
-    common.queue.push(jobs.map((j) => ({ ...j, status: 'pending' as const, runAfter: 0 })))
+    services.queue.push(jobs.map((j) => ({ ...j, status: 'pending' as const, runAfter: 0 })))
   }
 
   const doRefresh = async () => {
@@ -217,7 +234,7 @@ export function createPaymentMeter(common: Common, options: PaymentOptions): Pay
       const why = reason()
       heldCount++
       await store.setJobStatus(job.id, 'held', { lastError: why })
-      common.events.emit('warning', `${job.functionName}: run held: ${why}`)
+      services.events.emit('warning', `${job.functionName}: run held: ${why}`)
       return false
     },
     abandon() {
@@ -226,7 +243,7 @@ export function createPaymentMeter(common: Common, options: PaymentOptions): Pay
     async meter(job, run, counts) {
       inFlight = Math.max(0, inFlight - 1)
       let gasWei = 0n
-      for (let i = 0; i < counts.writes && common.relayer; i++) {
+      for (let i = 0; i < counts.writes && services.relayer; i++) {
         const tx = await store.relayedTxs.get(`${job.id}:w${i}`)
         // Only transactions this attempt created: a retried run finds its earlier ones and pays them once.
         if (!tx || tx.createdAt < Math.floor(run.startedAt)) continue

@@ -1,5 +1,5 @@
 import { encodeAbiParameters, type Hex, keccak256 } from 'viem'
-import type { UsageRow } from './types.js'
+import type { UsageRow } from '../core/usage.js'
 
 /**
  * The `usageRoot` a settlement commits to: keccak256 of the ABI-encoded list of leaves, each leaf

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { Job } from '../store/types.js'
+import type { Job } from '../core/job.js'
 import { createMemoryQueue } from './createMemoryQueue.js'
 
 const job = (id: string): Job => ({

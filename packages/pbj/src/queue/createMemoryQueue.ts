@@ -1,4 +1,4 @@
-import type { Job } from '../store/types.js'
+import type { Job } from '../core/job.js'
 import type { Queue } from './types.js'
 
 /**

@@ -1,4 +1,4 @@
-import type { Job } from '../store/types.js'
+import type { Job } from '../core/job.js'
 
 /**
  * Hands jobs to workers. Embedded: an in-process queue (`createMemoryQueue`); NATS JetStream fits behind

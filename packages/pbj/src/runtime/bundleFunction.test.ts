@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import { makeFunctionsDir } from '../../../../test/fixtures/testFunctions.js'
+import { displayPath } from '../internal/displayPath.js'
 import { FunctionBuildError } from '../internal/errors.js'
 import { bundleFunction } from './bundleFunction.js'
-import { displayPath } from './displayPath.js'
 
 const dir = makeFunctionsDir()
 afterAll(() => dir.remove())

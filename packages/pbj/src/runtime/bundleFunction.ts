@@ -1,7 +1,7 @@
 import { dirname, resolve } from 'node:path'
 import { build, type Message } from 'esbuild'
+import { displayPath } from '../internal/displayPath.js'
 import { FunctionBuildError } from '../internal/errors.js'
-import { displayPath } from './displayPath.js'
 import { sandboxImportDetail, sandboxPlugin } from './sandboxPlugin.js'
 
 /** The global the bundle assigns its module namespace to; the sandbox reads `default` from it. */

@@ -1,7 +1,7 @@
 import { messageOf } from '@pbj/internal/messageOf.js'
 import type ivm from 'isolated-vm'
+import { displayPath } from '../internal/displayPath.js'
 import { FunctionBuildError } from '../internal/errors.js'
-import { displayPath } from './displayPath.js'
 
 /**
  * Runs a bundle's top-level code in `context` (user code: bounded by `timeoutMs`), naming the file when

@@ -1,8 +1,8 @@
 import { readdir, stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { messageOf } from '@pbj/internal/messageOf.js'
+import { displayPath } from '../internal/displayPath.js'
 import { FunctionBuildError } from '../internal/errors.js'
-import { displayPath } from './displayPath.js'
 import { type FunctionBundle, loadFunction } from './loadFunction.js'
 
 const functionFile = /^[^.].*\.(ts|mts|js|mjs)$/

@@ -1,6 +1,6 @@
 import { dirname, resolve } from 'node:path'
+import { displayPath } from '../internal/displayPath.js'
 import { bootstrapFilename } from './bootstrap.js'
-import { displayPath } from './displayPath.js'
 import { bundleFilename } from './evaluateBundle.js'
 
 const base64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'

@@ -5,12 +5,12 @@ import type { FunctionLimits, RetryPolicy } from '../function/defineFunction.js'
 import { limitsSchema } from '../function/limitsSchema.js'
 import { retrySchema } from '../function/retrySchema.js'
 import type { Trigger } from '../function/triggers.js'
+import { displayPath } from '../internal/displayPath.js'
 import { FunctionBuildError } from '../internal/errors.js'
 import type { TriggerIssue } from '../triggers/abiNames.js'
 import { checkTriggerAbi } from '../triggers/checkTriggerAbi.js'
 import { triggerKindOf } from '../triggers/triggerKinds.js'
 import { triggerSchema } from '../triggers/triggerSchema.js'
-import { displayPath } from './displayPath.js'
 
 /**
  * The data part of a function definition: what `loadFunction` reads out of the sandbox.

@@ -1,8 +1,8 @@
 import { messageOf } from '@pbj/internal/messageOf.js'
 import type ivm from 'isolated-vm'
+import { displayPath } from '../internal/displayPath.js'
 import { FunctionBuildError } from '../internal/errors.js'
 import { bundleGlobal } from './bundleFunction.js'
-import { displayPath } from './displayPath.js'
 
 /** Reminds the user what a function file looks like. */
 export const expectedShape = [

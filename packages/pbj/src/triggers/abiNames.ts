@@ -1,4 +1,4 @@
-import { showValue } from '../function/showValue.js'
+import { showValue } from '../internal/showValue.js'
 
 /**
  * Helpers for a trigger kind's `checkAbi`: they find the names a trigger uses in its ABI and say, when one

@@ -1,7 +1,7 @@
 import { type AbiEvent, type Address, type Hex, toEventSelector } from 'viem'
+import { resolveContract } from '../chain/resolveContract.js'
 import { FunctionBuildError } from '../internal/errors.js'
 import type { OnDue, OnLog, PlanBlock, StartTimer, TriggeredFunction } from './defineTriggerKind.js'
-import { resolveContract } from './resolveContract.js'
 import { triggerKinds } from './triggerKinds.js'
 
 /**

@@ -1,8 +1,9 @@
 import type { AbiEvent, Address, Log } from 'viem'
 import type { z } from 'zod'
-import type { BlockHeader, ChainConnection } from '../chain/types.js'
+import type { ChainConnection } from '../chain/types.js'
+import type { BlockHeader } from '../core/block.js'
+import type { Timer } from '../core/timer.js'
 import type { ContractRef, Trigger } from '../function/triggers.js'
-import type { Timer } from '../store/types.js'
 import type { TriggerIssue } from './abiNames.js'
 
 /** A function as the trigger stage sees it. */

@@ -1,7 +1,15 @@
-import type { Common } from '../../engine/types.js'
-import type { DeviceCommandResult, DeviceDesired } from '../../function/ctx.js'
+import type { DeviceDesired } from '../../core/device.js'
+import type { Store } from '../../core/store.js'
+import type { DeviceCommandResult } from '../../function/ctx.js'
+import type { DeviceDispatcher } from './createDeviceDispatcher.js'
 import type { DeviceAction } from './deviceClass.js'
-import { guardCommand } from './guardCommand.js'
+import { type GuardServices, guardCommand } from './guardCommand.js'
+
+/** What commandDevice uses: the guard's services, the device records, and the dispatcher that delivers. */
+export type CommandServices = GuardServices & {
+  store: Pick<Store, 'getDevice' | 'setDesired'>
+  dispatcher: Pick<DeviceDispatcher, 'dispatch'>
+}
 
 /**
  * Sets a device's desired state, durably, and hands its delivery to the dispatcher, which publishes it at
@@ -17,10 +25,10 @@ import { guardCommand } from './guardCommand.js'
  * made of the call.
  *
  * @example
- * await commandDevice(common, '0xcar…', 'lock', { locked: true, message: 'Pay to drive' }, `${job.id}:0`, 12n)
+ * await commandDevice(services, '0xcar…', 'lock', { locked: true, message: 'Pay to drive' }, `${job.id}:0`, 12n)
  */
 export async function commandDevice(
-  common: Common,
+  services: CommandServices,
   deviceId: string,
   action: DeviceAction,
   desired: DeviceDesired,
@@ -28,11 +36,11 @@ export async function commandDevice(
   blockNumber: bigint,
 ): Promise<DeviceCommandResult> {
   const id = deviceId.toLowerCase()
-  const current = (await common.store.getDevice(id))?.desired ?? null
-  await guardCommand(common, { deviceId: id, action, desired, current }, blockNumber)
-  const result = await common.store.setDesired(id, desired, commandId, Date.now(), blockNumber)
+  const current = (await services.store.getDevice(id))?.desired ?? null
+  await guardCommand(services, { deviceId: id, action, desired, current }, blockNumber)
+  const result = await services.store.setDesired(id, desired, commandId, Date.now(), blockNumber)
   // Also when nothing changed: a retried run whose first attempt stored the state but crashed before the
   // publish gets it delivered; a state the broker already acknowledged is not published again.
-  common.dispatcher.dispatch(id)
+  services.dispatcher.dispatch(id)
   return { deviceId: id, version: result.version, commandId: result.commandId, changed: result.changed }
 }

@@ -1,7 +1,7 @@
 import type { ChainConnection } from '../../chain/types.js'
-import type { EngineEvents } from '../../engine/types.js'
+import type { EngineEvents } from '../../core/engineEvents.js'
+import type { Store } from '../../core/store.js'
 import type { Emitter } from '../../internal/createEmitter.js'
-import type { Store } from '../../store/types.js'
 
 /**
  * Timestamps of blocks, for the `chainTime` of device commands. See {@link createBlockTimes}.

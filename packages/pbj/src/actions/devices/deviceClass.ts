@@ -1,6 +1,6 @@
 import type { Abi, Address } from 'viem'
 import type { DeviceAction } from '../../capabilities/capabilities.js'
-import type { DeviceDesired } from '../../function/ctx.js'
+import type { DeviceDesired } from '../../core/device.js'
 
 /**
  * What a command does to a device, as its class judges it (the same names a function's capabilities grant):

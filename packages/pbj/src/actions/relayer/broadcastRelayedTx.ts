@@ -1,8 +1,8 @@
 import { messageOf } from '@pbj/internal/messageOf.js'
+import type { RelayedReceipt, RelayedTx, RelayedTxAttempt } from '../../core/relayedTx.js'
 import { bumpFees } from './bumpFees.js'
 import { classifySendError, type SendErrorKind } from './classifySendError.js'
 import { type RelayerContext, signRelayedTx } from './relayerContext.js'
-import type { RelayedReceipt, RelayedTx, RelayedTxAttempt } from './types.js'
 
 /** Re-signs a record may chain in one go (a refusal answered by a re-sign that is refused again…). */
 const maxDepth = 3

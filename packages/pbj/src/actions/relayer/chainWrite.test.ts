@@ -1,11 +1,10 @@
 import { testUsdAbi } from '@pbj/contracts'
 import type { Address } from 'viem'
 import { describe, expect, expectTypeOf, it } from 'vitest'
-import type { Common } from '../../engine/types.js'
+import type { Job } from '../../core/job.js'
 import type { WriteResult } from '../../function/ctx.js'
 import { defineFunction } from '../../function/defineFunction.js'
-import type { Job } from '../../store/types.js'
-import { chainWrite } from './chainWrite.js'
+import { type ChainWriteServices, chainWrite } from './chainWrite.js'
 import type { Relayer } from './createRelayer.js'
 import type { SendRequest } from './types.js'
 
@@ -13,7 +12,7 @@ const to: Address = '0x000000000000000000000000000000000000dEaD'
 const usd: Address = '0x5FbDB2315678afecb367f032d93F642f64180aa3'
 const job = { id: '31337:0xabc:schedule:mint', functionName: 'mint' } as Job
 
-/** A Common with just what chainWrite reads, and a relayer that records what it is asked to send. */
+/** Services with just what chainWrite reads, and a relayer that records what it is asked to send. */
 function commonWith(relayer: boolean, confirmation?: unknown) {
   const sent: SendRequest[] = []
   const common = {
@@ -27,7 +26,7 @@ function commonWith(relayer: boolean, confirmation?: unknown) {
           },
         } as unknown as Relayer)
       : null,
-  } as unknown as Common
+  } as unknown as ChainWriteServices
   return { common, sent }
 }
 

@@ -1,10 +1,18 @@
 import { type Abi, type Address, encodeFunctionData } from 'viem'
-import type { Common } from '../../engine/types.js'
+import { resolveContract } from '../../chain/resolveContract.js'
+import type { Confirmation } from '../../core/confirmation.js'
+import type { Job } from '../../core/job.js'
 import type { WriteResult } from '../../function/ctx.js'
-import type { Confirmation } from '../../function/triggers.js'
-import type { Job } from '../../store/types.js'
-import { resolveContract } from '../../triggers/resolveContract.js'
+import type { FunctionBundle } from '../../runtime/loadFunction.js'
+import type { Relayer } from './createRelayer.js'
 import { TxRefusedError } from './TxRefusedError.js'
+
+/** What chainWrite uses: the relayer (null without an operator key), the contracts, each function's trigger. */
+export type ChainWriteServices = {
+  relayer: Pick<Relayer, 'send'> | null
+  contracts: Readonly<Record<string, Address>>
+  functions: ReadonlyMap<string, Pick<FunctionBundle, 'trigger'>>
+}
 
 /**
  * Serves `ctx.chain.write`: encodes the call from its ABI and hands it to the engine's relayer under the
@@ -14,15 +22,15 @@ import { TxRefusedError } from './TxRefusedError.js'
  * checked here.
  *
  * @example
- * const { hash, nonce } = await chainWrite(common, job, { contract: 'TestUSD', abi, functionName: 'mint', args }, 0)
+ * const { hash, nonce } = await chainWrite(services, job, { contract: 'TestUSD', abi, functionName: 'mint', args }, 0)
  */
 export async function chainWrite(
-  common: Common,
-  job: Job,
+  services: ChainWriteServices,
+  job: Pick<Job, 'id' | 'functionName'>,
   params: unknown,
   index: number,
 ): Promise<WriteResult> {
-  const relayer = common.relayer
+  const relayer = services.relayer
   if (!relayer) {
     throw new TxRefusedError('ctx.chain.write needs an operator key to send from', {
       hint: 'Set operatorKey, or operatorKeystore with PBJ_KEY_PASSPHRASE, in pbj.config.ts.',
@@ -46,7 +54,7 @@ export async function chainWrite(
     if (v !== undefined && (typeof v !== 'bigint' || v < 0n))
       throw new TxRefusedError(`ctx.chain.write: ${field} must be a bigint ≥ 0n; got ${String(v)}`)
   }
-  const [to] = resolveContract(p.contract, common.contracts, job.functionName) as [Address]
+  const [to] = resolveContract(p.contract, services.contracts, job.functionName) as [Address]
   let data: `0x${string}`
   try {
     data = encodeFunctionData({ abi: p.abi as Abi, functionName: p.functionName, args: p.args ?? [] })
@@ -56,7 +64,7 @@ export async function chainWrite(
       details: cause instanceof Error ? cause.message.split('\n')[0] : String(cause),
     })
   }
-  const trigger = common.functions.get(job.functionName)?.trigger as
+  const trigger = services.functions.get(job.functionName)?.trigger as
     | { confirmation?: Confirmation }
     | undefined
   const sent = await relayer.send({

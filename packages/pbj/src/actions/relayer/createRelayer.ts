@@ -4,6 +4,7 @@ import { type Address, getAddress, type Hex, isAddress, type LocalAccount } from
 import { privateKeyToAccount } from 'viem/accounts'
 import { classifyRpcError } from '../../chain/classifyRpcError.js'
 import { createRpcPool } from '../../chain/createRpcPool.js'
+import type { RelayedTx, RelayedTxStore } from '../../core/relayedTx.js'
 import { createEmitter, type Emitter } from '../../internal/createEmitter.js'
 import { RpcError } from '../../internal/errors.js'
 import { broadcastRelayedTx } from './broadcastRelayedTx.js'
@@ -13,7 +14,7 @@ import { createRelayerRpc, type RpcRequest } from './createRelayerRpc.js'
 import { type RelayerContext, signRelayedTx } from './relayerContext.js'
 import { TxRefusedError } from './TxRefusedError.js'
 import { trackRelayedTxs } from './trackRelayedTxs.js'
-import type { RelayedTx, RelayedTxStore, RelayerEvents, SendRequest, SendResult } from './types.js'
+import type { RelayerEvents, SendRequest, SendResult } from './types.js'
 
 export type RelayerOptions = {
   /** A JSON-RPC request function (e.g. an RPC pool's), or RPC URLs in order of preference. */

@@ -1,7 +1,7 @@
 import { type Address, createPublicClient, custom, defineChain, type Hex } from 'viem'
 import { estimateFeesPerGas } from 'viem/actions'
+import type { RelayedReceipt } from '../../core/relayedTx.js'
 import type { Fees } from './bumpFees.js'
-import type { RelayedReceipt } from './types.js'
 
 /** One JSON-RPC request, e.g. an RPC pool's `request`. */
 export type RpcRequest = (method: string, params: readonly unknown[]) => Promise<unknown>

@@ -1,9 +1,10 @@
 import { type Address, type Hex, keccak256, type LocalAccount } from 'viem'
+import type { RelayedTx, RelayedTxStore } from '../../core/relayedTx.js'
 import type { Emitter } from '../../internal/createEmitter.js'
 import type { Fees } from './bumpFees.js'
 import type { NonceManager } from './createNonceManager.js'
 import type { RelayerRpc } from './createRelayerRpc.js'
-import type { RelayedTx, RelayedTxStore, RelayerEvents } from './types.js'
+import type { RelayerEvents } from './types.js'
 
 /** The relayer's shared state, passed to its broadcast and tracking steps. */
 export type RelayerContext = {

@@ -1,7 +1,7 @@
 import type { Hex } from 'viem'
+import type { RelayedTx } from '../../core/relayedTx.js'
 import { broadcastRelayedTx, markMined, replaceRelayedTx, settleUsedNonce } from './broadcastRelayedTx.js'
 import { type RelayerContext, signRelayedTx } from './relayerContext.js'
-import type { RelayedTx } from './types.js'
 
 const inFlight = (tx: RelayedTx) => tx.status === 'signed' || tx.status === 'pending'
 

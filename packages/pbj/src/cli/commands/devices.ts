@@ -1,6 +1,6 @@
 import { loadConfig } from '../../config/loadConfig.js'
+import type { DeviceRecord } from '../../core/device.js'
 import { toJsonLine } from '../../internal/toJsonLine.js'
-import type { DeviceRecord } from '../../store/types.js'
 import { openProjectStore } from '../openProjectStore.js'
 
 /**

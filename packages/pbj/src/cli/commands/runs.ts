@@ -1,7 +1,9 @@
 import { loadConfig } from '../../config/loadConfig.js'
+import type { Job } from '../../core/job.js'
+import type { Run } from '../../core/run.js'
+import type { Store } from '../../core/store.js'
 import { PbjError } from '../../internal/errors.js'
 import { toJsonLine } from '../../internal/toJsonLine.js'
-import type { Job, Run, Store } from '../../store/types.js'
 import { openProjectStore } from '../openProjectStore.js'
 
 type RunsOptions = {

@@ -1,7 +1,7 @@
 import { LOCK_MESSAGE } from '@pbj/device'
 import { describe, expect, it } from 'vitest'
 import type { DeviceAction } from '../../actions/devices/deviceClass.js'
-import type { DeviceDesired } from '../../function/ctx.js'
+import type { DeviceDesired } from '../../core/device.js'
 import { judge } from './judge.js'
 import { lockMessage } from './messages.js'
 import { toImmobilizerDesired } from './toImmobilizerDesired.js'

@@ -1,4 +1,4 @@
-import type { DeviceImmobilizer } from '../../function/ctx.js'
+import type { DeviceImmobilizer } from '../../core/device.js'
 import { HostCallError } from '../../internal/errors.js'
 
 const policyFields = ['warningPeriod', 'finalWarning', 'emergencyStarts', 'emergencyDuration'] as const

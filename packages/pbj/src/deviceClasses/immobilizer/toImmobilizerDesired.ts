@@ -1,5 +1,5 @@
 import type { DeviceRequest } from '../../actions/devices/deviceClass.js'
-import type { DeviceDesired } from '../../function/ctx.js'
+import type { DeviceDesired } from '../../core/device.js'
 import { defaultReasons, lockMessage } from './messages.js'
 import { toDeviceImmobilizer } from './toDeviceImmobilizer.js'
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
-import type { BlockWrite } from '../types.js'
+import type { BlockWrite } from '../../core/blockWrite.js'
 import { createSqliteStore } from './createSqliteStore.js'
 import { CorruptRowError } from './errors.js'
 

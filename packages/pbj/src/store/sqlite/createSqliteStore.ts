@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
-import type { Store } from '../types.js'
+import type { Store } from '../../core/store.js'
 import { migrate } from './migrate.js'
 import { type TimerRow, toTimer } from './rows.js'
 import { sqliteBlocks } from './sqliteBlocks.js'

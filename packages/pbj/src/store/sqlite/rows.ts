@@ -1,7 +1,10 @@
 import type { Hex } from 'viem'
 import { z } from 'zod'
-import type { DeviceDesired } from '../../function/ctx.js'
-import type { Cursor, DeviceRecord, Job, JobEntry, JobStatus, Run, Timer } from '../types.js'
+import type { Cursor } from '../../core/block.js'
+import type { DeviceDesired, DeviceRecord } from '../../core/device.js'
+import type { Job, JobEntry, JobStatus } from '../../core/job.js'
+import type { Run } from '../../core/run.js'
+import type { Timer } from '../../core/timer.js'
 import { readJson } from './internal/readJson.js'
 
 /*

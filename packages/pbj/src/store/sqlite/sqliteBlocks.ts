@@ -1,7 +1,11 @@
 import type { Database } from 'better-sqlite3'
 import type { Hex } from 'viem'
 import { z } from 'zod'
-import type { BlockWrite, Cursor, NewJob, Store, Timer } from '../types.js'
+import type { Cursor } from '../../core/block.js'
+import type { BlockWrite } from '../../core/blockWrite.js'
+import type { NewJob } from '../../core/job.js'
+import type { Store } from '../../core/store.js'
+import type { Timer } from '../../core/timer.js'
 import { readJson } from './internal/readJson.js'
 import { type CursorRow, type JobRow, type TimerRow, toCursor, toJob } from './rows.js'
 

@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3'
-import type { Store } from '../types.js'
+import type { Store } from '../../core/store.js'
 import { type DeviceRow, toDevice } from './rows.js'
 
 /**

@@ -1,6 +1,8 @@
 import type { Database } from 'better-sqlite3'
 import { v7 as uuidv7 } from 'uuid'
-import type { JobStatus, Run, Store } from '../types.js'
+import type { JobStatus } from '../../core/job.js'
+import type { Run } from '../../core/run.js'
+import type { Store } from '../../core/store.js'
 import { createGroupCommit } from './createGroupCommit.js'
 import { type JobRow, type RunRow, toJob, toRun } from './rows.js'
 

@@ -1,6 +1,6 @@
 import type { Address, Hex } from 'viem'
 import { describe, expect, it } from 'vitest'
-import type { RelayedTx } from '../../actions/relayer/types.js'
+import type { RelayedTx } from '../../core/relayedTx.js'
 import { createSqliteStore } from './createSqliteStore.js'
 
 const sender: Address = '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC'

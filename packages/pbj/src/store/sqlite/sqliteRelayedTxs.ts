@@ -1,13 +1,8 @@
 import type { Database } from 'better-sqlite3'
 import type { Address, Hex } from 'viem'
 import { z } from 'zod'
-import type {
-  RelayedTx,
-  RelayedTxAttempt,
-  RelayedTxStore,
-  RelayedTxUpdate,
-} from '../../actions/relayer/types.js'
-import type { Confirmation } from '../../function/triggers.js'
+import type { Confirmation } from '../../core/confirmation.js'
+import type { RelayedTx, RelayedTxAttempt, RelayedTxStore, RelayedTxUpdate } from '../../core/relayedTx.js'
 import { MissingRowError } from './errors.js'
 import { readJson } from './internal/readJson.js'
 

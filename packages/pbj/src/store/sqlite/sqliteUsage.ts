@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3'
 import type { Hex } from 'viem'
-import type { Settlement, UsageRow, UsageStore } from '../../payment/types.js'
+import type { Settlement, UsageRow, UsageStore } from '../../core/usage.js'
 import { MissingRowError } from './errors.js'
 
 /** A `usage` row. Amounts are TEXT: token units and wei overflow SQLite's 64-bit integers. */

@@ -8,8 +8,8 @@ import {
   nonEmptyString,
   positiveInt,
 } from '../../function/schemaFields.js'
-import { showValue } from '../../function/showValue.js'
 import type { ConditionTrigger } from '../../function/triggers.js'
+import { showValue } from '../../internal/showValue.js'
 import { abiItemsOf, listNames, namesOf, overloadsOf, type TriggerIssue } from '../abiNames.js'
 import { type BlockPlan, defineTriggerKind } from '../defineTriggerKind.js'
 

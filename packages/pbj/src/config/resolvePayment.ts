@@ -1,8 +1,8 @@
 import type { Address, Hex } from 'viem'
-import type { PbjConfig } from '../config/schema.js'
 import { PbjError } from '../internal/errors.js'
-import type { PaymentOptions } from './createPaymentMeter.js'
-import { projectIdOf } from './projectIdOf.js'
+import type { PaymentOptions } from '../payment/createPaymentMeter.js'
+import { projectIdOf } from '../payment/projectIdOf.js'
+import type { PbjConfig } from './schema.js'
 
 /**
  * The engine's `payment` option from the config's `payment` block (contract by name or address; default

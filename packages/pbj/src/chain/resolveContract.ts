@@ -1,5 +1,4 @@
 import { type Address, getAddress, isAddress } from 'viem'
-import type { ContractRef } from '../function/triggers.js'
 import { ConfigError } from '../internal/errors.js'
 
 /**
@@ -9,7 +8,7 @@ import { ConfigError } from '../internal/errors.js'
  * resolveContract('CarLoan', { CarLoan: '0x5FbDB2315678afecb367f032d93F642f64180aa3' }, 'lock')
  */
 export function resolveContract(
-  ref: ContractRef,
+  ref: string | readonly string[],
   contracts: Readonly<Record<string, Address>>,
   functionName: string,
 ): Address[] {

@@ -1,97 +1,11 @@
-import type { Hex } from 'viem'
-import type { RelayedTxStore } from '../actions/relayer/types.js'
-import type { DeviceDesired } from '../function/ctx.js'
-import type { UsageStore } from '../payment/types.js'
-
-/** The last block whose jobs are durably written. */
-export type Cursor = { number: bigint; hash: Hex; parentHash: Hex; timestamp: bigint }
-
-/** Which handler of a function a job runs. */
-export type JobEntry = 'handler' | 'onReorg'
-
-/**
- * `waiting` (for confirmations) → `pending` → `running` → `done`; or `failed` (a user error), `dead` (retries
- * exhausted; `pbj runs retry` re-queues it), `orphaned` (its block was reorged out before it ran); or back
- * to `pending` with a later `runAfter`. `held`: the project's execution balance cannot pay for a run (see
- * payment/); back to `pending` when a deposit arrives, never dropped.
- */
-export type JobStatus = 'waiting' | 'pending' | 'running' | 'done' | 'failed' | 'dead' | 'orphaned' | 'held'
-
-/** When a job may run: at once, after `n` blocks on top of its block, or once its block is finalized. */
-export type Readiness = { confirmations: number } | 'finalized'
-
-/** A unit of work produced by a block, keyed deterministically so a replayed block makes the same job. */
-export type Job = {
-  /** `chainId:blockHash:source:function`, so the same cause never makes two jobs. */
-  id: string
-  functionName: string
-  entry: JobEntry
-  /** The run input (block, event, deadline…), JSON with bigints kept. */
-  input: string
-  blockNumber: bigint
-  blockHash: Hex
-  /** Block height at which the job may run; null: when its block is finalized. */
-  readyAt: bigint | null
-  status: JobStatus
-  attempts: number
-  createdAt: number
-  runAfter: number
-  lastError: string | null
-}
-
-/** A new job, as a block's plan makes it. */
-export type NewJob = Pick<
-  Job,
-  'id' | 'functionName' | 'entry' | 'input' | 'blockNumber' | 'blockHash' | 'readyAt'
->
-
-/** One execution of a job. */
-export type Run = {
-  id: string
-  jobId: string
-  functionName: string
-  attempt: number
-  status: 'running' | 'ok' | 'failed'
-  startedAt: number
-  endedAt: number | null
-  durationMs: number | null
-  logs: { level: string; message: string; at: number }[]
-  error: { name: string; reason: string | null; message: string } | null
-}
-
-/** A chain-time timer (deadline key or schedule), fired in the first block whose timestamp reaches `at`. */
-export type Timer = { id: string; functionName: string; key: string; at: bigint }
-
-/** Everything one block changes; committed in one transaction with the cursor. */
-export type BlockWrite = {
-  block: Cursor
-  jobs: NewJob[]
-  timersSet: Timer[]
-  timersCleared: string[]
-  conditions: { id: string; value: boolean }[]
-}
-
-/** The desired and reported state of a device as pbj keeps it. */
-export type DeviceRecord = {
-  deviceId: string
-  desired: DeviceDesired | null
-  desiredVersion: number
-  commandId: string | null
-  desiredAt: number | null
-  reported: { locked: boolean; message?: string | undefined } | null
-  reportedVersion: number
-  reportedAt: number | null
-  /** Highest desired version the broker has acknowledged; below `desiredVersion` means still to deliver. */
-  publishedVersion: number
-  publishedAt: number | null
-  /**
-   * Times the desired state was sent again because the device was behind it (see createDeviceDispatcher)
-   * since it last reported the desired version; `pbj devices` shows it.
-   */
-  corrections: number
-  /** The block whose run set the current desired state; null if it was set outside a run. */
-  desiredBlock: bigint | null
-}
+import type { Cursor } from './block.js'
+import type { BlockWrite } from './blockWrite.js'
+import type { DeviceDesired, DeviceRecord } from './device.js'
+import type { Job, JobStatus, NewJob } from './job.js'
+import type { RelayedTxStore } from './relayedTx.js'
+import type { Run } from './run.js'
+import type { Timer } from './timer.js'
+import type { UsageStore } from './usage.js'
 
 /**
  * The durable state of the pipeline. Embedded: SQLite (`createSqliteStore`); a Postgres store implements
