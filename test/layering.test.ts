@@ -32,6 +32,11 @@ const layers = [
 
 /** The workspace packages, lowest first: a package may import only the packages before it. */
 const packages = [
+  [
+    'internal',
+    '@pbj/internal',
+    'helpers device and pbj share: messageOf, backoff, locks, timeouts, the MQTT connection',
+  ],
   ['contracts', '@pbj/contracts', 'the contracts: sources, ABIs, deployable artifacts'],
   ['device', '@pbj/device', 'the device side: car agent, simulated car, command and report signing'],
   ['pbj', 'pbj', 'the runtime, its folders layered as in the table above'],
@@ -189,11 +194,16 @@ describe('layering', () => {
     expect(cycles.map((c) => c.join(' → '))).toEqual([])
   })
 
-  // Cycles are checked in pbj only for now: packages/device/src has one (secp256k1.ts ↔ nativeSecp256k1.ts,
-  // types only), left to the device package's own reshaping.
   test.each(packages.map(([name]) => name))('packages/%s/src imports only the packages below it', (name) => {
     expect(packageGraph(name).upward).toEqual([])
   })
+
+  test.each(packages.filter(([name]) => name !== 'pbj').map(([name]) => name))(
+    'no files of packages/%s/src import each other in a circle',
+    (name) => {
+      expect(findCycles(packageGraph(name).edges).map((c) => c.join(' → '))).toEqual([])
+    },
+  )
 
   test('reports a wrong-way import with its file, specifier and rule, and names a cycle', () => {
     const edges: Edge[] = [

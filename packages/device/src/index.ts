@@ -88,13 +88,8 @@ export {
   signDigest,
   verifySignerKey,
 } from './recoverSigner.js'
-export {
-  type PreparedKey,
-  type Secp256k1,
-  type Secp256k1Backend,
-  secp256k1,
-  secp256k1Backend,
-} from './secp256k1.js'
+export { secp256k1, secp256k1Backend } from './secp256k1.js'
+export type { PreparedKey, Secp256k1, Secp256k1Backend } from './secp256k1Types.js'
 export { type SimulatedCarOptions, startSimulatedCar } from './simulatedCar.js'
 export {
   type AtomicType,

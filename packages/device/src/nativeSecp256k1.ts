@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module'
 import { DeviceError } from './DeviceError.js'
 import { parseSignature } from './parseSignature.js'
-import type { PreparedKey, Secp256k1 } from './secp256k1.js'
+import type { PreparedKey, Secp256k1 } from './secp256k1Types.js'
 
 /** The part of the `secp256k1` package's binding API pbj uses (its own types describe the JS fallback). */
 type Binding = {

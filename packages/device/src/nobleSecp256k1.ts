@@ -3,7 +3,7 @@ import { bytesToNumberBE } from '@noble/curves/abstract/utils'
 import { secp256k1 as curve } from '@noble/curves/secp256k1'
 import { DeviceError } from './DeviceError.js'
 import { parseSignature } from './parseSignature.js'
-import type { PreparedKey, Secp256k1 } from './secp256k1.js'
+import type { PreparedKey, Secp256k1 } from './secp256k1Types.js'
 
 type Point = ReturnType<typeof curve.ProjectivePoint.fromHex>
 

@@ -1,7 +1,8 @@
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils'
 import { DeviceError } from './DeviceError.js'
 import { keccak256 } from './keccak256.js'
-import { type PreparedKey, secp256k1 } from './secp256k1.js'
+import { secp256k1 } from './secp256k1.js'
+import type { PreparedKey } from './secp256k1Types.js'
 
 /**
  * Recovers the address that signed a 32-byte digest: the one secp256k1 public-key recovery a message costs

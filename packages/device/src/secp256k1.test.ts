@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest'
 import { DeviceError } from './DeviceError.js'
 import { loadNativeSecp256k1 } from './nativeSecp256k1.js'
 import { nobleSecp256k1 } from './nobleSecp256k1.js'
-import { type Secp256k1, secp256k1, secp256k1Backend } from './secp256k1.js'
+import { secp256k1, secp256k1Backend } from './secp256k1.js'
+import type { Secp256k1 } from './secp256k1Types.js'
 
 const n = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n
 const bytes = (value: bigint, length = 32) =>
