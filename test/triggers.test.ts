@@ -13,6 +13,7 @@ import type { EngineEvents } from '#pbj/engine/types.js'
 import { waitFor } from '#pbj/internal/waitFor.js'
 import { type FunctionBundle, loadFunction } from '#pbj/runtime/loadFunction.js'
 import { makeFunctionsDir } from '#pbj/runtime/testFunctions.js'
+import { recordLogs } from './helpers/recordLogs.js'
 
 // One Anvil, one embedded broker and one set of demo contracts for the whole file. Each test starts its own
 // engine (own SQLite file, own topic prefix) from the chain head, so tests only see the blocks they mine.
@@ -115,6 +116,7 @@ async function startEngine(
   options: { database?: string; limits?: { timeoutMs?: number; memoryMb?: number } } = {},
 ) {
   const topicPrefix = `pbjtest-${random()}`
+  const logs = recordLogs()
   const engine = await createEngine({
     rpcUrl: stack.wsUrl,
     brokerUrl: stack.brokerUrl,
@@ -124,12 +126,13 @@ async function startEngine(
     contracts: stack.deployment.contracts,
     operatorKey: stack.deployment.accounts.operator.privateKey,
     limits: { timeoutMs: 2000, memoryMb: 32, ...options.limits },
+    logger: logs.logger,
   })
   running.push(engine)
   const runs: EngineEvents['run'][] = []
   const blocks: EngineEvents['block'][] = []
   const desired: EngineEvents['device:desired'][] = []
-  const warnings: string[] = []
+  const warnings = logs.followWarnings()
   engine.events.on('run', (r) => runs.push(r))
   let last: bigint | undefined
   engine.events.on('block', (b) => {
@@ -137,7 +140,6 @@ async function startEngine(
     last = b.number
   })
   engine.events.on('device:desired', (d) => desired.push(d))
-  engine.events.on('warning', (w) => warnings.push(w))
   engine.events.on('error', (error) =>
     warnings.push(`error: ${error instanceof Error ? error.stack : String(error)}`),
   )

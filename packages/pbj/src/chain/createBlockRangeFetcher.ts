@@ -1,4 +1,6 @@
 import type { Address, Log } from 'viem'
+import { walk } from '../internal/errors.js'
+import type { Logger } from '../internal/logger.js'
 import { backoffDelay, sleep } from './backoffDelay.js'
 import { bloomMayContain } from './bloomMayContain.js'
 import { classifyRpcError } from './classifyRpcError.js'
@@ -34,7 +36,8 @@ export type BlockRangeFetcherOptions = {
    * viem's 10 MB limit over http and the request timeout of a busy node) and is held in memory whole.
    */
   targetLogs?: number
-  onWarning?(message: string): void
+  /** Where a shrinking range is warned about. Default: silent. */
+  logger?: Pick<Logger, 'warn'> | undefined
 }
 
 /**
@@ -90,8 +93,9 @@ export function createBlockRangeFetcher(options: BlockRangeFetcherOptions) {
         span = next < 1n ? 1n : next
         sinceShrunk = 0
         if (refusal?.limit === 'blocks') ceiling = span
-        options.onWarning?.(
+        options.logger?.warn(
           `eth_getLogs over ${asked} blocks ${refusal ? `refused (${refusal.limit} limit)` : 'too slow or too large'}; asking for ${span} at a time`,
+          { asked, span, ...(refusal ? { limit: refusal.limit } : {}) },
         )
       }
     }
@@ -198,16 +202,14 @@ export function createBlockRangeFetcher(options: BlockRangeFetcherOptions) {
   }
 }
 
-const isTooMuch = (error: unknown): boolean => {
-  for (let e = error; e instanceof Error; e = e.cause) {
-    if (
+const isTooMuch = (error: unknown): boolean =>
+  walk(
+    error,
+    (e) =>
+      !(e instanceof Error) ||
       /timeout|TooLarge/i.test(e.name) ||
-      /timed? ?out|took too long|exceeded the size limit/i.test(e.message)
-    )
-      return true
-  }
-  return false
-}
+      /timed? ?out|took too long|exceeded the size limit/i.test(e.message),
+  ) instanceof Error
 
 /** A fetcher made by {@link createBlockRangeFetcher}. */
 export type BlockRangeFetcher = ReturnType<typeof createBlockRangeFetcher>

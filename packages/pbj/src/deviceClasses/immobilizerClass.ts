@@ -1,6 +1,6 @@
 import { type Address, getAddress, isAddress, parseAbi } from 'viem'
 import type { DeviceClass, DeviceCommand, GuardVerdict } from '../actions/devices/deviceClass.js'
-import { ConfigError } from '../internal/errors.js'
+import { UnknownContractError } from '../internal/errors.js'
 
 /** What `carStatus(car)` returns on a CarLoan-compatible contract. */
 type CarStatus = readonly [
@@ -42,10 +42,11 @@ export function immobilizerClass(options: { contract: string }): DeviceClass {
     const { contract } = options
     const address = isAddress(contract, { strict: false }) ? contract : contracts[contract]
     if (!address) {
-      const known = Object.keys(contracts)
-      throw new ConfigError(`deviceClass immobilizer: contract '${contract}' is not a known contract`, {
-        details: `Known contracts: ${known.length ? known.join(', ') : '(none)'}`,
-        hint: `Add ${contract}: { address: '0x…' } under contracts in pbj.config.ts, or pass the loan contract's address.`,
+      throw new UnknownContractError({
+        name: contract,
+        where: 'deviceClass immobilizer: contract',
+        known: Object.keys(contracts),
+        orElse: "pass the loan contract's address",
         meta: { field: 'deviceClass' },
       })
     }

@@ -163,7 +163,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     clientId: `pbj-engine-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
     ...Object.fromEntries(Object.entries(options.broker ?? {}).filter(([, v]) => v !== undefined)),
     domain,
-    onWarning: (m) => logger.warn(m),
+    logger,
   })
   const events = createEmitter<EngineEvents>()
   const store = createSqliteStore({ path: options.database })
@@ -174,6 +174,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
         store,
         account: options.operatorKey as Hex,
         chainId: chain.chainId,
+        logger,
       })
     : null
   const blockTimes = createBlockTimes({ chain, store, events })
@@ -190,6 +191,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       events,
       signer,
       chainTime: blockTimes.timeOf,
+      logger,
       ...options.devices,
     }),
     sandbox: options.sandbox?.isolation === 'process' ? createProcessSandbox(limits) : createSandbox(limits),
@@ -220,15 +222,9 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   const refreshPayment = () =>
     void payment
       ?.refresh()
-      .catch((e) =>
-        events.emit('warning', `payment: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`),
-      )
-  events.on('warning', (m) => logger.warn(m))
-  relayer?.events.on('warning', (m) => events.emit('warning', m))
+      .catch((e) => logger.warn(`payment: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`))
   // A tracker pass that failed (the RPC away) is retried on the next block: a warning, not an engine error.
-  relayer?.events.on('error', (e) =>
-    events.emit('warning', `relayer: ${e instanceof Error ? e.message : String(e)}`),
-  )
+  relayer?.events.on('error', (e) => logger.warn(`relayer: ${e instanceof Error ? e.message : String(e)}`))
   // Each processed block wakes the relayer's tracker, so receipts and replacements follow the chain.
   events.on('block', (b) => relayer?.poke(b.number))
   // Deposits (and settlements) show in the balance read after each block; the poll covers a quiet chain.
@@ -292,7 +288,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
         addresses: () => common.index.addresses,
         onReorg: (ancestor) => handleReorg(common, ancestor),
         ...(options.chain?.startBlock === undefined ? {} : { startBlock: options.chain.startBlock }),
-        onWarning: (m) => events.emit('warning', m),
+        logger,
         onError: (error) => {
           logger.error(`chain follower: ${error instanceof Error ? error.message : String(error)}`)
           events.emit('error', error)

@@ -37,7 +37,7 @@ export async function processBlock(
       index,
       store: common.store,
       chain: common.chain,
-      onWarning: (m) => common.events.emit('warning', m),
+      logger: common.logger,
     },
     header,
     logs,

@@ -122,14 +122,12 @@ export async function runJob(common: Common, job: Job): Promise<void> {
   await Promise.all([finished, status])
   if (common.payment) {
     // The run happened whatever the meter's fate: a metering fault is a warning, not a failed job.
-    await common.payment
-      .meter(job, run, counts)
-      .catch((e) =>
-        common.events.emit(
-          'warning',
-          `payment: run ${runId} not metered: ${e instanceof Error ? e.message : e}`,
-        ),
-      )
+    await common.payment.meter(job, run, counts).catch((e) =>
+      common.logger.warn(`payment: run ${runId} not metered: ${e instanceof Error ? e.message : e}`, {
+        functionName: job.functionName,
+        runId,
+      }),
+    )
   }
   common.events.emit('run', { run, jobId: job.id, blockNumber: job.blockNumber, startedAt })
 }

@@ -61,7 +61,6 @@ export type EngineEvents = {
     attempt: number
   }
   reorg: { ancestor: bigint; orphaned: number; compensations: number }
-  warning: string
   error: unknown
 }
 

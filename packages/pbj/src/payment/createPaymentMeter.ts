@@ -100,10 +100,9 @@ export function createPaymentMeter(common: Common, options: PaymentOptions): Pay
     if (!tx) return 'missing' as const
     if (tx.status === 'failed' || tx.receipt?.status === 'reverted') {
       await store.usage.dropSettlement(s.key)
-      common.events.emit(
-        'warning',
-        `payment: settlement ${s.key} failed (${tx.error ?? 'reverted'}); retrying`,
-      )
+      common.logger.warn(`payment: settlement ${s.key} failed (${tx.error ?? 'reverted'}); retrying`, {
+        settlement: s.key,
+      })
       return 'dropped' as const
     }
     if (tx.receipt?.status !== 'success') return 'pending' as const
@@ -176,8 +175,7 @@ export function createPaymentMeter(common: Common, options: PaymentOptions): Pay
   }
   const settleQuietly = () =>
     void settle().catch((error) =>
-      common.events.emit(
-        'warning',
+      common.logger.warn(
         `payment: settlement not sent: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`,
       ),
     )
@@ -217,7 +215,10 @@ export function createPaymentMeter(common: Common, options: PaymentOptions): Pay
       const why = reason()
       heldCount++
       await store.setJobStatus(job.id, 'held', { lastError: why })
-      common.events.emit('warning', `${job.functionName}: run held: ${why}`)
+      common.logger.warn(`${job.functionName}: run held: ${why}`, {
+        functionName: job.functionName,
+        jobId: job.id,
+      })
       return false
     },
     abandon() {

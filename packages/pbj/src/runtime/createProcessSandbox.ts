@@ -1,7 +1,12 @@
 import { type ChildProcess, fork } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { PbjError, SandboxCrashedError } from '../internal/errors.js'
+import {
+  PbjError,
+  SandboxCrashedError,
+  SandboxDisposedError,
+  UnknownFunctionError,
+} from '../internal/errors.js'
 import type { FunctionBundle } from './loadFunction.js'
 import {
   type FromChild,
@@ -93,8 +98,7 @@ export function createProcessSandbox(
   let crashes = 0
   let disposed = false
 
-  const disposedError = () =>
-    new PbjError('The sandbox was disposed', { hint: 'Create a new sandbox with createProcessSandbox().' })
+  const disposedError = () => new SandboxDisposedError({ factory: 'createProcessSandbox' })
   const assertOpen = () => {
     if (disposed) throw disposedError()
   }
@@ -416,15 +420,11 @@ export function createProcessSandbox(
       assertOpen()
       const bundle = bundles.get(name)
       if (!bundle) {
-        throw new PbjError(`No function named '${name}' is loaded in the sandbox`, {
-          hint: `Load it with sandbox.load(bundle) first. Loaded: ${[...bundles.keys()].join(', ') || 'none'}.`,
-        })
+        throw new UnknownFunctionError({ name, loaded: [...bundles.keys()] })
       }
       const entry = runOptions.entry ?? 'handler'
       if (entry === 'onReorg' && !bundle.hasOnReorg) {
-        throw new PbjError(`Function '${name}' has no onReorg handler`, {
-          hint: 'Check bundle.hasOnReorg before running the onReorg entry.',
-        })
+        throw new UnknownFunctionError({ name, onReorg: true })
       }
       return enqueue(name, () => runOnChild(name, bundle, input, host, entry, runOptions.timeoutMs))
     },

@@ -1,6 +1,7 @@
 import { type AbiEvent, decodeEventLog, getAddress, type Log } from 'viem'
 import type { BlockHeader, ChainConnection } from '../chain/types.js'
 import { stringifyJson } from '../internal/json.js'
+import type { Logger } from '../internal/logger.js'
 import type { BlockWrite, NewJob, Store, Timer } from '../store/types.js'
 import { logIndexKey, type TriggerIndex } from './createTriggerIndex.js'
 import { matchesArgs } from './matchesArgs.js'
@@ -11,7 +12,8 @@ export type PlanContext = {
   index: TriggerIndex
   store: Store
   chain: ChainConnection
-  onWarning?: (message: string) => void
+  /** Where decoding and condition failures are warned about. */
+  logger: Pick<Logger, 'warn'>
 }
 
 /**
@@ -63,8 +65,13 @@ export async function planBlock(
           unknown
         >
       } catch (error) {
-        ctx.onWarning?.(
+        ctx.logger.warn(
           `Block ${block.number}: log ${log.logIndex} does not decode as ${event.name}: ${error}`,
+          {
+            blockNumber: block.number,
+            logIndex: log.logIndex,
+            event: event.name,
+          },
         )
       }
       decoded.set(event, args)
@@ -152,7 +159,10 @@ async function evaluateConditions(ctx: PlanContext, block: BlockHeader) {
         const value = Boolean(result)
         return { id: c.id, functionName: c.functionName, value, result, fired: value && !previous.get(c.id) }
       } catch (error) {
-        ctx.onWarning?.(`Condition of '${c.functionName}' failed at block ${block.number}: ${error}`)
+        ctx.logger.warn(`Condition of '${c.functionName}' failed at block ${block.number}: ${error}`, {
+          functionName: c.functionName,
+          blockNumber: block.number,
+        })
         return null
       }
     }),

@@ -9,6 +9,7 @@ import {
 } from '@pbj/device'
 import { connect, type IClientOptions, type MqttClient } from 'mqtt'
 import { BrokerError, ConfigError, PbjError } from '../../internal/errors.js'
+import { createLogger, type LogFields, type Logger } from '../../internal/logger.js'
 import { now } from '../../internal/now.js'
 import { createReportVerifier } from './createReportVerifier.js'
 import { embeddedBrokerLogin } from './embeddedBrokerLogin.js'
@@ -47,8 +48,8 @@ export type MqttBrokerOptions = {
    * `set_tcp_nodelay`, so one connection loses nothing there.
    */
   connections?: 1 | 2
-  /** Dropped reports, failed subscriptions, connection trouble. Defaults to console.warn. */
-  onWarning?: (message: string) => void
+  /** Where dropped reports, failed subscriptions and connection trouble are warned about. Default: stderr. */
+  logger?: Pick<Logger, 'warn'> | undefined
   /** How long to wait for the first connection. Default 5000 ms. */
   connectTimeoutMs?: number
   /** How long publishDesired waits for the PUBACK of a connected broker. Default 5000 ms. */
@@ -75,7 +76,8 @@ export type MqttBrokerOptions = {
  */
 export async function createMqttBroker(options: MqttBrokerOptions): Promise<BrokerConnection> {
   const { url } = options
-  const warn = options.onWarning ?? ((message: string) => console.warn(message))
+  const logger = options.logger ?? createLogger()
+  const warn = (message: string, fields?: LogFields) => logger.warn(message, { url, ...fields })
   const publishTimeoutMs = options.publishTimeoutMs ?? 5_000
   const names = topicsFor(options.topicPrefix)
   const clientId = options.clientId ?? `pbj-engine-${Math.random().toString(16).slice(2, 10)}`

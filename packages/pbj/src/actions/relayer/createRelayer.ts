@@ -4,6 +4,7 @@ import { classifyRpcError } from '../../chain/classifyRpcError.js'
 import { createRpcPool } from '../../chain/createRpcPool.js'
 import { createEmitter, type Emitter } from '../../internal/createEmitter.js'
 import { RpcError } from '../../internal/errors.js'
+import { type Logger, silentLogger } from '../../internal/logger.js'
 import { broadcastRelayedTx } from './broadcastRelayedTx.js'
 import type { Fees } from './bumpFees.js'
 import { createNonceManager } from './createNonceManager.js'
@@ -35,6 +36,8 @@ export type RelayerOptions = {
   baseFeeMultiplier?: number
   /** Replacements never raise the fee cap above this (wei per gas). */
   maxFeePerGas?: bigint
+  /** Where refused, unsent and stuck transactions are warned about. Default: silent. */
+  logger?: Pick<Logger, 'warn'> | undefined
   /** Test seam: runs before every broadcast; a throw aborts it, as a crash would. */
   hooks?: RelayerContext['hooks']
 }
@@ -110,6 +113,7 @@ export function createRelayer(options: RelayerOptions): Relayer {
     txs,
     nonces,
     events,
+    logger: options.logger ?? silentLogger,
     fees() {
       // Cached per head and for a second: a burst of sends asks once; a new block asks again.
       if (!feeCache || feeCache.head !== ctx.head || Date.now() - feeCache.at > 1_000) {

@@ -1,5 +1,6 @@
 import { type Address, type Hex, keccak256, type LocalAccount } from 'viem'
 import type { Emitter } from '../../internal/createEmitter.js'
+import type { Logger } from '../../internal/logger.js'
 import type { Fees } from './bumpFees.js'
 import type { NonceManager } from './createNonceManager.js'
 import type { RelayerRpc } from './createRelayerRpc.js'
@@ -14,6 +15,8 @@ export type RelayerContext = {
   txs: RelayedTxStore
   nonces: NonceManager
   events: Emitter<RelayerEvents>
+  /** Where the relayer's warnings go (refused, not sent yet, stuck under the fee cap). */
+  logger: Pick<Logger, 'warn'>
   /** The market's fees, cached for a moment so a burst of sends asks the node once. */
   fees(): Promise<Fees>
   /** Serializes changes to one record (send, tracker, replacement), so two paths never re-sign it twice. */

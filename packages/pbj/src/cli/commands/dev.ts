@@ -8,7 +8,7 @@ import { demoAccounts } from '../../demo/accounts.js'
 import { startDemoStack } from '../../demo/startDemoStack.js'
 import { createEngine } from '../../engine/createEngine.js'
 import { FunctionBuildError, PbjError } from '../../internal/errors.js'
-import { consoleLogger } from '../../internal/logger.js'
+import { createLogger } from '../../internal/logger.js'
 import { toJsonLine } from '../../internal/toJsonLine.js'
 import { loadFunctions } from '../../runtime/loadFunctions.js'
 import { engineOptionsFromConfig } from '../engineOptionsFromConfig.js'
@@ -62,7 +62,7 @@ export async function devCommand(options: { json: boolean; dir: string }): Promi
     // The embedded chain is new: follow it from its first block, so the loans opened while deploying arm
     // their lock timers (starting at the head would miss their LoanOpened events).
     ...(stack ? { chain: { startBlock: 1, ...config.chain } } : config.chain ? { chain: config.chain } : {}),
-    logger: consoleLogger('pbj'),
+    logger: createLogger(),
   })
   // Each car verifies commands against the demo's registry, signs its reports with its own key.
   const carChain = stack && {

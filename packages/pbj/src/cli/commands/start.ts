@@ -4,7 +4,7 @@ import { loadOperatorKey } from '../../actions/relayer/keystore.js'
 import { loadConfig } from '../../config/loadConfig.js'
 import { createEngine } from '../../engine/createEngine.js'
 import { ConfigError } from '../../internal/errors.js'
-import { consoleLogger } from '../../internal/logger.js'
+import { createLogger } from '../../internal/logger.js'
 import { resolvePayment } from '../../payment/resolvePayment.js'
 import { loadFunctions } from '../../runtime/loadFunctions.js'
 import { engineOptionsFromConfig } from '../engineOptionsFromConfig.js'
@@ -44,7 +44,7 @@ export async function startCommand(options: { dir: string; json: boolean }): Pro
     ...(operatorKey ? { operatorKey } : {}),
     ...(config.chain ? { chain: config.chain } : {}),
     ...(config.payment ? { payment: resolvePayment(config, contracts) } : {}),
-    logger: consoleLogger('pbj'),
+    logger: createLogger(),
   })
   const stopActivity = printEngineActivity(engine, options.json)
   await engine.start()
