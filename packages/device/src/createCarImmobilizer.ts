@@ -1,5 +1,6 @@
 import { readFile, rename, writeFile } from 'node:fs/promises'
 import { z } from 'zod'
+import { consoleDeviceLogger, type DeviceLogger } from './DeviceLogger.js'
 import {
   type ImmobilizerInput,
   type ImmobilizerState,
@@ -29,7 +30,8 @@ export type CarImmobilizerOptions = {
   emergencyCode?: string | undefined
   /** Called when time alone changed what the car does (an emergency restart ended). */
   onTimer?: (() => void) | undefined
-  onWarning?: ((message: string) => void) | undefined
+  /** Where unreadable or unsaved state is warned about; defaults to console.warn. */
+  logger?: DeviceLogger | undefined
   /** The wall clock, in ms. */
   now?: (() => number) | undefined
 }
@@ -120,7 +122,8 @@ const SavedState = z.object({
  */
 export async function createCarImmobilizer(options: CarImmobilizerOptions = {}): Promise<CarImmobilizer> {
   const now = options.now ?? Date.now
-  const warn = options.onWarning ?? ((message: string) => console.warn(message))
+  const logger = options.logger ?? consoleDeviceLogger
+  const warn = (message: string) => logger.warn(message)
   let state = options.stateFile ? await load(options.stateFile, warn) : initialImmobilizerState()
   let timer: NodeJS.Timeout | undefined
   let saving: Promise<void> = Promise.resolve()

@@ -11,6 +11,7 @@ import {
 import { createCommandGate, type DeviceChainOptions } from './createCommandGate.js'
 import { createTypedHashes } from './createTypedHashes.js'
 import { DeviceError } from './DeviceError.js'
+import { consoleDeviceLogger, type DeviceLogger } from './DeviceLogger.js'
 import { deviceLogin } from './deviceLogin.js'
 import type { ImmobilizerView } from './immobilizer.js'
 import { pbjDomain } from './pbjDomain.js'
@@ -98,8 +99,8 @@ export type DeviceAgentOptions = {
    * parsed message, or the payload if unreadable. The car's state is unchanged.
    */
   onRejected?: (reason: string, raw: unknown, code: RefusalCode) => void
-  /** Connection trouble and failed reports; defaults to console.warn. */
-  onWarning?: (message: string) => void
+  /** Where connection trouble and failed reports are warned about; defaults to console.warn. */
+  logger?: DeviceLogger | undefined
   /**
    * A car: commands go through the immobilizer's safety rules (immobilizer.ts): warnings before any disable,
    * never disabled while moving, emergency restarts. Off (the default) for other devices, which apply
@@ -182,7 +183,8 @@ export async function createDeviceAgent(options: DeviceAgentOptions): Promise<De
   const names = topics(options.topicPrefix)
   const desiredTopic = names.desired(deviceId)
   const reportedTopic = names.reported(deviceId)
-  const warn = dedupe(options.onWarning ?? ((message) => console.warn(message)))
+  const logger = options.logger ?? consoleDeviceLogger
+  const warn = dedupe((message) => logger.warn(message, { deviceId }))
   const startedAt = Date.now()
   const hashes = createTypedHashes(
     pbjDomain({ chainId: options.chain.chainId, registry: options.chain.registry }),
@@ -201,7 +203,7 @@ export async function createDeviceAgent(options: DeviceAgentOptions): Promise<De
         emergencyCode: options.emergencyCode,
         now: options.clock,
         onTimer: () => sense(),
-        onWarning: warn,
+        logger: { warn },
       })
     : null
   const effect = (car: CarImmobilizer) => {
@@ -240,7 +242,7 @@ export async function createDeviceAgent(options: DeviceAgentOptions): Promise<De
   })
   client.on('reconnect', () => Object.assign(client.options, login()))
 
-  const gate = createCommandGate({ deviceId, hashes, chain: options.chain, onWarning: warn })
+  const gate = createCommandGate({ deviceId, hashes, chain: options.chain, logger: { warn } })
 
   const report = (applied: Applied, error?: string): void => {
     const unsigned: Omit<ReportedMessage, 'signature'> = {
