@@ -1,4 +1,5 @@
 import { type RpcBlock, webSocket } from 'viem'
+import { RpcError } from '../internal/errors.js'
 import { backoffDelay, sleep } from './backoffDelay.js'
 import type { BlockHeader } from './types.js'
 
@@ -111,7 +112,7 @@ export async function watchHeadsOverWebSocket(options: WatchHeadsOptions): Promi
       await Promise.race([
         attempt,
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`newHeads subscription at ${url} timed out`)), timeout)
+          timer = setTimeout(() => reject(new RpcError(`newHeads subscription at ${url} timed out`)), timeout)
         }),
       ])
     } catch (error) {
@@ -200,5 +201,5 @@ function asError(error: unknown, url: string): Error {
       : typeof e?.message === 'string' && e.message
         ? e.message
         : String(error)
-  return new Error(`newHeads at ${url}: ${message}`, { cause: error })
+  return new RpcError(`newHeads at ${url}: ${message}`, { cause: error })
 }

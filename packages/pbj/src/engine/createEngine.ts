@@ -13,6 +13,7 @@ import { checkGrantsAgainstConfig } from '../capabilities/checkGrantsAgainstConf
 import { createChainConnection } from '../chain/createChainConnection.js'
 import { followHeads } from '../chain/followHeads.js'
 import { createEmitter } from '../internal/createEmitter.js'
+import { MissingConfigError } from '../internal/errors.js'
 import { type Logger, silentLogger } from '../internal/logger.js'
 import { createPaymentMeter, type PaymentMeter, type PaymentOptions } from '../payment/createPaymentMeter.js'
 import { createMemoryQueue } from '../queue/createMemoryQueue.js'
@@ -138,7 +139,11 @@ export type Engine = {
 export async function createEngine(options: EngineOptions): Promise<Engine> {
   const logger = options.logger ?? silentLogger
   if (options.payment && !options.operatorKey)
-    throw new Error('payment needs operatorKey: the engine settles usage as the contract’s operator')
+    throw new MissingConfigError({
+      field: 'operatorKey',
+      message: 'payment needs operatorKey: the engine settles usage as the contract’s operator',
+      hint: 'Set operatorKey to the key of ExecutionBalance’s operator (0x + 64 hex digits), or remove payment.',
+    })
   // Before connecting anything: a class naming an unknown contract is a config error, not a leak.
   const deviceClass = resolveDeviceClass(options.deviceClass, options.contracts ?? {})
   const limits = { timeoutMs: options.limits?.timeoutMs ?? 5_000, memoryMb: options.limits?.memoryMb ?? 64 }

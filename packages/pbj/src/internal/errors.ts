@@ -15,6 +15,7 @@ export {
 export { BrokerError } from './errors/broker.js'
 export { RpcError } from './errors/chain.js'
 export { ConfigError, ConfigFileError, MissingConfigError, UnknownContractError } from './errors/config.js'
+export { DemoCheckError } from './errors/demo.js'
 export {
   CapabilityError,
   FunctionBuildError,

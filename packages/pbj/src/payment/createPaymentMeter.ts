@@ -1,6 +1,7 @@
 import { executionBalanceAbi } from '@pbj/contracts'
 import { type Address, encodeFunctionData, type Hex } from 'viem'
 import type { Common } from '../engine/types.js'
+import { MissingConfigError } from '../internal/errors.js'
 import type { Job, Run } from '../store/types.js'
 import { formatTusd } from './formatTusd.js'
 import { DEMO_ETH_PRICE_MICROS, priceRun } from './priceRun.js'
@@ -115,7 +116,11 @@ export function createPaymentMeter(common: Common, options: PaymentOptions): Pay
 
   const send = async (s: Omit<Settlement, 'minedAt'>) => {
     const relayer = common.relayer
-    if (!relayer) throw new Error('payment: settling needs the engine’s operator key')
+    if (!relayer)
+      throw new MissingConfigError({
+        field: 'operatorKey',
+        message: 'payment: settling needs the engine’s operator key',
+      })
     await relayer.send({
       idempotencyKey: s.key,
       to: options.contract,

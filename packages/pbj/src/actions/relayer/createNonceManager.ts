@@ -1,3 +1,4 @@
+import { TransientError } from '../../internal/errors.js'
 /**
  * Hands out one sender's nonces in process. Every method but `locked` must be called with the lock held;
  * the relayer allocates, signs and records a transaction inside one `locked` section, so every nonce below
@@ -37,7 +38,10 @@ export function createNonceManager(): NonceManager {
   let tail: Promise<unknown> = Promise.resolve()
   let next: number | null = null
   const current = () => {
-    if (next === null) throw new Error('nonce manager used before sync')
+    if (next === null)
+      throw new TransientError('nonce manager used before sync', {
+        hint: 'The relayer syncs its nonces when it starts; the send is retried.',
+      })
     return next
   }
   return {

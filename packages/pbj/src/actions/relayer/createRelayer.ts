@@ -3,7 +3,7 @@ import { privateKeyToAccount } from 'viem/accounts'
 import { classifyRpcError } from '../../chain/classifyRpcError.js'
 import { createRpcPool } from '../../chain/createRpcPool.js'
 import { createEmitter, type Emitter } from '../../internal/createEmitter.js'
-import { RpcError } from '../../internal/errors.js'
+import { RpcError, TransientError } from '../../internal/errors.js'
 import { type Logger, silentLogger } from '../../internal/logger.js'
 import { broadcastRelayedTx } from './broadcastRelayedTx.js'
 import type { Fees } from './bumpFees.js'
@@ -292,7 +292,7 @@ export function createRelayer(options: RelayerOptions): Relayer {
         return Promise.reject(new TypeError('relayer.send needs an idempotencyKey'))
       if (!isAddress(req.to, { strict: false }))
         return Promise.reject(new TypeError(`relayer.send: to must be an address; got ${String(req.to)}`))
-      if (closed) return Promise.reject(new Error('the relayer is closed'))
+      if (closed) return Promise.reject(new TransientError('the relayer is closed'))
       // Concurrent sends of one key share one attempt: the second must not race the first to the store.
       const inFlight = sending.get(req.idempotencyKey)
       if (inFlight) return inFlight

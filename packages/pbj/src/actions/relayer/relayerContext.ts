@@ -1,5 +1,6 @@
 import { type Address, type Hex, keccak256, type LocalAccount } from 'viem'
 import type { Emitter } from '../../internal/createEmitter.js'
+import { ConfigError } from '../../internal/errors.js'
 import type { Logger } from '../../internal/logger.js'
 import type { Fees } from './bumpFees.js'
 import type { NonceManager } from './createNonceManager.js'
@@ -62,7 +63,11 @@ export async function signRelayedTx(
   ctx: Pick<RelayerContext, 'account' | 'chainId'>,
   tx: { nonce: number; to: Address; data: Hex; value: bigint; gas: bigint } & Fees,
 ): Promise<{ raw: Hex; hash: Hex }> {
-  if (!ctx.account.signTransaction) throw new Error('the relayer account cannot sign transactions')
+  if (!ctx.account.signTransaction)
+    throw new ConfigError('the relayer account cannot sign transactions', {
+      meta: { field: 'account' },
+      hint: 'Give the relayer a private key or a viem local account (privateKeyToAccount).',
+    })
   const raw = await ctx.account.signTransaction({
     type: 'eip1559',
     chainId: ctx.chainId,

@@ -7,7 +7,7 @@ import { loadConfig } from '../../config/loadConfig.js'
 import { demoAccounts } from '../../demo/accounts.js'
 import { startDemoStack } from '../../demo/startDemoStack.js'
 import { createEngine } from '../../engine/createEngine.js'
-import { FunctionBuildError, PbjError } from '../../internal/errors.js'
+import { FunctionBuildError, MissingConfigError, PbjError } from '../../internal/errors.js'
 import { createLogger } from '../../internal/logger.js'
 import { toJsonLine } from '../../internal/toJsonLine.js'
 import { loadFunctions } from '../../runtime/loadFunctions.js'
@@ -40,7 +40,12 @@ export async function devCommand(options: { json: boolean; dir: string }): Promi
       })
   const brokerUrl = stack?.brokerUrl ?? config.brokerUrl
   const rpcUrl = stack ? [stack.wsUrl, stack.rpcUrl] : config.rpcUrl
-  if (!brokerUrl || !rpcUrl) throw new Error('pbj dev with rpcUrl set also needs brokerUrl in the config')
+  if (!brokerUrl || !rpcUrl)
+    throw new MissingConfigError({
+      field: 'brokerUrl',
+      message: 'pbj dev with rpcUrl set also needs brokerUrl in the config',
+      hint: 'Set brokerUrl (e.g. "mqtt://127.0.0.1:1883"), or remove rpcUrl to run an embedded chain and broker.',
+    })
   const database = config.database ?? join(options.dir, '.pbj', 'dev.db')
   // A fresh embedded chain shares nothing with the last one: start the store afresh too.
   if (stack) for (const f of [database, `${database}-wal`, `${database}-shm`]) rmSync(f, { force: true })
