@@ -13,7 +13,8 @@ export {
   walk,
 } from './errors/base.js'
 export { BrokerError } from './errors/broker.js'
-export { RpcError } from './errors/chain.js'
+export { ChainUnreachableError, RpcError, TransactionRevertedError } from './errors/chain.js'
+export { InvalidFlagError, MissingArgumentError, UnknownSubcommandError } from './errors/cli.js'
 export { ConfigError, ConfigFileError, MissingConfigError, UnknownContractError } from './errors/config.js'
 export { DemoCheckError } from './errors/demo.js'
 export {
@@ -27,3 +28,4 @@ export {
   SandboxDisposedError,
   UnknownFunctionError,
 } from './errors/function.js'
+export { JobNotRetryableError, NoDatabaseError, UnknownJobError } from './errors/store.js'
