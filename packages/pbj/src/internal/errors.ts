@@ -12,7 +12,7 @@ export {
   UsageError,
   walk,
 } from './errors/base.js'
-export { BrokerError } from './errors/broker.js'
+export { BrokerConnectError, BrokerError, BrokerPublishError, type PublishFailure } from './errors/broker.js'
 export { ChainUnreachableError, RpcError, TransactionRevertedError } from './errors/chain.js'
 export { InvalidFlagError, MissingArgumentError, UnknownSubcommandError } from './errors/cli.js'
 export { ConfigError, ConfigFileError, MissingConfigError, UnknownContractError } from './errors/config.js'

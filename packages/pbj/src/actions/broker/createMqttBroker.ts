@@ -8,7 +8,14 @@ import {
   topics,
 } from '@pbj/device'
 import { connect, type IClientOptions, type MqttClient } from 'mqtt'
-import { BrokerError, ConfigError, PbjError } from '../../internal/errors.js'
+import {
+  BrokerConnectError,
+  BrokerError,
+  BrokerPublishError,
+  ConfigError,
+  InternalError,
+  TransientError,
+} from '../../internal/errors.js'
 import { createLogger, type LogFields, type Logger } from '../../internal/logger.js'
 import { now } from '../../internal/now.js'
 import { createReportVerifier } from './createReportVerifier.js'
@@ -197,7 +204,7 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
       const valid = DesiredMessage.safeParse(message)
       if (!valid.success) {
         // A bug in pbj, not a broker fault: retrying the same message cannot help.
-        throw new PbjError(
+        throw new InternalError(
           `refusing to publish an invalid desired message: ${valid.error.issues[0]?.message}`,
           {
             details: JSON.stringify(valid.error.issues.slice(0, 3)),
@@ -205,24 +212,17 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
           },
         )
       }
-      if (closed) throw new BrokerError(`cannot publish: the connection to ${url} is closed`)
       const topic = names.desired(message.deviceId)
-      const meta = { deviceId: message.deviceId, version: message.version }
-      const hint = 'Check that the broker is running and reachable.'
+      const at = { url, topic, deviceId: message.deviceId, version: message.version }
+      if (closed) throw new BrokerPublishError({ ...at, reason: 'closed' })
       // mqtt.js would hold the message until the broker is back; failing fast leaves the caller (the
       // device dispatcher's outbox) to decide when to try again, and onConnect tells it when.
       if (!publisher.connected) {
-        throw new BrokerError(`not connected to MQTT broker ${url}: ${topic} not published`, { hint, meta })
+        throw new BrokerPublishError({ ...at, reason: 'not-connected' })
       }
       let drop = () => {}
       const lost = new Promise<never>((_, reject) => {
-        drop = () =>
-          reject(
-            new BrokerError(`the connection to MQTT broker ${url} dropped before it acknowledged ${topic}`, {
-              hint,
-              meta,
-            }),
-          )
+        drop = () => reject(new BrokerPublishError({ ...at, reason: 'dropped' }))
       })
       dropped.add(drop)
       // The deadline turns "connected but silent" into a retryable BrokerError. A late delivery (mqtt.js
@@ -232,17 +232,16 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
           Promise.race([publisher.publishAsync(topic, encode(message), { qos: 1, retain: true }), lost]),
           publishTimeoutMs,
           () =>
-            new BrokerError(`MQTT broker ${url} did not acknowledge ${topic} within ${publishTimeoutMs} ms`, {
-              details: publisher.connected
-                ? 'Connected, but no PUBACK came back.'
-                : 'Not connected to the broker.',
-              hint,
-              meta,
+            new BrokerPublishError({
+              ...at,
+              reason: 'timeout',
+              timeoutMs: publishTimeoutMs,
+              connected: publisher.connected,
             }),
           (cause) =>
             cause instanceof BrokerError
               ? cause
-              : new BrokerError(`MQTT broker ${url} rejected the publish to ${topic}`, { cause }),
+              : new BrokerPublishError({ ...at, reason: 'rejected', cause }),
         )
       } finally {
         dropped.delete(drop)
@@ -282,7 +281,7 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
 async function endClient(client: MqttClient): Promise<void> {
   // Graceful end lets in-flight publishes finish, but would wait forever on a dead broker.
   if (!client.connected) return client.endAsync(true)
-  const ended = await withTimeout(client.endAsync(false), 1_000, () => new Error('late')).then(
+  const ended = await withTimeout(client.endAsync(false), 1_000, () => new TransientError('late')).then(
     () => true,
     () => false,
   )
@@ -360,19 +359,7 @@ async function connectClient(
     })
   } catch (refusal) {
     await client.endAsync(true)
-    throw new BrokerError(
-      refusal === undefined
-        ? `cannot connect to MQTT broker at ${url} within ${timeoutMs} ms`
-        : `MQTT broker at ${url} refused the connection`,
-      {
-        cause: refusal,
-        details: lastError,
-        hint:
-          refusal === undefined
-            ? 'Start the broker (e.g. Mosquitto), fix the url, or leave it unset to use the embedded broker.'
-            : 'Check username, password and clientId, and that the broker accepts this protocolVersion.',
-      },
-    )
+    throw new BrokerConnectError({ url, timeoutMs, refusal, lastError })
   }
   connected = true
   client.on('connect', () => {
