@@ -24,6 +24,7 @@ export {
   HostCallError,
   KvLimitError,
   type RunFailureReason,
+  RunInputError,
   SandboxCrashedError,
   SandboxDisposedError,
   UnknownFunctionError,

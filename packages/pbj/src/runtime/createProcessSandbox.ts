@@ -3,6 +3,7 @@ import { createRequire } from 'node:module'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import {
   PbjError,
+  RunInputError,
   SandboxCrashedError,
   SandboxDisposedError,
   UnknownFunctionError,
@@ -366,14 +367,7 @@ export function createProcessSandbox(
     const hangMs = 2 * (timeoutMs ?? bundle.limits.timeoutMs ?? defaults.timeoutMs) + hangGraceMs
     return new Promise<RunResult>((resolve, reject) => {
       const refuse = (error: unknown) =>
-        reject(
-          error instanceof PbjError
-            ? error
-            : new PbjError(`The input of a run of '${name}' cannot enter the sandbox: ${messageOf(error)}`, {
-                hint: 'RunInput must be plain data: strings, numbers, bigints, booleans, arrays and objects.',
-                cause: error,
-              }),
-        )
+        reject(error instanceof PbjError ? error : new RunInputError({ functionName: name, cause: error }))
       const message = {
         type: 'run' as const,
         id: nextId++,

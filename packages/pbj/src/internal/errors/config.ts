@@ -1,4 +1,4 @@
-import { PbjError, type PbjErrorOptions, type RetryClass } from './base.js'
+import { PbjError, type RetryClass } from './base.js'
 
 /** The configuration is invalid. Names the field, what is wrong, and the fix. */
 export class ConfigError extends PbjError {
@@ -44,13 +44,38 @@ export class MissingConfigError extends ConfigError {
   }
 }
 
-/** A config file could not be read or evaluated (bad JSON, a syntax error, no default export). */
+/** A config file could not be read or evaluated: bad JSON, a syntax error, or no default export. */
 export class ConfigFileError extends ConfigError {
   override name = 'ConfigFileError'
   constructor(
-    params: { file: string; problem: string; hint: string } & Pick<PbjErrorOptions, 'cause' | 'details'>,
+    params:
+      | { file: string; problem: 'json'; cause: unknown }
+      | { file: string; problem: 'syntax'; at: string; text: string; cause: unknown }
+      | { file: string; problem: 'no-default-export' },
   ) {
-    const { file, problem, hint, ...rest } = params
-    super(`${file}${problem}`, { ...rest, hint, meta: { file } })
+    const { file } = params
+    switch (params.problem) {
+      case 'json':
+        super(`${file} is not valid JSON`, {
+          cause: params.cause,
+          details: String(params.cause),
+          hint: 'Fix the JSON syntax.',
+          meta: { file },
+        })
+        break
+      case 'syntax':
+        super(`${file}${params.at}: ${params.text}`, {
+          cause: params.cause,
+          hint: 'Fix the syntax error.',
+          meta: { file },
+        })
+        break
+      case 'no-default-export':
+        super(`${file} has no default export`, {
+          hint: "Write `export default defineConfig({ … })` with `import { defineConfig } from 'pbj'`.",
+          meta: { file },
+        })
+        break
+    }
   }
 }

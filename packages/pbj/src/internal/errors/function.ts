@@ -104,3 +104,19 @@ export class KvLimitError extends PbjError {
 
 const kib = (n: number) =>
   n >= 1024 * 1024 ? `${+(n / 1024 / 1024).toFixed(2)} MiB` : `${+(n / 1024).toFixed(1)} KiB`
+
+/**
+ * A run's input could not be copied into the isolate (a function, a class instance): a bug in what pbj
+ * handed the sandbox, fatal as before.
+ */
+export class RunInputError extends PbjError {
+  override name = 'RunInputError'
+  constructor(params: { functionName: string; cause: unknown }) {
+    const reason = params.cause instanceof Error ? params.cause.message : String(params.cause)
+    super(`The input of a run of '${params.functionName}' cannot enter the sandbox: ${reason}`, {
+      hint: 'RunInput must be plain data: strings, numbers, bigints, booleans, arrays and objects.',
+      cause: params.cause,
+      meta: { functionName: params.functionName },
+    })
+  }
+}
