@@ -3,7 +3,7 @@ import type { Address } from 'viem'
 import { loadOperatorKey } from '../../actions/relayer/keystore.js'
 import { loadConfig } from '../../config/loadConfig.js'
 import { createEngine } from '../../engine/createEngine.js'
-import { ConfigError } from '../../internal/errors.js'
+import { MissingConfigError } from '../../internal/errors.js'
 import { createLogger } from '../../internal/logger.js'
 import { resolvePayment } from '../../payment/resolvePayment.js'
 import { loadFunctions } from '../../runtime/loadFunctions.js'
@@ -22,8 +22,9 @@ export async function startCommand(options: { dir: string; json: boolean }): Pro
   const { config, file } = await loadConfig(options.dir)
   for (const field of ['rpcUrl', 'brokerUrl'] as const) {
     if (!config[field]) {
-      throw new ConfigError(`pbj start needs ${field} in ${file ?? 'pbj.config.ts'}`, {
-        meta: { field },
+      throw new MissingConfigError({
+        field,
+        message: `pbj start needs ${field} in ${file ?? 'pbj.config.ts'}`,
         hint: `Set ${field} to your ${field === 'rpcUrl' ? 'node, e.g. "ws://127.0.0.1:8545"' : 'MQTT broker, e.g. "mqtt://127.0.0.1:1883"'}, or run \`pbj dev\` for an embedded chain and broker.`,
       })
     }
