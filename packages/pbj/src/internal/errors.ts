@@ -19,6 +19,7 @@ export { ConfigError, ConfigFileError, MissingConfigError, UnknownContractError 
 export { DemoCheckError } from './errors/demo.js'
 export {
   CapabilityError,
+  DuplicateFunctionError,
   FunctionBuildError,
   FunctionRunError,
   HostCallError,
@@ -28,5 +29,6 @@ export {
   SandboxCrashedError,
   SandboxDisposedError,
   UnknownFunctionError,
+  UnknownGrantError,
 } from './errors/function.js'
 export { JobNotRetryableError, NoDatabaseError, UnknownJobError } from './errors/store.js'

@@ -120,3 +120,49 @@ export class RunInputError extends PbjError {
     })
   }
 }
+
+/** Two function files define the same name; the second is not loaded. */
+export class DuplicateFunctionError extends FunctionBuildError {
+  override name = 'DuplicateFunctionError'
+  constructor(params: { name: string; file: string; twinFile: string; meta?: Record<string, unknown> }) {
+    const { name, file, twinFile } = params
+    super(`${file}: another function is already named '${name}'`, {
+      details: `Both ${twinFile} and ${file} define '${name}'.`,
+      hint: 'Rename one of the files; a function is named after its file.',
+      meta: { functionName: name, ...params.meta },
+    })
+  }
+}
+
+/**
+ * A function's capabilities name something the config does not have: a secret, or a contract by name.
+ * Refused when the function is loaded, before it can run.
+ */
+export class UnknownGrantError extends FunctionBuildError {
+  override name = 'UnknownGrantError'
+  constructor(params: {
+    file: string
+    functionName: string
+    field: string
+    kind: 'secret' | 'contract'
+    value: string
+    known: readonly string[]
+    meta?: Record<string, unknown>
+  }) {
+    const { file, functionName, field, kind, value, known } = params
+    const list = known.length ? known.join(', ') : '(none)'
+    super(
+      kind === 'secret'
+        ? `${file}: ${field} names '${value}', which is not set in the config's secrets`
+        : `${file}: ${field} '${value}' is not a known contract`,
+      {
+        details: kind === 'secret' ? `Known secrets: ${list}` : `Known contracts: ${list}`,
+        hint:
+          kind === 'secret'
+            ? `Add secrets: { ${value}: process.env.${value} } to pbj.config.ts, or remove '${value}' from ${field} of function '${functionName}'.`
+            : `Add ${value}: { address: '0x…' } under contracts in pbj.config.ts, or use the contract's address.`,
+        meta: { field, functionName, ...params.meta },
+      },
+    )
+  }
+}
