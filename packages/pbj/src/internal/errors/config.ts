@@ -1,4 +1,4 @@
-import { PbjError, type RetryClass } from './base.js'
+import { PbjError, type PbjErrorOptions, type RetryClass } from './base.js'
 
 /** The configuration is invalid. Names the field, what is wrong, and the fix. */
 export class ConfigError extends PbjError {
@@ -53,29 +53,32 @@ export class ConfigFileError extends ConfigError {
       | { file: string; problem: 'syntax'; at: string; text: string; cause: unknown }
       | { file: string; problem: 'no-default-export' },
   ) {
-    const { file } = params
-    switch (params.problem) {
-      case 'json':
-        super(`${file} is not valid JSON`, {
-          cause: params.cause,
-          details: String(params.cause),
-          hint: 'Fix the JSON syntax.',
-          meta: { file },
-        })
-        break
-      case 'syntax':
-        super(`${file}${params.at}: ${params.text}`, {
-          cause: params.cause,
-          hint: 'Fix the syntax error.',
-          meta: { file },
-        })
-        break
-      case 'no-default-export':
-        super(`${file} has no default export`, {
+    super(...configFileFailure(params))
+  }
+}
+
+function configFileFailure(
+  params: ConstructorParameters<typeof ConfigFileError>[0],
+): [string, PbjErrorOptions] {
+  const { file } = params
+  switch (params.problem) {
+    case 'json':
+      return [
+        `${file} is not valid JSON`,
+        { cause: params.cause, details: String(params.cause), hint: 'Fix the JSON syntax.', meta: { file } },
+      ]
+    case 'syntax':
+      return [
+        `${file}${params.at}: ${params.text}`,
+        { cause: params.cause, hint: 'Fix the syntax error.', meta: { file } },
+      ]
+    case 'no-default-export':
+      return [
+        `${file} has no default export`,
+        {
           hint: "Write `export default defineConfig({ … })` with `import { defineConfig } from 'pbj'`.",
           meta: { file },
-        })
-        break
-    }
+        },
+      ]
   }
 }
