@@ -129,7 +129,11 @@ export async function devCommand(options: { json: boolean; dir: string }): Promi
       current = [...next.functions, ...kept]
     } catch (error) {
       // e.g. the folder was removed, or a trigger names an unknown contract: keep the running set.
-      errors.push(error instanceof PbjError ? error : new PbjError(String(error)))
+      errors.push(
+        error instanceof PbjError
+          ? error
+          : new FunctionBuildError(`Could not reload the functions: ${String(error)}`, { cause: error }),
+      )
     }
     for (const e of errors) process.stderr.write(`${e.message}\n`)
     const functions = engine.functionNames()
