@@ -54,7 +54,7 @@ const car = await createDeviceAgent({
     outcomes.push(code)
     wake()
   },
-  onWarning: log,
+  logger: { warn: log },
 })
 await car.ready
 // The engine's login on the embedded broker: the fuzzed commands must reach the car's own checks.

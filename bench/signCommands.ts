@@ -29,6 +29,7 @@ import { createCommandSigner } from '#pbj/actions/devices/createCommandSigner.js
 import { createDeviceDispatcher } from '#pbj/actions/devices/createDeviceDispatcher.js'
 import type { EngineEvents } from '#pbj/core/engineEvents.js'
 import { createEmitter } from '#pbj/internal/createEmitter.js'
+import { createLogger } from '#pbj/internal/logger.js'
 import { createSqliteStore } from '#pbj/store/sqlite/createSqliteStore.js'
 import { startRegistry } from '../test/helpers/startRegistry.js'
 
@@ -49,7 +50,7 @@ const median = (values: number[]) =>
 const registry = await startRegistry()
 const broker = await startEmbeddedBroker()
 const prefix = `pbjbench-${randomBytes(4).toString('hex')}`
-const connection = await createMqttBroker({ url: broker.url, topicPrefix: prefix, onWarning: log })
+const connection = await createMqttBroker({ url: broker.url, topicPrefix: prefix, logger: createLogger() })
 const signer = createCommandSigner({ operatorKey: registry.operator.privateKey, domain: registry.domain })
 const lock = { locked: true, reason: 'missed-payment', message: LOCK_MESSAGE }
 const ids = Array.from({ length: devices }, () => `0x${randomBytes(20).toString('hex')}`)

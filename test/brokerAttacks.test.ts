@@ -15,6 +15,7 @@ import { createCommandSigner } from '#pbj/actions/devices/createCommandSigner.js
 import { createDeviceDispatcher } from '#pbj/actions/devices/createDeviceDispatcher.js'
 import type { EngineEvents } from '#pbj/core/engineEvents.js'
 import { createEmitter } from '#pbj/internal/createEmitter.js'
+import { silentLogger } from '#pbj/internal/logger.js'
 import { createSqliteStore } from '#pbj/store/sqlite/createSqliteStore.js'
 import { type Scenario, startScenario } from './helpers/startScenario.js'
 
@@ -230,7 +231,7 @@ describe('periodic reconciliation (real aedes and SQLite store, a device whose r
     const broker = await startEmbeddedBroker()
     const store = createSqliteStore({ path: ':memory:' })
     const prefix = `pbjtest-${randomBytes(4).toString('hex')}`
-    const connection = await createMqttBroker({ url: broker.url, topicPrefix: prefix, onWarning: () => {} })
+    const connection = await createMqttBroker({ url: broker.url, topicPrefix: prefix, logger: silentLogger })
     const events = createEmitter<EngineEvents>()
     const corrected: EngineEvents['device:corrected'][] = []
     events.on('device:corrected', (c) => corrected.push(c))

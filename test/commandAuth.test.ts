@@ -20,6 +20,7 @@ import { embeddedBrokerLogin } from '#pbj/actions/broker/embeddedBrokerLogin.js'
 import { type EmbeddedBroker, startEmbeddedBroker } from '#pbj/actions/broker/startEmbeddedBroker.js'
 import type { BrokerConnection } from '#pbj/actions/broker/types.js'
 import { createCommandSigner } from '#pbj/actions/devices/createCommandSigner.js'
+import { silentLogger } from '#pbj/internal/logger.js'
 import { createCommandFuzzer } from './helpers/createCommandFuzzer.js'
 import { createRpcProxy } from './helpers/createRpcProxy.js'
 import { type CarOnBroker, startCarOnBroker } from './helpers/startCarOnBroker.js'
@@ -60,7 +61,7 @@ describe('signed commands: a car applies only what an operator of it signed (emb
       url: broker.url,
       topicPrefix,
       domain: registry.domain,
-      onWarning: (w) => engineWarnings.push(w),
+      logger: { ...silentLogger, warn: (w) => engineWarnings.push(w) },
     })
     engine.onReported((report) => reports.push(report))
     car = await startCarOnBroker({

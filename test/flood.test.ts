@@ -44,7 +44,7 @@ describe('a flood of validly signed junk (embedded aedes, real Anvil)', () => {
       chain: registry.chain,
       onApplied: (applied) => outcomes.push({ commandId: applied.commandId, applied }),
       onRejected: (_reason, raw, code) => outcomes.push({ commandId: commandIdOf(raw), code }),
-      onWarning: () => {},
+      logger: { warn: () => {} },
       ...options,
     })
     agents.push(agent)

@@ -41,11 +41,7 @@ export default defineFunction({
   )
 
 /** Collects the engine's warnings from now on. */
-const warnings = (s: Scenario) => {
-  const seen: string[] = []
-  s.engine.events.on('warning', (m) => seen.push(m))
-  return seen
-}
+const warnings = (s: Scenario) => s.logs.followWarnings()
 
 const runsOf = (s: Scenario, name: string) => s.runs.filter((r) => r.run.functionName === name)
 

@@ -13,6 +13,7 @@ import { createCommandSigner } from '#pbj/actions/devices/createCommandSigner.js
 import { createDeviceDispatcher } from '#pbj/actions/devices/createDeviceDispatcher.js'
 import type { EngineEvents } from '#pbj/core/engineEvents.js'
 import { createEmitter } from '#pbj/internal/createEmitter.js'
+import { silentLogger } from '#pbj/internal/logger.js'
 import { createSqliteStore } from '#pbj/store/sqlite/createSqliteStore.js'
 import { type Scenario, startScenario } from './helpers/startScenario.js'
 
@@ -264,7 +265,7 @@ describe('device dispatcher with a fleet of 1,000 devices', () => {
     let broker = await startEmbeddedBroker()
     const store = createSqliteStore({ path: ':memory:' })
     const prefix = `pbjtest-${randomBytes(4).toString('hex')}`
-    const fleet = await createMqttBroker({ url: broker.url, topicPrefix: prefix, onWarning: () => {} })
+    const fleet = await createMqttBroker({ url: broker.url, topicPrefix: prefix, logger: silentLogger })
     // The real connection, counting its publishes in flight to see the sweep's parallelism.
     let inFlight = 0
     let maxInFlight = 0

@@ -21,6 +21,7 @@ import { projectIdOf, saltOf } from '#pbj/payment/projectIdOf.js'
 import { usageRoot } from '#pbj/payment/usageRoot.js'
 import { loadFunction } from '#pbj/runtime/loadFunction.js'
 import { makeFunctionsDir } from '#test/fixtures/testFunctions.js'
+import { recordLogs } from './helpers/recordLogs.js'
 
 const prices = { perRunMicros: 1_000n, perMsMicros: 10n, perDeviceMessageMicros: 500n, gasMarkupBps: 2_000n }
 const sink = '0x000000000000000000000000000000000000dEaD'
@@ -97,6 +98,9 @@ const onChainBalance = (projectId: Hex) =>
     args: [projectId],
   })
 
+/** The log records of this file's engines (their warnings). */
+const logs = recordLogs()
+
 async function startEngine(projectId: Hex, settleRuns: number) {
   const tick = await loadFunction(
     fns.write(
@@ -113,6 +117,7 @@ async function startEngine(projectId: Hex, settleRuns: number) {
     operatorKey: demoAccounts.operator.privateKey,
     chain: { pollingIntervalMs: 50 },
     relayer: { pollingIntervalMs: 50 },
+    logger: logs.logger,
     payment: {
       contract: balanceContract(),
       projectId,
@@ -226,8 +231,7 @@ describe('prepaid execution', () => {
   it('holds runs an empty balance cannot pay, with their reason, and runs every one once funds arrive', async () => {
     const projectId = projectOf('hold')
     const engine = await startEngine(projectId, 1_000)
-    const warnings: string[] = []
-    engine.events.on('warning', (m) => warnings.push(m))
+    const warnings = logs.followWarnings()
     await mine()
     await mine()
     await vi.waitFor(

@@ -82,7 +82,6 @@ function record(r: Relayer) {
     'tx:reorged',
     'tx:failed',
     'tx:filler',
-    'warning',
     'error',
   ] as const) {
     r.events.on(name, (e) => {

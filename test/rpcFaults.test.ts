@@ -37,10 +37,9 @@ const wsThenHttp = ([p]: RpcProxy[]) => [(p as RpcProxy).wsUrl, (p as RpcProxy).
 /** Records the engine's block events and warnings (from now on). */
 function record(s: Scenario) {
   const blocks: Block[] = []
-  const warnings: string[] = []
+  const warnings = s.logs.followWarnings()
   const errors: unknown[] = []
   s.engine.events.on('block', (b) => blocks.push(b))
-  s.engine.events.on('warning', (w) => warnings.push(w))
   s.engine.events.on('error', (e) => errors.push(e))
   return { blocks, warnings, errors }
 }

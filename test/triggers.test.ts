@@ -14,6 +14,7 @@ import { createEngine, type Engine } from '#pbj/engine/createEngine.js'
 import { waitFor } from '#pbj/internal/waitFor.js'
 import { type FunctionBundle, loadFunction } from '#pbj/runtime/loadFunction.js'
 import { makeFunctionsDir } from '#test/fixtures/testFunctions.js'
+import { recordLogs } from './helpers/recordLogs.js'
 
 // One Anvil, one embedded broker and one set of demo contracts for the whole file. Each test starts its own
 // engine (own SQLite file, own topic prefix) from the chain head, so tests only see the blocks they mine.
@@ -116,6 +117,7 @@ async function startEngine(
   options: { database?: string; limits?: { timeoutMs?: number; memoryMb?: number } } = {},
 ) {
   const topicPrefix = `pbjtest-${random()}`
+  const logs = recordLogs()
   const engine = await createEngine({
     rpcUrl: stack.wsUrl,
     brokerUrl: stack.brokerUrl,
@@ -126,12 +128,13 @@ async function startEngine(
     deviceClass: immobilizerClass({ contract: 'CarLoan' }),
     operatorKey: stack.deployment.accounts.operator.privateKey,
     limits: { timeoutMs: 2000, memoryMb: 32, ...options.limits },
+    logger: logs.logger,
   })
   running.push(engine)
   const runs: EngineEvents['run'][] = []
   const blocks: EngineEvents['block'][] = []
   const desired: EngineEvents['device:desired'][] = []
-  const warnings: string[] = []
+  const warnings = logs.followWarnings()
   engine.events.on('run', (r) => runs.push(r))
   let last: bigint | undefined
   engine.events.on('block', (b) => {
@@ -139,7 +142,6 @@ async function startEngine(
     last = b.number
   })
   engine.events.on('device:desired', (d) => desired.push(d))
-  engine.events.on('warning', (w) => warnings.push(w))
   engine.events.on('error', (error) =>
     warnings.push(`error: ${error instanceof Error ? error.stack : String(error)}`),
   )

@@ -25,7 +25,7 @@ const agent = await createDeviceAgent({
   chain: { rpcUrl: params.rpcUrl, chainId: params.chainId, registry: params.registry },
   onApplied: () => count('applied'),
   onRejected: (_reason, _raw, code) => count(code),
-  onWarning: (message) => process.stderr.write(`car: ${message}\n`),
+  logger: { warn: (message) => process.stderr.write(`car: ${message}\n`) },
 })
 await agent.ready
 process.on('message', (m: { type: string }) => {

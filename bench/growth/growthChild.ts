@@ -8,6 +8,7 @@
 import Database from 'better-sqlite3'
 import { immobilizerClass } from '#pbj/deviceClasses/immobilizer/immobilizerClass.js'
 import { createEngine, type Engine } from '#pbj/engine/createEngine.js'
+import { silentLogger } from '#pbj/internal/logger.js'
 import { now } from '#pbj/internal/now.js'
 import { loadFunctions } from '#pbj/runtime/loadFunctions.js'
 import type { ChildConfig, ChildReport, FromChild, ToChild } from './growthMessages.js'
@@ -34,10 +35,13 @@ const openEngine = async (startBlock?: number): Promise<Engine> => {
     contracts: { CarLoan: config.floodAddress },
     deviceClass: immobilizerClass({ contract: 'CarLoan' }),
     ...(startBlock === undefined ? {} : { chain: { startBlock } }),
-  })
-  engine.events.on('warning', (message) => {
-    // The first few go to the parent's log; a flood of them would say the figures are not meaningful.
-    if (warnings++ < 5) send({ type: 'warning', message })
+    // The first few warnings go to the parent's log; a flood of them would say the figures are not meaningful.
+    logger: {
+      ...silentLogger,
+      warn: (message) => {
+        if (warnings++ < 5) send({ type: 'warning', message })
+      },
+    },
   })
   engine.events.on('error', (error) => {
     if (warnings++ < 5) send({ type: 'warning', message: `error: ${String(error)}` })

@@ -107,7 +107,7 @@ export async function measureGrowth(options: GrowthOptions): Promise<GrowthResul
           functionsDir,
           startBlock: Number(start.number),
         },
-        (message) => log(`  growth ${loans}: ${message}`),
+        { warn: (message) => log(`  growth ${loans}: ${message}`) },
         options.childExecArgv,
       )
       try {

@@ -1,5 +1,6 @@
 import { type ChildProcess, fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import type { Logger } from '#pbj/internal/logger.js'
 import type { ChildConfig, FromChild, ToChild } from './growthMessages.js'
 
 const entry = fileURLToPath(new URL('./growthChild.ts', import.meta.url))
@@ -24,12 +25,13 @@ export type GrowthChild = {
  * as isolated-vm and the CPU and memory figures need), so its RSS and CPU are one engine's alone.
  *
  * @example
- * const child = spawnGrowthChild(config, (m) => log(m.message))
+ * const child = spawnGrowthChild(config, { warn: (m) => log(m) })
  * await child.next('primed')
  */
 export function spawnGrowthChild(
   config: ChildConfig,
-  onWarning: (message: string) => void,
+  /** Receives the child engine's first warnings. */
+  logger: Pick<Logger, 'warn'>,
   execArgv: readonly string[] = [],
 ): GrowthChild {
   const child: ChildProcess = fork(entry, [JSON.stringify(config)], {
@@ -42,7 +44,7 @@ export function spawnGrowthChild(
   const waiters: ((message: FromChild) => void)[] = []
   let exited: string | undefined
   child.on('message', (message: FromChild) => {
-    if (message.type === 'warning') return onWarning(message.message)
+    if (message.type === 'warning') return logger.warn(message.message)
     const waiter = waiters.shift()
     if (waiter) waiter(message)
     else queue.push(message)

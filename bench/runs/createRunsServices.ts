@@ -75,7 +75,7 @@ export async function createRunsServices(options: {
     chain,
     store,
     dispatcher: { dispatch: unused('dispatcher.dispatch') },
-    events,
+    logger: silentLogger,
     relayer: null,
     deviceClass: null,
     operator: null,

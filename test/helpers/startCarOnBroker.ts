@@ -60,7 +60,7 @@ export async function startCarOnBroker(options: {
     logFile,
     onApplied: (applied) => record({ commandId: applied.commandId, applied }),
     onRejected: (reason, raw, code) => record({ commandId: commandIdOf(raw), refused: { reason, code } }),
-    onWarning: () => {},
+    logger: { warn: () => {} },
   })
   await agent.ready
   const publisher = await connectAsync(options.brokerUrl, {

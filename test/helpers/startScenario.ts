@@ -14,6 +14,7 @@ import { createEngine, type Engine, type EngineOptions } from '#pbj/engine/creat
 import { waitFor } from '#pbj/internal/waitFor.js'
 import type { FunctionBundle } from '#pbj/runtime/loadFunction.js'
 import { loadFunctions } from '#pbj/runtime/loadFunctions.js'
+import { recordLogs } from './recordLogs.js'
 
 /** Brokers the end-to-end tests run against: the embedded aedes, and Mosquitto on this machine. */
 export const brokers = [
@@ -83,6 +84,8 @@ export async function startScenario(options: {
     loaded.functions = loaded.functions.filter((f) => !warnings.has(f.name))
   }
   const functions = loaded.functions
+  // The engine's log records (its warnings): tests read them with logs.followWarnings().
+  const logs = recordLogs()
   const engineOptions = {
     rpcUrl: options.rpcUrl ? await options.rpcUrl(stack) : [stack.wsUrl, stack.rpcUrl],
     brokerUrl: stack.brokerUrl,
@@ -92,6 +95,7 @@ export async function startScenario(options: {
     contracts: stack.deployment.contracts,
     operatorKey: stack.deployment.accounts.operator.privateKey,
     limits: { timeoutMs: 1000, memoryMb: 32 },
+    logger: logs.logger,
     ...(options.sandbox ? { sandbox: options.sandbox } : {}),
     deviceClass:
       options.deviceClass !== undefined ? options.deviceClass : immobilizerClass({ contract: 'CarLoan' }),
@@ -178,6 +182,7 @@ export async function startScenario(options: {
   }
 
   const scenario = {
+    logs,
     stack,
     car,
     get agent() {

@@ -96,7 +96,7 @@ describe('createCarImmobilizer', () => {
     const stateFile = join(dir, 'broken.json')
     await writeFile(stateFile, '{"stage": "disable"')
     const warnings: string[] = []
-    const car = await createCarImmobilizer({ stateFile, onWarning: (w) => warnings.push(w) })
+    const car = await createCarImmobilizer({ stateFile, logger: { warn: (w) => warnings.push(w) } })
     expect(warnings).toHaveLength(1)
     expect(car.view()).toMatchObject({ stage: 'none', immobilized: false })
     expect(car.apply(disable, lockAt).refused).toMatch(/no warning was shown/)

@@ -2,6 +2,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises'
 import { createLock } from '@pbj/internal/createLock.js'
 import { messageOf } from '@pbj/internal/messageOf.js'
 import { z } from 'zod'
+import { consoleDeviceLogger, type DeviceLogger } from './DeviceLogger.js'
 import {
   type ImmobilizerInput,
   type ImmobilizerState,
@@ -31,7 +32,8 @@ export type CarImmobilizerOptions = {
   emergencyCode?: string | undefined
   /** Called when time alone changed what the car does (an emergency restart ended). */
   onTimer?: (() => void) | undefined
-  onWarning?: ((message: string) => void) | undefined
+  /** Where unreadable or unsaved state is warned about; defaults to console.warn. */
+  logger?: DeviceLogger | undefined
   /** The wall clock, in ms. */
   now?: (() => number) | undefined
 }
@@ -122,7 +124,8 @@ const SavedState = z.object({
  */
 export async function createCarImmobilizer(options: CarImmobilizerOptions = {}): Promise<CarImmobilizer> {
   const now = options.now ?? Date.now
-  const warn = options.onWarning ?? ((message: string) => console.warn(message))
+  const logger = options.logger ?? consoleDeviceLogger
+  const warn = (message: string) => logger.warn(message)
   let state = options.stateFile ? await load(options.stateFile, warn) : initialImmobilizerState()
   let timer: NodeJS.Timeout | undefined
   const saving = createLock()

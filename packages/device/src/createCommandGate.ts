@@ -3,6 +3,7 @@ import type { PublicClient } from 'viem'
 import { createLoanCheck } from './createLoanCheck.js'
 import { createOperatorCheck, type OperatorAnswer } from './createOperatorCheck.js'
 import type { TypedHashes } from './createTypedHashes.js'
+import type { DeviceLogger } from './DeviceLogger.js'
 import { type DesiredMessage, parseDesired } from './protocol.js'
 import { prepareSignerKey, type SignerKey } from './recoverSigner.js'
 import { type Refusal, verifyDesired } from './verifyDesired.js'
@@ -117,7 +118,8 @@ export function createCommandGate(options: {
   chain: DeviceChainOptions
   /** The car's clock; defaults to Date.now. */
   now?: () => number
-  onWarning?: (message: string) => void
+  /** Where DeviceRegistry polling trouble is warned about; defaults to console.warn. */
+  logger?: DeviceLogger | undefined
 }): CommandGate {
   const { deviceId, hashes, chain } = options
   const now = options.now ?? Date.now
@@ -130,7 +132,7 @@ export function createCommandGate(options: {
     ...(chain.client ? { client: chain.client } : {}),
     ...(chain.maxCachedSigners === undefined ? {} : { maxCachedSigners: chain.maxCachedSigners }),
     ...(chain.unknownSignerLookups === undefined ? {} : { unknownSignerLookups: chain.unknownSignerLookups }),
-    ...(options.onWarning ? { onWarning: options.onWarning } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
   })
   const loans = chain.loans
     ? createLoanCheck({

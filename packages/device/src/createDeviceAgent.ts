@@ -15,6 +15,7 @@ import { createCommandLanes } from './createCommandLanes.js'
 import { createDeviceReporter } from './createDeviceReporter.js'
 import { createTypedHashes } from './createTypedHashes.js'
 import { DeviceError } from './DeviceError.js'
+import { consoleDeviceLogger, type DeviceLogger } from './DeviceLogger.js'
 import { deviceLogin } from './deviceLogin.js'
 import { type AppliedState, freshDeviceState, loadDeviceState, saveDeviceState } from './deviceStateFile.js'
 import type { ImmobilizerView } from './immobilizer.js'
@@ -103,8 +104,8 @@ export type DeviceAgentOptions = {
    * parsed message, or the payload if unreadable. The car's state is unchanged.
    */
   onRejected?: (reason: string, raw: unknown, code: RefusalCode) => void
-  /** Connection trouble and failed reports; defaults to console.warn. */
-  onWarning?: (message: string) => void
+  /** Where connection trouble and failed reports are warned about; defaults to console.warn. */
+  logger?: DeviceLogger | undefined
   /**
    * A car: commands go through the immobilizer's safety rules (immobilizer.ts): warnings before any disable,
    * never disabled while moving, emergency restarts. Off (the default) for other devices, which apply
@@ -175,7 +176,8 @@ export async function createDeviceAgent(options: DeviceAgentOptions): Promise<De
   const deviceId = deviceIdOf(options)
   const names = topics(options.topicPrefix)
   const desiredTopic = names.desired(deviceId)
-  const warn = dedupe(options.onWarning ?? ((message) => console.warn(message)))
+  const logger = options.logger ?? consoleDeviceLogger
+  const warn = dedupe((message) => logger.warn(message, { deviceId }))
   const startedAt = Date.now()
   const hashes = createTypedHashes(
     pbjDomain({ chainId: options.chain.chainId, registry: options.chain.registry }),
@@ -194,7 +196,7 @@ export async function createDeviceAgent(options: DeviceAgentOptions): Promise<De
         emergencyCode: options.emergencyCode,
         now: options.clock,
         onTimer: () => sense(),
-        onWarning: warn,
+        logger: { warn },
       })
     : null
   const effect = (car: CarImmobilizer) => {
@@ -226,7 +228,7 @@ export async function createDeviceAgent(options: DeviceAgentOptions): Promise<De
     login,
   })
 
-  const gate = createCommandGate({ deviceId, hashes, chain: options.chain, onWarning: warn })
+  const gate = createCommandGate({ deviceId, hashes, chain: options.chain, logger: { warn } })
   const reporter = createDeviceReporter({
     client,
     deviceId,

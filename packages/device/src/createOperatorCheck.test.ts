@@ -30,7 +30,7 @@ describe('operator check (real Anvil, RPC counted by a proxy)', () => {
       deviceId: device.deviceId,
       // Only commands make the car read the registry, unless a test says otherwise.
       pollIntervalMs: 600_000,
-      onWarning: () => {},
+      logger: { warn: () => {} },
       ...options,
     })
     checks.push(check)

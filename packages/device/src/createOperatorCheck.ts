@@ -12,6 +12,7 @@ import { z } from 'zod'
 import { connectChain as connect } from './connectChain.js'
 import { createTokenBucket } from './createTokenBucket.js'
 import { DeviceError } from './DeviceError.js'
+import { consoleDeviceLogger, type DeviceLogger } from './DeviceLogger.js'
 
 /** The parts of DeviceRegistry a car reads; inline so the car does not depend on the contracts package. */
 const registryAbi = parseAbi([
@@ -43,8 +44,8 @@ export type OperatorCheckOptions = {
    * cached answer serves while the node is unreachable. Default 60 s.
    */
   maxAgeMs?: number
-  /** Polling trouble; defaults to console.warn. */
-  onWarning?: (message: string) => void
+  /** Where polling trouble is warned about; defaults to console.warn. */
+  logger?: DeviceLogger | undefined
   /** A client to read through instead of connecting to `rpcUrl` (shared by the devices of one process). */
   client?: PublicClient
   /**
@@ -135,7 +136,9 @@ export function createOperatorCheck(options: OperatorCheckOptions): OperatorChec
   const { deviceId } = options
   const registry = options.registry.toLowerCase() as Address
   const maxAgeMs = options.maxAgeMs ?? 60_000
-  const warn = options.onWarning ?? ((message: string) => console.warn(message))
+  const logger = options.logger ?? consoleDeviceLogger
+  const warn = (message: string) =>
+    logger.warn(message, { deviceId: options.deviceId, registry: options.registry })
   const parsed = Limits.safeParse({
     maxCachedSigners: options.maxCachedSigners,
     unknownSignerLookups: options.unknownSignerLookups,

@@ -41,6 +41,7 @@ export {
   type TypedHashes,
 } from './createTypedHashes.js'
 export { DeviceError } from './DeviceError.js'
+export { consoleDeviceLogger, type DeviceLogger } from './DeviceLogger.js'
 export { dashboardLine } from './dashboardLine.js'
 export { DEVICE_LOGIN_WINDOW_S, deviceLogin, deviceLoginText, verifyDeviceLogin } from './deviceLogin.js'
 export {

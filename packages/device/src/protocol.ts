@@ -216,7 +216,7 @@ export function parseDesired(payload: Uint8Array | string): ParseResult<DesiredM
  *
  * @example
  * const result = parseReported(payload)
- * if (!result.ok) onWarning(`dropped report: ${result.error}`)
+ * if (!result.ok) logger.warn(`dropped report: ${result.error}`)
  */
 export function parseReported(payload: Uint8Array | string): ParseResult<ReportedMessage> {
   return parseWith(ReportedMessage, payload)

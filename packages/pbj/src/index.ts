@@ -57,10 +57,16 @@ export {
   ConfigError,
   FunctionBuildError,
   FunctionRunError,
+  InternalError,
   KvLimitError,
   PbjError,
   RpcError,
   retryClassOf,
   SandboxCrashedError,
+  TransientError,
+  UnknownContractError,
+  UsageError,
+  walk,
 } from './internal/errors.js'
+export { createLogger, type Logger, silentLogger } from './internal/logger.js'
 export { loadFunctions } from './runtime/loadFunctions.js'

@@ -1,6 +1,6 @@
 import { isAddress } from 'viem'
 import { displayPath } from '../internal/displayPath.js'
-import { FunctionBuildError } from '../internal/errors.js'
+import { UnknownGrantError } from '../internal/errors.js'
 import type { GrantedCapabilities } from './capabilities.js'
 
 /**
@@ -20,15 +20,15 @@ export function checkGrantsAgainstConfig(
   const caps = bundle.capabilities
   for (const name of caps.secrets) {
     if (Object.hasOwn(config.secrets, name)) continue
-    const known = Object.keys(config.secrets)
-    throw new FunctionBuildError(
-      `${file}: capabilities.secrets names '${name}', which is not set in the config's secrets`,
-      {
-        details: `Known secrets: ${known.length ? known.join(', ') : '(none)'}`,
-        hint: `Add secrets: { ${name}: process.env.${name} } to pbj.config.ts, or remove '${name}' from capabilities.secrets of function '${bundle.name}'.`,
-        meta: { file: bundle.file, field: 'capabilities.secrets', functionName: bundle.name },
-      },
-    )
+    throw new UnknownGrantError({
+      file,
+      functionName: bundle.name,
+      field: 'capabilities.secrets',
+      kind: 'secret',
+      value: name,
+      known: Object.keys(config.secrets),
+      meta: { file: bundle.file },
+    })
   }
   const named = [
     ...caps.write.map((w, i) => ({ field: `capabilities.write[${i}].contract`, contract: w.contract })),
@@ -43,11 +43,14 @@ export function checkGrantsAgainstConfig(
       Object.hasOwn(config.contracts, contract)
     )
       continue
-    const known = Object.keys(config.contracts)
-    throw new FunctionBuildError(`${file}: ${field} '${contract}' is not a known contract`, {
-      details: `Known contracts: ${known.length ? known.join(', ') : '(none)'}`,
-      hint: `Add ${contract}: { address: '0x…' } under contracts in pbj.config.ts, or use the contract's address.`,
-      meta: { file: bundle.file, field, functionName: bundle.name },
+    throw new UnknownGrantError({
+      file,
+      functionName: bundle.name,
+      field,
+      kind: 'contract',
+      value: contract,
+      known: Object.keys(config.contracts),
+      meta: { file: bundle.file },
     })
   }
 }

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
-import { PbjError } from '../internal/errors.js'
+import { AnvilError } from '../internal/errors.js'
 
 const require = createRequire(import.meta.url)
 
@@ -36,20 +36,11 @@ export function resolveAnvilBinary(): string {
   try {
     manifestPath = require.resolve(`${packageName}/package.json`)
   } catch (cause) {
-    throw new PbjError(`Anvil is not installed for ${process.platform}/${process.arch} (${packageName})`, {
-      cause,
-      details:
-        'pbj runs a local chain with Anvil from the @foundry-rs/anvil npm package, which installs the binary ' +
-        'as an optional dependency for the current platform.',
-      hint: `Run \`npm install\` on this machine (not a copied node_modules), or install ${packageName}. Or set rpcUrl to an existing node.`,
-    })
+    throw new AnvilError({ problem: 'not-installed', packageName, cause })
   }
   const binary = join(dirname(manifestPath), binPathOf(manifestPath))
   if (!existsSync(binary)) {
-    throw new PbjError(`Anvil's binary is missing from ${packageName}`, {
-      details: `Expected it at ${binary}.`,
-      hint: `Reinstall it: \`npm install ${packageName}\`.`,
-    })
+    throw new AnvilError({ problem: 'binary-missing', packageName, binary })
   }
   return binary
 }

@@ -1,3 +1,4 @@
+import { walk } from '../internal/errors.js'
 import { messagesOf, parseLogRangeError } from './parseLogRangeError.js'
 
 /**
@@ -41,14 +42,15 @@ export function classifyRpcError(error: unknown): RpcFaultKind {
   let code: number | undefined
   let status: number | undefined
   let transport = false
-  for (let e = error, depth = 0; e && typeof e === 'object' && depth < 8; depth++) {
-    const c = e as { name?: unknown; code?: unknown; status?: unknown; cause?: unknown }
+  walk(error, (e) => {
+    if (!e || typeof e !== 'object') return true
+    const c = e as { name?: unknown; code?: unknown; status?: unknown }
     if (typeof c.name === 'string' && transportErrors.has(c.name)) transport = true
     // -1 is viem's UnknownRpcError: no code from the node (e.g. a WebSocket that would not open).
     if (code === undefined && typeof c.code === 'number' && c.code !== -1) code = c.code
     if (status === undefined && typeof c.status === 'number') status = c.status
-    e = c.cause
-  }
+    return false
+  })
   const text = messagesOf(error).join(' | ')
   if (status === 429 || (code !== undefined && rateLimitCodes.has(code)) || rateLimitText.test(text))
     return 'rate-limit'
@@ -63,16 +65,20 @@ export function classifyRpcError(error: unknown): RpcFaultKind {
 
 /** The wait a rate-limited response asks for (its `Retry-After` header), in ms, or null. */
 export function retryAfterMs(error: unknown): number | null {
-  for (let e = error, depth = 0; e && typeof e === 'object' && depth < 8; depth++) {
+  let wait: number | null = null
+  walk(error, (e) => {
+    if (!e || typeof e !== 'object') return true
     const headers = (e as { headers?: { get?: (name: string) => string | null } }).headers
     const value = headers?.get?.('retry-after')
     if (value) {
       const seconds = Number(value)
-      if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000)
-      const at = Date.parse(value)
-      if (!Number.isNaN(at)) return Math.max(0, at - Date.now())
+      if (Number.isFinite(seconds)) wait = Math.max(0, seconds * 1000)
+      else {
+        const at = Date.parse(value)
+        if (!Number.isNaN(at)) wait = Math.max(0, at - Date.now())
+      }
     }
-    e = (e as { cause?: unknown }).cause
-  }
-  return null
+    return wait !== null
+  })
+  return wait
 }

@@ -45,7 +45,7 @@ describe('createBlockRangeFetcher on a real Anvil', () => {
     expect(await pub.getBlockNumber({ cacheTime: 0 })).toBe(last)
 
     const warnings: string[] = []
-    const fetcher = createBlockRangeFetcher({ chain, onWarning: (w) => warnings.push(w) })
+    const fetcher = createBlockRangeFetcher({ chain, logger: { warn: (w) => warnings.push(w) } })
     const range = await fetcher.fetch(first, last, [emitter])
     expect(range.headers.map((h) => h.number)).toEqual([
       first,

@@ -2,6 +2,8 @@ import { backoffDelay } from '@pbj/internal/backoffDelay.js'
 import { sleep } from '@pbj/internal/sleep.js'
 import type { Address, Log } from 'viem'
 import type { BlockHeader } from '../core/block.js'
+import { walk } from '../internal/errors.js'
+import type { Logger } from '../internal/logger.js'
 import { bloomMayContain } from './bloomMayContain.js'
 import { classifyRpcError } from './classifyRpcError.js'
 import { parseLogRangeError } from './parseLogRangeError.js'
@@ -36,7 +38,8 @@ export type BlockRangeFetcherOptions = {
    * viem's 10 MB limit over http and the request timeout of a busy node) and is held in memory whole.
    */
   targetLogs?: number
-  onWarning?(message: string): void
+  /** Where a shrinking range is warned about. Default: silent. */
+  logger?: Pick<Logger, 'warn'> | undefined
 }
 
 /**
@@ -92,8 +95,9 @@ export function createBlockRangeFetcher(options: BlockRangeFetcherOptions) {
         span = next < 1n ? 1n : next
         sinceShrunk = 0
         if (refusal?.limit === 'blocks') ceiling = span
-        options.onWarning?.(
+        options.logger?.warn(
           `eth_getLogs over ${asked} blocks ${refusal ? `refused (${refusal.limit} limit)` : 'too slow or too large'}; asking for ${span} at a time`,
+          { asked, span, ...(refusal ? { limit: refusal.limit } : {}) },
         )
       }
     }
@@ -200,16 +204,14 @@ export function createBlockRangeFetcher(options: BlockRangeFetcherOptions) {
   }
 }
 
-const isTooMuch = (error: unknown): boolean => {
-  for (let e = error; e instanceof Error; e = e.cause) {
-    if (
+const isTooMuch = (error: unknown): boolean =>
+  walk(
+    error,
+    (e) =>
+      !(e instanceof Error) ||
       /timeout|TooLarge/i.test(e.name) ||
-      /timed? ?out|took too long|exceeded the size limit/i.test(e.message)
-    )
-      return true
-  }
-  return false
-}
+      /timed? ?out|took too long|exceeded the size limit/i.test(e.message),
+  ) instanceof Error
 
 /** A fetcher made by {@link createBlockRangeFetcher}. */
 export type BlockRangeFetcher = ReturnType<typeof createBlockRangeFetcher>

@@ -116,7 +116,7 @@ export async function createChainConnection(options: {
         .catch((error: unknown) => {
           // The first failure of a streak, then every 40th: an outage must not log four lines a second.
           if (failing++ % 40 === 0 && !closed)
-            onError(error instanceof Error ? error : new Error(String(error)))
+            onError(error instanceof Error ? error : new RpcError(String(error)))
         })
         .finally(() => {
           if (!stopped) timer = setTimeout(tick, pollingInterval)

@@ -3,6 +3,7 @@ import { sleep } from '@pbj/internal/sleep.js'
 import type { Address } from 'viem'
 import type { BlockHeader, Cursor } from '../core/block.js'
 import type { Store } from '../core/store.js'
+import { type Logger, silentLogger } from '../internal/logger.js'
 import { now } from '../internal/now.js'
 import { classifyRpcError, retryAfterMs } from './classifyRpcError.js'
 import { createBlockRangeFetcher } from './createBlockRangeFetcher.js'
@@ -33,7 +34,8 @@ export type FollowOptions = {
   maxReorgDepth?: number
   /** A safety net for a silently dead subscription: the head is also polled this often (default 2000 ms). */
   pollIntervalMs?: number
-  onWarning?(message: string): void
+  /** Where lagging nodes, reorgs, RPC retries and a dropped subscription are warned about. Default: silent. */
+  logger?: Pick<Logger, 'warn'> | undefined
   onError?(error: unknown): void
 }
 
@@ -54,6 +56,7 @@ export type FollowOptions = {
  */
 export async function followHeads(options: FollowOptions): Promise<() => Promise<void>> {
   const { chain, store } = options
+  const logger = options.logger ?? silentLogger
   const chainId = chain.chainId
   let target: BlockHeader | null = null
   let running: Promise<void> | null = null
@@ -63,7 +66,7 @@ export async function followHeads(options: FollowOptions): Promise<() => Promise
   const fetcher = createBlockRangeFetcher({
     chain,
     ...(options.maxLogsRange === undefined ? {} : { maxSpan: options.maxLogsRange }),
-    ...(options.onWarning ? { onWarning: options.onWarning } : {}),
+    logger,
   })
 
   let last: Cursor | null = await store.getCursor(chainId)
@@ -90,14 +93,16 @@ export async function followHeads(options: FollowOptions): Promise<() => Promise
       ourHead: from,
     })
     if (ancestor === 'lagging') {
-      options.onWarning?.(
+      logger.warn(
         `The node has no block at ${from.number} yet; waiting before treating head ${seen.number} as a reorg`,
+        { blockNumber: from.number, head: seen.number },
       )
       target = null
       return
     }
-    options.onWarning?.(
+    logger.warn(
       `Reorg: blocks ${ancestor.number + 1n}–${from.number} were replaced; rolling back to ${ancestor.number}`,
+      { from: ancestor.number + 1n, to: from.number, ancestor: ancestor.number },
     )
     await options.onReorg(ancestor, { from: ancestor.number + 1n, to: from.number })
     last = ancestor
@@ -160,8 +165,9 @@ export async function followHeads(options: FollowOptions): Promise<() => Promise
           rpcFault ? Math.min(retryAfterMs(error) ?? 0, 30_000) : 0,
         )
         if (rpcFault)
-          options.onWarning?.(
+          logger.warn(
             `RPC ${kind === 'answer' ? 'error' : kind} after block ${last?.number ?? '?'} (attempt ${failures}), retrying in ${wait} ms: ${shortMessage(error)}`,
+            { kind, attempt: failures, retryInMs: wait },
           )
         else options.onError?.(error)
         await sleep(wait, stopping.signal)
@@ -185,13 +191,13 @@ export async function followHeads(options: FollowOptions): Promise<() => Promise
   }
 
   const unwatch = await chain.watchHeads(wake, (error) =>
-    options.onWarning?.(`head subscription: ${shortMessage(error)}`),
+    logger.warn(`head subscription: ${shortMessage(error)}`),
   )
   const poll = setInterval(() => {
     chain
       .getHeader('latest')
       .then(wake)
-      .catch((error: unknown) => options.onWarning?.(`head poll: ${shortMessage(error)}`))
+      .catch((error: unknown) => logger.warn(`head poll: ${shortMessage(error)}`))
   }, options.pollIntervalMs ?? 2_000)
   poll.unref()
   // Catch up with blocks mined while pbj was down, and re-check the last one it processed.

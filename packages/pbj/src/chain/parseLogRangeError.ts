@@ -1,3 +1,4 @@
+import { walk } from '../internal/errors.js'
 /** A provider's refusal of an eth_getLogs range, as {@link parseLogRangeError} reads it. */
 export type LogRangeRefusal = {
   /** `blocks`: the range is over the provider's block limit (static); `results`: too many logs in it. */
@@ -59,16 +60,13 @@ function suggestedSpanIn(text: string): bigint | null {
 /** Messages and details along an error's cause chain (viem wraps the node's message in its own). */
 export function messagesOf(error: unknown): string[] {
   const out: string[] = []
-  for (let e = error, depth = 0; e && depth < 8; depth++) {
-    if (typeof e === 'string') {
-      out.push(e)
-      break
-    }
-    if (typeof e !== 'object') break
+  walk(error, (e) => {
+    if (typeof e === 'string') out.push(e)
+    if (!e || typeof e !== 'object') return true
     const { message, details } = e as { message?: unknown; details?: unknown }
     if (typeof details === 'string') out.push(details)
     if (typeof message === 'string') out.push(message)
-    e = (e as { cause?: unknown }).cause
-  }
+    return false
+  })
   return out
 }

@@ -1,5 +1,5 @@
 import { type Address, getAddress, isAddress } from 'viem'
-import { ConfigError } from '../internal/errors.js'
+import { UnknownContractError } from '../internal/errors.js'
 
 /**
  * Turns a trigger's `contract` (a name from the config, an address, or a list of addresses) into addresses.
@@ -17,10 +17,10 @@ export function resolveContract(
     if (isAddress(r, { strict: false })) return getAddress(r)
     const address = contracts[r]
     if (!address) {
-      const known = Object.keys(contracts)
-      throw new ConfigError(`Function '${functionName}': trigger.contract '${r}' is not a known contract`, {
-        details: `Known contracts: ${known.length ? known.join(', ') : '(none)'}`,
-        hint: `Add ${r}: { address: '0x…' } under contracts in pbj.config.ts, or use the contract's address.`,
+      throw new UnknownContractError({
+        name: r,
+        where: `Function '${functionName}': trigger.contract`,
+        known: Object.keys(contracts),
         meta: { field: 'trigger.contract', functionName },
       })
     }

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import type { Socket } from 'node:net'
-import { PbjError } from '../internal/errors.js'
+import { AnvilError, type PbjError } from '../internal/errors.js'
 import { getFreePort } from '../internal/freePort.js'
 import { resolveAnvilBinary } from './anvilBinary.js'
 
@@ -99,10 +99,14 @@ async function launch(
     const log = output.lines().join('\n')
     return {
       portTaken: /address already in use/i.test(log),
-      error: new PbjError(`Anvil failed to start on ${host}:${port}: ${reason}`, {
-        details: log ? `Anvil said:\n${log}` : `Binary: ${binary}`,
-        hint:
-          options.port === undefined ? undefined : `Port ${port} may be in use; pick another or omit port.`,
+      error: new AnvilError({
+        problem: 'exited',
+        host,
+        port,
+        reason: String(reason),
+        log,
+        binary,
+        portGiven: options.port !== undefined,
       }),
     }
   }
@@ -110,19 +114,14 @@ async function launch(
     await stop()
     return {
       portTaken: false,
-      error: new PbjError(`Anvil did not answer on ${rpcUrl} within ${readyTimeoutMs / 1000} s`, {
-        details: output.lines().join('\n') || undefined,
-        hint: 'The machine may be overloaded; try again, or point rpcUrl at a node you run yourself.',
-      }),
+      error: new AnvilError({ problem: 'silent', rpcUrl, readyTimeoutMs, log: output.lines().join('\n') }),
     }
   }
   if (outcome.answered !== chainId) {
     await stop()
     return {
       portTaken: true,
-      error: new PbjError(
-        `Another node answered on ${rpcUrl} (chain id ${outcome.answered}, not ${chainId})`,
-      ),
+      error: new AnvilError({ problem: 'other-node', rpcUrl, answered: outcome.answered, chainId }),
     }
   }
 

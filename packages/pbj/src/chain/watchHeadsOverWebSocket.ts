@@ -3,6 +3,7 @@ import { sleep } from '@pbj/internal/sleep.js'
 import { withTimeout } from '@pbj/internal/withTimeout.js'
 import { type RpcBlock, webSocket } from 'viem'
 import type { BlockHeader } from '../core/block.js'
+import { RpcError } from '../internal/errors.js'
 
 type SocketClient = { close(): void }
 type HeadsTransport = {
@@ -109,7 +110,7 @@ export async function watchHeadsOverWebSocket(options: WatchHeadsOptions): Promi
       })
     })()
     try {
-      await withTimeout(attempt, timeout, () => new Error(`newHeads subscription at ${url} timed out`))
+      await withTimeout(attempt, timeout, () => new RpcError(`newHeads subscription at ${url} timed out`))
     } catch (error) {
       ;(client as SocketClient | null)?.close()
       throw error
@@ -194,5 +195,5 @@ function asError(error: unknown, url: string): Error {
       : typeof e?.message === 'string' && e.message
         ? e.message
         : String(error)
-  return new Error(`newHeads at ${url}: ${message}`, { cause: error })
+  return new RpcError(`newHeads at ${url}: ${message}`, { cause: error })
 }

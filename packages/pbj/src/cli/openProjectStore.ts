@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import type { PbjConfig } from '../config/schema.js'
 import type { Store } from '../core/store.js'
-import { PbjError } from '../internal/errors.js'
+import { NoDatabaseError } from '../internal/errors.js'
 import { createSqliteStore } from '../store/sqlite/createSqliteStore.js'
 
 /**
@@ -16,9 +16,7 @@ export function openProjectStore(dir: string, config: PbjConfig): Store {
   const database =
     config.database ?? join(dir, '.pbj', existsSync(join(dir, '.pbj', 'pbj.db')) ? 'pbj.db' : 'dev.db')
   if (!existsSync(database)) {
-    throw new PbjError(`No pbj database at ${database}`, {
-      hint: 'Run `pbj dev` or `pbj start` in this folder first, or set database in pbj.config.ts.',
-    })
+    throw new NoDatabaseError({ database })
   }
   return createSqliteStore({ path: database })
 }

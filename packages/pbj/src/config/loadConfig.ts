@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { build } from 'esbuild'
-import { ConfigError } from '../internal/errors.js'
+import { ConfigFileError } from '../internal/errors.js'
 import type { PbjConfig } from './schema.js'
 import { validateConfig } from './validateConfig.js'
 
@@ -26,11 +26,7 @@ export async function loadConfig(dir: string): Promise<{ config: PbjConfig; file
     try {
       raw = JSON.parse(readFileSync(file, 'utf8'))
     } catch (cause) {
-      throw new ConfigError(`${name} is not valid JSON`, {
-        cause,
-        details: String(cause),
-        hint: 'Fix the JSON syntax.',
-      })
+      throw new ConfigFileError({ file: name, problem: 'json', cause })
     }
   } else {
     raw = await importTs(file, name)
@@ -68,18 +64,13 @@ async function importTs(file: string, name: string): Promise<unknown> {
     }).catch((cause: { errors?: { text: string; location?: { line: number; column: number } | null }[] }) => {
       const e = cause.errors?.[0]
       const at = e?.location ? `:${e.location.line}:${e.location.column}` : ''
-      throw new ConfigError(`${name}${at}: ${e?.text ?? String(cause)}`, {
-        cause,
-        hint: 'Fix the syntax error.',
-      })
+      throw new ConfigFileError({ file: name, problem: 'syntax', at, text: e?.text ?? String(cause), cause })
     })
     const target = join(out, 'config.mjs')
     await writeFile(target, result.outputFiles[0]?.text ?? '')
     const mod = (await import(pathToFileURL(target).href)) as { default?: unknown }
     if (mod.default === undefined) {
-      throw new ConfigError(`${name} has no default export`, {
-        hint: "Write `export default defineConfig({ … })` with `import { defineConfig } from 'pbj'`.",
-      })
+      throw new ConfigFileError({ file: name, problem: 'no-default-export' })
     }
     return mod.default
   } finally {

@@ -1,5 +1,5 @@
 import type { Address, Hex } from 'viem'
-import { PbjError } from '../internal/errors.js'
+import { ConfigError, UnknownContractError } from '../internal/errors.js'
 import type { PaymentOptions } from '../payment/createPaymentMeter.js'
 import { projectIdOf } from '../payment/projectIdOf.js'
 import type { PbjConfig } from './schema.js'
@@ -20,14 +20,18 @@ export function resolvePayment(
   const name = p.contract ?? 'ExecutionBalance'
   const contract = /^0x[0-9a-fA-F]{40}$/.test(name) ? (name as Address) : contracts[name]
   if (!contract) {
-    throw new PbjError(`payment.contract '${name}' is not in contracts`, {
-      hint: 'Add the ExecutionBalance address under contracts, or set payment.contract to its address.',
+    throw new UnknownContractError({
+      name,
+      where: 'payment.contract',
+      known: Object.keys(contracts),
+      orElse: 'set payment.contract to the ExecutionBalance address',
+      meta: { field: 'payment.contract' },
     })
   }
   const derived =
     p.owner !== undefined && p.salt !== undefined ? projectIdOf(p.owner as Address, p.salt) : null
   if (derived && p.projectId !== undefined && derived.toLowerCase() !== p.projectId.toLowerCase()) {
-    throw new PbjError(
+    throw new ConfigError(
       `payment.projectId ${p.projectId} is not the project of payment.owner and payment.salt`,
       {
         details: `ExecutionBalance.projectIdOf(${p.owner}, ${p.salt}) = ${derived}`,

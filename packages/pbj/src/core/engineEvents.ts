@@ -48,6 +48,5 @@ export type EngineEvents = {
     attempt: number
   }
   reorg: { ancestor: bigint; orphaned: number; compensations: number }
-  warning: string
   error: unknown
 }

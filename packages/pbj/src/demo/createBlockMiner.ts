@@ -1,6 +1,7 @@
 import type { PublicClient, TestClient } from 'viem'
 import type { EngineEvents } from '../core/engineEvents.js'
 import type { Engine } from '../engine/createEngine.js'
+import { DemoCheckError } from '../internal/errors.js'
 import { now } from '../internal/now.js'
 import { waitFor } from '../internal/waitFor.js'
 
@@ -123,7 +124,7 @@ export function createBlockMiner(
         timer = setTimeout(
           () =>
             reject(
-              new Error(
+              new DemoCheckError(
                 `${move.functionName}: ${ackedAt.size} of ${cars.size} cars acknowledged '${move.stage}' within ${timeoutMs} ms of block ${block.number}`,
               ),
             ),

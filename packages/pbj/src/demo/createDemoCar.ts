@@ -7,7 +7,7 @@ import {
 } from '@pbj/contracts/artifacts'
 import { type Address, getAddress, type Hash, type Hex, maxUint256, parseEventLogs } from 'viem'
 import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts'
-import { PbjError } from '../internal/errors.js'
+import { DemoCheckError, TransactionRevertedError } from '../internal/errors.js'
 import { type DemoClients, demoClients } from './demoClients.js'
 import type { DemoDeployment } from './deployDemo.js'
 import { type LoanPolicy, type LoanTerms, signDeviceRegistration, signLoanConsent } from './signConsents.js'
@@ -144,7 +144,7 @@ export async function createDemoCar(
     }),
   )
   if (!walletReceipt.contractAddress)
-    throw new PbjError('Deploying the demo CarWallet returned no contract address')
+    throw new DemoCheckError('deploying the demo CarWallet returned no contract address')
   // Receipts carry lowercase addresses; checksum them so they compare equal to what events decode to.
   const walletAddress = getAddress(walletReceipt.contractAddress)
 
@@ -193,7 +193,7 @@ export async function createDemoCar(
     }),
   )
   const [opened] = parseEventLogs({ abi: carLoanAbi, eventName: 'LoanOpened', logs: loanReceipt.logs })
-  if (!opened) throw new PbjError('Opening the demo loan emitted no LoanOpened event')
+  if (!opened) throw new DemoCheckError('opening the demo loan emitted no LoanOpened event')
   const { loanId } = opened.args
 
   await confirm(
@@ -240,6 +240,6 @@ export async function createDemoCar(
 
 async function confirm(clients: DemoClients, hash: Hash) {
   const receipt = await clients.publicClient.waitForTransactionReceipt({ hash })
-  if (receipt.status !== 'success') throw new PbjError(`A demo transaction reverted (${hash})`)
+  if (receipt.status !== 'success') throw new TransactionRevertedError({ hash, what: 'Demo transaction' })
   return receipt
 }

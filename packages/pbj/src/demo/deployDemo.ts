@@ -10,7 +10,7 @@ import {
 } from '@pbj/contracts/artifacts'
 import { type Abi, type Address, createPublicClient, getAddress, type Hex, http } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
-import { PbjError } from '../internal/errors.js'
+import { RpcError, TransactionRevertedError } from '../internal/errors.js'
 import { type DemoAccount, demoAccounts } from './accounts.js'
 import { type DemoClients, demoClients } from './demoClients.js'
 
@@ -57,7 +57,7 @@ export async function deployDemo(params: {
       accounts: { lender, owner: demoAccounts.owner, operator: demoAccounts.operator },
     }
   } catch (cause) {
-    throw new PbjError(`Could not deploy the demo contracts to ${rpcUrl}`, {
+    throw new RpcError(`Could not deploy the demo contracts to ${rpcUrl}`, {
       cause,
       details: cause instanceof Error ? cause.message : String(cause),
       hint: 'The demo needs a dev chain (e.g. the embedded Anvil) where its deployer account holds ETH.',
@@ -74,7 +74,7 @@ async function deploy(
   const hash = await clients.lender.deployContract({ abi, bytecode, args })
   const receipt = await clients.publicClient.waitForTransactionReceipt({ hash })
   if (receipt.status !== 'success' || !receipt.contractAddress) {
-    throw new PbjError(`Deploying a demo contract reverted (transaction ${hash})`)
+    throw new TransactionRevertedError({ hash, what: 'Demo contract deployment' })
   }
   // Receipts carry lowercase addresses; checksum them so they compare equal to what events decode to.
   return getAddress(receipt.contractAddress)

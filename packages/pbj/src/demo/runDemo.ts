@@ -15,6 +15,7 @@ import {
 import { privateKeyToAccount } from 'viem/accounts'
 import { immobilizerClass } from '../deviceClasses/immobilizer/immobilizerClass.js'
 import { createEngine } from '../engine/createEngine.js'
+import { DemoCheckError } from '../internal/errors.js'
 import { now } from '../internal/now.js'
 import { checkUsage } from '../payment/checkUsage.js'
 import { projectIdOf, saltOf } from '../payment/projectIdOf.js'
@@ -107,7 +108,7 @@ export async function runDemo(options: { onEvent: (event: DemoEvent) => void; br
   const installments: DemoInstallment[] = []
   try {
     const car = stack.cars[0]
-    if (!car) throw new Error('the demo stack made no car')
+    if (!car) throw new DemoCheckError('the demo stack made no car')
     const { functions, errors } = await loadFunctions(join(demoProjectDir, 'functions'))
     if (errors.length > 0) throw errors[0]
     const transport = http(stack.rpcUrl)
@@ -132,7 +133,7 @@ export async function runDemo(options: { onEvent: (event: DemoEvent) => void; br
     })
     const confirmed = async (hash: Hex) => {
       const receipt = await pub.waitForTransactionReceipt({ hash, pollingInterval: 50 })
-      if (receipt.status !== 'success') throw new Error(`demo transaction ${hash} reverted`)
+      if (receipt.status !== 'success') throw new DemoCheckError(`demo transaction ${hash} reverted`)
     }
 
     // Prepaid execution: the operator publishes its prices, the owner funds the project's balance, and
@@ -278,19 +279,20 @@ export async function runDemo(options: { onEvent: (event: DemoEvent) => void; br
         fromBlock: blockNumber,
         toBlock: blockNumber,
       })
-      if (logs.length !== 1) throw new Error(`block ${blockNumber} paid ${logs.length} installments, not 1`)
+      if (logs.length !== 1)
+        throw new DemoCheckError(`block ${blockNumber} paid ${logs.length} installments, not 1`)
       const log = logs[0] as (typeof logs)[number]
       const tx = await pub.getTransaction({ hash: log.transactionHash })
       if (tx.to?.toLowerCase() !== car.walletAddress.toLowerCase())
-        throw new Error(`installment paid by ${tx.to}, not the car's wallet`)
+        throw new DemoCheckError(`installment paid by ${tx.to}, not the car's wallet`)
       if (log.args.payer?.toLowerCase() !== car.walletAddress.toLowerCase())
-        throw new Error(`installment paid from ${log.args.payer}, not the car's wallet`)
+        throw new DemoCheckError(`installment paid from ${log.args.payer}, not the car's wallet`)
       const { functionName } = decodeFunctionData({ abi: carWalletAbi, data: tx.input })
       const collectedBy = functionName === 'payDue' ? ('autopay' as const) : ('reload' as const)
       const expectedFrom =
         collectedBy === 'autopay' ? stack.deployment.accounts.operator.address : demoAccounts.owner.address
       if (tx.from.toLowerCase() !== expectedFrom.toLowerCase())
-        throw new Error(`${functionName} was sent by ${tx.from}, not ${expectedFrom}`)
+        throw new DemoCheckError(`${functionName} was sent by ${tx.from}, not ${expectedFrom}`)
       const entry: DemoInstallment = {
         installment: installments.length + 1,
         collectedBy,
@@ -310,7 +312,7 @@ export async function runDemo(options: { onEvent: (event: DemoEvent) => void; br
     const notWarned = (when: string) => {
       const s = agent.state()
       if (s.locked || (s.immobilizer?.stage ?? 'none') !== 'none')
-        throw new Error(`car ${s.locked ? 'locked' : 'warned'} ${when}`)
+        throw new DemoCheckError(`car ${s.locked ? 'locked' : 'warned'} ${when}`)
     }
 
     await test.setAutomine(false)
@@ -322,11 +324,12 @@ export async function runDemo(options: { onEvent: (event: DemoEvent) => void; br
     const afterPay = await loan()
     notWarned('although installment 1 was paid')
     if (afterPay.nextDueAt !== car.firstDueAt + BigInt(car.period))
-      throw new Error('installment 1 was not collected')
+      throw new DemoCheckError('installment 1 was not collected')
     if ((await walletBalance()) !== car.installment)
-      throw new Error("the car's wallet does not hold installment 2")
+      throw new DemoCheckError("the car's wallet does not hold installment 2")
     const first = await collected(paid.number)
-    if (first.collectedBy !== 'reload') throw new Error('installment 1 was not collected by the reload')
+    if (first.collectedBy !== 'reload')
+      throw new DemoCheckError('installment 1 was not collected by the reload')
     emit({
       type: 'step',
       step: 'paid-on-time',
@@ -345,10 +348,12 @@ export async function runDemo(options: { onEvent: (event: DemoEvent) => void; br
     const afterAutopay = await loan()
     notWarned('after autopay')
     if (afterAutopay.nextDueAt !== afterPay.nextDueAt + BigInt(car.period))
-      throw new Error(`installment 2 was not collected at its due date (block ${dueBlock.number})`)
+      throw new DemoCheckError(`installment 2 was not collected at its due date (block ${dueBlock.number})`)
     const second = await collected(autopaid.number)
-    if (second.collectedBy !== 'autopay') throw new Error('installment 2 was not collected by autopay')
-    if ((await walletBalance()) !== 0n) throw new Error("the car's wallet is not empty after autopay")
+    if (second.collectedBy !== 'autopay')
+      throw new DemoCheckError('installment 2 was not collected by autopay')
+    if ((await walletBalance()) !== 0n)
+      throw new DemoCheckError("the car's wallet is not empty after autopay")
     emit({
       type: 'step',
       step: 'autopay',
@@ -370,7 +375,8 @@ export async function runDemo(options: { onEvent: (event: DemoEvent) => void; br
     })
     const warned = await mineAndAwaitCar('warning', afterAutopay.nextDueAt)
     const warning = agent.state().immobilizer?.warning
-    if (!warning || warning.final) throw new Error('car did not show the warning at the missed due date')
+    if (!warning || warning.final)
+      throw new DemoCheckError('car did not show the warning at the missed due date')
     emit({
       type: 'step',
       step: 'warning',
@@ -386,7 +392,7 @@ export async function runDemo(options: { onEvent: (event: DemoEvent) => void; br
     const hours = Number(policy.finalWarning) / 3_600
     const finalWarned = await mineAndAwaitCar('final-warning', lockAt - policy.finalWarning)
     const finalWarning = agent.state().immobilizer?.warning
-    if (!finalWarning?.final) throw new Error('car did not show the final warning')
+    if (!finalWarning?.final) throw new DemoCheckError('car did not show the final warning')
     emit({
       type: 'step',
       step: 'final-warning',
@@ -401,7 +407,7 @@ export async function runDemo(options: { onEvent: (event: DemoEvent) => void; br
     // 5. one second before due + grace: still current, never locked early
     const early = await mine(lockAt - 1n)
     if (agent.state().locked)
-      throw new Error(`car locked at ${early.timestamp}, before due + grace (${lockAt})`)
+      throw new DemoCheckError(`car locked at ${early.timestamp}, before due + grace (${lockAt})`)
     emit({
       type: 'step',
       step: 'before-deadline',
@@ -415,7 +421,7 @@ export async function runDemo(options: { onEvent: (event: DemoEvent) => void; br
     const lock = await mineAndAwaitCar('lock', lockAt)
     const lockedState = agent.state()
     if (!lockedState.locked || lockedState.message !== LOCK_MESSAGE)
-      throw new Error('car did not show the lock message')
+      throw new DemoCheckError('car did not show the lock message')
     lockLatencyMs = lock.latency.ack
     emit({
       type: 'step',
@@ -431,9 +437,10 @@ export async function runDemo(options: { onEvent: (event: DemoEvent) => void; br
     // 7. the owner reloads the wallet: the installment is collected in that block and the car unlocks
     await reload(car.installment)
     const unlock = await mineAndAwaitCar('unlock')
-    if (agent.state().locked) throw new Error('car still locked after the reload')
+    if (agent.state().locked) throw new DemoCheckError('car still locked after the reload')
     const third = await collected(unlock.block.number)
-    if (third.collectedBy !== 'reload') throw new Error('installment 3 was not collected by the reload')
+    if (third.collectedBy !== 'reload')
+      throw new DemoCheckError('installment 3 was not collected by the reload')
     unlockLatencyMs = unlock.latency.ack
     emit({
       type: 'step',
@@ -448,13 +455,13 @@ export async function runDemo(options: { onEvent: (event: DemoEvent) => void; br
 
     // 8. the bill: settle every metered run on ExecutionBalance and check the chain charged exactly that
     const payment = engine.payment
-    if (!payment) throw new Error('the demo engine meters no runs')
+    if (!payment) throw new DemoCheckError('the demo engine meters no runs')
     for (let i = 0; i < 5 && (await engine.store.usage.unsettled()).length > 0; i++) {
-      if (!(await payment.settle())) throw new Error('the execution balance cannot pay the runs')
+      if (!(await payment.settle())) throw new DemoCheckError('the execution balance cannot pay the runs')
       await mine()
       const deadline = now() + 10_000
       while ((await engine.store.usage.settlements()).some((x) => x.minedAt === null)) {
-        if (now() > deadline) throw new Error('the settlement was not mined')
+        if (now() > deadline) throw new DemoCheckError('the settlement was not mined')
         await engine.relayer?.tick()
         await payment.refresh()
         await new Promise((r) => setTimeout(r, 20))
@@ -484,11 +491,13 @@ export async function runDemo(options: { onEvent: (event: DemoEvent) => void; br
       functionName: 'balanceOf',
       args: [projectId],
     })
-    if (rows.length === 0) throw new Error('no run was metered')
+    if (rows.length === 0) throw new DemoCheckError('no run was metered')
     if (!check.ok || check.settledOnChain !== check.metered)
-      throw new Error(`settled ${check.settledOnChain} on chain, metered ${check.metered}`)
+      throw new DemoCheckError(`settled ${check.settledOnChain} on chain, metered ${check.metered}`)
     if (balanceAfter !== demoDeposit - check.settledOnChain)
-      throw new Error(`execution balance ${balanceAfter}, expected ${demoDeposit - check.settledOnChain}`)
+      throw new DemoCheckError(
+        `execution balance ${balanceAfter}, expected ${demoDeposit - check.settledOnChain}`,
+      )
     emit({
       type: 'summary',
       ok: true,

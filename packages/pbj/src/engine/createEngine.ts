@@ -15,6 +15,7 @@ import { followHeads } from '../chain/followHeads.js'
 import type { EngineEvents } from '../core/engineEvents.js'
 import type { Store } from '../core/store.js'
 import { createEmitter, type Emitter } from '../internal/createEmitter.js'
+import { MissingConfigError } from '../internal/errors.js'
 import { type Logger, silentLogger } from '../internal/logger.js'
 import { createMetrics } from '../internal/metrics.js'
 import { createShutdown } from '../internal/shutdown.js'
@@ -142,7 +143,11 @@ export type Engine = {
 export async function createEngine(options: EngineOptions): Promise<Engine> {
   const logger = options.logger ?? silentLogger
   if (options.payment && !options.operatorKey)
-    throw new Error('payment needs operatorKey: the engine settles usage as the contract’s operator')
+    throw new MissingConfigError({
+      field: 'operatorKey',
+      message: 'payment needs operatorKey: the engine settles usage as the contract’s operator',
+      hint: 'Set operatorKey to the key of ExecutionBalance’s operator (0x + 64 hex digits), or remove payment.',
+    })
   // Before connecting anything: a class naming an unknown contract is a config error, not a leak.
   const deviceClass = options.deviceClass ?? null
   deviceClass?.check?.(options.contracts ?? {})
@@ -168,7 +173,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     clientId: `pbj-engine-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
     ...Object.fromEntries(Object.entries(options.broker ?? {}).filter(([, v]) => v !== undefined)),
     domain,
-    onWarning: (m) => logger.warn(m),
+    logger,
   })
   const events = createEmitter<EngineEvents>()
   const store = createSqliteStore({ path: options.database })
@@ -179,6 +184,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
         store,
         account: options.operatorKey as Hex,
         chainId: chain.chainId,
+        logger,
       })
     : null
   const blockTimes = createBlockTimes({ chain, store, events })
@@ -208,12 +214,13 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     events,
     signer,
     chainTime: blockTimes.timeOf,
+    logger,
     ...options.devices,
   })
   const sandbox =
     options.sandbox?.isolation === 'process' ? createProcessSandbox(limits) : createSandbox(limits)
   const payment = options.payment
-    ? createPaymentMeter({ store, chain, relayer, queue, events }, options.payment)
+    ? createPaymentMeter({ store, chain, relayer, queue, logger }, options.payment)
     : null
   // Replaced whole by setFunctions (hot reload); the stages read it through the getters below.
   let loaded: LoadedFunctions = { functions: new Map(), index: createTriggerIndex([], {}) }
@@ -221,7 +228,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     chain,
     store,
     dispatcher,
-    events,
+    logger,
     relayer,
     deviceClass,
     // The signer's: null without an operator key or a DeviceRegistry (then nothing can be signed anyway).
@@ -260,15 +267,9 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   const refreshPayment = () =>
     void payment
       ?.refresh()
-      .catch((e) =>
-        events.emit('warning', `payment: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`),
-      )
-  events.on('warning', (m) => logger.warn(m))
-  relayer?.events.on('warning', (m) => events.emit('warning', m))
+      .catch((e) => logger.warn(`payment: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`))
   // A tracker pass that failed (the RPC away) is retried on the next block: a warning, not an engine error.
-  relayer?.events.on('error', (e) =>
-    events.emit('warning', `relayer: ${e instanceof Error ? e.message : String(e)}`),
-  )
+  relayer?.events.on('error', (e) => logger.warn(`relayer: ${e instanceof Error ? e.message : String(e)}`))
   // Each processed block wakes the relayer's tracker, so receipts and replacements follow the chain.
   events.on('block', (b) => relayer?.poke(b.number))
   // Deposits (and settlements) show in the balance read after each block; the poll covers a quiet chain.
@@ -346,7 +347,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
         addresses: () => loaded.index.addresses,
         onReorg: (ancestor) => handleReorg(blockServices, ancestor),
         ...(options.chain?.startBlock === undefined ? {} : { startBlock: options.chain.startBlock }),
-        onWarning: (m) => events.emit('warning', m),
+        logger,
         onError: (error) => {
           logger.error(`chain follower: ${error instanceof Error ? error.message : String(error)}`)
           events.emit('error', error)

@@ -8,6 +8,7 @@ import type { EngineEvents } from '../core/engineEvents.js'
 import type { Job } from '../core/job.js'
 import { createEmitter } from '../internal/createEmitter.js'
 import { parseJson } from '../internal/json.js'
+import { silentLogger } from '../internal/logger.js'
 import { createMemoryQueue } from '../queue/createMemoryQueue.js'
 import { loadFunction } from '../runtime/loadFunction.js'
 import { createSqliteStore } from '../store/sqlite/createSqliteStore.js'
@@ -55,6 +56,7 @@ describe('processBlock', () => {
           limits: { timeoutMs: 1000, memoryMb: 64, kvValueBytes: 1024, kvTotalBytes: 1024 },
           retry: { maxAttempts: 8, backoffMs: 200, maxBackoffMs: 30_000, on: 'faults' },
         },
+        logger: silentLogger,
       },
       chain,
       store,

@@ -13,7 +13,7 @@ import type { Common, LoadedFunctions } from './types.js'
 
 /** What processBlock uses: the chain id, the chain and store planBlock reads, the queue, the trigger index. */
 export type BlockServices = {
-  common: Pick<Common, 'options'>
+  common: Pick<Common, 'options' | 'logger'>
   chain: ChainConnection
   store: Store
   queue: Pick<Queue, 'push'>
@@ -53,7 +53,7 @@ export async function processBlock(
       index,
       store: services.store,
       chain: services.chain,
-      onWarning: (m) => services.events.emit('warning', m),
+      logger: services.common.logger,
     },
     header,
     logs,

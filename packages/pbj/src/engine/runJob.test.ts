@@ -68,7 +68,7 @@ async function setup(sources: Record<string, string>, kvValueBytes = 64 * 1024) 
       chain,
       store,
       dispatcher: { dispatch: () => expect.fail('no device command is expected') },
-      events,
+      logger: silentLogger,
       relayer: null,
       deviceClass: null,
       operator: null,

@@ -1,3 +1,4 @@
+import { messageOf } from '@pbj/internal/messageOf.js'
 import { CommandRefusedError } from '../actions/devices/CommandRefusedError.js'
 import type { EngineEvents } from '../core/engineEvents.js'
 import type { Job } from '../core/job.js'
@@ -16,7 +17,7 @@ import type { Common, HostServices } from './types.js'
 
 /** What runJob uses: the settings (retry, secrets) and metrics, the jobs and runs, the sandbox, the meter. */
 export type RunJobServices = {
-  common: Pick<Common, 'options' | 'metrics'>
+  common: Pick<Common, 'options' | 'logger' | 'metrics'>
   store: Pick<Store, 'getJob' | 'setJobStatus' | 'startRun' | 'finishRun'>
   sandbox: Pick<Sandbox, 'run'>
   events: Pick<Emitter<EngineEvents>, 'emit'>
@@ -145,14 +146,12 @@ export async function runJob(services: RunJobServices, job: Job): Promise<void> 
   await Promise.all([finished, status])
   if (payment) {
     // The run happened whatever the meter's fate: a metering fault is a warning, not a failed job.
-    await payment
-      .meter(job, run, counts)
-      .catch((e) =>
-        services.events.emit(
-          'warning',
-          `payment: run ${runId} not metered: ${e instanceof Error ? e.message : e}`,
-        ),
-      )
+    await payment.meter(job, run, counts).catch((e) =>
+      common.logger.warn(`payment: run ${runId} not metered: ${messageOf(e)}`, {
+        functionName: job.functionName,
+        runId,
+      }),
+    )
   }
   common.metrics.increment(`runs_${run.status}`)
   common.metrics.observe('run_duration_ms', run.durationMs ?? 0)

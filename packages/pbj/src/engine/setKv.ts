@@ -4,9 +4,6 @@ import { KvLimitError } from '../internal/errors.js'
 /** Default size limits of `ctx.kv`: one value, and all of a function's keys and values together. */
 export const defaultKvLimits = { valueBytes: 64 * 1024, totalBytes: 1024 * 1024 } as const
 
-const kib = (n: number) =>
-  n >= 1024 * 1024 ? `${+(n / 1024 / 1024).toFixed(2)} MiB` : `${+(n / 1024).toFixed(1)} KiB`
-
 /**
  * Serves `ctx.kv.set`: stores the value as JSON in the function's own scope, within the limits (UTF-8
  * bytes of the JSON: one value ≤ `limits.kvValueBytes`, the function's keys and values together ≤
@@ -33,23 +30,7 @@ export async function setKv(
   const json = JSON.stringify(value)
   const { kvValueBytes, kvTotalBytes } = services.limits
   const bytes = Buffer.byteLength(json)
-  if (bytes > kvValueBytes) {
-    throw new KvLimitError(
-      `ctx.kv.set('${key.slice(0, 64)}'): the value is ${kib(bytes)} as JSON; a value may be at most ${kib(kvValueBytes)}`,
-      {
-        hint: `Store less (e.g. ids and sums rather than whole records), split it over several keys, or raise limits.kvValueBytes in pbj.config.ts.`,
-        meta: { functionName, key, bytes, limit: kvValueBytes },
-      },
-    )
-  }
+  if (bytes > kvValueBytes) throw new KvLimitError({ functionName, key, bytes, limit: 'value', kvValueBytes })
   const { stored, scopeBytes } = await services.store.kvSet(functionName, key, json, kvTotalBytes)
-  if (!stored) {
-    throw new KvLimitError(
-      `ctx.kv.set('${key.slice(0, 64)}'): function '${functionName}' would hold ${kib(scopeBytes)} of kv; at most ${kib(kvTotalBytes)}`,
-      {
-        hint: `Delete keys it no longer needs (ctx.kv.delete), or raise limits.kvTotalBytes in pbj.config.ts.`,
-        meta: { functionName, key, bytes: scopeBytes, limit: kvTotalBytes },
-      },
-    )
-  }
+  if (!stored) throw new KvLimitError({ functionName, key, bytes: scopeBytes, limit: 'total', kvTotalBytes })
 }

@@ -16,14 +16,13 @@ import { TxRefusedError } from '../actions/relayer/TxRefusedError.js'
 import { createChainConnection } from '../chain/createChainConnection.js'
 import { type AnvilNode, startAnvil } from '../chain/startAnvil.js'
 import type { ChainConnection } from '../chain/types.js'
-import type { EngineEvents } from '../core/engineEvents.js'
 import type { Job } from '../core/job.js'
 import type { RelayedTx } from '../core/relayedTx.js'
 import type { Run } from '../core/run.js'
 import type { Store } from '../core/store.js'
 import { demoAccounts } from '../demo/accounts.js'
 import { type DemoDeployment, deployDemo } from '../demo/deployDemo.js'
-import { createEmitter } from '../internal/createEmitter.js'
+import { silentLogger } from '../internal/logger.js'
 import { createSqliteStore } from '../store/sqlite/createSqliteStore.js'
 import { createPaymentMeter, type PaymentOptions } from './createPaymentMeter.js'
 import { priceRun } from './priceRun.js'
@@ -100,11 +99,10 @@ const balanceOf = (projectId: Hex) =>
 function meterOf(projectId: Hex, options: Partial<PaymentOptions> = {}) {
   const store = createSqliteStore({ path: ':memory:' })
   stores.push(store)
-  const events = createEmitter<EngineEvents>()
   const warnings: string[] = []
-  events.on('warning', (w) => warnings.push(w))
+  const logger = { warn: (message: string) => void warnings.push(message) }
   const queued: Job[] = []
-  const services = { store, chain, relayer, events, queue: { push: (jobs: Job[]) => queued.push(...jobs) } }
+  const services = { store, chain, relayer, logger, queue: { push: (jobs: Job[]) => queued.push(...jobs) } }
   const meter = createPaymentMeter(services, {
     contract: contract(),
     projectId,
@@ -477,7 +475,7 @@ describe('createPaymentMeter', () => {
         store: before.store,
         chain,
         relayer,
-        events: createEmitter<EngineEvents>(),
+        logger: silentLogger,
         queue: { push() {} },
       },
       { contract: contract(), projectId },

@@ -2,12 +2,12 @@ import { executionBalanceAbi } from '@pbj/contracts'
 import { type Address, encodeFunctionData, type Hex } from 'viem'
 import type { Relayer } from '../actions/relayer/createRelayer.js'
 import type { ChainConnection } from '../chain/types.js'
-import type { EngineEvents } from '../core/engineEvents.js'
 import type { Job } from '../core/job.js'
 import type { Run } from '../core/run.js'
 import type { Store } from '../core/store.js'
 import type { Settlement, UsageRow } from '../core/usage.js'
-import type { Emitter } from '../internal/createEmitter.js'
+import { MissingConfigError } from '../internal/errors.js'
+import type { Logger } from '../internal/logger.js'
 import type { Queue } from '../queue/types.js'
 import { formatTusd } from './formatTusd.js'
 import { DEMO_ETH_PRICE_MICROS, priceRun } from './priceRun.js'
@@ -54,7 +54,7 @@ export type PaymentServices = {
   /** Sends settlements from the operator account (the contract's operator). */
   relayer: Pick<Relayer, 'send' | 'get'> | null
   queue: Pick<Queue, 'push'>
-  events: Pick<Emitter<EngineEvents>, 'emit'>
+  logger: Pick<Logger, 'warn'>
 }
 
 const zeroPrices: Prices = { perRunMicros: 0n, perMsMicros: 0n, perDeviceMessageMicros: 0n, gasMarkupBps: 0n }
@@ -117,10 +117,9 @@ export function createPaymentMeter(services: PaymentServices, options: PaymentOp
     if (!tx) return 'missing' as const
     if (tx.status === 'failed' || tx.receipt?.status === 'reverted') {
       await store.usage.dropSettlement(s.key)
-      services.events.emit(
-        'warning',
-        `payment: settlement ${s.key} failed (${tx.error ?? 'reverted'}); retrying`,
-      )
+      services.logger.warn(`payment: settlement ${s.key} failed (${tx.error ?? 'reverted'}); retrying`, {
+        settlement: s.key,
+      })
       return 'dropped' as const
     }
     if (tx.receipt?.status !== 'success') return 'pending' as const
@@ -133,7 +132,11 @@ export function createPaymentMeter(services: PaymentServices, options: PaymentOp
 
   const send = async (s: Omit<Settlement, 'minedAt'>) => {
     const relayer = services.relayer
-    if (!relayer) throw new Error('payment: settling needs the engine’s operator key')
+    if (!relayer)
+      throw new MissingConfigError({
+        field: 'operatorKey',
+        message: 'payment: settling needs the engine’s operator key',
+      })
     await relayer.send({
       idempotencyKey: s.key,
       to: options.contract,
@@ -193,8 +196,7 @@ export function createPaymentMeter(services: PaymentServices, options: PaymentOp
   }
   const settleQuietly = () =>
     void settle().catch((error) =>
-      services.events.emit(
-        'warning',
+      services.logger.warn(
         `payment: settlement not sent: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`,
       ),
     )
@@ -234,7 +236,10 @@ export function createPaymentMeter(services: PaymentServices, options: PaymentOp
       const why = reason()
       heldCount++
       await store.setJobStatus(job.id, 'held', { lastError: why })
-      services.events.emit('warning', `${job.functionName}: run held: ${why}`)
+      services.logger.warn(`${job.functionName}: run held: ${why}`, {
+        functionName: job.functionName,
+        jobId: job.id,
+      })
       return false
     },
     abandon() {

@@ -2,7 +2,7 @@ import { messageOf } from '@pbj/internal/messageOf.js'
 import ivm from 'isolated-vm'
 import { type HostMethod, hostMethodNames } from '../function/hostMethods.js'
 import { displayPath } from '../internal/displayPath.js'
-import { FunctionBuildError, PbjError } from '../internal/errors.js'
+import { FunctionBuildError, RunInputError } from '../internal/errors.js'
 import { bootstrapFilename, bootstrapSource } from './bootstrap.js'
 import { bundleGlobal } from './bundleFunction.js'
 import type { LogBuffer } from './createLogBuffer.js'
@@ -122,13 +122,7 @@ export async function createInstance(
             release: true,
           })
         } catch (error) {
-          throw new PbjError(
-            `The input of a run of '${bundle.name}' cannot enter the sandbox: ${messageOf(error)}`,
-            {
-              hint: 'RunInput must be plain data: strings, numbers, bigints, booleans, arrays and objects.',
-              cause: error,
-            },
-          )
+          throw new RunInputError({ functionName: bundle.name, cause: error })
         }
         return run.apply(undefined, [copy], { result: { promise: true, copy: true } })
       },

@@ -1,6 +1,6 @@
 import { createKeyedLock } from '@pbj/internal/createKeyedLock.js'
 import { messageOf } from '@pbj/internal/messageOf.js'
-import { PbjError, SandboxCrashedError } from '../internal/errors.js'
+import { PbjError, RunInputError, SandboxCrashedError, UnknownFunctionError } from '../internal/errors.js'
 import { crashedResult, crashHint, type SandboxChild } from './createSandboxChild.js'
 import { createSandboxSupervisor, disposedError } from './createSandboxSupervisor.js'
 import type { FunctionBundle } from './loadFunction.js'
@@ -79,12 +79,7 @@ export function createProcessSandbox(
       return crashedResult(new SandboxCrashedError(message, { hint: crashHint, cause: error }), started)
     }
     return child.run(bundle, { entry, input, timeoutMs }, host, started).catch((error: unknown) => {
-      throw error instanceof PbjError
-        ? error
-        : new PbjError(`The input of a run of '${name}' cannot enter the sandbox: ${messageOf(error)}`, {
-            hint: 'RunInput must be plain data: strings, numbers, bigints, booleans, arrays and objects.',
-            cause: error,
-          })
+      throw error instanceof PbjError ? error : new RunInputError({ functionName: name, cause: error })
     })
   }
 
@@ -112,15 +107,11 @@ export function createProcessSandbox(
       assertOpen()
       const bundle = bundles.get(name)
       if (!bundle) {
-        throw new PbjError(`No function named '${name}' is loaded in the sandbox`, {
-          hint: `Load it with sandbox.load(bundle) first. Loaded: ${[...bundles.keys()].join(', ') || 'none'}.`,
-        })
+        throw new UnknownFunctionError({ name, loaded: [...bundles.keys()] })
       }
       const entry = runOptions.entry ?? 'handler'
       if (entry === 'onReorg' && !bundle.hasOnReorg) {
-        throw new PbjError(`Function '${name}' has no onReorg handler`, {
-          hint: 'Check bundle.hasOnReorg before running the onReorg entry.',
-        })
+        throw new UnknownFunctionError({ name, onReorg: true })
       }
       return queues.run(name, () => runOnChild(name, bundle, input, host, entry, runOptions.timeoutMs))
     },

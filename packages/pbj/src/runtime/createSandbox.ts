@@ -1,6 +1,6 @@
 import { createLock, type Lock } from '@pbj/internal/createLock.js'
 import { messageOf } from '@pbj/internal/messageOf.js'
-import { PbjError, SandboxCrashedError } from '../internal/errors.js'
+import { SandboxCrashedError, SandboxDisposedError, UnknownFunctionError } from '../internal/errors.js'
 import { createInstance, type Instance } from './createInstance.js'
 import type { FunctionBundle } from './loadFunction.js'
 import { createStackMapper } from './mapStack.js'
@@ -68,7 +68,7 @@ export function createSandbox(options: { memoryMb?: number; timeoutMs?: number }
   const enqueue = <T>(slot: Slot, task: () => Promise<T>): Promise<T> => slot.lock.run(task)
   const assertOpen = () => {
     if (!disposed) return
-    throw new PbjError('The sandbox was disposed', { hint: 'Create a new sandbox with createSandbox().' })
+    throw new SandboxDisposedError({ factory: 'createSandbox' })
   }
 
   /** Hands the waiting runs to the isolate, a batch at a time, after what is already queued for the slot. */
@@ -168,15 +168,11 @@ export function createSandbox(options: { memoryMb?: number; timeoutMs?: number }
       assertOpen()
       const slot = slots.get(name)
       if (!slot) {
-        throw new PbjError(`No function named '${name}' is loaded in the sandbox`, {
-          hint: `Load it with sandbox.load(bundle) first. Loaded: ${[...slots.keys()].join(', ') || 'none'}.`,
-        })
+        throw new UnknownFunctionError({ name, loaded: [...slots.keys()] })
       }
       const entry = runOptions.entry ?? 'handler'
       if (entry === 'onReorg' && !slot.bundle.hasOnReorg) {
-        throw new PbjError(`Function '${name}' has no onReorg handler`, {
-          hint: 'Check bundle.hasOnReorg before running the onReorg entry.',
-        })
+        throw new UnknownFunctionError({ name, onReorg: true })
       }
       return new Promise((resolve, reject) => {
         slot.waiting.push({

@@ -1,5 +1,5 @@
 import { backoffDelay } from '@pbj/internal/backoffDelay.js'
-import { PbjError, SandboxCrashedError } from '../internal/errors.js'
+import { SandboxCrashedError, SandboxDisposedError } from '../internal/errors.js'
 import { createSandboxChild, type SandboxChild } from './createSandboxChild.js'
 
 /**
@@ -45,8 +45,7 @@ const maxBackoffMs = 10_000
  * @example
  * if (supervisor.isDisposed()) throw disposedError()
  */
-export const disposedError = () =>
-  new PbjError('The sandbox was disposed', { hint: 'Create a new sandbox with createProcessSandbox().' })
+export const disposedError = () => new SandboxDisposedError({ factory: 'createProcessSandbox' })
 
 /**
  * Creates the restart supervisor of a process sandbox (the model is Temporal's threaded-vm, whose workflow

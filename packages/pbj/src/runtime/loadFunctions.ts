@@ -2,7 +2,7 @@ import { readdir, stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { messageOf } from '@pbj/internal/messageOf.js'
 import { displayPath } from '../internal/displayPath.js'
-import { FunctionBuildError } from '../internal/errors.js'
+import { DuplicateFunctionError, FunctionBuildError } from '../internal/errors.js'
 import { type FunctionBundle, loadFunction } from './loadFunction.js'
 
 const functionFile = /^[^.].*\.(ts|mts|js|mjs)$/
@@ -71,9 +71,10 @@ export async function loadFunctions(
       continue
     }
     errors.push(
-      new FunctionBuildError(`${displayPath(file)}: another function is already named '${twin.name}'`, {
-        details: `Both ${displayPath(twin.file)} and ${displayPath(file)} define '${twin.name}'.`,
-        hint: 'Rename one of the files; a function is named after its file.',
+      new DuplicateFunctionError({
+        name: twin.name,
+        file: displayPath(file),
+        twinFile: displayPath(twin.file),
         meta: { file },
       }),
     )

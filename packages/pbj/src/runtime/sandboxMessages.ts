@@ -132,9 +132,15 @@ export const hostErrorIdKey = 'pbjHostErrorId'
 export function toWireError(error: unknown): WireError {
   if (!(error instanceof PbjError)) return { name: 'PbjError', shortMessage: messageOf(error) }
   const wire: WireError = {
-    name: ['FunctionRunError', 'SandboxCrashedError', 'FunctionBuildError'].includes(error.name)
-      ? (error.name as WireError['name'])
-      : 'PbjError',
+    // By class, not name: a subclass crosses as its family (its retry class is the family's).
+    name:
+      error instanceof FunctionRunError
+        ? 'FunctionRunError'
+        : error instanceof SandboxCrashedError
+          ? 'SandboxCrashedError'
+          : error instanceof FunctionBuildError
+            ? 'FunctionBuildError'
+            : 'PbjError',
     shortMessage: error.shortMessage,
     meta: error.meta,
   }

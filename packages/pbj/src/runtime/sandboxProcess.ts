@@ -1,11 +1,14 @@
 // Entry of the sandbox child process (see createProcessSandbox): isolates run here, so a native crash or an
 // out-of-memory abort takes down this process and not the engine. Started with --no-node-snapshot (for
 // isolated-vm 5 on Node 20) and the tsx loader; argv[2] holds the default limits as JSON.
+import { InternalError } from '../internal/errors.js'
 import { childSettingsSchema } from './sandboxMessages.js'
 import { serveSandbox } from './serveSandbox.js'
 
 if (!process.send)
-  throw new Error('sandboxProcess.ts runs as a child of createProcessSandbox (it needs an IPC channel)')
+  throw new InternalError(
+    'sandboxProcess.ts runs as a child of createProcessSandbox (it needs an IPC channel)',
+  )
 const send = process.send.bind(process)
 const limits = childSettingsSchema.parse(JSON.parse(process.argv[2] ?? '{}'))
 

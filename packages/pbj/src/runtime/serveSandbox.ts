@@ -1,4 +1,4 @@
-import { FunctionRunError } from '../internal/errors.js'
+import { FunctionRunError, InternalError } from '../internal/errors.js'
 import { createSandbox } from './createSandbox.js'
 import {
   type FromChild,
@@ -102,7 +102,7 @@ export function serveSandbox(
     const parsed = toChildSchema.safeParse(raw)
     // Only the parent writes to this channel; a message that does not parse is a bug there, and a loud one.
     if (!parsed.success)
-      throw new Error(`sandbox process: invalid message from the parent: ${parsed.error.message}`)
+      throw new InternalError(`sandbox process: invalid message from the parent: ${parsed.error.message}`)
     void handle(parsed.data)
   }
 }

@@ -114,7 +114,11 @@ function plan(functions: Record<string, Trigger>, block: BlockHeader, logs: read
     Object.entries(functions).map(([name, trigger]) => ({ name, trigger })),
     { CarLoan: carLoan },
   )
-  return planBlock({ chainId, index, store, chain, onWarning: (m) => warnings.push(m) }, block, logs)
+  return planBlock(
+    { chainId, index, store, chain, logger: { warn: (m: string) => warnings.push(m) } },
+    block,
+    logs,
+  )
 }
 
 /** Plans `block` and commits it, as the engine does before the next block. */

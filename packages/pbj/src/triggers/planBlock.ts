@@ -5,6 +5,7 @@ import type { BlockWrite } from '../core/blockWrite.js'
 import type { NewJob } from '../core/job.js'
 import type { Timer } from '../core/timer.js'
 import { stringifyJson } from '../internal/json.js'
+import type { Logger } from '../internal/logger.js'
 import { logIndexKey, type TriggerIndex } from './createTriggerIndex.js'
 import type { BlockPlan, DecodeLog, PlanStore } from './defineTriggerKind.js'
 import { fireDeadline } from './kinds/deadline.js'
@@ -15,7 +16,8 @@ export type PlanContext = {
   index: TriggerIndex
   store: PlanStore
   chain: ChainConnection
-  onWarning?: (message: string) => void
+  /** Where decoding and condition failures are warned about. */
+  logger: Pick<Logger, 'warn'>
 }
 
 /**
@@ -44,7 +46,7 @@ export async function planBlock(
     block,
     store: ctx.store,
     chain: ctx.chain,
-    warn: (message) => ctx.onWarning?.(message),
+    warn: (message) => ctx.logger.warn(message, { blockNumber: block.number }),
     job(functionName, source, input) {
       const confirmations = index.confirmations.get(functionName) ?? 0
       jobs.push({

@@ -18,6 +18,7 @@ import { generatePrivateKey } from 'viem/accounts'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { type RegistryFixture, startRegistry } from '../../../../../test/helpers/startRegistry.js'
 import { BrokerError, PbjError } from '../../internal/errors.js'
+import { silentLogger } from '../../internal/logger.js'
 import { createCommandSigner } from '../devices/createCommandSigner.js'
 import { createMqttBroker } from './createMqttBroker.js'
 import { embeddedBrokerLogin } from './embeddedBrokerLogin.js'
@@ -85,7 +86,7 @@ describe.each<Target>([
       protocolVersion,
       topicPrefix: prefix,
       domain: registry.domain,
-      onWarning: (message) => warnings.push(message),
+      logger: { ...silentLogger, warn: (message) => warnings.push(message) },
     })
     connections.push(connection)
     return connection
@@ -280,7 +281,7 @@ describe.each<Target>([
       url,
       protocolVersion,
       topicPrefix: prefix,
-      onWarning: (message) => warnings.push(message),
+      logger: { ...silentLogger, warn: (message) => warnings.push(message) },
     })
     connections.push(engine)
     const reports = collect(engine)
@@ -332,7 +333,7 @@ describe('MQTT broker connection failures', () => {
     const engine = await createMqttBroker({
       url: broker.url,
       publishTimeoutMs: 5_000,
-      onWarning: (w) => warnings.push(w),
+      logger: { ...silentLogger, warn: (w) => warnings.push(w) },
     })
     let connects = 0
     engine.onConnect(() => connects++)

@@ -12,7 +12,14 @@ import { createLock } from '@pbj/internal/createLock.js'
 import { messageOf } from '@pbj/internal/messageOf.js'
 import { withTimeout } from '@pbj/internal/withTimeout.js'
 import type { IClientOptions, MqttClient } from 'mqtt'
-import { BrokerError, ConfigError, PbjError } from '../../internal/errors.js'
+import {
+  BrokerConnectError,
+  BrokerError,
+  BrokerPublishError,
+  ConfigError,
+  InternalError,
+} from '../../internal/errors.js'
+import { createLogger, type LogFields, type Logger } from '../../internal/logger.js'
 import { now } from '../../internal/now.js'
 import { createReportVerifier } from './createReportVerifier.js'
 import { embeddedBrokerLogin } from './embeddedBrokerLogin.js'
@@ -51,8 +58,8 @@ export type MqttBrokerOptions = {
    * `set_tcp_nodelay`, so one connection loses nothing there.
    */
   connections?: 1 | 2
-  /** Dropped reports, failed subscriptions, connection trouble. Defaults to console.warn. */
-  onWarning?: (message: string) => void
+  /** Where dropped reports, failed subscriptions and connection trouble are warned about. Default: stderr. */
+  logger?: Pick<Logger, 'warn'> | undefined
   /** How long to wait for the first connection. Default 5000 ms. */
   connectTimeoutMs?: number
   /** How long publishDesired waits for the PUBACK of a connected broker. Default 5000 ms. */
@@ -79,7 +86,8 @@ export type MqttBrokerOptions = {
  */
 export async function createMqttBroker(options: MqttBrokerOptions): Promise<BrokerConnection> {
   const { url } = options
-  const warn = options.onWarning ?? ((message: string) => console.warn(message))
+  const logger = options.logger ?? createLogger()
+  const warn = (message: string, fields?: LogFields) => logger.warn(message, { url, ...fields })
   const publishTimeoutMs = options.publishTimeoutMs ?? 5_000
   const names = topicsFor(options.topicPrefix)
   const clientId = options.clientId ?? `pbj-engine-${Math.random().toString(16).slice(2, 10)}`
@@ -199,7 +207,7 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
       const valid = DesiredMessage.safeParse(message)
       if (!valid.success) {
         // A bug in pbj, not a broker fault: retrying the same message cannot help.
-        throw new PbjError(
+        throw new InternalError(
           `refusing to publish an invalid desired message: ${valid.error.issues[0]?.message}`,
           {
             details: JSON.stringify(valid.error.issues.slice(0, 3)),
@@ -207,24 +215,17 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
           },
         )
       }
-      if (closed) throw new BrokerError(`cannot publish: the connection to ${url} is closed`)
       const topic = names.desired(message.deviceId)
-      const meta = { deviceId: message.deviceId, version: message.version }
-      const hint = 'Check that the broker is running and reachable.'
+      const at = { url, topic, deviceId: message.deviceId, version: message.version }
+      if (closed) throw new BrokerPublishError({ ...at, reason: 'closed' })
       // mqtt.js would hold the message until the broker is back; failing fast leaves the caller (the
       // device dispatcher's outbox) to decide when to try again, and onConnect tells it when.
       if (!publisher.connected) {
-        throw new BrokerError(`not connected to MQTT broker ${url}: ${topic} not published`, { hint, meta })
+        throw new BrokerPublishError({ ...at, reason: 'not-connected' })
       }
       let drop = () => {}
       const lost = new Promise<never>((_, reject) => {
-        drop = () =>
-          reject(
-            new BrokerError(`the connection to MQTT broker ${url} dropped before it acknowledged ${topic}`, {
-              hint,
-              meta,
-            }),
-          )
+        drop = () => reject(new BrokerPublishError({ ...at, reason: 'dropped' }))
       })
       dropped.add(drop)
       // The deadline turns "connected but silent" into a retryable BrokerError. A late delivery (mqtt.js
@@ -234,17 +235,16 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
           Promise.race([publisher.publishAsync(topic, encode(message), { qos: 1, retain: true }), lost]),
           publishTimeoutMs,
           () =>
-            new BrokerError(`MQTT broker ${url} did not acknowledge ${topic} within ${publishTimeoutMs} ms`, {
-              details: publisher.connected
-                ? 'Connected, but no PUBACK came back.'
-                : 'Not connected to the broker.',
-              hint,
-              meta,
+            new BrokerPublishError({
+              ...at,
+              reason: 'timeout',
+              timeoutMs: publishTimeoutMs,
+              connected: publisher.connected,
             }),
           (cause) =>
             cause instanceof BrokerError
               ? cause
-              : new BrokerError(`MQTT broker ${url} rejected the publish to ${topic}`, { cause }),
+              : new BrokerPublishError({ ...at, reason: 'rejected', cause }),
         )
       } finally {
         dropped.delete(drop)
@@ -346,19 +346,7 @@ async function connectClient(
     })
   } catch (refusal) {
     await client.endAsync(true)
-    throw new BrokerError(
-      refusal === undefined
-        ? `cannot connect to MQTT broker at ${url} within ${timeoutMs} ms`
-        : `MQTT broker at ${url} refused the connection`,
-      {
-        cause: refusal,
-        details: lastError,
-        hint:
-          refusal === undefined
-            ? 'Start the broker (e.g. Mosquitto), fix the url, or leave it unset to use the embedded broker.'
-            : 'Check username, password and clientId, and that the broker accepts this protocolVersion.',
-      },
-    )
+    throw new BrokerConnectError({ url, timeoutMs, refusal, lastError })
   }
   connected = true
   client.on('connect', () => {

@@ -6,6 +6,7 @@ import type { EngineEvents } from '../../core/engineEvents.js'
 import type { Store } from '../../core/store.js'
 import type { Emitter } from '../../internal/createEmitter.js'
 import { retryClassOf } from '../../internal/errors.js'
+import { type Logger, silentLogger } from '../../internal/logger.js'
 import { now } from '../../internal/now.js'
 import type { BrokerConnection } from '../broker/types.js'
 import type { CommandSigner } from './createCommandSigner.js'
@@ -24,9 +25,11 @@ export type DeviceDispatcherOptions = {
   broker: Pick<BrokerConnection, 'publishDesired' | 'onConnect' | 'onReported'>
   /**
    * Receives 'device:desired' when the broker acknowledges a publish, 'device:corrected' when a device
-   * behind its desired version is sent it again, and 'warning'.
+   * behind its desired version is sent it again.
    */
-  events: Pick<Emitter<Pick<EngineEvents, 'device:desired' | 'device:corrected' | 'warning'>>, 'emit'>
+  events: Pick<Emitter<Pick<EngineEvents, 'device:desired' | 'device:corrected'>>, 'emit'>
+  /** Where publishes, signatures and corrections that failed are warned about. Default: silent. */
+  logger?: Pick<Logger, 'warn'> | undefined
   /**
    * Signs each batch of commands (see createCommandSigner). A signer that throws a non-retryable error (no
    * operator key) leaves the commands in the outbox with a warning.
@@ -178,7 +181,8 @@ export function createDeviceDispatcher(options: DeviceDispatcherOptions): Device
   const corrections = new Map<string, Correction>()
   let reconcileTimer: NodeJS.Timeout | undefined
 
-  const warn = (message: string) => events.emit('warning', message)
+  const logger = options.logger ?? silentLogger
+  const warn = (message: string, deviceId?: string) => logger.warn(message, deviceId ? { deviceId } : {})
 
   const idle = () => !signing && !pumpScheduled && sending === 0 && queue.length === 0 && signed.length === 0
   const settle = () => {
@@ -229,7 +233,7 @@ export function createDeviceDispatcher(options: DeviceDispatcherOptions): Device
     if (retryClassOf(error) !== 'retryable') {
       // A bug or a missing operator key, not an outage: retrying cannot help. The next sweep tries again.
       deliveries.delete(deviceId)
-      return warn(`device ${deviceId}: not published: ${messageOf(error)}`)
+      return warn(`device ${deviceId}: not published: ${messageOf(error)}`, deviceId)
     }
     delivery.force ||= force
     delivery.attempt++
@@ -432,7 +436,7 @@ export function createDeviceDispatcher(options: DeviceDispatcherOptions): Device
       () => {
         entry.timer = undefined
         void correctNow(deviceId, entry).catch((error: unknown) => {
-          if (!closed) warn(`device ${deviceId}: not corrected: ${messageOf(error)}`)
+          if (!closed) warn(`device ${deviceId}: not corrected: ${messageOf(error)}`, deviceId)
         })
       },
       Math.max(0, wait),
@@ -489,7 +493,10 @@ export function createDeviceDispatcher(options: DeviceDispatcherOptions): Device
             },
             (error: unknown) => {
               if (!closed)
-                warn(`device ${report.deviceId}: cannot read its desired state: ${messageOf(error)}`)
+                warn(
+                  `device ${report.deviceId}: cannot read its desired state: ${messageOf(error)}`,
+                  report.deviceId,
+                )
             },
           )
         }),

@@ -4,15 +4,14 @@ import { sleep } from '@pbj/internal/sleep.js'
 import type { Address } from 'viem'
 import { classifyRpcError } from '../../chain/classifyRpcError.js'
 import type { ChainConnection } from '../../chain/types.js'
-import type { EngineEvents } from '../../core/engineEvents.js'
-import type { Emitter } from '../../internal/createEmitter.js'
+import type { Logger } from '../../internal/logger.js'
 import { CommandRefusedError } from './CommandRefusedError.js'
 import type { DeviceClass, DeviceCommand, GuardVerdict } from './deviceClass.js'
 
 /** What the guard uses: the chain, the config's contracts, the device class, the operator, and warnings. */
 export type GuardServices = {
   chain: Pick<ChainConnection, 'readContract' | 'latestSeen' | 'getHeader'>
-  events: Pick<Emitter<Pick<EngineEvents, 'warning'>>, 'emit'>
+  logger: Pick<Logger, 'warn'>
   contracts: Readonly<Record<string, Address>>
   /** The device class every command is checked by; null: none, and every command is refused. */
   deviceClass: DeviceClass | null
@@ -33,7 +32,7 @@ const unlockTries = 4
  *
  * Fails closed for locks: a chain that cannot be read refuses the lock (retryable: the run tries again). An
  * unlock or a warning is tried again here with backoff first, so a paid car is not left locked because an
- * RPC blinked, then the run is retried. Each refusal is emitted as a 'warning'. Returns the block it read.
+ * RPC blinked, then the run is retried. Each refusal is logged as a warning. Returns the block it read.
  *
  * @example
  * await guardCommand(services, { deviceId, action: 'lock', desired }, job.blockNumber) // throws if refused
@@ -46,7 +45,7 @@ export async function guardCommand(
   const { deviceClass } = services
   const { deviceId, action } = command
   const refuse = (error: CommandRefusedError): never => {
-    services.events.emit('warning', error.shortMessage)
+    services.logger.warn(error.shortMessage, { deviceId, action })
     throw error
   }
   const what = `${action} of ${deviceId}`

@@ -71,16 +71,22 @@ export async function broadcastRelayedTx(
     case 'rejected':
       if (tx.status === 'signed' && tx.attempts === 1)
         return fail(ctx, tx, messageOf(error, { firstLine: true }))
-      ctx.events.emit(
-        'warning',
+      ctx.logger.warn(
         `relayer: node refused ${tx.hash} (${tx.key}): ${messageOf(error, { firstLine: true })}`,
+        {
+          key: tx.key,
+          hash: tx.hash,
+        },
       )
       return tx
     default:
       if (kind === 'funds' || !rebroadcast)
-        ctx.events.emit(
-          'warning',
+        ctx.logger.warn(
           `relayer: ${tx.key} not sent yet (${kind}): ${messageOf(error, { firstLine: true })}`,
+          {
+            key: tx.key,
+            kind,
+          },
         )
       return tx
   }
@@ -130,7 +136,7 @@ export async function settleUsedNonce(ctx: RelayerContext, stale: RelayedTx, dep
 export async function replaceRelayedTx(ctx: RelayerContext, tx: RelayedTx, depth = 0): Promise<RelayedTx> {
   const fees = bumpFees(tx, await ctx.fees(), ctx.options.maxFeePerGas)
   if (!fees) {
-    ctx.events.emit('warning', `relayer: ${tx.key} is stuck but a replacement would exceed the fee cap`)
+    ctx.logger.warn(`relayer: ${tx.key} is stuck but a replacement would exceed the fee cap`, { key: tx.key })
     return tx
   }
   const signed = await signRelayedTx(ctx, { ...tx, ...fees })

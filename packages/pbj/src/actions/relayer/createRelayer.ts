@@ -6,7 +6,8 @@ import { classifyRpcError } from '../../chain/classifyRpcError.js'
 import { createRpcPool } from '../../chain/createRpcPool.js'
 import type { RelayedTx, RelayedTxStore } from '../../core/relayedTx.js'
 import { createEmitter, type Emitter } from '../../internal/createEmitter.js'
-import { RpcError } from '../../internal/errors.js'
+import { RpcError, TransientError } from '../../internal/errors.js'
+import { type Logger, silentLogger } from '../../internal/logger.js'
 import { broadcastRelayedTx } from './broadcastRelayedTx.js'
 import type { Fees } from './bumpFees.js'
 import { createNonceManager } from './createNonceManager.js'
@@ -38,6 +39,8 @@ export type RelayerOptions = {
   baseFeeMultiplier?: number
   /** Replacements never raise the fee cap above this (wei per gas). */
   maxFeePerGas?: bigint
+  /** Where refused, unsent and stuck transactions are warned about. Default: silent. */
+  logger?: Pick<Logger, 'warn'> | undefined
   /** Test seam: runs before every broadcast; a throw aborts it, as a crash would. */
   hooks?: RelayerContext['hooks']
 }
@@ -113,6 +116,7 @@ export function createRelayer(options: RelayerOptions): Relayer {
     txs,
     nonces,
     events,
+    logger: options.logger ?? silentLogger,
     fees() {
       // Cached per head and for a second: a burst of sends asks once; a new block asks again.
       if (!feeCache || feeCache.head !== ctx.head || Date.now() - feeCache.at > 1_000) {
@@ -282,7 +286,7 @@ export function createRelayer(options: RelayerOptions): Relayer {
         return Promise.reject(new TypeError('relayer.send needs an idempotencyKey'))
       if (!isAddress(req.to, { strict: false }))
         return Promise.reject(new TypeError(`relayer.send: to must be an address; got ${String(req.to)}`))
-      if (closed) return Promise.reject(new Error('the relayer is closed'))
+      if (closed) return Promise.reject(new TransientError('the relayer is closed'))
       // Concurrent sends of one key share one attempt: the second must not race the first to the store.
       const inFlight = sending.get(req.idempotencyKey)
       if (inFlight) return inFlight

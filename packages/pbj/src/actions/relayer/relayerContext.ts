@@ -1,6 +1,8 @@
 import { type Address, type Hex, keccak256, type LocalAccount } from 'viem'
 import type { RelayedTx, RelayedTxStore } from '../../core/relayedTx.js'
 import type { Emitter } from '../../internal/createEmitter.js'
+import { ConfigError } from '../../internal/errors.js'
+import type { Logger } from '../../internal/logger.js'
 import type { Fees } from './bumpFees.js'
 import type { NonceManager } from './createNonceManager.js'
 import type { RelayerRpc } from './createRelayerRpc.js'
@@ -15,6 +17,8 @@ export type RelayerContext = {
   txs: RelayedTxStore
   nonces: NonceManager
   events: Emitter<RelayerEvents>
+  /** Where the relayer's warnings go (refused, not sent yet, stuck under the fee cap). */
+  logger: Pick<Logger, 'warn'>
   /** The market's fees, cached for a moment so a burst of sends asks the node once. */
   fees(): Promise<Fees>
   /** Serializes changes to one record (send, tracker, replacement), so two paths never re-sign it twice. */
@@ -60,7 +64,11 @@ export async function signRelayedTx(
   ctx: Pick<RelayerContext, 'account' | 'chainId'>,
   tx: { nonce: number; to: Address; data: Hex; value: bigint; gas: bigint } & Fees,
 ): Promise<{ raw: Hex; hash: Hex }> {
-  if (!ctx.account.signTransaction) throw new Error('the relayer account cannot sign transactions')
+  if (!ctx.account.signTransaction)
+    throw new ConfigError('the relayer account cannot sign transactions', {
+      meta: { field: 'account' },
+      hint: 'Give the relayer a private key or a viem local account (privateKeyToAccount).',
+    })
   const raw = await ctx.account.signTransaction({
     type: 'eip1559',
     chainId: ctx.chainId,

@@ -47,6 +47,5 @@ export type RelayerEvents = {
   'tx:failed': { key: string; nonce: number; error: string }
   /** A gap at `nonce` was closed with a 0-value self-transfer. */
   'tx:filler': { key: string; hash: Hex; nonce: number }
-  warning: string
   error: unknown
 }

@@ -1,6 +1,11 @@
 import { addressOf, startSimulatedCar } from '@pbj/device'
 import { createPublicClient, http, webSocket } from 'viem'
-import { PbjError } from '../../internal/errors.js'
+import {
+  ChainUnreachableError,
+  InvalidFlagError,
+  MissingArgumentError,
+  UsageError,
+} from '../../internal/errors.js'
 import { driveFromKeyboard } from '../driveFromKeyboard.js'
 
 /**
@@ -27,34 +32,37 @@ export async function carCommand(o: {
 }) {
   const hint =
     'Run `pbj dev` and copy what it prints, e.g. pbj car --broker mqtt://127.0.0.1:1883 --key <device key> --rpc http://127.0.0.1:8545 --registry <DeviceRegistry>'
-  if (!o.broker) throw new PbjError('pbj car needs --broker', { hint })
+  if (!o.broker) throw new MissingArgumentError({ command: 'car', needs: '--broker', hint })
   if (!o.key) {
-    throw new PbjError(
-      'pbj car needs --key: the car signs its reports with its own key, and its id is its address',
-      {
-        hint,
-      },
-    )
+    throw new MissingArgumentError({
+      command: 'car',
+      needs: '--key',
+      why: 'the car signs its reports with its own key, and its id is its address',
+      hint,
+    })
   }
   if (!o.rpc || !o.registry) {
-    throw new PbjError(
-      'pbj car needs --rpc and --registry: it checks who signed each command in DeviceRegistry',
-      {
-        hint,
-      },
-    )
+    throw new MissingArgumentError({
+      command: 'car',
+      needs: '--rpc and --registry',
+      why: 'it checks who signed each command in DeviceRegistry',
+      hint,
+    })
   }
   let deviceId: string
   try {
     deviceId = addressOf(o.key)
   } catch {
-    throw new PbjError('--key is not a private key', {
+    throw new InvalidFlagError({
+      flag: '--key',
+      value: undefined,
+      expected: 'a private key',
       hint: 'Pass the device key as 0x followed by 64 hex digits.',
     })
   }
   const chainId = o['chain-id'] ? Number(o['chain-id']) : await readChainId(o.rpc)
   if (!Number.isSafeInteger(chainId) || chainId <= 0) {
-    throw new PbjError(`--chain-id must be a positive integer, got "${o['chain-id']}"`)
+    throw new InvalidFlagError({ flag: '--chain-id', value: o['chain-id'], expected: 'a positive integer' })
   }
   const car = await startSimulatedCar({
     brokerUrl: o.broker,
@@ -92,12 +100,12 @@ function carLogin(username: string | undefined, deviceId: string): { username?: 
   const password = process.env.PBJ_CAR_PASSWORD
   if (username === undefined && password === undefined) return {}
   if (username === undefined || password === undefined) {
-    throw new PbjError('pbj car needs both --username and PBJ_CAR_PASSWORD, or neither', {
+    throw new UsageError('pbj car needs both --username and PBJ_CAR_PASSWORD, or neither', {
       hint: "On Mosquitto with docs/mosquitto: --username <the car id> and PBJ_CAR_PASSWORD=<its password>. On pbj's embedded broker leave both out: the car logs in with its key.",
     })
   }
   if (username.toLowerCase() !== deviceId.toLowerCase()) {
-    throw new PbjError(`--username ${username} is not the car's id ${deviceId.toLowerCase()}`, {
+    throw new UsageError(`--username ${username} is not the car's id ${deviceId.toLowerCase()}`, {
       hint: "The broker's ACL gives each device the topics of its username: log in as the car's id.",
     })
   }
@@ -109,7 +117,9 @@ async function readChainId(rpcUrl: string): Promise<number> {
     const transport = rpcUrl.startsWith('ws') ? webSocket(rpcUrl) : http(rpcUrl)
     return await createPublicClient({ transport }).getChainId()
   } catch (cause) {
-    throw new PbjError(`cannot read the chain id from ${rpcUrl}`, {
+    throw new ChainUnreachableError({
+      rpcUrl,
+      what: 'the chain id',
       cause,
       hint: 'Check --rpc, or pass --chain-id.',
     })

@@ -8,8 +8,8 @@ import { loadConfig } from '../../config/loadConfig.js'
 import { demoAccounts } from '../../demo/accounts.js'
 import { startDemoStack } from '../../demo/startDemoStack.js'
 import { createEngine } from '../../engine/createEngine.js'
-import { FunctionBuildError, PbjError } from '../../internal/errors.js'
-import { consoleLogger } from '../../internal/logger.js'
+import { FunctionBuildError, MissingConfigError, PbjError } from '../../internal/errors.js'
+import { createLogger } from '../../internal/logger.js'
 import { toJsonLine } from '../../internal/toJsonLine.js'
 import { loadFunctions } from '../../runtime/loadFunctions.js'
 import { engineOptionsFromConfig } from '../engineOptionsFromConfig.js'
@@ -41,7 +41,12 @@ export async function devCommand(options: { json: boolean; dir: string }): Promi
       })
   const brokerUrl = stack?.brokerUrl ?? config.brokerUrl
   const rpcUrl = stack ? [stack.wsUrl, stack.rpcUrl] : config.rpcUrl
-  if (!brokerUrl || !rpcUrl) throw new Error('pbj dev with rpcUrl set also needs brokerUrl in the config')
+  if (!brokerUrl || !rpcUrl)
+    throw new MissingConfigError({
+      field: 'brokerUrl',
+      message: 'pbj dev with rpcUrl set also needs brokerUrl in the config',
+      hint: 'Set brokerUrl (e.g. "mqtt://127.0.0.1:1883"), or remove rpcUrl to run an embedded chain and broker.',
+    })
   const database = config.database ?? join(options.dir, '.pbj', 'dev.db')
   // A fresh embedded chain shares nothing with the last one: start the store afresh too.
   if (stack) for (const f of [database, `${database}-wal`, `${database}-shm`]) rmSync(f, { force: true })
@@ -63,7 +68,7 @@ export async function devCommand(options: { json: boolean; dir: string }): Promi
     // The embedded chain is new: follow it from its first block, so the loans opened while deploying arm
     // their lock timers (starting at the head would miss their LoanOpened events).
     ...(stack ? { chain: { startBlock: 1, ...config.chain } } : config.chain ? { chain: config.chain } : {}),
-    logger: consoleLogger('pbj'),
+    logger: createLogger(),
   })
   // Each car verifies commands against the demo's registry, signs its reports with its own key.
   const carChain = stack && {
@@ -125,7 +130,11 @@ export async function devCommand(options: { json: boolean; dir: string }): Promi
       current = [...next.functions, ...kept]
     } catch (error) {
       // e.g. the folder was removed, or a trigger names an unknown contract: keep the running set.
-      errors.push(error instanceof PbjError ? error : new PbjError(String(error)))
+      errors.push(
+        error instanceof PbjError
+          ? error
+          : new FunctionBuildError(`Could not reload the functions: ${String(error)}`, { cause: error }),
+      )
     }
     for (const e of errors) process.stderr.write(`${e.message}\n`)
     const functions = engine.functionNames()

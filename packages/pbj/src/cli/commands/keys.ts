@@ -10,7 +10,7 @@ import {
   writeKeystore,
 } from '../../actions/relayer/keystore.js'
 import { loadConfig } from '../../config/loadConfig.js'
-import { PbjError } from '../../internal/errors.js'
+import { UnknownSubcommandError } from '../../internal/errors.js'
 import { toJsonLine } from '../../internal/toJsonLine.js'
 
 type KeysOptions = {
@@ -47,7 +47,10 @@ export async function keysCommand(o: KeysOptions): Promise<number> {
   const [sub] = o.args ?? []
   const write = o.write ?? ((text: string) => void process.stdout.write(text))
   if (sub !== 'create' && sub !== 'import' && sub !== 'export') {
-    throw new PbjError(`pbj keys needs create, import or export${sub ? `; got '${sub}'` : ''}`, {
+    throw new UnknownSubcommandError({
+      command: 'keys',
+      sub,
+      expected: ['create', 'import', 'export'],
       hint: `Run \`${passphraseEnv}=… pbj keys create --dir <project>\`.`,
     })
   }

@@ -13,7 +13,13 @@ import {
 import { privateKeyToAccount } from 'viem/accounts'
 import { loadConfig } from '../../config/loadConfig.js'
 import { resolvePayment } from '../../config/resolvePayment.js'
-import { PbjError } from '../../internal/errors.js'
+import {
+  ConfigError,
+  MissingArgumentError,
+  MissingConfigError,
+  NoDatabaseError,
+  TransactionRevertedError,
+} from '../../internal/errors.js'
 import { toJsonLine } from '../../internal/toJsonLine.js'
 import { checkUsage } from '../../payment/checkUsage.js'
 import { formatTusd, parseTusd } from '../../payment/formatTusd.js'
@@ -44,12 +50,19 @@ export async function paymentCommand(command: 'balance' | 'deposit' | 'withdraw'
   for (const [name, c] of Object.entries(config.contracts ?? {})) contracts[name] = c.address as Address
   const payment = resolvePayment(config, contracts)
   if (!payment) {
-    throw new PbjError('No payment in the config', {
+    throw new MissingConfigError({
+      field: 'payment',
+      message: 'No payment in the config',
       hint: "Add payment: { owner: '0x…', salt: 'my-project' } and contracts.ExecutionBalance to pbj.config.ts.",
     })
   }
   const rpcUrl = [config.rpcUrl ?? []].flat()[0]
-  if (!rpcUrl) throw new PbjError('No rpcUrl in the config')
+  if (!rpcUrl)
+    throw new MissingConfigError({
+      field: 'rpcUrl',
+      message: 'No rpcUrl in the config',
+      hint: 'Set rpcUrl to the chain ExecutionBalance is on, e.g. "http://127.0.0.1:8545".',
+    })
   const transport = rpcUrl.startsWith('ws') ? webSocket(rpcUrl) : http(rpcUrl)
   const pub = createPublicClient({ transport })
   const contract = { address: payment.contract, abi: executionBalanceAbi } as const
@@ -71,11 +84,13 @@ export async function paymentCommand(command: 'balance' | 'deposit' | 'withdraw'
 
   if (command === 'deposit' || command === 'withdraw') {
     const text = o.args[0]
-    if (!text) throw new PbjError(`pbj ${command} needs an amount in tUSD, e.g. pbj ${command} 10`)
+    if (!text) throw new MissingArgumentError({ command, needs: `an amount in tUSD, e.g. pbj ${command} 10` })
     const amount = parseTusd(text)
     const key = o.key ?? process.env.PBJ_OWNER_KEY
     if (!key || !/^0x[0-9a-fA-F]{64}$/.test(key)) {
-      throw new PbjError(`pbj ${command} needs the owner's key`, {
+      throw new MissingArgumentError({
+        command,
+        needs: "the owner's key",
         hint: 'Pass --key 0x… or set PBJ_OWNER_KEY.',
       })
     }
@@ -89,7 +104,7 @@ export async function paymentCommand(command: 'balance' | 'deposit' | 'withdraw'
     const wallet = createWalletClient({ account, chain, transport })
     const send = async (hash: Hex) => {
       const receipt = await pub.waitForTransactionReceipt({ hash })
-      if (receipt.status !== 'success') throw new PbjError(`Transaction ${hash} reverted`)
+      if (receipt.status !== 'success') throw new TransactionRevertedError({ hash })
       return hash
     }
     let hash: Hex
@@ -99,7 +114,8 @@ export async function paymentCommand(command: 'balance' | 'deposit' | 'withdraw'
         // A project id is bound to its owner: only that owner can open it, with the salt that names it.
         const salt = config.payment?.salt
         if (salt === undefined || projectIdOf(account.address, salt) !== projectId) {
-          throw new PbjError(`project ${projectId} is not opened on ExecutionBalance`, {
+          throw new ConfigError(`project ${projectId} is not opened on ExecutionBalance`, {
+            meta: { field: 'payment' },
             hint: `Set payment: { owner: '<your address>', salt: '<a name>' } in pbj.config.ts and run pbj deposit with that owner's key: it opens the project (ExecutionBalance.openProject) and deposits.`,
           })
         }
@@ -139,7 +155,7 @@ export async function paymentCommand(command: 'balance' | 'deposit' | 'withdraw'
 
   const database =
     config.database ?? join(dir, '.pbj', existsSync(join(dir, '.pbj', 'pbj.db')) ? 'pbj.db' : 'dev.db')
-  if (!existsSync(database)) throw new PbjError(`No pbj database at ${database}`)
+  if (!existsSync(database)) throw new NoDatabaseError({ database })
   const store = createSqliteStore({ path: database })
   try {
     const rows = await store.usage.list()

@@ -2,7 +2,13 @@ import { loadConfig } from '../../config/loadConfig.js'
 import type { Job } from '../../core/job.js'
 import type { Run } from '../../core/run.js'
 import type { Store } from '../../core/store.js'
-import { PbjError } from '../../internal/errors.js'
+import {
+  InvalidFlagError,
+  JobNotRetryableError,
+  MissingArgumentError,
+  UnknownJobError,
+  UnknownSubcommandError,
+} from '../../internal/errors.js'
 import { toJsonLine } from '../../internal/toJsonLine.js'
 import { openProjectStore } from '../openProjectStore.js'
 
@@ -30,12 +36,15 @@ export async function runsCommand(o: RunsOptions) {
   const { config } = await loadConfig(dir)
   const [sub, id] = o.args ?? []
   if (sub !== undefined && sub !== 'retry') {
-    throw new PbjError(`Unknown runs subcommand '${sub}'`, {
+    throw new UnknownSubcommandError({
+      command: 'runs',
+      sub,
+      expected: ['retry'],
       hint: 'Use `pbj runs`, `pbj runs --dead` or `pbj runs retry <id>`.',
     })
   }
   if (o.status && o.status !== 'ok' && o.status !== 'failed' && o.status !== 'running') {
-    throw new PbjError(`--status must be ok, failed or running; got ${o.status}`)
+    throw new InvalidFlagError({ flag: '--status', value: o.status, expected: 'ok, failed or running' })
   }
   const store = openProjectStore(dir, config)
   try {
@@ -63,15 +72,17 @@ export async function runsCommand(o: RunsOptions) {
 
 async function retry(store: Store, id: string | undefined, json?: boolean) {
   if (!id)
-    throw new PbjError('pbj runs retry needs a job id or a run id', {
+    throw new MissingArgumentError({
+      command: 'runs retry',
+      needs: 'a job id or a run id',
       hint: 'Find one with `pbj runs --dead`.',
     })
   const jobId = (await store.getRun(id))?.jobId ?? id
   const job = await store.getJob(jobId)
-  if (!job) throw new PbjError(`No job or run with id ${id}`, { hint: 'Find one with `pbj runs --dead`.' })
+  if (!job) throw new UnknownJobError({ id })
   const queued = await store.retryJob(jobId, Date.now())
   if (!queued) {
-    throw new PbjError(`Job ${jobId} is ${job.status}; only failed or dead jobs can be retried`)
+    throw new JobNotRetryableError({ jobId, status: job.status })
   }
   process.stdout.write(json ? toJsonLine({ retried: jobId }) : `re-queued ${jobId} (${job.functionName})\n`)
   return 0

@@ -4,8 +4,8 @@ import { loadOperatorKey } from '../../actions/relayer/keystore.js'
 import { loadConfig } from '../../config/loadConfig.js'
 import { resolvePayment } from '../../config/resolvePayment.js'
 import { createEngine } from '../../engine/createEngine.js'
-import { ConfigError } from '../../internal/errors.js'
-import { consoleLogger } from '../../internal/logger.js'
+import { MissingConfigError } from '../../internal/errors.js'
+import { createLogger } from '../../internal/logger.js'
 import { loadFunctions } from '../../runtime/loadFunctions.js'
 import { engineOptionsFromConfig } from '../engineOptionsFromConfig.js'
 import { printEngineActivity } from '../printEngineActivity.js'
@@ -22,8 +22,9 @@ export async function startCommand(options: { dir: string; json: boolean }): Pro
   const { config, file } = await loadConfig(options.dir)
   for (const field of ['rpcUrl', 'brokerUrl'] as const) {
     if (!config[field]) {
-      throw new ConfigError(`pbj start needs ${field} in ${file ?? 'pbj.config.ts'}`, {
-        meta: { field },
+      throw new MissingConfigError({
+        field,
+        message: `pbj start needs ${field} in ${file ?? 'pbj.config.ts'}`,
         hint: `Set ${field} to your ${field === 'rpcUrl' ? 'node, e.g. "ws://127.0.0.1:8545"' : 'MQTT broker, e.g. "mqtt://127.0.0.1:1883"'}, or run \`pbj dev\` for an embedded chain and broker.`,
       })
     }
@@ -44,7 +45,7 @@ export async function startCommand(options: { dir: string; json: boolean }): Pro
     ...(operatorKey ? { operatorKey } : {}),
     ...(config.chain ? { chain: config.chain } : {}),
     ...(config.payment ? { payment: resolvePayment(config, contracts) } : {}),
-    logger: consoleLogger('pbj'),
+    logger: createLogger(),
   })
   const stopActivity = printEngineActivity(engine, options.json)
   await engine.start()

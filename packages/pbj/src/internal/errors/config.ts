@@ -1,0 +1,84 @@
+import { PbjError, type PbjErrorOptions, type RetryClass } from './base.js'
+
+/** The configuration is invalid. Names the field, what is wrong, and the fix. */
+export class ConfigError extends PbjError {
+  override name = 'ConfigError'
+  override readonly retry: RetryClass = 'user'
+}
+
+/**
+ * A name that should be a key of the config's `contracts` is not one. One class for every place that
+ * resolves a contract by name (triggers, capabilities, payment, device classes), so the message and the
+ * fix read the same everywhere.
+ *
+ * @example
+ * throw new UnknownContractError({ name: 'Loan', where: "Function 'lock': trigger.contract", known: ['CarLoan'] })
+ */
+export class UnknownContractError extends ConfigError {
+  override name = 'UnknownContractError'
+  constructor(params: {
+    /** The name that was asked for. */
+    name: string
+    /** Where it was written, e.g. `Function 'lock': trigger.contract`. */
+    where: string
+    /** The names the config knows. */
+    known: readonly string[]
+    /** What to do instead of adding the contract; defaults to using its address. */
+    orElse?: string
+    meta?: Record<string, unknown>
+  }) {
+    const { name, where, known, orElse = "use the contract's address" } = params
+    super(`${where} '${name}' is not a known contract`, {
+      details: `Known contracts: ${known.length ? known.join(', ') : '(none)'}`,
+      hint: `Add ${name}: { address: '0x…' } under contracts in pbj.config.ts, or ${orElse}.`,
+      meta: { contract: name, ...params.meta },
+    })
+  }
+}
+
+/** A field a command needs is not set in the config. */
+export class MissingConfigError extends ConfigError {
+  override name = 'MissingConfigError'
+  constructor(params: { field: string; message: string; hint?: string; meta?: Record<string, unknown> }) {
+    super(params.message, { hint: params.hint, meta: { field: params.field, ...params.meta } })
+  }
+}
+
+/** A config file could not be read or evaluated: bad JSON, a syntax error, or no default export. */
+export class ConfigFileError extends ConfigError {
+  override name = 'ConfigFileError'
+  constructor(
+    params:
+      | { file: string; problem: 'json'; cause: unknown }
+      | { file: string; problem: 'syntax'; at: string; text: string; cause: unknown }
+      | { file: string; problem: 'no-default-export' },
+  ) {
+    super(...configFileFailure(params))
+  }
+}
+
+function configFileFailure(
+  params: ConstructorParameters<typeof ConfigFileError>[0],
+): [string, PbjErrorOptions] {
+  const { file } = params
+  switch (params.problem) {
+    case 'json':
+      return [
+        `${file} is not valid JSON`,
+        { cause: params.cause, details: String(params.cause), hint: 'Fix the JSON syntax.', meta: { file } },
+      ]
+    case 'syntax':
+      return [
+        `${file}${params.at}: ${params.text}`,
+        { cause: params.cause, hint: 'Fix the syntax error.', meta: { file } },
+      ]
+    case 'no-default-export':
+      return [
+        `${file} has no default export`,
+        {
+          hint: "Write `export default defineConfig({ … })` with `import { defineConfig } from 'pbj'`.",
+          meta: { file },
+        },
+      ]
+  }
+}
