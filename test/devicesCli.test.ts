@@ -3,30 +3,17 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { main } from '#pbj/cli/main.js'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { DeviceDesired } from '#pbj/core/device.js'
 import { createSqliteStore } from '#pbj/store/sqlite/createSqliteStore.js'
+import { runPbj } from './helpers/runPbj.js'
 
 const id = (n: number) => `0x${String(n).repeat(40)}`
 const [behind, synced, undelivered, reportOnly] = [id(1), id(2), id(3), id(4)]
 const dir = mkdtempSync(join(tmpdir(), 'pbj-devices-cli-'))
 const lockedAt = Date.now() - 12_000
 
-/** Runs `pbj …` in this process; returns its exit code, stdout and stderr. */
-async function pbj(...args: string[]) {
-  const out: string[] = []
-  const err: string[] = []
-  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((s) => out.push(String(s)) > 0)
-  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((s) => err.push(String(s)) > 0)
-  try {
-    const code = await main(args)
-    return { code, stdout: out.join(''), stderr: err.join('') }
-  } finally {
-    stdout.mockRestore()
-    stderr.mockRestore()
-  }
-}
+const pbj = runPbj
 
 beforeAll(async () => {
   // The default database of a project: <dir>/.pbj/pbj.db, as `pbj start` writes it.

@@ -7,13 +7,13 @@ import { privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { type EmbeddedBroker, startEmbeddedBroker } from '#pbj/actions/broker/startEmbeddedBroker.js'
 import { type AnvilNode, startAnvil } from '#pbj/chain/startAnvil.js'
-import { main } from '#pbj/cli/main.js'
 import { demoAccounts } from '#pbj/demo/accounts.js'
 import { type DemoDeployment, deployDemo } from '#pbj/demo/deployDemo.js'
 import { createEngine, type Engine } from '#pbj/engine/createEngine.js'
 import { projectIdOf } from '#pbj/payment/projectIdOf.js'
 import { loadFunction } from '#pbj/runtime/loadFunction.js'
 import { makeFunctionsDir } from '#test/fixtures/testFunctions.js'
+import { runPbj } from './helpers/runPbj.js'
 
 let anvil: AnvilNode
 let broker: EmbeddedBroker
@@ -40,24 +40,14 @@ const clients = () => {
   }
 }
 
-/** Runs `pbj <args> --dir <project> --json` in process; returns its exit code and JSON lines. */
+/** Runs `pbj <args> --dir <project> --json`; returns its exit code and JSON lines. */
 async function pbj(args: string[]) {
-  const out: string[] = []
-  const err: string[] = []
-  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((s) => out.push(String(s)) > 0)
-  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((s) => err.push(String(s)) > 0)
-  try {
-    const code = await main([...args, '--dir', dir, '--json'])
-    const lines = out
-      .join('')
-      .split('\n')
-      .filter((l) => l.trim() !== '')
-      .map((l) => JSON.parse(l) as Record<string, unknown>)
-    return { code, lines, last: lines.at(-1) ?? {}, stderr: err.join('') }
-  } finally {
-    stdout.mockRestore()
-    stderr.mockRestore()
-  }
+  const { code, stdout, stderr } = await runPbj(...args, '--dir', dir, '--json')
+  const lines = stdout
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+  return { code, lines, last: lines.at(-1) ?? {}, stderr }
 }
 
 beforeAll(async () => {

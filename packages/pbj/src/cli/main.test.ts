@@ -1,20 +1,7 @@
-import { describe, expect, it, vi } from 'vitest'
-import { main } from './main.js'
+import { describe, expect, it } from 'vitest'
+import { runPbj } from '../../../../test/helpers/runPbj.js'
 
-/** Runs `pbj …` in process and returns its exit code, stdout and stderr. */
-async function pbj(...args: string[]) {
-  const out: string[] = []
-  const err: string[] = []
-  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((t) => out.push(String(t)) > 0)
-  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((t) => err.push(String(t)) > 0)
-  try {
-    const code = await main(args)
-    return { code, stdout: out.join(''), stderr: err.join('') }
-  } finally {
-    stdout.mockRestore()
-    stderr.mockRestore()
-  }
-}
+const pbj = runPbj
 
 describe('pbj command line', () => {
   it('lists every command with its arguments and options, for no command, help and --help', async () => {

@@ -4,29 +4,16 @@ import { basename, dirname, join } from 'node:path'
 import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts'
 import { afterAll, describe, expect, it, vi } from 'vitest'
 import { runCast } from '../../../../../test/helpers/runCast.js'
+import { runPbj } from '../../../../../test/helpers/runPbj.js'
 import { writeLegacyKeystore } from '../../../../../test/helpers/writeLegacyKeystore.js'
 import { loadOperatorKey } from '../../actions/relayer/keystore.js'
 import { loadConfig } from '../../config/loadConfig.js'
-import { main } from '../main.js'
 import { keysCommand } from './keys.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'pbj-keys-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-/** Runs `pbj …` and returns its exit code, stdout and stderr. */
-async function pbj(args: string[]) {
-  const out: string[] = []
-  const err: string[] = []
-  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((t) => out.push(String(t)) > 0)
-  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((t) => err.push(String(t)) > 0)
-  try {
-    const code = await main(args)
-    return { code, stdout: out.join(''), stderr: err.join('') }
-  } finally {
-    stdout.mockRestore()
-    stderr.mockRestore()
-  }
-}
+const pbj = (args: string[]) => runPbj(...args)
 
 describe('pbj keys', () => {
   it('creates a keystore, exports the same key, and the config’s operatorKeystore decrypts to it', async () => {
