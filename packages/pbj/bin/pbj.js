@@ -4,7 +4,8 @@
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
-const flags = ['--no-node-snapshot', '--import', 'tsx']
+// tsx resolved from this package, not from the current folder: pbj runs from any folder.
+const flags = ['--no-node-snapshot', '--import', import.meta.resolve('tsx')]
 if (!process.execArgv.includes('--no-node-snapshot')) {
   const child = spawn(
     process.execPath,

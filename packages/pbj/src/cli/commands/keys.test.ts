@@ -40,6 +40,16 @@ describe('pbj keys', () => {
         'a long passphrase',
       ])
       expect(decrypted.trim()).toBe(`${basename(file)}'s private key is: ${key}`)
+      // …and `cast wallet address` reads the same operator address out of it.
+      const castAddress = await runCast([
+        'wallet',
+        'address',
+        '--keystore',
+        file,
+        '--password',
+        'a long passphrase',
+      ])
+      expect(castAddress.trim()).toBe(address)
       // A second create would lose the key: refused.
       const again = await pbj(['keys', 'create', '--dir', dir])
       expect(again.code).toBe(1)
