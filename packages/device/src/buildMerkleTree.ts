@@ -1,4 +1,4 @@
-import { DeviceError } from './DeviceError.js'
+import { MerkleTreeError } from './errors/typedData.js'
 import { keccak256 } from './keccak256.js'
 
 /**
@@ -27,7 +27,7 @@ export type MerkleTree = {
  * const signature = signDigest(hashes.batchDigest(tree.root), operatorKey)
  */
 export function buildMerkleTree(leaves: readonly Uint8Array[]): MerkleTree {
-  if (leaves.length === 0) throw new DeviceError('a Merkle tree needs at least one leaf')
+  if (leaves.length === 0) throw new MerkleTreeError({ reason: 'empty' })
   const levels: Uint8Array[][] = [leaves.slice()]
   for (let level = levels[0] as Uint8Array[]; level.length > 1; ) {
     const next: Uint8Array[] = []
@@ -42,7 +42,7 @@ export function buildMerkleTree(leaves: readonly Uint8Array[]): MerkleTree {
     root: (levels.at(-1) as Uint8Array[])[0] as Uint8Array,
     proof(index) {
       if (!Number.isInteger(index) || index < 0 || index >= leaves.length) {
-        throw new DeviceError(`no leaf ${index} in a tree of ${leaves.length}`)
+        throw new MerkleTreeError({ reason: 'no-leaf', index, leaves: leaves.length })
       }
       const proof: Uint8Array[] = []
       for (let l = 0, i = index; l < levels.length - 1; l++, i >>= 1) {

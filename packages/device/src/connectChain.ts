@@ -1,5 +1,5 @@
 import { createPublicClient, http, type PublicClient, webSocket } from 'viem'
-import { DeviceError } from './DeviceError.js'
+import { InvalidUrlError } from './errors/connection.js'
 
 /**
  * A client for a car's chain reads (DeviceRegistry, its loan), over http(s) or ws(s), with few retries: a
@@ -13,10 +13,10 @@ export function connectChain(rpcUrl: string): PublicClient {
   try {
     protocol = new URL(rpcUrl).protocol
   } catch (cause) {
-    throw new DeviceError(`chain.rpcUrl "${rpcUrl}" is not a URL`, { cause })
+    throw new InvalidUrlError({ option: 'chain.rpcUrl', url: rpcUrl, reason: 'not-a-url', cause })
   }
   if (!['http:', 'https:', 'ws:', 'wss:'].includes(protocol)) {
-    throw new DeviceError(`chain.rpcUrl must be http(s):// or ws(s)://, got "${rpcUrl}"`)
+    throw new InvalidUrlError({ option: 'chain.rpcUrl', url: rpcUrl, reason: 'scheme' })
   }
   // Few retries: a command waits on this, and a node that is away is answered from the cache or retried later.
   const settings = { retryCount: 1, timeout: 5_000 }

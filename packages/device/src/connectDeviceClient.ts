@@ -1,7 +1,6 @@
 import { connectMqtt } from '@pbj/internal/connectMqtt.js'
-import { messageOf } from '@pbj/internal/messageOf.js'
 import type { IClientOptions, MqttClient } from 'mqtt'
-import { DeviceError } from './DeviceError.js'
+import { BrokerRefusedError, InvalidUrlError } from './errors/connection.js'
 
 /**
  * Starts a car's MQTT client. The session is clean on purpose: the desired topic is retained, so on every
@@ -33,9 +32,7 @@ export function connectDeviceClient(options: {
       login: options.login,
     })
   } catch (cause) {
-    throw new DeviceError(`brokerUrl "${options.brokerUrl}" is not a usable MQTT URL: ${messageOf(cause)}`, {
-      cause,
-    })
+    throw new InvalidUrlError({ option: 'brokerUrl', url: options.brokerUrl, reason: 'not-usable', cause })
   }
 }
 
@@ -57,9 +54,7 @@ export function whenSubscribed(
     cancel = reject
     const refused = (error: Error & { code?: unknown }) => {
       if (typeof error.code !== 'number') return
-      reject(
-        new DeviceError(`broker at ${brokerUrl} refused the connection: ${error.message}`, { cause: error }),
-      )
+      reject(new BrokerRefusedError({ what: 'connection', brokerUrl, cause: error }))
     }
     client.on('error', refused)
     client.once('connect', () => {
@@ -67,7 +62,7 @@ export function whenSubscribed(
       client.subscribeAsync(topic, { qos: 1 }).then((granted) => {
         const qos = granted[0]?.qos ?? 128
         if (qos < 128) return resolve()
-        reject(new DeviceError(`broker refused subscription to ${topic} (${qos})`))
+        reject(new BrokerRefusedError({ what: 'subscription', topic, qos }))
       }, reject)
     })
   })

@@ -14,10 +14,11 @@ import { createCommandGate, type DeviceChainOptions } from './createCommandGate.
 import { createCommandLanes } from './createCommandLanes.js'
 import { createDeviceReporter } from './createDeviceReporter.js'
 import { createTypedHashes } from './createTypedHashes.js'
-import { DeviceError } from './DeviceError.js'
 import { consoleDeviceLogger, type DeviceLogger } from './DeviceLogger.js'
 import { deviceLogin } from './deviceLogin.js'
 import { type AppliedState, freshDeviceState, loadDeviceState, saveDeviceState } from './deviceStateFile.js'
+import { AgentClosedError } from './errors/connection.js'
+import { DeviceKeyError } from './errors/keys.js'
 import type { ImmobilizerView } from './immobilizer.js'
 import { pbjDomain } from './pbjDomain.js'
 import { type DesiredMessage, topics } from './protocol.js'
@@ -362,7 +363,7 @@ export async function createDeviceAgent(options: DeviceAgentOptions): Promise<De
     close: () => {
       closing ??= (async () => {
         closed = true
-        subscribed.cancel(new DeviceError(`car ${deviceId} agent closed before it was ready`))
+        subscribed.cancel(new AgentClosedError({ deviceId }))
         reporter.close()
         await lanes.close()
         await gate.close()
@@ -385,10 +386,10 @@ function deviceIdOf(options: Pick<DeviceAgentOptions, 'deviceKey' | 'deviceId'>)
   try {
     id = addressOf(options.deviceKey)
   } catch (cause) {
-    throw new DeviceError(`deviceKey is not a private key: ${messageOf(cause)}`, { cause })
+    throw new DeviceKeyError({ reason: 'not-a-key', cause })
   }
   if (options.deviceId !== undefined && options.deviceId.toLowerCase() !== id) {
-    throw new DeviceError(`deviceId ${options.deviceId} is not the address of deviceKey (${id})`)
+    throw new DeviceKeyError({ reason: 'mismatch', deviceId: options.deviceId, address: id })
   }
   return id
 }

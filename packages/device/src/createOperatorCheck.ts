@@ -11,8 +11,9 @@ import {
 import { z } from 'zod'
 import { connectChain as connect } from './connectChain.js'
 import { createTokenBucket } from './createTokenBucket.js'
-import { DeviceError } from './DeviceError.js'
 import { consoleDeviceLogger, type DeviceLogger } from './DeviceLogger.js'
+import { RegistryReadError } from './errors/connection.js'
+import { InvalidLimitsError } from './errors/options.js'
 
 /** The parts of DeviceRegistry a car reads; inline so the car does not depend on the contracts package. */
 const registryAbi = parseAbi([
@@ -86,7 +87,7 @@ export type OperatorCheck = {
   /**
    * Resolves whether `signer` is an operator of this car. `chainTime` is the command's block timestamp: a
    * command from a block the car's view of the registry has not reached yet makes it catch up first.
-   * Rejects with a DeviceError when the registry cannot be read and no fresh cached answer exists.
+   * Rejects with a RegistryReadError when the registry cannot be read and no fresh cached answer exists.
    */
   check(signer: string, chainTime: number): Promise<OperatorAnswer>
   /**
@@ -144,7 +145,7 @@ export function createOperatorCheck(options: OperatorCheckOptions): OperatorChec
     unknownSignerLookups: options.unknownSignerLookups,
   })
   if (!parsed.success) {
-    throw new DeviceError(`operator check limits are invalid: ${z.prettifyError(parsed.error)}`)
+    throw new InvalidLimitsError({ problems: z.prettifyError(parsed.error) })
   }
   const { maxCachedSigners } = parsed.data
   const lookups = createTokenBucket(parsed.data.unknownSignerLookups)
@@ -260,12 +261,7 @@ export function createOperatorCheck(options: OperatorCheckOptions): OperatorChec
         return cached.allowed ? 'operator' : 'not-operator'
       }
       if (unreachable !== undefined || !current) {
-        throw new DeviceError(
-          `cannot read DeviceRegistry ${registry}: ${messageOf(unreachable, { short: true })}`,
-          {
-            cause: unreachable,
-          },
-        )
+        throw new RegistryReadError({ registry, cause: unreachable })
       }
       const started = epoch
       let allowed: boolean
@@ -279,10 +275,7 @@ export function createOperatorCheck(options: OperatorCheckOptions): OperatorChec
           blockNumber: current.block,
         })
       } catch (error) {
-        throw new DeviceError(
-          `cannot read DeviceRegistry ${registry}: ${messageOf(error, { short: true })}`,
-          { cause: error },
-        )
+        throw new RegistryReadError({ registry, cause: error })
       }
       if (epoch === started) remember(who, { allowed, at: Date.now() })
       return allowed ? 'operator' : 'not-operator'

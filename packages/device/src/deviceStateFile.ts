@@ -1,7 +1,7 @@
 import { readFile, rename, writeFile } from 'node:fs/promises'
 import { messageOf } from '@pbj/internal/messageOf.js'
 import { z } from 'zod'
-import { DeviceError } from './DeviceError.js'
+import { StateFileError } from './errors/options.js'
 
 /**
  * The desired state a device last applied, and when: what it reports and what its stateFile keeps.
@@ -64,7 +64,7 @@ export async function loadDeviceState(
     text = await readFile(file, 'utf8')
   } catch (cause) {
     if ((cause as { code?: unknown }).code === 'ENOENT') return freshDeviceState(now)
-    throw new DeviceError(`cannot read stateFile ${file}: ${messageOf(cause)}`, { cause })
+    throw new StateFileError({ file, cause })
   }
   try {
     const { message, recent = [], ...rest } = PersistedState.parse(JSON.parse(text))

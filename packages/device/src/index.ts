@@ -45,6 +45,20 @@ export { consoleDeviceLogger, type DeviceLogger } from './DeviceLogger.js'
 export { dashboardLine } from './dashboardLine.js'
 export { DEVICE_LOGIN_WINDOW_S, deviceLogin, deviceLoginText, verifyDeviceLogin } from './deviceLogin.js'
 export {
+  AgentClosedError,
+  BrokerRefusedError,
+  InvalidUrlError,
+  RegistryReadError,
+} from './errors/connection.js'
+export {
+  DeviceKeyError,
+  InvalidDigestError,
+  InvalidPrivateKeyError,
+  NativeSecp256k1Error,
+} from './errors/keys.js'
+export { InvalidLimitsError, InvalidTopicError, StateFileError } from './errors/options.js'
+export { InvalidDomainError, InvalidFieldError, MerkleTreeError } from './errors/typedData.js'
+export {
   type Delinquency,
   type DisableState,
   type ImmobilizerInput,

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module'
-import { DeviceError } from './DeviceError.js'
+import { InvalidDigestError, InvalidPrivateKeyError } from './errors/keys.js'
 import { parseSignature } from './parseSignature.js'
 import type { PreparedKey, Secp256k1 } from './secp256k1Types.js'
 
@@ -76,12 +76,12 @@ export function loadNativeSecp256k1(): Secp256k1 | null {
 }
 
 function assertDigest(digest: Uint8Array): void {
-  if (digest.length !== 32) throw new DeviceError(`a digest is 32 bytes, got ${digest.length}`)
+  if (digest.length !== 32) throw new InvalidDigestError({ length: digest.length })
 }
 
 function assertPrivateKey(binding: Binding, privateKey: Uint8Array): void {
   if (privateKey.length !== 32 || !binding.privateKeyVerify(privateKey)) {
-    throw new DeviceError('not a secp256k1 private key: 32 bytes in [1, n-1] expected')
+    throw new InvalidPrivateKeyError({ reason: 'range' })
   }
 }
 

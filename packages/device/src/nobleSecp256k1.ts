@@ -1,7 +1,7 @@
 import { invert, mod } from '@noble/curves/abstract/modular'
 import { bytesToNumberBE } from '@noble/curves/abstract/utils'
 import { secp256k1 as curve } from '@noble/curves/secp256k1'
-import { DeviceError } from './DeviceError.js'
+import { InvalidDigestError, InvalidPrivateKeyError } from './errors/keys.js'
 import { parseSignature } from './parseSignature.js'
 import type { PreparedKey, Secp256k1 } from './secp256k1Types.js'
 
@@ -26,7 +26,7 @@ export const nobleSecp256k1: Secp256k1 = {
     try {
       signature = curve.sign(digest, privateKey)
     } catch (cause) {
-      throw new DeviceError('not a secp256k1 private key: 32 bytes in [1, n-1] expected', { cause })
+      throw new InvalidPrivateKeyError({ reason: 'range', cause })
     }
     const out = new Uint8Array(65)
     out.set(signature.toCompactRawBytes(), 0)
@@ -39,7 +39,7 @@ export const nobleSecp256k1: Secp256k1 = {
     try {
       return curve.getPublicKey(privateKey, false)
     } catch (cause) {
-      throw new DeviceError('not a secp256k1 private key: 32 bytes in [1, n-1] expected', { cause })
+      throw new InvalidPrivateKeyError({ reason: 'range', cause })
     }
   },
 
@@ -91,5 +91,5 @@ export const nobleSecp256k1: Secp256k1 = {
 }
 
 function assertDigest(digest: Uint8Array): void {
-  if (digest.length !== 32) throw new DeviceError(`a digest is 32 bytes, got ${digest.length}`)
+  if (digest.length !== 32) throw new InvalidDigestError({ length: digest.length })
 }

@@ -1,4 +1,4 @@
-import { DeviceError } from './DeviceError.js'
+import { InvalidDomainError } from './errors/typedData.js'
 
 /**
  * The EIP-712 domain every pbj command and device report is signed in: one chain, one DeviceRegistry. A
@@ -58,10 +58,10 @@ export const pbjTypes = {
  */
 export function pbjDomain(params: { chainId: number; registry: string }): PbjDomain {
   if (!Number.isSafeInteger(params.chainId) || params.chainId <= 0) {
-    throw new DeviceError(`chainId must be a positive integer, got ${params.chainId}`)
+    throw new InvalidDomainError({ field: 'chainId', value: params.chainId })
   }
   if (!/^0x[0-9a-fA-F]{40}$/.test(params.registry)) {
-    throw new DeviceError(`registry must be the DeviceRegistry's 0x address, got "${params.registry}"`)
+    throw new InvalidDomainError({ field: 'registry', value: params.registry })
   }
   return {
     name: 'pbj',

@@ -1,6 +1,6 @@
 import { messageOf } from '@pbj/internal/messageOf.js'
 import { z } from 'zod'
-import { DeviceError } from './DeviceError.js'
+import { InvalidTopicError } from './errors/options.js'
 import { ImmobilizerCommand, ImmobilizerReport } from './immobilizerProtocol.js'
 
 /**
@@ -181,14 +181,11 @@ export type Topics = {
  */
 export function topics(prefix: string = DEFAULT_TOPIC_PREFIX): Topics {
   if (prefix === '' || /[+#\0]/.test(prefix) || prefix.startsWith('/') || prefix.endsWith('/')) {
-    throw new DeviceError(
-      `topicPrefix "${prefix}" is not usable: it must be non-empty, without + # or a leading/trailing /`,
-    )
+    throw new InvalidTopicError({ part: 'topicPrefix', value: prefix })
   }
   const device = (deviceId: string): string => {
     const id = deviceId.toLowerCase()
-    if (!DeviceId.safeParse(id).success)
-      throw new DeviceError(`deviceId must be a 0x address, got "${deviceId}"`)
+    if (!DeviceId.safeParse(id).success) throw new InvalidTopicError({ part: 'deviceId', value: deviceId })
     return `${prefix}/devices/${id}`
   }
   return {

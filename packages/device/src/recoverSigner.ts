@@ -1,5 +1,5 @@
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils'
-import { DeviceError } from './DeviceError.js'
+import { InvalidPrivateKeyError } from './errors/keys.js'
 import { keccak256 } from './keccak256.js'
 import { secp256k1 } from './secp256k1.js'
 import type { PreparedKey } from './secp256k1Types.js'
@@ -100,7 +100,7 @@ function signatureBytes(signature: string): Uint8Array | null {
 
 function keyBytes(privateKey: string): Uint8Array {
   if (!/^0x[0-9a-fA-F]{64}$/.test(privateKey)) {
-    throw new DeviceError('a private key must be 0x followed by 64 hex digits')
+    throw new InvalidPrivateKeyError({ reason: 'format' })
   }
   return hexToBytes(privateKey.slice(2))
 }

@@ -1,4 +1,4 @@
-import { DeviceError } from './DeviceError.js'
+import { NativeSecp256k1Error } from './errors/keys.js'
 import { loadNativeSecp256k1 } from './nativeSecp256k1.js'
 import { nobleSecp256k1 } from './nobleSecp256k1.js'
 import type { Secp256k1, Secp256k1Backend } from './secp256k1Types.js'
@@ -28,7 +28,7 @@ function select(wanted: string | undefined): Secp256k1 {
   const native = loadNativeSecp256k1()
   if (native) return native
   if (wanted === 'native') {
-    throw new DeviceError('PBJ_SECP256K1=native, but the secp256k1 package’s native binding cannot be loaded')
+    throw new NativeSecp256k1Error()
   }
   return nobleSecp256k1
 }

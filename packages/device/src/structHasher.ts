@@ -1,5 +1,5 @@
 import { hexToBytes, utf8ToBytes } from '@noble/hashes/utils'
-import { DeviceError } from './DeviceError.js'
+import { InvalidFieldError } from './errors/typedData.js'
 import { keccak256 } from './keccak256.js'
 
 /**
@@ -72,14 +72,14 @@ export function structHasher<F extends readonly StructField[]>(
       const at = 32 * (i + 1)
       switch (field.type) {
         case 'address':
-          buffer.set(addressBytes(value, field.name), at + 12)
+          buffer.set(addressBytes(field, value), at + 12)
           break
         case 'bool':
           if (typeof value !== 'boolean') throw invalid(field, value)
           buffer[at + 31] = value ? 1 : 0
           break
         case 'bytes32':
-          buffer.set(bytes32(value, field.name), at)
+          buffer.set(bytes32(field, value), at)
           break
         case 'string': {
           if (typeof value !== 'string') throw invalid(field, value)
@@ -124,19 +124,17 @@ export function typedDataDigest(domainSeparator: Uint8Array, structHash: Uint8Ar
   return keccak256(buffer)
 }
 
-function addressBytes(value: unknown, name: string): Uint8Array {
-  if (typeof value !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(value)) {
-    throw new DeviceError(`${name} must be a 0x address, got ${String(value)}`)
-  }
+function addressBytes(field: StructField, value: unknown): Uint8Array {
+  if (typeof value !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(value)) throw invalid(field, value)
   return hexToBytes(value.slice(2))
 }
 
-function bytes32(value: unknown, name: string): Uint8Array {
+function bytes32(field: StructField, value: unknown): Uint8Array {
   if (value instanceof Uint8Array && value.length === 32) return value
   if (typeof value === 'string' && /^0x[0-9a-fA-F]{64}$/.test(value)) return hexToBytes(value.slice(2))
-  throw new DeviceError(`${name} must be 32 bytes, got ${String(value)}`)
+  throw invalid(field, value)
 }
 
-function invalid(field: StructField, value: unknown): DeviceError {
-  return new DeviceError(`${field.name} is not a valid ${field.type}: ${String(value)}`)
+function invalid(field: StructField, value: unknown): InvalidFieldError {
+  return new InvalidFieldError({ field, value })
 }

@@ -24,7 +24,10 @@ export type CreateLoggerOptions = {
   level?: 'info' | 'warn' | 'error' | 'silent'
   /** Human-readable lines instead of JSON. Default: when stderr is a terminal. */
   pretty?: boolean
-  /** Where records go. Default stderr, written synchronously so no line is lost when the process exits. */
+  /**
+   * Where records go, in the format `pretty` chose (a pretty destination must be a Node writable stream).
+   * Default stderr, written synchronously so no line is lost when the process exits.
+   */
   destination?: DestinationStream
 }
 
@@ -38,17 +41,15 @@ export type CreateLoggerOptions = {
  */
 export function createLogger(options: CreateLoggerOptions = {}): Logger {
   const pretty = options.pretty ?? process.stderr.isTTY === true
-  const destination =
-    options.destination ??
-    (pretty
-      ? pinoPretty({
-          destination: 2,
-          sync: true,
-          colorize: true,
-          ignore: 'pid,hostname',
-          translateTime: 'SYS:HH:MM:ss.l',
-        })
-      : fileDestination({ fd: 2, sync: true }))
+  const destination = pretty
+    ? pinoPretty({
+        destination: options.destination ?? 2,
+        sync: true,
+        colorize: true,
+        ignore: 'pid,hostname',
+        translateTime: 'SYS:HH:MM:ss.l',
+      })
+    : (options.destination ?? fileDestination({ fd: 2, sync: true }))
   const log = pino({ name: options.name ?? 'pbj', level: options.level ?? 'info' }, destination)
   return {
     info: (message, fields) => log.info(toSerializable(fields), message),
