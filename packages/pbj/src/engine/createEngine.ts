@@ -1,114 +1,23 @@
-import { pbjDomain } from '@pbj/device'
-import type { Address, Hex } from 'viem'
-import { createMqttBroker } from '../actions/broker/createMqttBroker.js'
-import { createBlockTimes } from '../actions/devices/createBlockTimes.js'
-import {
-  createDeviceDispatcher,
-  type DeviceDispatcherOptions,
-} from '../actions/devices/createDeviceDispatcher.js'
-import type { DeviceClass } from '../actions/devices/deviceClass.js'
-import { resolveCommandSigner } from '../actions/devices/resolveCommandSigner.js'
-import { createRelayer, type Relayer, type RelayerOptions } from '../actions/relayer/createRelayer.js'
+import type { Relayer } from '../actions/relayer/createRelayer.js'
 import { checkGrantsAgainstConfig } from '../capabilities/checkGrantsAgainstConfig.js'
-import { createChainConnection } from '../chain/createChainConnection.js'
 import { followHeads } from '../chain/followHeads.js'
 import type { EngineEvents } from '../core/engineEvents.js'
 import type { Store } from '../core/store.js'
-import { createEmitter, type Emitter } from '../internal/createEmitter.js'
+import type { Emitter } from '../internal/createEmitter.js'
 import { MissingConfigError } from '../internal/errors.js'
-import { type Logger, silentLogger } from '../internal/logger.js'
-import { createMetrics } from '../internal/metrics.js'
-import { createShutdown } from '../internal/shutdown.js'
-import { createPaymentMeter, type PaymentMeter, type PaymentOptions } from '../payment/createPaymentMeter.js'
-import { createMemoryQueue } from '../queue/createMemoryQueue.js'
-import { createProcessSandbox } from '../runtime/createProcessSandbox.js'
-import { createSandbox } from '../runtime/createSandbox.js'
+import { silentLogger } from '../internal/logger.js'
+import type { PaymentMeter } from '../payment/createPaymentMeter.js'
 import type { FunctionBundle } from '../runtime/loadFunction.js'
-import type { SandboxIsolation } from '../runtime/sandboxTypes.js'
-import { createSqliteStore } from '../store/sqlite/createSqliteStore.js'
 import { createTriggerIndex } from '../triggers/createTriggerIndex.js'
-import { handleReorg, type ReorgServices } from './handleReorg.js'
+import { createEngineServices } from './createEngineServices.js'
+import type { EngineOptions } from './engineOptions.js'
+import { handleReorg } from './handleReorg.js'
 import { type BlockServices, processBlock } from './processBlock.js'
-import { type RunJobServices, runJob } from './runJob.js'
+import { runJob } from './runJob.js'
 import { defaultKvLimits } from './setKv.js'
-import type { Common, HostServices, LoadedFunctions } from './types.js'
+import type { EngineSettings, LoadedFunctions } from './types.js'
 
-/** Everything the engine needs, already resolved (URLs of a running chain and broker). */
-export type EngineOptions = {
-  /** One RPC URL, or several in order of preference (a ws:// URL first gets heads pushed; the rest are fallbacks). */
-  rpcUrl: string | readonly string[]
-  brokerUrl: string
-  broker?: {
-    username?: string | undefined
-    password?: string | undefined
-    protocolVersion?: 4 | 5 | undefined
-    topicPrefix?: string | undefined
-  }
-  /**
-   * How devices behind their desired state are brought back (see createDeviceDispatcher): the backoff of
-   * re-sending to a device that reports an older version, and the periodic reconciliation (default every
-   * 30 s, for devices 10 s behind).
-   */
-  devices?: Pick<DeviceDispatcherOptions, 'correction' | 'reconcile'> | undefined
-  /** SQLite file, or ':memory:'. */
-  database: string
-  functions: readonly FunctionBundle[]
-  contracts?: Record<string, Address>
-  /**
-   * The engine's operator key (0x + 64 hex digits): it signs every device command (EIP-712, domain = chain
-   * + `contracts.DeviceRegistry`), and cars apply only commands signed by an operator registered for them.
-   * Without it (or without a DeviceRegistry) commands are stored but cannot be published.
-   */
-  operatorKey?: string | undefined
-  /** How long a signed device command stays valid for the car, in wall-clock ms. Default 10 minutes. */
-  commandValidityMs?: number | undefined
-  secrets?: Record<string, string>
-  limits?: {
-    timeoutMs?: number | undefined
-    memoryMb?: number | undefined
-    concurrency?: number | undefined
-    /** Largest `ctx.kv` value, UTF-8 bytes of its JSON; default 64 KiB. */
-    kvValueBytes?: number | undefined
-    /** Largest total of one function's kv keys and values; default 1 MiB. */
-    kvTotalBytes?: number | undefined
-  }
-  chain?: { pollingIntervalMs?: number | undefined; startBlock?: 'latest' | number | undefined }
-  /**
-   * `isolation: 'thread'` (default) runs isolates in this process; `'process'` runs them in a child process
-   * that is restarted when it crashes (its runs in flight are retried), at ~0.3 ms more per run.
-   */
-  sandbox?: { isolation?: SandboxIsolation | undefined }
-  /** Default retry policy for every function (each may set its own `retry`). */
-  retry?: { maxAttempts?: number; backoffMs?: number; maxBackoffMs?: number }
-  logger?: Logger
-  /** How often due retries are looked for in the store (ms). */
-  retrySweepMs?: number
-  /**
-   * Tuning of the relayer that sends `ctx.chain.write` transactions from `operatorKey` (there is none
-   * without an operator key): blocks before a stuck transaction is replaced, reorg watch depth, fee cap.
-   */
-  relayer?: Pick<
-    RelayerOptions,
-    | 'stuckBlocks'
-    | 'finalityDepth'
-    | 'pollingIntervalMs'
-    | 'rebroadcastMs'
-    | 'maxFeePerGas'
-    | 'baseFeeMultiplier'
-  >
-  /**
-   * The device class that turns device calls into desired states and whose guard every device command
-   * passes at the newest block (see guardCommand), e.g. `immobilizerClass({ contract: 'CarLoan' })`. None
-   * (null or absent): every device command is refused, naming the fix. A config's default is chosen by
-   * config/resolveDeviceClass.ts.
-   */
-  deviceClass?: DeviceClass | null | undefined
-  /**
-   * Prepaid execution: runs are metered and settled on `contract` (ExecutionBalance) for `projectId`, and
-   * held while its balance cannot pay one. Needs `operatorKey` (the contract's operator). Off when absent.
-   */
-  payment?: (PaymentOptions & { pollMs?: number | undefined }) | undefined
-}
+export type { EngineOptions } from './engineOptions.js'
 
 /** A running engine. */
 export type Engine = {
@@ -151,118 +60,33 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   // Before connecting anything: a class naming an unknown contract is a config error, not a leak.
   const deviceClass = options.deviceClass ?? null
   deviceClass?.check?.(options.contracts ?? {})
-  const limits = { timeoutMs: options.limits?.timeoutMs ?? 5_000, memoryMb: options.limits?.memoryMb ?? 64 }
-  const kvLimits = {
-    kvValueBytes: options.limits?.kvValueBytes ?? defaultKvLimits.valueBytes,
-    kvTotalBytes: options.limits?.kvTotalBytes ?? defaultKvLimits.totalBytes,
-  }
-  const chain = await createChainConnection({
-    rpcUrl: options.rpcUrl,
-    ...(options.chain?.pollingIntervalMs ? { pollingIntervalMs: options.chain.pollingIntervalMs } : {}),
-  })
-  // Commands and reports are signed in one domain: this chain and the DeviceRegistry the cars trust.
-  const registry = options.contracts?.DeviceRegistry
-  const domain = registry ? pbjDomain({ chainId: chain.chainId, registry }) : undefined
-  const signer = resolveCommandSigner({
-    operatorKey: options.operatorKey,
-    domain,
-    validityMs: options.commandValidityMs,
-  })
-  const broker = await createMqttBroker({
-    url: options.brokerUrl,
-    clientId: `pbj-engine-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
-    ...Object.fromEntries(Object.entries(options.broker ?? {}).filter(([, v]) => v !== undefined)),
-    domain,
-    logger,
-  })
-  const events = createEmitter<EngineEvents>()
-  const store = createSqliteStore({ path: options.database })
-  const relayer = options.operatorKey
-    ? createRelayer({
-        ...options.relayer,
-        rpc: options.rpcUrl,
-        store,
-        account: options.operatorKey as Hex,
-        chainId: chain.chainId,
-        logger,
-      })
-    : null
-  const blockTimes = createBlockTimes({ chain, store, events })
-  const common: Common = {
-    options: {
-      chainId: chain.chainId,
-      contracts: options.contracts ?? {},
-      secrets: options.secrets ?? {},
-      limits: { ...limits, ...kvLimits },
-      retry: {
-        maxAttempts: options.retry?.maxAttempts ?? 8,
-        backoffMs: options.retry?.backoffMs ?? 200,
-        maxBackoffMs: options.retry?.maxBackoffMs ?? 30_000,
-        on: 'faults',
-      },
+  const settings: Omit<EngineSettings, 'chainId'> = {
+    contracts: options.contracts ?? {},
+    secrets: options.secrets ?? {},
+    limits: {
+      timeoutMs: options.limits?.timeoutMs ?? 5_000,
+      memoryMb: options.limits?.memoryMb ?? 64,
+      kvValueBytes: options.limits?.kvValueBytes ?? defaultKvLimits.valueBytes,
+      kvTotalBytes: options.limits?.kvTotalBytes ?? defaultKvLimits.totalBytes,
     },
-    logger,
-    metrics: createMetrics(),
-    shutdown: createShutdown(),
+    retry: {
+      maxAttempts: options.retry?.maxAttempts ?? 8,
+      backoffMs: options.retry?.backoffMs ?? 200,
+      maxBackoffMs: options.retry?.maxBackoffMs ?? 30_000,
+      on: 'faults',
+    },
   }
-  // A block's runs mostly wait on chain reads, which are batched per block: let a thousand overlap.
-  const queue = createMemoryQueue({ concurrency: options.limits?.concurrency ?? 1024 })
-  // Delivers desired device state from the store's outbox to the broker, through outages.
-  const dispatcher = createDeviceDispatcher({
-    store,
-    broker,
-    events,
-    signer,
-    chainTime: blockTimes.timeOf,
-    logger,
-    ...options.devices,
-  })
-  const sandbox =
-    options.sandbox?.isolation === 'process' ? createProcessSandbox(limits) : createSandbox(limits)
-  const payment = options.payment
-    ? createPaymentMeter({ store, chain, relayer, queue, logger }, options.payment)
-    : null
-  // Replaced whole by setFunctions (hot reload); the stages read it through the getters below.
+  // Replaced whole by setFunctions (hot reload); the services read it through getters.
   let loaded: LoadedFunctions = { functions: new Map(), index: createTriggerIndex([], {}) }
-  const host: HostServices = {
-    chain,
-    store,
-    dispatcher,
+  const services = await createEngineServices(options, {
     logger,
-    relayer,
     deviceClass,
-    // The signer's: null without an operator key or a DeviceRegistry (then nothing can be signed anyway).
-    operator: signer.address as Address | null,
-    contracts: common.options.contracts,
-    limits: common.options.limits,
-    get functions() {
-      return loaded.functions
-    },
-  }
-  const runServices: RunJobServices = {
-    common,
-    store,
-    sandbox,
-    events,
-    payment,
-    host,
-    get functions() {
-      return loaded.functions
-    },
-  }
-  const blockServices: BlockServices & ReorgServices = {
-    common,
-    chain,
-    store,
-    queue,
-    events,
-    get index() {
-      return loaded.index
-    },
-    get functions() {
-      return loaded.functions
-    },
-  }
+    settings,
+    loaded: () => loaded,
+  })
+  const { common, chain, broker, events, store, relayer, blockTimes, queue, dispatcher, sandbox, payment } =
+    services
+  const { runServices, blockServices } = services
   let paymentPoll: NodeJS.Timeout | undefined
   const refreshPayment = () =>
     void payment

@@ -1,15 +1,13 @@
-import type { DesiredMessage, UnsignedCommand } from '@pbj/device'
-import { backoffDelay } from '@pbj/internal/backoffDelay.js'
 import { messageOf } from '@pbj/internal/messageOf.js'
-import type { DeviceDesired } from '../../core/device.js'
 import type { EngineEvents } from '../../core/engineEvents.js'
 import type { Store } from '../../core/store.js'
 import type { Emitter } from '../../internal/createEmitter.js'
-import { retryClassOf } from '../../internal/errors.js'
 import { type Logger, silentLogger } from '../../internal/logger.js'
-import { now } from '../../internal/now.js'
 import type { BrokerConnection } from '../broker/types.js'
 import type { CommandSigner } from './createCommandSigner.js'
+import { createCorrections } from './createCorrections.js'
+import { createOutboxDelivery } from './createOutboxDelivery.js'
+import { createReconciler } from './createReconciler.js'
 
 /**
  * Options of {@link createDeviceDispatcher}.
@@ -96,37 +94,6 @@ export type DeviceDispatcher = {
   close(): Promise<void>
 }
 
-type Delivery = {
-  state: 'queued' | 'running' | 'waiting'
-  /** Dispatched again while running: go once more, the store may hold a newer version. */
-  again: boolean
-  force: boolean
-  attempt: number
-  timer?: NodeJS.Timeout | undefined
-}
-
-/** A device behind its desired version, and when it may be sent it again. */
-type Correction = {
-  /** Corrections sent so far that set a wait: the wait after the next one doubles with each. */
-  waits: number
-  /** Not sent again before this (ms epoch). */
-  nextAt: number
-  reportedVersion: number
-  reason: 'report' | 'reconcile'
-  attempts: number
-  timer?: NodeJS.Timeout | undefined
-}
-
-/** A device whose command is signed and waits for a publish slot. */
-type Signed = {
-  deviceId: string
-  delivery: Delivery
-  force: boolean
-  message: DesiredMessage
-  state: DeviceDesired
-  block: bigint
-}
-
 /**
  * Owns delivery of desired state, as an outbox: a run only makes the desired state durable and calls
  * `dispatch`, so a broker outage never fails the run. The dispatcher publishes at once (no polling), keeps
@@ -141,12 +108,11 @@ type Signed = {
  * per-device backoff), and a periodic reconciliation finds devices that never said anything (see
  * {@link DeviceDispatcherOptions.correction} and {@link DeviceDispatcherOptions.reconcile}).
  *
- * Commands are signed at publish time, in batches: every device dispatched in the same tick, and every
- * one dispatched while the previous batch was being signed, goes into one batch with one signature (see
- * createCommandSigner). So one car's command is signed and sent at once, and a thousand cars' commands from
- * one block cost one signature; a command published again (after an outage, for a reconnecting car) is
- * signed afresh and so is valid for its full window. What stays durable is the desired state, its version
- * and command id, in the store.
+ * Commands are signed at publish time, in batches, one signature per batch (see createOutboxDelivery). What
+ * stays durable is the desired state, its version and command id, in the store.
+ *
+ * The parts: createOutboxDelivery (signing, publishing, retries), createCorrections (devices behind, their
+ * backoff, the reports), createReconciler (the periodic look); this function composes them.
  *
  * @example
  * const dispatcher = createDeviceDispatcher({ store, broker, events, signer })
@@ -156,322 +122,46 @@ type Signed = {
  */
 export function createDeviceDispatcher(options: DeviceDispatcherOptions): DeviceDispatcher {
   const { store, broker, events, signer } = options
-  const chainTime = options.chainTime ?? (() => 0)
-  const concurrency = Math.max(1, options.concurrency ?? 64)
-  const maxBatch = Math.max(1, options.maxBatch ?? 1_024)
-  const minMs = options.backoff?.minMs ?? 100
-  const maxMs = options.backoff?.maxMs ?? 5_000
-  const deliveries = new Map<string, Delivery>()
-  const queue: string[] = []
-  const signed: Signed[] = []
-  // Batches being signed and publishes in flight, for close() to wait on.
-  const work = new Set<Promise<void>>()
-  let sending = 0
-  let signing = false
-  let pumpScheduled = false
-  let waiters: (() => void)[] = []
-  let closed = false
-  const offs: (() => void)[] = []
-  const correctMinMs = options.correction?.minMs ?? 1_000
-  const correctMaxMs = options.correction?.maxMs ?? 60_000
-  const reconcileMs = options.reconcile?.intervalMs ?? 30_000
-  const thresholdMs = options.reconcile?.thresholdMs ?? 10_000
-  // Devices known to be behind their desired version, with their correction backoff. An entry lives until
-  // the device reports that it caught up, so the delay keeps doubling while it does not.
-  const corrections = new Map<string, Correction>()
-  let reconcileTimer: NodeJS.Timeout | undefined
-
   const logger = options.logger ?? silentLogger
-  const warn = (message: string, deviceId?: string) => logger.warn(message, deviceId ? { deviceId } : {})
-
-  const idle = () => !signing && !pumpScheduled && sending === 0 && queue.length === 0 && signed.length === 0
-  const settle = () => {
-    if (idle()) for (const resolve of waiters.splice(0)) resolve()
-  }
-
-  const track = (task: Promise<void>) => {
-    work.add(task)
-    void task.finally(() => {
-      work.delete(task)
-      pump()
-    })
-  }
-
-  const enqueue = (deviceId: string, delivery: Delivery) => {
-    delivery.state = 'queued'
-    queue.push(deviceId)
-  }
-
-  // Deferred to the end of the tick, so that every device dispatched in it lands in the same batch.
-  const schedulePump = () => {
-    if (pumpScheduled) return
-    pumpScheduled = true
-    queueMicrotask(() => {
-      pumpScheduled = false
-      pump()
-    })
-  }
-
-  const pump = () => {
-    while (!closed && sending < concurrency && signed.length > 0) send(signed.shift() as Signed)
-    // The next batch is signed once the last one is mostly out: a command waits for a publish slot
-    // unsigned, and its validity window starts when it is actually about to go.
-    if (!closed && !signing && queue.length > 0 && signed.length < concurrency) {
-      signBatch(queue.splice(0, maxBatch))
-    }
-    settle()
-  }
-
-  const finished = (deviceId: string, delivery: Delivery) => {
-    delivery.attempt = 0
-    if (delivery.again && !closed) enqueue(deviceId, delivery)
-    else deliveries.delete(deviceId)
-  }
-
-  const failed = (deviceId: string, delivery: Delivery, force: boolean, error: unknown) => {
-    if (closed) return void deliveries.delete(deviceId)
-    if (retryClassOf(error) !== 'retryable') {
-      // A bug or a missing operator key, not an outage: retrying cannot help. The next sweep tries again.
-      deliveries.delete(deviceId)
-      return warn(`device ${deviceId}: not published: ${messageOf(error)}`, deviceId)
-    }
-    delivery.force ||= force
-    delivery.attempt++
-    delivery.state = 'waiting'
-    const delay = Math.min(
-      maxMs,
-      backoffDelay(delivery.attempt, { baseMs: minMs, maxMs, jitter: 'plusMinusHalf' }),
-    )
-    delivery.timer = setTimeout(() => {
-      delivery.timer = undefined
-      if (closed || delivery.state !== 'waiting') return
-      enqueue(deviceId, delivery)
-      schedulePump()
-    }, delay)
-    delivery.timer.unref()
-  }
-
-  const signBatch = (ids: string[]) => {
-    signing = true
-    const task = (async () => {
-      const batch: {
-        deviceId: string
-        delivery: Delivery
-        force: boolean
-        state: DeviceDesired
-        block: bigint | null
-      }[] = []
-      const commands: UnsignedCommand[] = []
-      const times = new Map<bigint | null, number>()
-      for (const deviceId of ids) {
-        const delivery = deliveries.get(deviceId)
-        if (delivery?.state !== 'queued') continue
-        delivery.state = 'running'
-        const force = delivery.force
-        delivery.force = false
-        delivery.again = false
-        try {
-          const device = await store.getDevice(deviceId)
-          if (!device?.desired || device.commandId === null) finished(deviceId, delivery)
-          else if (!force && device.publishedVersion >= device.desiredVersion) finished(deviceId, delivery)
-          else {
-            const block = device.desiredBlock
-            if (!times.has(block)) times.set(block, await chainTime(block))
-            batch.push({ deviceId, delivery, force, state: device.desired, block })
-            commands.push({
-              deviceId,
-              version: device.desiredVersion,
-              commandId: device.commandId,
-              state: device.desired,
-              chainTime: times.get(block) as number,
-            })
-          }
-        } catch (error) {
-          failed(deviceId, delivery, force, error)
-        }
-      }
-      if (batch.length === 0) return
-      let messages: DesiredMessage[]
-      try {
-        messages = signer.sign(commands)
-      } catch (error) {
-        for (const { deviceId, delivery, force } of batch) failed(deviceId, delivery, force, error)
-        return
-      }
-      batch.forEach(({ block, ...item }, index) => {
-        signed.push({ ...item, message: messages[index] as DesiredMessage, block: block ?? 0n })
-      })
-    })()
-      .catch((error: unknown) => warn(`device batch not signed: ${messageOf(error)}`))
-      .finally(() => {
-        signing = false
-      })
-    track(task)
-  }
-
-  const send = ({ deviceId, delivery, force, message, state, block }: Signed) => {
-    sending++
-    const task = (async () => {
-      try {
-        await broker.publishDesired(message)
-        const publishedAt = now()
-        await store.markPublished(deviceId, message.version, Date.now())
-        events.emit('device:desired', {
-          deviceId,
-          version: message.version,
-          commandId: message.commandId,
-          state,
-          publishedAt,
-          blockNumber: block,
-        })
-      } catch (error) {
-        return failed(deviceId, delivery, force, error)
-      }
-      finished(deviceId, delivery)
-    })().finally(() => {
-      sending--
-    })
-    track(task)
-  }
-
-  const dispatch: DeviceDispatcher['dispatch'] = (id, { force = false } = {}) => {
-    if (closed) return
-    const deviceId = id.toLowerCase()
-    const delivery = deliveries.get(deviceId)
-    if (!delivery) {
-      const fresh: Delivery = { state: 'queued', again: false, force, attempt: 0 }
-      deliveries.set(deviceId, fresh)
-      enqueue(deviceId, fresh)
-    } else {
-      delivery.force ||= force
-      if (delivery.state === 'running') delivery.again = true
-      if (delivery.state === 'waiting') {
-        // Asked again (a new version, or the broker is back): try now rather than at the end of the backoff.
-        clearTimeout(delivery.timer)
-        delivery.timer = undefined
-        enqueue(deviceId, delivery)
-      }
-    }
-    schedulePump()
-  }
-
-  const sweep = async () => {
-    let count = 0
-    let after = ''
-    for (;;) {
-      const page = await store.unpublishedDevices(1_000, after)
-      for (const device of page) dispatch(device.deviceId)
-      count += page.length
-      const last = page.at(-1)
-      if (!last || page.length < 1_000) return count
-      after = last.deviceId
-    }
-  }
-
-  const stopCorrecting = (deviceId: string) => {
-    const correction = corrections.get(deviceId)
-    if (!correction) return
-    clearTimeout(correction.timer)
-    corrections.delete(deviceId)
-  }
-
-  /** Sends the device its desired state again now (forced: the broker may hold it, the car did not get it). */
-  const correctNow = async (deviceId: string, correction: Correction): Promise<boolean> => {
-    const device = await store.getDevice(deviceId)
-    if (closed || corrections.get(deviceId) !== correction) return false
-    // A report's version is the device's word (a car that lost its state reports less than the store keeps);
-    // reconciliation goes by the store, which a report since may have moved on.
-    const reported =
-      correction.reason === 'report'
-        ? correction.reportedVersion
-        : Math.max(correction.reportedVersion, device?.reportedVersion ?? 0)
-    if (!device?.desired || reported >= device.desiredVersion) {
-      stopCorrecting(deviceId)
-      return false
-    }
-    const waitMs = backoffDelay(++correction.waits, {
-      baseMs: correctMinMs,
-      maxMs: correctMaxMs,
-      jitter: 'none',
-    })
-    correction.nextAt = Date.now() + waitMs
-    // Not yet acknowledged by the broker: the outbox delivers it, no force needed.
-    const force = device.publishedVersion >= device.desiredVersion
-    dispatch(deviceId, { force })
-    await store.markCorrected(deviceId)
-    events.emit('device:corrected', {
-      deviceId,
-      desiredVersion: device.desiredVersion,
-      reportedVersion: correction.reportedVersion,
-      reason: correction.reason,
-      attempt: ++correction.attempts,
-    })
-    return true
-  }
-
-  /**
-   * A device is behind its desired version (as of its report, or of the store for reconciliation): send it
-   * again at its next allowed time, unless a correction is already scheduled.
-   */
-  const behind = (deviceId: string, reportedVersion: number, reason: Correction['reason']) => {
-    let correction = corrections.get(deviceId)
-    if (!correction) {
-      correction = {
-        waits: 0,
-        // The first correction waits too: a command published a moment ago may be on its way.
-        nextAt: reason === 'report' ? Date.now() + correctMinMs : Date.now(),
-        reportedVersion,
-        reason,
-        attempts: 0,
-      }
-      corrections.set(deviceId, correction)
-    }
-    correction.reportedVersion = reportedVersion
-    correction.reason = reason
-    if (correction.timer) return false
-    const wait = correction.nextAt - Date.now()
-    const entry = correction
-    if (wait <= 0 && reason === 'reconcile') return true
-    entry.timer = setTimeout(
-      () => {
-        entry.timer = undefined
-        void correctNow(deviceId, entry).catch((error: unknown) => {
-          if (!closed) warn(`device ${deviceId}: not corrected: ${messageOf(error)}`, deviceId)
-        })
-      },
-      Math.max(0, wait),
-    )
-    entry.timer.unref()
-    return false
-  }
-
-  const reconcile = async () => {
-    let count = 0
-    let after = ''
-    for (;;) {
-      const page = await store.unacknowledgedDevices(Date.now() - thresholdMs, 1_000, after)
-      for (const device of page) {
-        if (closed) return count
-        if (deliveries.has(device.deviceId)) continue
-        if (!behind(device.deviceId, device.reportedVersion, 'reconcile')) continue
-        const correction = corrections.get(device.deviceId)
-        if (correction && (await correctNow(device.deviceId, correction))) count++
-      }
-      const last = page.at(-1)
-      if (!last || page.length < 1_000) return count
-      after = last.deviceId
-    }
-  }
+  const outbox = createOutboxDelivery({
+    store,
+    broker,
+    events,
+    signer,
+    logger,
+    chainTime: options.chainTime ?? (() => 0),
+    concurrency: Math.max(1, options.concurrency ?? 64),
+    maxBatch: Math.max(1, options.maxBatch ?? 1_024),
+    backoff: { minMs: options.backoff?.minMs ?? 100, maxMs: options.backoff?.maxMs ?? 5_000 },
+  })
+  const corrections = createCorrections({
+    store,
+    events,
+    logger,
+    dispatch: outbox.dispatch,
+    minMs: options.correction?.minMs ?? 1_000,
+    maxMs: options.correction?.maxMs ?? 60_000,
+  })
+  const reconciler = createReconciler({
+    store,
+    logger,
+    corrections,
+    delivering: outbox.has,
+    intervalMs: options.reconcile?.intervalMs ?? 30_000,
+    thresholdMs: options.reconcile?.thresholdMs ?? 10_000,
+  })
+  const offs: (() => void)[] = []
+  let closed = false
 
   const sweepQuietly = () =>
-    void sweep().catch((error: unknown) => {
-      if (!closed) warn(`device outbox sweep failed: ${messageOf(error)}`)
+    void outbox.sweep().catch((error: unknown) => {
+      if (!closed) logger.warn(`device outbox sweep failed: ${messageOf(error)}`, {})
     })
 
   return {
-    dispatch,
-    sweep,
-    reconcile,
+    dispatch: outbox.dispatch,
+    sweep: outbox.sweep,
+    reconcile: reconciler.reconcile,
     async start() {
       offs.push(
         broker.onConnect(() => {
@@ -481,51 +171,19 @@ export function createDeviceDispatcher(options: DeviceDispatcherOptions): Device
       // Whatever happened to the retained message (cleared or replaced by another client, lost in a broker
       // restart), the device's signed report says where it is: one behind its desired version is sent that
       // version again, with backoff. A report that caught up ends the correction and its backoff.
-      offs.push(
-        broker.onReported((report) => {
-          if (closed) return
-          void store.getDevice(report.deviceId).then(
-            (device) => {
-              if (!device?.desired || report.version >= device.desiredVersion) {
-                return void stopCorrecting(report.deviceId)
-              }
-              behind(report.deviceId, report.version, 'report')
-            },
-            (error: unknown) => {
-              if (!closed)
-                warn(
-                  `device ${report.deviceId}: cannot read its desired state: ${messageOf(error)}`,
-                  report.deviceId,
-                )
-            },
-          )
-        }),
-      )
-      if (reconcileMs > 0) {
-        reconcileTimer = setInterval(() => {
-          void reconcile().catch((error: unknown) => {
-            if (!closed) warn(`device reconciliation failed: ${messageOf(error)}`)
-          })
-        }, reconcileMs)
-        reconcileTimer.unref()
-      }
-      await sweep()
+      offs.push(broker.onReported((report) => corrections.onReport(report)))
+      reconciler.start()
+      await outbox.sweep()
     },
-    settled: () => (idle() ? Promise.resolve() : new Promise<void>((resolve) => waiters.push(resolve))),
-    pending: () => deliveries.size,
+    settled: outbox.settled,
+    pending: outbox.pending,
     async close() {
+      // All parts stop starting things in this same tick; only then is the work in flight awaited.
       closed = true
-      clearInterval(reconcileTimer)
-      for (const correction of corrections.values()) clearTimeout(correction.timer)
-      corrections.clear()
+      reconciler.close()
+      corrections.close()
       for (const off of offs.splice(0)) off()
-      for (const delivery of deliveries.values()) clearTimeout(delivery.timer)
-      queue.splice(0)
-      signed.splice(0)
-      await Promise.allSettled([...work])
-      deliveries.clear()
-      for (const resolve of waiters.splice(0)) resolve()
-      waiters = []
+      await outbox.close()
     },
   }
 }

@@ -1,0 +1,193 @@
+import { pbjDomain } from '@pbj/device'
+import type { Address, Hex } from 'viem'
+import { createMqttBroker } from '../actions/broker/createMqttBroker.js'
+import type { BrokerConnection } from '../actions/broker/types.js'
+import { type BlockTimes, createBlockTimes } from '../actions/devices/createBlockTimes.js'
+import { createDeviceDispatcher, type DeviceDispatcher } from '../actions/devices/createDeviceDispatcher.js'
+import type { DeviceClass } from '../actions/devices/deviceClass.js'
+import { resolveCommandSigner } from '../actions/devices/resolveCommandSigner.js'
+import { createRelayer, type Relayer } from '../actions/relayer/createRelayer.js'
+import { createChainConnection } from '../chain/createChainConnection.js'
+import type { ChainConnection } from '../chain/types.js'
+import type { EngineEvents } from '../core/engineEvents.js'
+import type { Store } from '../core/store.js'
+import { createEmitter, type Emitter } from '../internal/createEmitter.js'
+import type { Logger } from '../internal/logger.js'
+import { createMetrics } from '../internal/metrics.js'
+import { createShutdown } from '../internal/shutdown.js'
+import { createPaymentMeter, type PaymentMeter } from '../payment/createPaymentMeter.js'
+import { createMemoryQueue } from '../queue/createMemoryQueue.js'
+import type { Queue } from '../queue/types.js'
+import { createProcessSandbox } from '../runtime/createProcessSandbox.js'
+import { createSandbox } from '../runtime/createSandbox.js'
+import type { Sandbox } from '../runtime/sandboxTypes.js'
+import { createSqliteStore } from '../store/sqlite/createSqliteStore.js'
+import type { EngineOptions } from './engineOptions.js'
+import type { ReorgServices } from './handleReorg.js'
+import type { BlockServices } from './processBlock.js'
+import type { RunJobServices } from './runJob.js'
+import type { Common, EngineSettings, HostServices, LoadedFunctions } from './types.js'
+
+/**
+ * What {@link createEngineServices} needs besides the options: what createEngine resolved from them, and
+ * where the functions loaded now are read (hot reload replaces them; the services never keep a copy).
+ *
+ * @example
+ * const context: EngineServicesContext = { logger, deviceClass: null, settings, loaded: () => loaded }
+ */
+export type EngineServicesContext = {
+  logger: Logger
+  deviceClass: DeviceClass | null
+  /** The engine's settings with their defaults filled in; the chain id is added once connected. */
+  settings: Omit<EngineSettings, 'chainId'>
+  loaded: () => LoadedFunctions
+}
+
+/** The stage services of one engine, connected, and the bundles each stage is handed. */
+export type EngineServices = {
+  common: Common
+  chain: ChainConnection
+  broker: BrokerConnection
+  events: Emitter<EngineEvents>
+  store: Store
+  /** Null without an operator key. */
+  relayer: Relayer | null
+  blockTimes: BlockTimes
+  queue: Queue
+  dispatcher: DeviceDispatcher
+  sandbox: Sandbox
+  /** Null without `payment`. */
+  payment: PaymentMeter | null
+  /** What runJob takes. */
+  runServices: RunJobServices
+  /** What processBlock and handleReorg take. */
+  blockServices: BlockServices & ReorgServices
+}
+
+/**
+ * Builds the pipeline's services — chain, command signer, broker, store, relayer, queue, device dispatcher,
+ * sandbox, payment meter, the host API's services — and hands each stage the ones it uses. It connects
+ * (chain, broker) but starts nothing: createEngine owns the lifecycle (start, stop, hot reload, the chain
+ * follower), so this is the one place to look when a stage needs another service.
+ *
+ * @example
+ * const services = await createEngineServices(options, { logger, deviceClass, settings, loaded: () => loaded })
+ * services.queue.start((job) => runJob(services.runServices, job))
+ */
+export async function createEngineServices(
+  options: EngineOptions,
+  context: EngineServicesContext,
+): Promise<EngineServices> {
+  const { logger, deviceClass, settings, loaded } = context
+  const limits = { timeoutMs: settings.limits.timeoutMs, memoryMb: settings.limits.memoryMb }
+  const chain = await createChainConnection({
+    rpcUrl: options.rpcUrl,
+    ...(options.chain?.pollingIntervalMs ? { pollingIntervalMs: options.chain.pollingIntervalMs } : {}),
+  })
+  // Commands and reports are signed in one domain: this chain and the DeviceRegistry the cars trust.
+  const registry = options.contracts?.DeviceRegistry
+  const domain = registry ? pbjDomain({ chainId: chain.chainId, registry }) : undefined
+  const signer = resolveCommandSigner({
+    operatorKey: options.operatorKey,
+    domain,
+    validityMs: options.commandValidityMs,
+  })
+  const broker = await createMqttBroker({
+    url: options.brokerUrl,
+    clientId: `pbj-engine-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+    ...Object.fromEntries(Object.entries(options.broker ?? {}).filter(([, v]) => v !== undefined)),
+    domain,
+    logger,
+  })
+  const events = createEmitter<EngineEvents>()
+  const store = createSqliteStore({ path: options.database })
+  const relayer = options.operatorKey
+    ? createRelayer({
+        ...options.relayer,
+        rpc: options.rpcUrl,
+        store,
+        account: options.operatorKey as Hex,
+        chainId: chain.chainId,
+        logger,
+      })
+    : null
+  const blockTimes = createBlockTimes({ chain, store, events })
+  const common: Common = {
+    options: { chainId: chain.chainId, ...settings },
+    logger,
+    metrics: createMetrics(),
+    shutdown: createShutdown(),
+  }
+  // A block's runs mostly wait on chain reads, which are batched per block: let a thousand overlap.
+  const queue = createMemoryQueue({ concurrency: options.limits?.concurrency ?? 1024 })
+  // Delivers desired device state from the store's outbox to the broker, through outages.
+  const dispatcher = createDeviceDispatcher({
+    store,
+    broker,
+    events,
+    signer,
+    chainTime: blockTimes.timeOf,
+    logger,
+    ...options.devices,
+  })
+  const sandbox =
+    options.sandbox?.isolation === 'process' ? createProcessSandbox(limits) : createSandbox(limits)
+  const payment = options.payment
+    ? createPaymentMeter({ store, chain, relayer, queue, logger }, options.payment)
+    : null
+  // The loaded functions are read through getters: setFunctions (hot reload) replaces them whole.
+  const host: HostServices = {
+    chain,
+    store,
+    dispatcher,
+    logger,
+    relayer,
+    deviceClass,
+    // The signer's: null without an operator key or a DeviceRegistry (then nothing can be signed anyway).
+    operator: signer.address as Address | null,
+    contracts: common.options.contracts,
+    limits: common.options.limits,
+    get functions() {
+      return loaded().functions
+    },
+  }
+  const runServices: RunJobServices = {
+    common,
+    store,
+    sandbox,
+    events,
+    payment,
+    host,
+    get functions() {
+      return loaded().functions
+    },
+  }
+  const blockServices: BlockServices & ReorgServices = {
+    common,
+    chain,
+    store,
+    queue,
+    events,
+    get index() {
+      return loaded().index
+    },
+    get functions() {
+      return loaded().functions
+    },
+  }
+  return {
+    common,
+    chain,
+    broker,
+    events,
+    store,
+    relayer,
+    blockTimes,
+    queue,
+    dispatcher,
+    sandbox,
+    payment,
+    runServices,
+    blockServices,
+  }
+}
