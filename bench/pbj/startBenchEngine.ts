@@ -4,7 +4,8 @@ import { join } from 'node:path'
 import { demoProjectDir } from '#pbj/demo/runDemo.js'
 import type { DemoStack } from '#pbj/demo/startDemoStack.js'
 import { immobilizerClass } from '#pbj/deviceClasses/immobilizer/immobilizerClass.js'
-import { createEngine, type Engine, type EngineOptions } from '#pbj/engine/createEngine.js'
+import { createEngine, type Engine } from '#pbj/engine/createEngine.js'
+import type { EngineOptions } from '#pbj/engine/engineOptions.js'
 import { loadFunctions } from '#pbj/runtime/loadFunctions.js'
 
 /**

@@ -29,8 +29,9 @@ export type { DeviceDesired, DeviceImmobilizer } from './core/device.js'
 export type { EngineEvents } from './core/engineEvents.js'
 export type { RelayedTx, RelayedTxStatus } from './core/relayedTx.js'
 export { immobilizerClass } from './deviceClasses/immobilizer/immobilizerClass.js'
-export type { Engine, EngineOptions } from './engine/createEngine.js'
+export type { Engine } from './engine/createEngine.js'
 export { createEngine } from './engine/createEngine.js'
+export type { EngineOptions } from './engine/engineOptions.js'
 export type { BaseContext, Context } from './function/context.js'
 export type {
   BlockInfo,

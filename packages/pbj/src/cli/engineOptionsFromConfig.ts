@@ -1,7 +1,7 @@
 import type { Address } from 'viem'
 import { resolveDeviceClass } from '../config/resolveDeviceClass.js'
 import type { PbjConfig } from '../config/schema.js'
-import type { EngineOptions } from '../engine/createEngine.js'
+import type { EngineOptions } from '../engine/engineOptions.js'
 
 /**
  * The engine options that come straight from the config (broker credentials, secrets, device class, limits,

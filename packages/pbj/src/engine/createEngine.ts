@@ -17,8 +17,6 @@ import { runJob } from './runJob.js'
 import { defaultKvLimits } from './setKv.js'
 import type { EngineSettings, LoadedFunctions } from './types.js'
 
-export type { EngineOptions } from './engineOptions.js'
-
 /** A running engine. */
 export type Engine = {
   chainId: number
