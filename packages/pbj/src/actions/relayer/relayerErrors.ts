@@ -1,0 +1,94 @@
+import { RpcError, TransientError } from '../../internal/errors.js'
+import { TxRefusedError } from './TxRefusedError.js'
+
+/** `ctx.chain.write` was called while the engine has no operator key, so there is nothing to send from. */
+export class NoOperatorKeyError extends TxRefusedError {
+  override name = 'NoOperatorKeyError'
+  constructor() {
+    super('ctx.chain.write needs an operator key to send from', {
+      hint: 'Set operatorKey, or operatorKeystore with PBJ_KEY_PASSPHRASE, in pbj.config.ts.',
+    })
+  }
+}
+
+/**
+ * The arguments of a `ctx.chain.write` from the sandbox are not a call pbj can encode: the wrong shape,
+ * `args` not an array, a `value` or `gas` that is not a bigint ≥ 0n, or an ABI that does not encode them.
+ */
+export class ChainWriteArgsError extends TxRefusedError {
+  override name = 'ChainWriteArgsError'
+  constructor(
+    params:
+      | { problem: 'shape' }
+      | { problem: 'args' }
+      | { problem: 'amount'; field: 'value' | 'gas'; value: unknown }
+      | { problem: 'encode'; functionName: string; cause: unknown },
+  ) {
+    switch (params.problem) {
+      case 'shape':
+        super('ctx.chain.write needs { contract, abi, functionName, args?, value? }')
+        break
+      case 'args':
+        super('ctx.chain.write: args must be an array')
+        break
+      case 'amount':
+        super(`ctx.chain.write: ${params.field} must be a bigint ≥ 0n; got ${String(params.value)}`)
+        break
+      case 'encode': {
+        const { cause } = params
+        super(`ctx.chain.write: cannot encode ${params.functionName}`, {
+          cause,
+          details: cause instanceof Error ? cause.message.split('\n')[0] : String(cause),
+        })
+        break
+      }
+    }
+  }
+}
+
+/** The node's gas estimate reverts: the transaction would fail as asked, so nothing was sent. */
+export class TxWouldFailError extends TxRefusedError {
+  override name = 'TxWouldFailError'
+  constructor(params: { to: string; message: string; cause: unknown }) {
+    super(`The transaction to ${params.to} would fail: ${params.message}`, {
+      cause: params.cause,
+      hint: 'Check the call and its arguments; nothing was sent.',
+    })
+  }
+}
+
+/** Nodes refused a signed transaction for good (malformed, gas above the block's limit). */
+export class TxRejectedError extends TxRefusedError {
+  override name = 'TxRejectedError'
+  constructor(params: { idempotencyKey: string; error: string | null }) {
+    super(`The transaction ${params.idempotencyKey} was refused: ${params.error ?? 'unknown'}`, {
+      hint: 'Nodes will not take it as signed; check its target, data and gas.',
+    })
+  }
+}
+
+/**
+ * The relayer could not read what it needs from the chain before signing (a gas estimate that failed for
+ * a reason other than a revert, or the fees): a passing RPC fault, retryable.
+ */
+export class RelayerRpcError extends RpcError {
+  override name = 'RelayerRpcError'
+  constructor(
+    params: { what: 'gas'; to: string; message: string; cause: unknown } | { what: 'fees'; cause: unknown },
+  ) {
+    super(
+      params.what === 'gas'
+        ? `Could not estimate gas for a transaction to ${params.to}: ${params.message}`
+        : 'Could not read the chain’s fees',
+      { cause: params.cause },
+    )
+  }
+}
+
+/** `relayer.send` after `close()`: retryable, as the engine's next relayer will take the send. */
+export class RelayerClosedError extends TransientError {
+  override name = 'RelayerClosedError'
+  constructor() {
+    super('the relayer is closed')
+  }
+}
