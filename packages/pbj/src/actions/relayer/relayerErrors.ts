@@ -1,4 +1,4 @@
-import { RpcError, TransientError } from '../../internal/errors.js'
+import { type PbjErrorOptions, RpcError, TransientError } from '../../internal/errors.js'
 import { TxRefusedError } from './TxRefusedError.js'
 
 /** `ctx.chain.write` was called while the engine has no operator key, so there is nothing to send from. */
@@ -17,31 +17,31 @@ export class NoOperatorKeyError extends TxRefusedError {
  */
 export class ChainWriteArgsError extends TxRefusedError {
   override name = 'ChainWriteArgsError'
-  constructor(
-    params:
-      | { problem: 'shape' }
-      | { problem: 'args' }
-      | { problem: 'amount'; field: 'value' | 'gas'; value: unknown }
-      | { problem: 'encode'; functionName: string; cause: unknown },
-  ) {
-    switch (params.problem) {
-      case 'shape':
-        super('ctx.chain.write needs { contract, abi, functionName, args?, value? }')
-        break
-      case 'args':
-        super('ctx.chain.write: args must be an array')
-        break
-      case 'amount':
-        super(`ctx.chain.write: ${params.field} must be a bigint ≥ 0n; got ${String(params.value)}`)
-        break
-      case 'encode': {
-        const { cause } = params
-        super(`ctx.chain.write: cannot encode ${params.functionName}`, {
-          cause,
-          details: cause instanceof Error ? cause.message.split('\n')[0] : String(cause),
-        })
-        break
-      }
+  constructor(params: ChainWriteArgsProblem) {
+    super(...chainWriteArgsFailure(params))
+  }
+}
+
+type ChainWriteArgsProblem =
+  | { problem: 'shape' }
+  | { problem: 'args' }
+  | { problem: 'amount'; field: 'value' | 'gas'; value: unknown }
+  | { problem: 'encode'; functionName: string; cause: unknown }
+
+function chainWriteArgsFailure(params: ChainWriteArgsProblem): [string, PbjErrorOptions] {
+  switch (params.problem) {
+    case 'shape':
+      return ['ctx.chain.write needs { contract, abi, functionName, args?, value? }', {}]
+    case 'args':
+      return ['ctx.chain.write: args must be an array', {}]
+    case 'amount':
+      return [`ctx.chain.write: ${params.field} must be a bigint ≥ 0n; got ${String(params.value)}`, {}]
+    case 'encode': {
+      const { cause } = params
+      return [
+        `ctx.chain.write: cannot encode ${params.functionName}`,
+        { cause, details: cause instanceof Error ? cause.message.split('\n')[0] : String(cause) },
+      ]
     }
   }
 }
