@@ -2,12 +2,13 @@ import { CapabilityError, HostCallError, type PbjErrorOptions } from '../interna
 
 // The refusals of checkCapability and checkDeviceText, one class each. Every capability refusal is a
 // CapabilityError (a user error, docs at #capabilities), except a devices.where view the RPC could not read.
+// Each keeps its family's `name`: a run's error is stored and shown (`pbj runs`) by name, so the class
+// tells them apart in code and the record reads as before.
 
 const show = (v: unknown) => (typeof v === 'bigint' ? `${v}n` : `'${String(v)}'`)
 
 /** A function called a device action its `capabilities.devices.actions` does not grant. */
 export class CapabilityNotGrantedError extends CapabilityError {
-  override name = 'CapabilityNotGrantedError'
   constructor(params: {
     functionName: string
     method: string
@@ -45,7 +46,6 @@ type WhereCheck = {
  * error. Anything else is the RPC away: retryable, and nothing is sent meanwhile.
  */
 export class DeviceWhereFailedError extends CapabilityError {
-  override name = 'DeviceWhereFailedError'
   constructor(params: WhereCheck & { address: string; answered: boolean; reason: string; cause: unknown }) {
     const { functionName, method, deviceId, view, call, blockNumber, answered } = params
     super(
@@ -64,7 +64,6 @@ export class DeviceWhereFailedError extends CapabilityError {
 
 /** The `devices.where` view says the device is not one this function may command (it returned `result`). */
 export class DeviceNotAllowedError extends CapabilityError {
-  override name = 'DeviceNotAllowedError'
   constructor(params: WhereCheck & { result: unknown }) {
     const { functionName, method, deviceId, view, call, blockNumber } = params
     super(
@@ -79,7 +78,6 @@ export class DeviceNotAllowedError extends CapabilityError {
 
 /** A `ctx.chain.write` matches no `capabilities.write` grant. */
 export class WriteNotGrantedError extends CapabilityError {
-  override name = 'WriteNotGrantedError'
   constructor(params: {
     functionName: string
     /** The write as shown, e.g. `CarLoan.payDue` or `Name.fn (0x…)`. */
@@ -101,7 +99,6 @@ export class WriteNotGrantedError extends CapabilityError {
 
 /** A `ctx.chain.write` sends more wei than the largest `maxValue` of the grants it matches. */
 export class WriteValueCapError extends CapabilityError {
-  override name = 'WriteValueCapError'
   constructor(params: {
     functionName: string
     contract: string
@@ -124,7 +121,6 @@ export class WriteValueCapError extends CapabilityError {
 
 /** The text a device command carries (`message` or `reason`) is not a string, too long, or unprintable. */
 export class DeviceTextError extends HostCallError {
-  override name = 'DeviceTextError'
   constructor(params: DeviceTextProblem) {
     super(...deviceTextFailure(params))
   }

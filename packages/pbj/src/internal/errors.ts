@@ -13,7 +13,17 @@ export {
   walk,
 } from './errors/base.js'
 export { BrokerConnectError, BrokerError, BrokerPublishError, type PublishFailure } from './errors/broker.js'
-export { AnvilError, ChainUnreachableError, RpcError, TransactionRevertedError } from './errors/chain.js'
+export {
+  AnvilError,
+  BlockNotFoundError,
+  ChainConnectError,
+  ChainUnreachableError,
+  HeadSubscriptionError,
+  RpcAnswerError,
+  RpcError,
+  RpcTimeoutError,
+  TransactionRevertedError,
+} from './errors/chain.js'
 export { InvalidFlagError, MissingArgumentError, UnknownSubcommandError } from './errors/cli.js'
 export { ConfigError, ConfigFileError, MissingConfigError, UnknownContractError } from './errors/config.js'
 export { DemoCheckError } from './errors/demo.js'

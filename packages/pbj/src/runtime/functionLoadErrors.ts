@@ -4,6 +4,8 @@ import { FunctionBuildError } from '../internal/errors.js'
 
 // The ways a function file fails to build or load, one class each. They all extend FunctionBuildError, so
 // they stay user errors and cross the sandbox boundary as that family.
+// Each keeps its family's `name`: a run's error is stored and shown (`pbj runs`) by name, so the class
+// tells them apart in code and the record reads as before.
 
 /** Reminds the user what a function file looks like. */
 export const expectedShape = [
@@ -24,7 +26,6 @@ const ctxHint =
 
 /** A function file imports a module the sandbox does not offer (fs, net, viem…). */
 export class SandboxImportError extends FunctionBuildError {
-  override name = 'SandboxImportError'
   constructor(params: {
     file: string
     at: string
@@ -47,7 +48,6 @@ export class SandboxImportError extends FunctionBuildError {
 
 /** esbuild could not bundle a function file: a syntax error, or an import it cannot resolve. */
 export class FunctionSyntaxError extends FunctionBuildError {
-  override name = 'FunctionSyntaxError'
   constructor(params: {
     file: string
     at: string
@@ -69,7 +69,6 @@ export class FunctionSyntaxError extends FunctionBuildError {
 
 /** Bundling failed without an esbuild message pbj can point at: no output, or a foreign failure. */
 export class FunctionBundleError extends FunctionBuildError {
-  override name = 'FunctionBundleError'
   constructor(
     params: { file: string; problem: 'no-output' } | { file: string; problem: 'failed'; cause: unknown },
   ) {
@@ -92,7 +91,6 @@ export type FunctionShapeProblem =
 
 /** A function file's default export is missing or is not a `defineFunction({ trigger, handler })`. */
 export class FunctionShapeError extends FunctionBuildError {
-  override name = 'FunctionShapeError'
   constructor(params: { file: string } & FunctionShapeProblem) {
     const { file } = params
     super(`${displayPath(file)} ${shapeProblem(params)}`, {
@@ -118,7 +116,6 @@ function shapeProblem(p: FunctionShapeProblem): string {
 
 /** A function's trigger, limits, retry or capabilities hold something that cannot be copied out (a function, a class instance). */
 export class FunctionDataNotPlainError extends FunctionBuildError {
-  override name = 'FunctionDataNotPlainError'
   constructor(params: { file: string; cause: unknown }) {
     const { file, cause } = params
     super(`${displayPath(file)}: trigger, limits, retry and capabilities must be plain data`, {
@@ -135,7 +132,6 @@ export class FunctionDataNotPlainError extends FunctionBuildError {
  * `path message` lines, first one first; `example` shows the section written right.
  */
 export class InvalidFunctionDataError extends FunctionBuildError {
-  override name = 'InvalidFunctionDataError'
   constructor(params: {
     file: string
     lines: readonly string[]
@@ -157,7 +153,6 @@ export class InvalidFunctionDataError extends FunctionBuildError {
  * memory, or its module could not be attached to the run bridge.
  */
 export class FunctionEvalError extends FunctionBuildError {
-  override name = 'FunctionEvalError'
   constructor(params: { file: string; problem: 'threw' | 'out-of-memory' | 'attach'; cause: unknown }) {
     const { file, problem, cause } = params
     if (problem === 'attach') super(`${displayPath(file)}: ${messageOf(cause)}`, { cause })
@@ -176,7 +171,6 @@ export class FunctionEvalError extends FunctionBuildError {
 
 /** A function file failed to load for a reason no more precise class names (a foreign error). */
 export class FunctionLoadError extends FunctionBuildError {
-  override name = 'FunctionLoadError'
   constructor(params: { file: string; cause: unknown }) {
     const { file, cause } = params
     super(`Could not load ${displayPath(file)}: ${messageOf(cause)}`, { cause, meta: { file } })
@@ -185,7 +179,6 @@ export class FunctionLoadError extends FunctionBuildError {
 
 /** The functions folder is missing or is not a folder, so there is nothing to load. */
 export class FunctionsFolderError extends FunctionBuildError {
-  override name = 'FunctionsFolderError'
   constructor(params: { dir: string; problem: 'missing' | 'not-a-folder' }) {
     const { dir } = params
     super(

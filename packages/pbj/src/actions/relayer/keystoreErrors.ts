@@ -1,5 +1,8 @@
 import { PbjError, type PbjErrorOptions, type RetryClass } from '../../internal/errors.js'
 
+// Each failure below keeps the name `KeystoreError` (WrongPassphraseError excepted, as before), so what
+// a log or the CLI shows reads as it did; the class tells them apart in code.
+
 /** The environment variable the engine and `pbj keys` read the keystore's passphrase from. */
 export const passphraseEnv = 'PBJ_KEY_PASSPHRASE'
 
@@ -25,7 +28,6 @@ export class WrongPassphraseError extends KeystoreError {
 
 /** No passphrase was given, so the keystore can be neither written nor opened. */
 export class NoPassphraseError extends KeystoreError {
-  override name = 'NoPassphraseError'
   constructor() {
     super('No passphrase for the operator keystore', {
       hint: `Set ${passphraseEnv} to the keystore's passphrase.`,
@@ -35,7 +37,6 @@ export class NoPassphraseError extends KeystoreError {
 
 /** A new keystore's passphrase is among the first a cracker would guess; `weakness` says why. */
 export class WeakPassphraseError extends KeystoreError {
-  override name = 'WeakPassphraseError'
   constructor(params: { weakness: string; minChars: number }) {
     super(`The passphrase in ${passphraseEnv} is too weak: ${params.weakness}`, {
       hint: `Use ${params.minChars}+ characters that are not a common password, e.g. four or five random words ("correct horse battery staple"), or a password manager's.`,
@@ -48,7 +49,6 @@ export class WeakPassphraseError extends KeystoreError {
  * `pbj keys import`'s standard input (`source: 'stdin'`).
  */
 export class InvalidPrivateKeyError extends KeystoreError {
-  override name = 'InvalidPrivateKeyError'
   constructor(params: { source: 'argument' | 'stdin' }) {
     if (params.source === 'stdin')
       super('pbj keys import reads a private key (64 hex digits) from standard input', {
@@ -60,7 +60,6 @@ export class InvalidPrivateKeyError extends KeystoreError {
 
 /** A keystore file's own KDF parameters are out of range (N not a power of two, too much memory). */
 export class KeystoreParamsError extends KeystoreError {
-  override name = 'KeystoreParamsError'
   constructor(params: { kdf: string; cause: Error }) {
     super(`The keystore's ${params.kdf} parameters cannot be used`, {
       cause: params.cause,
@@ -71,7 +70,6 @@ export class KeystoreParamsError extends KeystoreError {
 
 /** The keystore file is missing or is not JSON. */
 export class KeystoreReadError extends KeystoreError {
-  override name = 'KeystoreReadError'
   constructor(params: { path: string; cause: unknown }) {
     const { path, cause } = params
     super(`Cannot read the keystore at ${path}`, {
@@ -87,7 +85,6 @@ export class KeystoreReadError extends KeystoreError {
  * only `openKeystore`, which rewrites it, may read it (`format: 'legacy'`).
  */
 export class KeystoreFormatError extends KeystoreError {
-  override name = 'KeystoreFormatError'
   constructor(params: { path: string; format: 'unknown' | 'legacy' }) {
     const { path } = params
     if (params.format === 'legacy')
@@ -104,7 +101,6 @@ export class KeystoreFormatError extends KeystoreError {
  * swapped one would show the wrong operator.
  */
 export class KeystoreAddressError extends KeystoreError {
-  override name = 'KeystoreAddressError'
   constructor(params: { source: string; address: string }) {
     super(`${params.source} decrypts to a key that is not ${params.address}`)
   }
@@ -112,7 +108,6 @@ export class KeystoreAddressError extends KeystoreError {
 
 /** Writing a keystore would overwrite one, and `force` was not given. */
 export class KeystoreExistsError extends KeystoreError {
-  override name = 'KeystoreExistsError'
   constructor(params: { path: string }) {
     super(`A keystore already exists at ${params.path}`, {
       hint: 'Export it first (`pbj keys export`), then pass --force to replace it, or choose another --file.',
@@ -122,7 +117,6 @@ export class KeystoreExistsError extends KeystoreError {
 
 /** An old-format keystore, rewritten as v3, did not open to the same key; the file was left unchanged. */
 export class KeystoreMigrationError extends KeystoreError {
-  override name = 'KeystoreMigrationError'
   constructor(params: { path: string }) {
     super(`Rewriting ${params.path} as a v3 keystore did not round-trip; the file is unchanged`)
   }
@@ -130,7 +124,6 @@ export class KeystoreMigrationError extends KeystoreError {
 
 /** The config sets both `operatorKey` and `operatorKeystore`; pbj will not guess which is meant. */
 export class OperatorKeyConflictError extends KeystoreError {
-  override name = 'OperatorKeyConflictError'
   constructor() {
     super('operatorKey and operatorKeystore are both set', {
       hint: 'Keep one: operatorKeystore keeps the key encrypted at rest.',

@@ -1,9 +1,13 @@
 import { type PbjErrorOptions, RpcError, TransientError } from '../../internal/errors.js'
 import { TxRefusedError } from './TxRefusedError.js'
 
+// The relayer's and ctx.chain.write's failures, one class each, on TxRefusedError (user), RpcError
+// (retryable) or TransientError (retryable) as before.
+// Each keeps its family's `name`: a run's error is stored and shown (`pbj runs`) by name, so the class
+// tells them apart in code and the record reads as before.
+
 /** `ctx.chain.write` was called while the engine has no operator key, so there is nothing to send from. */
 export class NoOperatorKeyError extends TxRefusedError {
-  override name = 'NoOperatorKeyError'
   constructor() {
     super('ctx.chain.write needs an operator key to send from', {
       hint: 'Set operatorKey, or operatorKeystore with PBJ_KEY_PASSPHRASE, in pbj.config.ts.',
@@ -16,7 +20,6 @@ export class NoOperatorKeyError extends TxRefusedError {
  * `args` not an array, a `value` or `gas` that is not a bigint ≥ 0n, or an ABI that does not encode them.
  */
 export class ChainWriteArgsError extends TxRefusedError {
-  override name = 'ChainWriteArgsError'
   constructor(params: ChainWriteArgsProblem) {
     super(...chainWriteArgsFailure(params))
   }
@@ -48,7 +51,6 @@ function chainWriteArgsFailure(params: ChainWriteArgsProblem): [string, PbjError
 
 /** The node's gas estimate reverts: the transaction would fail as asked, so nothing was sent. */
 export class TxWouldFailError extends TxRefusedError {
-  override name = 'TxWouldFailError'
   constructor(params: { to: string; message: string; cause: unknown }) {
     super(`The transaction to ${params.to} would fail: ${params.message}`, {
       cause: params.cause,
@@ -59,7 +61,6 @@ export class TxWouldFailError extends TxRefusedError {
 
 /** Nodes refused a signed transaction for good (malformed, gas above the block's limit). */
 export class TxRejectedError extends TxRefusedError {
-  override name = 'TxRejectedError'
   constructor(params: { idempotencyKey: string; error: string | null }) {
     super(`The transaction ${params.idempotencyKey} was refused: ${params.error ?? 'unknown'}`, {
       hint: 'Nodes will not take it as signed; check its target, data and gas.',
@@ -72,7 +73,6 @@ export class TxRejectedError extends TxRefusedError {
  * a reason other than a revert, or the fees): a passing RPC fault, retryable.
  */
 export class RelayerRpcError extends RpcError {
-  override name = 'RelayerRpcError'
   constructor(
     params: { what: 'gas'; to: string; message: string; cause: unknown } | { what: 'fees'; cause: unknown },
   ) {
@@ -87,7 +87,6 @@ export class RelayerRpcError extends RpcError {
 
 /** `relayer.send` after `close()`: retryable, as the engine's next relayer will take the send. */
 export class RelayerClosedError extends TransientError {
-  override name = 'RelayerClosedError'
   constructor() {
     super('the relayer is closed')
   }

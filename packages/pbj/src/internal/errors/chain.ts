@@ -1,3 +1,4 @@
+import { messageOf } from '@pbj/internal/messageOf.js'
 import { PbjError, type PbjErrorOptions, type RetryClass } from './base.js'
 
 /** The chain's RPC failed or timed out. */
@@ -22,6 +23,62 @@ export class ChainUnreachableError extends RpcError {
     const { rpcUrl, what, cause, hint } = params
     super(`cannot read ${what} from ${rpcUrl}`, { cause, hint, meta: { rpcUrl } })
   }
+}
+
+// The RpcError subclasses below keep the name `RpcError`: followHeads and stored run errors read it.
+
+/** None of the configured RPC URLs answered `eth_chainId`, so pbj cannot start on that chain. */
+export class ChainConnectError extends RpcError {
+  constructor(params: { urls: readonly string[]; cause: unknown }) {
+    super(`Cannot reach the chain at ${params.urls.join(', ')}`, {
+      cause: params.cause,
+      details: messageOf(params.cause),
+      hint: 'Check rpcUrl in pbj.config.ts, or remove it to run an embedded Anvil.',
+      meta: { field: 'rpcUrl' },
+    })
+  }
+}
+
+/** The node has no block by that number (yet): retryable, as a lagging node will have it soon. */
+export class BlockNotFoundError extends RpcError {
+  constructor(params: { block: bigint | 'latest'; rpcUrl: string }) {
+    super(`Block ${String(params.block)} not found at ${params.rpcUrl}`)
+  }
+}
+
+/** A request got no answer within the pool's own time limit (e.g. a WebSocket that never opened). */
+export class RpcTimeoutError extends RpcError {
+  override name = 'RpcTimeoutError'
+  constructor(params: { url: string; timeoutMs: number; method: string }) {
+    super(`No answer from ${params.url} within ${params.timeoutMs} ms (${params.method})`)
+  }
+}
+
+/** The node answered a JSON-RPC request with an error object. */
+export class RpcAnswerError extends RpcError {
+  constructor(params: { url: string; method: string; message: string }) {
+    super(`${params.method} on ${params.url}: ${params.message}`)
+  }
+}
+
+/** A `newHeads` WebSocket subscription did not start in time, or failed once live. */
+export class HeadSubscriptionError extends RpcError {
+  constructor(
+    params: { url: string; problem: 'timeout' } | { url: string; problem: 'failed'; cause: unknown },
+  ) {
+    if (params.problem === 'timeout') super(`newHeads subscription at ${params.url} timed out`)
+    else super(`newHeads at ${params.url}: ${oneLine(params.cause)}`, { cause: params.cause })
+  }
+}
+
+/** viem's errors carry a one-line shortMessage; a failed WebSocket gives an ErrorEvent, not an Error. */
+function oneLine(error: unknown): string {
+  const e = error as { shortMessage?: unknown; message?: unknown } | null
+  return typeof e?.shortMessage === 'string'
+    ? e.shortMessage
+    : typeof e?.message === 'string' && e.message
+      ? e.message
+      : String(error)
 }
 
 /** The embedded Anvil could not be found, started, or reached. */
