@@ -31,6 +31,8 @@ export {
   CapabilityError,
   DuplicateFunctionError,
   FunctionBuildError,
+  FunctionFailedError,
+  type FunctionFailure,
   FunctionRunError,
   HostCallError,
   KvLimitError,
@@ -38,6 +40,8 @@ export {
   RunInputError,
   SandboxCrashedError,
   SandboxDisposedError,
+  type SandboxLoss,
+  SandboxLostError,
   UnknownFunctionError,
   UnknownGrantError,
 } from './errors/function.js'
