@@ -24,8 +24,20 @@ export {
   RpcTimeoutError,
   TransactionRevertedError,
 } from './errors/chain.js'
-export { InvalidFlagError, MissingArgumentError, UnknownSubcommandError } from './errors/cli.js'
-export { ConfigError, ConfigFileError, MissingConfigError, UnknownContractError } from './errors/config.js'
+export {
+  CarLoginError,
+  InvalidFlagError,
+  MissingArgumentError,
+  UnknownSubcommandError,
+} from './errors/cli.js'
+export {
+  ConfigError,
+  ConfigFileError,
+  InvalidConfigError,
+  MissingConfigError,
+  PaymentProjectMismatchError,
+  UnknownContractError,
+} from './errors/config.js'
 export { DemoCheckError } from './errors/demo.js'
 export {
   CapabilityError,
@@ -42,6 +54,7 @@ export {
   SandboxDisposedError,
   type SandboxLoss,
   SandboxLostError,
+  UnknownEventError,
   UnknownFunctionError,
   UnknownGrantError,
 } from './errors/function.js'

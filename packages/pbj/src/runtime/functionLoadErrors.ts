@@ -190,3 +190,19 @@ export class FunctionsFolderError extends FunctionBuildError {
     )
   }
 }
+
+/** `pbj dev` found no functions folder to load and watch. */
+export class NoFunctionsFolderError extends FunctionBuildError {
+  constructor(params: { dir: string }) {
+    super(`No functions folder at ${params.dir}`, {
+      hint: 'Create functions/ with one file per function (see README "Writing a function"), or run `pbj dev --dir examples/car-loan`.',
+    })
+  }
+}
+
+/** A reload of the functions failed with an error that is not pbj's own. */
+export class FunctionReloadError extends FunctionBuildError {
+  constructor(params: { cause: unknown }) {
+    super(`Could not reload the functions: ${String(params.cause)}`, { cause: params.cause })
+  }
+}

@@ -82,3 +82,38 @@ function configFileFailure(
       ]
   }
 }
+
+/**
+ * A config object does not validate. `problems` are the issues as `field: what; got value` lines, first
+ * one first; `fixes` the hints of the fields involved. Keeps the name `ConfigError`.
+ */
+export class InvalidConfigError extends ConfigError {
+  constructor(params: {
+    source: string
+    problems: readonly string[]
+    /** The first issue's field path. */
+    field: string
+    fixes: readonly string[]
+    knownFields: readonly string[]
+  }) {
+    const { problems } = params
+    super(`Invalid config in ${params.source}: ${problems[0]}`, {
+      details: problems.length > 1 ? problems.map((p) => `- ${p}`).join('\n') : undefined,
+      hint:
+        params.fixes.join(' ') ||
+        `Known fields: ${params.knownFields.join(', ')}. Remove or rename the field.`,
+      docsPath: '#config-reference',
+      meta: { field: params.field },
+    })
+  }
+}
+
+/** `payment.projectId` is not the id `payment.owner` and `payment.salt` derive. Keeps the name `ConfigError`. */
+export class PaymentProjectMismatchError extends ConfigError {
+  constructor(params: { projectId: string; owner: string; salt: string; derived: string }) {
+    super(`payment.projectId ${params.projectId} is not the project of payment.owner and payment.salt`, {
+      details: `ExecutionBalance.projectIdOf(${params.owner}, ${params.salt}) = ${params.derived}`,
+      hint: 'Give either projectId, or owner and salt; a project id is bound to its owner.',
+    })
+  }
+}

@@ -279,3 +279,14 @@ function functionFailure(p: FunctionFailure): [string, PbjErrorOptions] {
       ]
   }
 }
+
+/** An event trigger names an event its `abi` does not have. Keeps the name `FunctionBuildError`. */
+export class UnknownEventError extends FunctionBuildError {
+  constructor(params: { functionName: string; event: string }) {
+    const { functionName, event } = params
+    super(`Function '${functionName}': event '${event}' is not in the trigger's abi`, {
+      meta: { field: 'trigger.event', functionName },
+      hint: 'Use an event name from the ABI you pass as trigger.abi.',
+    })
+  }
+}
