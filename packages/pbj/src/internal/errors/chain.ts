@@ -1,4 +1,3 @@
-import { messageOf } from '@pbj/internal/messageOf.js'
 import { PbjError, type PbjErrorOptions, type RetryClass } from './base.js'
 
 /** The chain's RPC failed or timed out. */
@@ -32,7 +31,8 @@ export class ChainConnectError extends RpcError {
   constructor(params: { urls: readonly string[]; cause: unknown }) {
     super(`Cannot reach the chain at ${params.urls.join(', ')}`, {
       cause: params.cause,
-      details: messageOf(params.cause),
+      // messageOf's rule, inline: a pbj.config.ts loads these errors, and @pbj/internal does not resolve there.
+      details: params.cause instanceof Error ? params.cause.message : String(params.cause),
       hint: 'Check rpcUrl in pbj.config.ts, or remove it to run an embedded Anvil.',
       meta: { field: 'rpcUrl' },
     })
