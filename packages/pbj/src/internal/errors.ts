@@ -12,7 +12,14 @@ export {
   UsageError,
   walk,
 } from './errors/base.js'
-export { BrokerConnectError, BrokerError, BrokerPublishError, type PublishFailure } from './errors/broker.js'
+export {
+  BrokerConnectError,
+  BrokerError,
+  BrokerListenError,
+  BrokerPublishError,
+  BrokerUrlError,
+  type PublishFailure,
+} from './errors/broker.js'
 export {
   AnvilError,
   BlockNotFoundError,
@@ -34,7 +41,9 @@ export {
   ConfigError,
   ConfigFileError,
   InvalidConfigError,
+  InvalidOperatorKeyError,
   MissingConfigError,
+  NoCommandSignerError,
   PaymentProjectMismatchError,
   UnknownContractError,
 } from './errors/config.js'

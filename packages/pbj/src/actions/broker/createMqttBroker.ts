@@ -16,6 +16,7 @@ import {
   BrokerConnectError,
   BrokerError,
   BrokerPublishError,
+  BrokerUrlError,
   ConfigError,
   InternalError,
 } from '../../internal/errors.js'
@@ -310,11 +311,7 @@ async function connectClient(
   try {
     client = connectMqtt(url, { ...options, login })
   } catch (cause) {
-    throw new ConfigError(`MQTT broker url "${url}" is not usable`, {
-      cause,
-      details: messageOf(cause),
-      hint: 'Use mqtt://host:port (or mqtts://, ws://, wss://).',
-    })
+    throw new BrokerUrlError({ url, cause })
   }
 
   let connected = false

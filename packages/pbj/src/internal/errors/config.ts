@@ -117,3 +117,31 @@ export class PaymentProjectMismatchError extends ConfigError {
     })
   }
 }
+
+/** `operatorKey` is set but is not a private key. Keeps the name `ConfigError`. */
+export class InvalidOperatorKeyError extends ConfigError {
+  constructor(params: { cause: unknown }) {
+    super('operatorKey is not a private key', {
+      cause: params.cause,
+      meta: { field: 'operatorKey' },
+      hint: 'Set operatorKey to the engine key as 0x followed by 64 hex digits.',
+    })
+  }
+}
+
+/**
+ * Device commands cannot be signed: no `operatorKey`, or no `contracts.DeviceRegistry` for their EIP-712
+ * domain. Keeps the name `ConfigError`.
+ */
+export class NoCommandSignerError extends ConfigError {
+  constructor(params: { missing: 'operatorKey' | 'contracts.DeviceRegistry' }) {
+    const { missing } = params
+    super(`cannot sign device commands: no ${missing} is configured`, {
+      meta: { field: missing },
+      hint:
+        missing === 'contracts.DeviceRegistry'
+          ? 'Add the DeviceRegistry your cars trust to contracts, e.g. contracts: { DeviceRegistry: { address: "0x…" } }.'
+          : 'Set operatorKey to a key the cars\u2019 owners added as operator in DeviceRegistry (0x + 64 hex digits).',
+    })
+  }
+}
