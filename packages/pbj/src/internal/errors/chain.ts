@@ -150,3 +150,15 @@ function anvilFailure(params: ConstructorParameters<typeof AnvilError>[0]): [str
       ]
   }
 }
+
+/** A reorg deeper than pbj keeps history for; rolling back would be guesswork, so pbj stops. */
+export class DeepReorgError extends PbjError {
+  override name = 'DeepReorgError'
+  constructor(params: { maxDepth: number; ourHead: { number: bigint; hash: string }; theirHash: string }) {
+    const { ourHead } = params
+    super(`Reorg deeper than pbj's window: no common block in the last ${params.maxDepth} blocks`, {
+      details: `pbj's head is ${ourHead.number} (${ourHead.hash}); the node serves ${params.theirHash} there.`,
+      hint: 'Check that rpcUrl points at the right chain. pbj stops following rather than guess.',
+    })
+  }
+}

@@ -290,3 +290,38 @@ export class UnknownEventError extends FunctionBuildError {
     })
   }
 }
+
+/**
+ * A ctx call's argument does not match its schema. `path` is the argument and the field inside it, e.g.
+ * `options.message`. Keeps the name `HostCallError`.
+ */
+export class HostArgsError extends HostCallError {
+  constructor(params: {
+    method: string
+    argument: string
+    path: string
+    issue: string
+    value: unknown
+    usage: string
+  }) {
+    const { method, argument } = params
+    super(`ctx.${method}: ${params.path} ${params.issue}; got ${String(params.value)}`, {
+      hint: `Call it as ${params.usage}.`,
+      meta: { method, argument },
+    })
+  }
+}
+
+/**
+ * An immobilizer timing a ctx device call carries is not a non-negative whole number of seconds, or its
+ * policy is not the loan's. `at` names it, e.g. `ctx.devices.warn: lockAt`. Keeps the name `HostCallError`.
+ */
+export class ImmobilizerArgError extends HostCallError {
+  constructor(params: { at: string; problem: 'seconds' | 'policy'; value: unknown }) {
+    super(
+      params.problem === 'policy'
+        ? `${params.at} must be the loan's immobilizer policy (CarLoan.policyOf(loanId)); got ${String(params.value)}`
+        : `${params.at} must be a non-negative whole number of seconds; got ${String(params.value)}`,
+    )
+  }
+}
