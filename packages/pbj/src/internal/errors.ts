@@ -6,10 +6,12 @@ export {
   InternalError,
   PbjError,
   type PbjErrorOptions,
+  PortUnreadableError,
   type RetryClass,
   retryClassOf,
   TransientError,
   UsageError,
+  WaitTimeoutError,
   walk,
 } from './errors/base.js'
 export {
@@ -46,6 +48,7 @@ export {
   MissingConfigError,
   NoCommandSignerError,
   PaymentProjectMismatchError,
+  ProjectNotOpenedError,
   UnknownContractError,
 } from './errors/config.js'
 export { DemoCheckError } from './errors/demo.js'

@@ -1,4 +1,4 @@
-import { type PbjErrorOptions, RpcError, TransientError } from '../../internal/errors.js'
+import { ConfigError, type PbjErrorOptions, RpcError, TransientError } from '../../internal/errors.js'
 import { TxRefusedError } from './TxRefusedError.js'
 
 // The relayer's and ctx.chain.write's failures, one class each, on TxRefusedError (user), RpcError
@@ -89,5 +89,24 @@ export class RelayerRpcError extends RpcError {
 export class RelayerClosedError extends TransientError {
   constructor() {
     super('the relayer is closed')
+  }
+}
+
+/** The relayer was given an account that cannot sign transactions (e.g. a JSON-RPC account). */
+export class RelayerAccountError extends ConfigError {
+  constructor() {
+    super('the relayer account cannot sign transactions', {
+      meta: { field: 'account' },
+      hint: 'Give the relayer a private key or a viem local account (privateKeyToAccount).',
+    })
+  }
+}
+
+/** A nonce was asked for before the relayer synced its counter with the chain: retryable. */
+export class NonceNotSyncedError extends TransientError {
+  constructor() {
+    super('nonce manager used before sync', {
+      hint: 'The relayer syncs its nonces when it starts; the send is retried.',
+    })
   }
 }

@@ -145,3 +145,16 @@ export class NoCommandSignerError extends ConfigError {
     })
   }
 }
+
+/**
+ * `pbj deposit` for a project not opened on ExecutionBalance, without the owner and salt that would open
+ * it. Keeps the name `ConfigError`.
+ */
+export class ProjectNotOpenedError extends ConfigError {
+  constructor(params: { projectId: string }) {
+    super(`project ${params.projectId} is not opened on ExecutionBalance`, {
+      meta: { field: 'payment' },
+      hint: `Set payment: { owner: '<your address>', salt: '<a name>' } in pbj.config.ts and run pbj deposit with that owner's key: it opens the project (ExecutionBalance.openProject) and deposits.`,
+    })
+  }
+}
