@@ -51,7 +51,7 @@ export {
   ProjectNotOpenedError,
   UnknownContractError,
 } from './errors/config.js'
-export { DemoCheckError } from './errors/demo.js'
+export { DemoCheckError, DemoDeployError } from './errors/demo.js'
 export {
   CapabilityError,
   DuplicateFunctionError,
