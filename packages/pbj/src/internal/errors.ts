@@ -21,6 +21,7 @@ export {
   BrokerPublishError,
   BrokerUrlError,
   type PublishFailure,
+  TopicPrefixError,
 } from './errors/broker.js'
 export {
   AnvilError,

@@ -17,8 +17,8 @@ import {
   BrokerError,
   BrokerPublishError,
   BrokerUrlError,
-  ConfigError,
   InternalError,
+  TopicPrefixError,
 } from '../../internal/errors.js'
 import { createLogger, type LogFields, type Logger } from '../../internal/logger.js'
 import { now } from '../../internal/now.js'
@@ -286,11 +286,7 @@ function topicsFor(prefix: string | undefined): Topics {
   try {
     return topics(prefix)
   } catch (cause) {
-    throw new ConfigError(messageOf(cause), {
-      cause,
-      meta: { field: 'topicPrefix' },
-      hint: 'Use a plain prefix such as "pbj" or "fleet/eu".',
-    })
+    throw new TopicPrefixError({ cause })
   }
 }
 

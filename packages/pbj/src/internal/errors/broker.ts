@@ -103,3 +103,15 @@ export class BrokerUrlError extends ConfigError {
     })
   }
 }
+
+/** `topicPrefix` cannot make MQTT topics (wildcards, empty levels); the message is the topic builder's. */
+export class TopicPrefixError extends ConfigError {
+  constructor(params: { cause: unknown }) {
+    const { cause } = params
+    super(cause instanceof Error ? cause.message : String(cause), {
+      cause,
+      meta: { field: 'topicPrefix' },
+      hint: 'Use a plain prefix such as "pbj" or "fleet/eu".',
+    })
+  }
+}
