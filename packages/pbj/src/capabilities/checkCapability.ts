@@ -4,8 +4,14 @@ import { resolveContract } from '../chain/resolveContract.js'
 import type { ChainConnection } from '../chain/types.js'
 import type { Job } from '../core/job.js'
 import { displayPath } from '../internal/displayPath.js'
-import { CapabilityError } from '../internal/errors.js'
 import { type DeviceAction, deviceActions, type GrantedCapabilities, noCapabilities } from './capabilities.js'
+import {
+  CapabilityNotGrantedError,
+  DeviceNotAllowedError,
+  DeviceWhereFailedError,
+  WriteNotGrantedError,
+  WriteValueCapError,
+} from './capabilityErrors.js'
 import { checkDeviceText } from './checkDeviceText.js'
 
 const whereAbi = (functionName: string): Abi => [
@@ -31,8 +37,6 @@ export type CapabilityServices = {
   chain: Pick<ChainConnection, 'latestSeen' | 'readContract'>
 }
 
-const show = (v: unknown) => (typeof v === 'bigint' ? `${v}n` : `'${String(v)}'`)
-
 /**
  * Refuses a `ctx` call the function's `capabilities` do not grant, before anything is signed or stored:
  * a device action it did not declare, a command to a device its `devices.where` view does not name at the
@@ -55,25 +59,24 @@ export async function checkCapability(
   const bundle = services.functions.get(job.functionName)
   const caps: GrantedCapabilities = bundle?.capabilities ?? noCapabilities
   const where = bundle ? displayPath(bundle.file) : `function '${job.functionName}'`
-  const fn = `Function '${job.functionName}'`
   if (method.startsWith('devices.') && method !== 'devices.get') {
     const action = method.slice('devices.'.length) as DeviceAction
     if (!deviceActions.includes(action)) return
     checkDeviceText(method, args[1])
     if (!caps.devices.actions.includes(action)) {
-      const actions = [...caps.devices.actions, action].map((a) => `'${a}'`).join(', ')
-      throw new CapabilityError(
-        `${fn} may not call ctx.${method}(): its capabilities do not grant '${action}'`,
-        {
-          hint: `If it should, add capabilities: { devices: { actions: [${actions}] } } to defineFunction in ${where}.`,
-          meta: { functionName: job.functionName, method, deviceId: args[0] },
-        },
-      )
+      throw new CapabilityNotGrantedError({
+        functionName: job.functionName,
+        method,
+        action,
+        granted: caps.devices.actions,
+        where,
+        deviceId: args[0],
+      })
     }
-    if (caps.devices.where) await checkWhere(services, job, method, args[0], caps.devices.where, fn)
+    if (caps.devices.where) await checkWhere(services, job, method, args[0], caps.devices.where)
     return
   }
-  if (method === 'chain.write') return checkWrite(services, job.functionName, args[0], caps, fn, where)
+  if (method === 'chain.write') return checkWrite(services, job.functionName, args[0], caps, where)
 }
 
 /** The `devices.where` view must return true at the newest block for the device a command targets. */
@@ -83,7 +86,6 @@ async function checkWhere(
   method: string,
   deviceId: unknown,
   view: { contract: string; functionName: string },
-  fn: string,
 ): Promise<void> {
   // A malformed id is refused by the host call itself, with its own message.
   if (typeof deviceId !== 'string' || !isAddress(deviceId, { strict: false })) return
@@ -93,6 +95,7 @@ async function checkWhere(
   const head = services.chain.latestSeen()
   // biome-ignore lint/complexity/useMathMinMax: bigints (Math.max takes numbers)
   const at = head > job.blockNumber ? head : job.blockNumber
+  const check = { functionName: job.functionName, method, deviceId, view, call, blockNumber: at }
   let result: unknown
   try {
     result = await services.chain.readContract({
@@ -106,27 +109,9 @@ async function checkWhere(
     // A revert is an answer every node repeats (the view is misconfigured); anything else is the RPC
     // being away, and the run is tried again. Either way nothing is sent meanwhile.
     const answered = classifyRpcError(cause) === 'answer'
-    throw new CapabilityError(
-      `${fn} may not call ctx.${method}(${deviceId.toLowerCase()}): its capabilities.devices.where view ${call} failed at block ${at}: ${short(cause)}`,
-      {
-        cause,
-        retry: answered ? 'user' : 'retryable',
-        hint: answered
-          ? `Point capabilities.devices.where at a view ${view.functionName}(address) returns (bool) deployed at ${address}.`
-          : 'Check that the RPC is reachable; the run is retried.',
-        meta: { functionName: job.functionName, method, deviceId, where: view },
-      },
-    )
+    throw new DeviceWhereFailedError({ ...check, address, answered, reason: short(cause), cause })
   }
-  if (result !== true) {
-    throw new CapabilityError(
-      `${fn} may not call ctx.${method}(${deviceId.toLowerCase()}): ${call} returned ${String(result)} at block ${at}`,
-      {
-        hint: `Its capabilities.devices.where lets it command only devices for which ${view.contract}.${view.functionName} returns true; check the device id it computed.`,
-        meta: { functionName: job.functionName, method, deviceId, where: view, blockNumber: at },
-      },
-    )
-  }
+  if (result !== true) throw new DeviceNotAllowedError({ ...check, result })
 }
 
 /** A write must match a declared (contract, functionName) pair and stay within its `maxValue`. */
@@ -135,7 +120,6 @@ function checkWrite(
   functionName: string,
   params: unknown,
   caps: GrantedCapabilities,
-  fn: string,
   where: string,
 ): void {
   const p = (params ?? {}) as {
@@ -147,7 +131,14 @@ function checkWrite(
   }
   // Malformed calls are refused by chainWrite with its own message; nothing here can be matched anyway.
   if (typeof p.contract !== 'string' || typeof p.functionName !== 'string') {
-    if (caps.write.length === 0) throw noWrites(fn, '(malformed call)', where, '…', '…')
+    if (caps.write.length === 0)
+      throw new WriteNotGrantedError({
+        functionName,
+        target: '(malformed call)',
+        where,
+        contract: '…',
+        writeFunctionName: '…',
+      })
     return
   }
   const [to] = resolveContract(p.contract, services.contracts, functionName) as [Address]
@@ -163,27 +154,29 @@ function checkWrite(
         (resolveContract(w.contract, services.contracts, functionName)[0] as Address) === to),
   )
   if (matches.length === 0) {
-    throw noWrites(fn, `${target}${p.contract === to ? '' : ` (${to})`}`, where, p.contract, p.functionName)
+    throw new WriteNotGrantedError({
+      functionName,
+      target: `${target}${p.contract === to ? '' : ` (${to})`}`,
+      where,
+      contract: p.contract,
+      writeFunctionName: p.functionName,
+    })
   }
   const value = typeof p.value === 'bigint' ? p.value : 0n
   // biome-ignore lint/complexity/useMathMinMax: bigints (Math.max takes numbers)
   const cap = matches.reduce((max, w) => (w.maxValue > max ? w.maxValue : max), 0n)
   if (value > cap) {
-    throw new CapabilityError(
-      `${fn} may not send ${value} wei with ctx.chain.write ${target}: its capabilities allow at most ${cap} wei`,
-      {
-        hint: `If it should, set maxValue: ${show(value)} on { contract: ${show(p.contract)}, functionName: ${show(p.functionName)} } in capabilities.write in ${where}.`,
-        meta: { functionName, contract: p.contract, to, target: p.functionName, value, maxValue: cap },
-      },
-    )
+    throw new WriteValueCapError({
+      functionName,
+      contract: p.contract,
+      to,
+      writeFunctionName: p.functionName,
+      value,
+      maxValue: cap,
+      where,
+    })
   }
 }
-
-const noWrites = (fn: string, target: string, where: string, contract: string, functionName: string) =>
-  new CapabilityError(`${fn} may not ctx.chain.write ${target}: its capabilities grant no such write`, {
-    hint: `If it should, add { contract: '${contract}', functionName: '${functionName}' } to capabilities.write in ${where} (maxValue defaults to 0n: no ETH).`,
-    meta: { target },
-  })
 
 const normalize = (signature: string) => signature.replace(/\s+/g, '')
 

@@ -1,4 +1,4 @@
-import { HostCallError } from '../internal/errors.js'
+import { DeviceTextError } from './capabilityErrors.js'
 
 /** The longest `message` a function may put on a device's display, in characters. */
 export const maxDeviceMessageChars = 160
@@ -19,7 +19,7 @@ const isUnprintable = (code: number) =>
  * {@link maxDeviceReasonChars}. A function cannot fill a dashboard with pages of text, escape codes or
  * reordered lines.
  *
- * @throws HostCallError naming the method, the field, what is wrong and the fix.
+ * @throws DeviceTextError (a HostCallError) naming the method, the field, what is wrong and the fix.
  * @example
  * checkDeviceText('devices.warn', { message: 'Payment due' }) // ok
  * checkDeviceText('devices.warn', { message: 'x'.repeat(500) }) // throws: 500 characters, at most 160
@@ -33,25 +33,17 @@ export function checkDeviceText(method: string, options: unknown): void {
   ] as const) {
     const text = o[field]
     if (text === undefined) continue
-    if (typeof text !== 'string') {
-      throw new HostCallError(`ctx.${method}: ${field} must be a string; got ${typeof text}`)
-    }
+    if (typeof text !== 'string')
+      throw new DeviceTextError({ method, field, problem: 'type', type: typeof text })
     const chars = [...text]
     const length = chars.length
     if (length > max) {
-      throw new HostCallError(`ctx.${method}: ${field} is ${length} characters; at most ${max} are shown`, {
-        hint: `Shorten the ${field} to ${max} characters or fewer.`,
-      })
+      throw new DeviceTextError({ method, field, problem: 'length', length, max })
     }
     const index = chars.findIndex((c) => isUnprintable(c.codePointAt(0) ?? 0))
     if (index >= 0) {
       const code = `U+${(chars[index]?.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`
-      throw new HostCallError(
-        `ctx.${method}: ${field} holds the control character ${code} at position ${index}`,
-        {
-          hint: `Use printable text only in ${field}: no newlines, tabs, escape codes or direction overrides.`,
-        },
-      )
+      throw new DeviceTextError({ method, field, problem: 'control', code, index })
     }
   }
 }

@@ -1,4 +1,3 @@
-import { messageOf } from '@pbj/internal/messageOf.js'
 import {
   type Address,
   createPublicClient,
@@ -9,7 +8,7 @@ import {
   type RpcBlock,
 } from 'viem'
 import type { BlockHeader } from '../core/block.js'
-import { RpcError } from '../internal/errors.js'
+import { BlockNotFoundError, ChainConnectError, RpcError } from '../internal/errors.js'
 import { createReadBatcher } from './createReadBatcher.js'
 import { createRpcPool, isWsUrl } from './createRpcPool.js'
 import { multicall3Address } from './multicall3.js'
@@ -72,12 +71,7 @@ export async function createChainConnection(options: {
     pollingInterval,
   })
   const chainIdHex = await rpc('eth_chainId', []).catch((cause: unknown) => {
-    throw new RpcError(`Cannot reach the chain at ${urls.join(', ')}`, {
-      cause,
-      details: messageOf(cause),
-      hint: 'Check rpcUrl in pbj.config.ts, or remove it to run an embedded Anvil.',
-      meta: { field: 'rpcUrl' },
-    })
+    throw new ChainConnectError({ urls, cause })
   })
   const chainId = Number(BigInt(chainIdHex as Hex))
   const multicallCode = await rpc('eth_getCode', [multicall3Address, 'latest']).catch(() => '0x')
@@ -95,7 +89,7 @@ export async function createChainConnection(options: {
   const getHeader: ChainConnection['getHeader'] = async (block) => {
     const tag = block === 'latest' ? 'latest' : hex(block)
     const raw = (await rpc('eth_getBlockByNumber', [tag, false])) as RpcBlock | null
-    if (!raw) throw new RpcError(`Block ${String(block)} not found at ${rpcUrl}`)
+    if (!raw) throw new BlockNotFoundError({ block, rpcUrl })
     return seen(toHeader(raw))
   }
 

@@ -1,7 +1,7 @@
 import { backoffDelay } from '@pbj/internal/backoffDelay.js'
 import { withTimeout } from '@pbj/internal/withTimeout.js'
 import { http, webSocket } from 'viem'
-import { RpcError } from '../internal/errors.js'
+import { RpcTimeoutError } from '../internal/errors.js'
 import { classifyRpcError, type RpcFaultKind } from './classifyRpcError.js'
 
 /** Requests over several RPC URLs with failover. */
@@ -24,11 +24,6 @@ type Endpoint = {
   failures: number
   /** Until then the endpoint is only tried when every other one failed too. */
   retryAt: number
-}
-
-/** The request got no answer within the pool's own time limit (e.g. a WebSocket that never opened). */
-export class RpcTimeoutError extends RpcError {
-  override name = 'RpcTimeoutError'
 }
 
 export const isWsUrl = (url: string) => /^wss?:\/\//.test(url)
@@ -84,7 +79,7 @@ export function createRpcPool(urls: readonly string[], options: { timeoutMs?: nu
     return withTimeout(
       send(),
       timeout + 1_000,
-      () => new RpcTimeoutError(`No answer from ${e.url} within ${timeout} ms (${method})`),
+      () => new RpcTimeoutError({ url: e.url, timeoutMs: timeout, method }),
     )
   }
 

@@ -1,8 +1,9 @@
 import { createTestClient, http } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Cursor } from '../core/block.js'
+import { DeepReorgError } from '../internal/errors.js'
 import { createChainConnection } from './createChainConnection.js'
-import { DeepReorgError, findCommonAncestor } from './findCommonAncestor.js'
+import { findCommonAncestor } from './findCommonAncestor.js'
 import { type AnvilNode, startAnvil } from './startAnvil.js'
 import type { ChainConnection } from './types.js'
 

@@ -1,11 +1,6 @@
 import type { Cursor } from '../core/block.js'
-import { PbjError } from '../internal/errors.js'
+import { DeepReorgError } from '../internal/errors.js'
 import type { ChainConnection } from './types.js'
-
-/** A reorg deeper than pbj keeps history for; rolling back would be guesswork, so pbj stops. */
-export class DeepReorgError extends PbjError {
-  override name = 'DeepReorgError'
-}
 
 /**
  * Walks down from `from` comparing the node's canonical block at each height with the hash pbj processed
@@ -33,11 +28,5 @@ export async function findCommonAncestor(p: {
     const theirs = await p.chain.getHeader(h)
     if (theirs.hash === ours) return theirs
   }
-  throw new DeepReorgError(
-    `Reorg deeper than pbj's window: no common block in the last ${p.maxDepth} blocks`,
-    {
-      details: `pbj's head is ${p.ourHead.number} (${p.ourHead.hash}); the node serves ${atOurHead.hash} there.`,
-      hint: 'Check that rpcUrl points at the right chain. pbj stops following rather than guess.',
-    },
-  )
+  throw new DeepReorgError({ maxDepth: p.maxDepth, ourHead: p.ourHead, theirHash: atOurHead.hash })
 }

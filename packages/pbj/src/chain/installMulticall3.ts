@@ -1,5 +1,5 @@
 import { multicall3Bytecode } from '@pbj/contracts/artifacts'
-import { RpcError } from '../internal/errors.js'
+import { RpcAnswerError } from '../internal/errors.js'
 import { multicall3Address } from './multicall3.js'
 
 /**
@@ -23,6 +23,6 @@ async function request(url: string, method: string, params: unknown[]): Promise<
     body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
   })
   const body = (await response.json()) as { result?: unknown; error?: { message: string } }
-  if (body.error) throw new RpcError(`${method} on ${url}: ${body.error.message}`)
+  if (body.error) throw new RpcAnswerError({ url, method, message: body.error.message })
   return body.result
 }

@@ -3,7 +3,7 @@ import { sleep } from '@pbj/internal/sleep.js'
 import { withTimeout } from '@pbj/internal/withTimeout.js'
 import { type RpcBlock, webSocket } from 'viem'
 import type { BlockHeader } from '../core/block.js'
-import { RpcError } from '../internal/errors.js'
+import { HeadSubscriptionError } from '../internal/errors.js'
 
 type SocketClient = { close(): void }
 type HeadsTransport = {
@@ -110,7 +110,7 @@ export async function watchHeadsOverWebSocket(options: WatchHeadsOptions): Promi
       })
     })()
     try {
-      await withTimeout(attempt, timeout, () => new RpcError(`newHeads subscription at ${url} timed out`))
+      await withTimeout(attempt, timeout, () => new HeadSubscriptionError({ url, problem: 'timeout' }))
     } catch (error) {
       ;(client as SocketClient | null)?.close()
       throw error
@@ -187,13 +187,5 @@ export async function watchHeadsOverWebSocket(options: WatchHeadsOptions): Promi
 }
 
 function asError(error: unknown, url: string): Error {
-  // viem's errors carry a one-line shortMessage; a failed WebSocket gives an ErrorEvent, not an Error.
-  const e = error as { shortMessage?: unknown; message?: unknown } | null
-  const message =
-    typeof e?.shortMessage === 'string'
-      ? e.shortMessage
-      : typeof e?.message === 'string' && e.message
-        ? e.message
-        : String(error)
-  return new RpcError(`newHeads at ${url}: ${message}`, { cause: error })
+  return new HeadSubscriptionError({ url, problem: 'failed', cause: error })
 }

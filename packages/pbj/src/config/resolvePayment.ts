@@ -1,5 +1,5 @@
 import type { Address, Hex } from 'viem'
-import { ConfigError, UnknownContractError } from '../internal/errors.js'
+import { PaymentProjectMismatchError, UnknownContractError } from '../internal/errors.js'
 import type { PaymentOptions } from '../payment/createPaymentMeter.js'
 import { projectIdOf } from '../payment/projectIdOf.js'
 import type { PbjConfig } from './schema.js'
@@ -31,13 +31,12 @@ export function resolvePayment(
   const derived =
     p.owner !== undefined && p.salt !== undefined ? projectIdOf(p.owner as Address, p.salt) : null
   if (derived && p.projectId !== undefined && derived.toLowerCase() !== p.projectId.toLowerCase()) {
-    throw new ConfigError(
-      `payment.projectId ${p.projectId} is not the project of payment.owner and payment.salt`,
-      {
-        details: `ExecutionBalance.projectIdOf(${p.owner}, ${p.salt}) = ${derived}`,
-        hint: 'Give either projectId, or owner and salt; a project id is bound to its owner.',
-      },
-    )
+    throw new PaymentProjectMismatchError({
+      projectId: p.projectId,
+      owner: String(p.owner),
+      salt: String(p.salt),
+      derived,
+    })
   }
   return {
     contract,

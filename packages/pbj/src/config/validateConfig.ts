@@ -1,5 +1,5 @@
 import type { z } from 'zod'
-import { ConfigError } from '../internal/errors.js'
+import { InvalidConfigError } from '../internal/errors.js'
 import { configSchema, type PbjConfig } from './schema.js'
 
 const hints: Record<string, string> = {
@@ -35,21 +35,20 @@ const describe = (issue: z.core.$ZodIssue, input: unknown): string => {
  * Validates a config object. Every problem is listed with its field, what was wrong and the fix.
  *
  * @example
- * validateConfig({ rpcUrl: 'localhost' }, 'pbj.config.ts') // throws ConfigError naming rpcUrl
+ * validateConfig({ rpcUrl: 'localhost' }, 'pbj.config.ts') // throws InvalidConfigError naming rpcUrl
  */
 export function validateConfig(input: unknown, source: string): PbjConfig {
   const result = configSchema.safeParse(input)
   if (result.success) return result.data
   const issues = result.error.issues
   const fields = [...new Set(issues.map((i) => String(i.path[0] ?? '')))]
-  const fixes = fields.map((f) => hints[f]).filter(Boolean)
+  const fixes = fields.map((f) => hints[f]).filter((h): h is string => Boolean(h))
   const first = issues[0] as z.core.$ZodIssue
-  throw new ConfigError(`Invalid config in ${source}: ${describe(first, input)}`, {
-    details: issues.length > 1 ? issues.map((i) => `- ${describe(i, input)}`).join('\n') : undefined,
-    hint:
-      fixes.join(' ') ||
-      `Known fields: ${Object.keys(configSchema.shape).join(', ')}. Remove or rename the field.`,
-    docsPath: '#config-reference',
-    meta: { field: first.path.map(String).join('.') },
+  throw new InvalidConfigError({
+    source,
+    problems: issues.map((i) => describe(i, input)),
+    field: first.path.map(String).join('.'),
+    fixes,
+    knownFields: Object.keys(configSchema.shape),
   })
 }

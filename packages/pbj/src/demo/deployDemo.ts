@@ -10,7 +10,7 @@ import {
 } from '@pbj/contracts/artifacts'
 import { type Abi, type Address, createPublicClient, getAddress, type Hex, http } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
-import { RpcError, TransactionRevertedError } from '../internal/errors.js'
+import { DemoDeployError, TransactionRevertedError } from '../internal/errors.js'
 import { type DemoAccount, demoAccounts } from './accounts.js'
 import { type DemoClients, demoClients } from './demoClients.js'
 
@@ -57,11 +57,7 @@ export async function deployDemo(params: {
       accounts: { lender, owner: demoAccounts.owner, operator: demoAccounts.operator },
     }
   } catch (cause) {
-    throw new RpcError(`Could not deploy the demo contracts to ${rpcUrl}`, {
-      cause,
-      details: cause instanceof Error ? cause.message : String(cause),
-      hint: 'The demo needs a dev chain (e.g. the embedded Anvil) where its deployer account holds ETH.',
-    })
+    throw new DemoDeployError({ rpcUrl, cause })
   }
 }
 

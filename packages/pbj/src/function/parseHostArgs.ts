@@ -1,11 +1,11 @@
-import { HostCallError } from '../internal/errors.js'
+import { HostArgsError } from '../internal/errors.js'
 import type { HostMethodSpec } from './hostMethod.js'
 import { type HostArgs, type HostMethod, hostMethods } from './hostMethods.js'
 
 /**
  * Checks a call's arguments, copied out of the sandbox, against its method's schema: what the handler gets.
  *
- * @throws HostCallError naming the method, the argument (and field), what is wrong, and how to call it.
+ * @throws HostArgsError (a HostCallError) naming the method, the argument (and field), what is wrong, and how to call it.
  * @example
  * parseHostArgs('devices.get', ['0x12']) // throws: ctx.devices.get: deviceId must be a 0x-prefixed 20-byte address; got 0x12
  */
@@ -24,8 +24,12 @@ export function parseHostArgs<method extends HostMethod>(
   let value: unknown = padded[Number(index)]
   for (const field of fields)
     value = typeof value === 'object' && value !== null ? Reflect.get(value, field) : undefined
-  throw new HostCallError(
-    `ctx.${method}: ${[name, ...fields.map(String)].join('.')} ${issue?.message ?? 'is not valid'}; got ${String(value)}`,
-    { hint: `Call it as ${spec.usage}.`, meta: { method, argument: name } },
-  )
+  throw new HostArgsError({
+    method,
+    argument: name,
+    path: [name, ...fields.map(String)].join('.'),
+    issue: issue?.message ?? 'is not valid',
+    value,
+    usage: spec.usage,
+  })
 }

@@ -6,28 +6,71 @@ export {
   InternalError,
   PbjError,
   type PbjErrorOptions,
+  PortUnreadableError,
   type RetryClass,
   retryClassOf,
   TransientError,
   UsageError,
+  WaitTimeoutError,
   walk,
 } from './errors/base.js'
-export { BrokerConnectError, BrokerError, BrokerPublishError, type PublishFailure } from './errors/broker.js'
-export { AnvilError, ChainUnreachableError, RpcError, TransactionRevertedError } from './errors/chain.js'
-export { InvalidFlagError, MissingArgumentError, UnknownSubcommandError } from './errors/cli.js'
-export { ConfigError, ConfigFileError, MissingConfigError, UnknownContractError } from './errors/config.js'
-export { DemoCheckError } from './errors/demo.js'
+export {
+  BrokerConnectError,
+  BrokerError,
+  BrokerListenError,
+  BrokerPublishError,
+  BrokerUrlError,
+  type PublishFailure,
+  TopicPrefixError,
+} from './errors/broker.js'
+export {
+  AnvilError,
+  BlockNotFoundError,
+  ChainConnectError,
+  ChainUnreachableError,
+  DeepReorgError,
+  HeadSubscriptionError,
+  RpcAnswerError,
+  RpcError,
+  RpcTimeoutError,
+  TransactionRevertedError,
+} from './errors/chain.js'
+export {
+  CarLoginError,
+  InvalidFlagError,
+  MissingArgumentError,
+  UnknownSubcommandError,
+} from './errors/cli.js'
+export {
+  ConfigError,
+  ConfigFileError,
+  InvalidConfigError,
+  InvalidOperatorKeyError,
+  MissingConfigError,
+  NoCommandSignerError,
+  PaymentProjectMismatchError,
+  ProjectNotOpenedError,
+  UnknownContractError,
+} from './errors/config.js'
+export { DemoCheckError, DemoDeployError } from './errors/demo.js'
 export {
   CapabilityError,
   DuplicateFunctionError,
   FunctionBuildError,
+  FunctionFailedError,
+  type FunctionFailure,
   FunctionRunError,
+  HostArgsError,
   HostCallError,
+  ImmobilizerArgError,
   KvLimitError,
   type RunFailureReason,
   RunInputError,
   SandboxCrashedError,
   SandboxDisposedError,
+  type SandboxLoss,
+  SandboxLostError,
+  UnknownEventError,
   UnknownFunctionError,
   UnknownGrantError,
 } from './errors/function.js'

@@ -1,5 +1,5 @@
 import { createServer } from 'node:net'
-import { TransientError } from './errors.js'
+import { PortUnreadableError } from './errors.js'
 
 /**
  * Finds a TCP port that is free right now on `host`, by letting the OS pick one for a throwaway server.
@@ -19,7 +19,7 @@ export function getFreePort(host = '127.0.0.1'): Promise<number> {
     server.listen({ host, port: 0, exclusive: true }, () => {
       const address = server.address()
       if (address === null || typeof address === 'string') {
-        server.close(() => reject(new TransientError(`could not read the port bound on ${host}`)))
+        server.close(() => reject(new PortUnreadableError({ host })))
         return
       }
       server.close((error) => (error ? reject(error) : resolve(address.port)))

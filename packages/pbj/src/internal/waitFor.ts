@@ -1,5 +1,5 @@
 import type { Emitter } from './createEmitter.js'
-import { TransientError } from './errors.js'
+import { WaitTimeoutError } from './errors.js'
 
 /**
  * Resolves with the first event `name` that satisfies `predicate`, or rejects after `timeoutMs` with a
@@ -18,7 +18,7 @@ export function waitFor<events extends Record<string, unknown>, name extends key
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       off()
-      reject(new TransientError(`Timed out after ${timeoutMs} ms waiting for ${what}`))
+      reject(new WaitTimeoutError({ timeoutMs, what }))
     }, timeoutMs)
     const off = emitter.on(name, (payload) => {
       if (!predicate(payload)) return

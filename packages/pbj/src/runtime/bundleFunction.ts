@@ -2,15 +2,11 @@ import { dirname, resolve } from 'node:path'
 import { build, type Message } from 'esbuild'
 import { displayPath } from '../internal/displayPath.js'
 import { FunctionBuildError } from '../internal/errors.js'
+import { FunctionBundleError, FunctionSyntaxError, SandboxImportError } from './functionLoadErrors.js'
 import { sandboxImportDetail, sandboxPlugin } from './sandboxPlugin.js'
 
 /** The global the bundle assigns its module namespace to; the sandbox reads `default` from it. */
 export const bundleGlobal = '__pbj_module'
-
-const ctxHint =
-  'Functions run in a sandbox without Node, the network or npm clients. Use ctx instead: ctx.chain.read for ' +
-  'contract state, ctx.devices.lock/unlock/warn/get for devices, ctx.kv for storage, ctx.log for logs, ' +
-  'ctx.secrets for secrets.'
 
 function where(message: Message, file: string): string {
   const loc = message.location
@@ -26,28 +22,10 @@ function codeFrame(message: Message): string | undefined {
 
 function toBuildError(message: Message, file: string, cause: unknown): FunctionBuildError {
   const at = where(message, file)
-  const details = codeFrame(message)
-  if (message.detail === sandboxImportDetail) {
-    const name = message.text
-    return new FunctionBuildError(
-      `${at}: cannot import '${name}': functions run in a sandbox, where '${name}' is not available`,
-      {
-        details,
-        hint: ctxHint,
-        cause,
-        meta: { file },
-      },
-    )
-  }
-  const unresolved = message.text.startsWith('Could not resolve')
-  return new FunctionBuildError(`${at}: ${message.text}`, {
-    details,
-    hint: unresolved
-      ? 'Check the import path. Packages must be installed in the project, and only pure JavaScript packages work in the sandbox.'
-      : 'Fix the code at that line. Functions are TypeScript or JavaScript modules with a default export.',
-    cause,
-    meta: { file },
-  })
+  const frame = codeFrame(message)
+  if (message.detail === sandboxImportDetail)
+    return new SandboxImportError({ file, at, module: message.text, codeFrame: frame, cause })
+  return new FunctionSyntaxError({ file, at, text: message.text, codeFrame: frame, cause })
 }
 
 /**
@@ -78,15 +56,12 @@ export async function bundleFunction(file: string): Promise<string> {
       plugins: [sandboxPlugin()],
     })
     const output = result.outputFiles[0]
-    if (!output) throw new FunctionBuildError(`${displayPath(file)}: esbuild produced no output`)
+    if (!output) throw new FunctionBundleError({ file, problem: 'no-output' })
     return output.text
   } catch (error) {
     if (error instanceof FunctionBuildError) throw error
     const first = (error as { errors?: Message[] }).errors?.[0]
     if (first) throw toBuildError(first, entry, error)
-    throw new FunctionBuildError(`Could not build ${displayPath(file)}: ${String(error)}`, {
-      cause: error,
-      meta: { file },
-    })
+    throw new FunctionBundleError({ file, problem: 'failed', cause: error })
   }
 }

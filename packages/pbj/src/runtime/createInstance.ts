@@ -1,12 +1,12 @@
 import { messageOf } from '@pbj/internal/messageOf.js'
 import ivm from 'isolated-vm'
 import { type HostMethod, hostMethodNames } from '../function/hostMethods.js'
-import { displayPath } from '../internal/displayPath.js'
-import { FunctionBuildError, RunInputError } from '../internal/errors.js'
+import { RunInputError } from '../internal/errors.js'
 import { bootstrapFilename, bootstrapSource } from './bootstrap.js'
 import { bundleGlobal } from './bundleFunction.js'
 import type { LogBuffer } from './createLogBuffer.js'
 import { evaluateBundle } from './evaluateBundle.js'
+import { FunctionEvalError } from './functionLoadErrors.js'
 import type { FunctionBundle } from './loadFunction.js'
 import type { HostApi } from './sandboxTypes.js'
 import type { Thrown } from './toRunError.js'
@@ -108,7 +108,7 @@ export async function createInstance(
     const run = (await attach
       .apply(undefined, [bundleGlobal], { result: { reference: true } })
       .catch((error) => {
-        throw new FunctionBuildError(`${displayPath(bundle.file)}: ${messageOf(error)}`, { cause: error })
+        throw new FunctionEvalError({ file: bundle.file, problem: 'attach', cause: error })
       })) as ivm.Reference<RunFn>
     return {
       isolate,

@@ -1,6 +1,6 @@
 import { createKeyedLock } from '@pbj/internal/createKeyedLock.js'
 import { messageOf } from '@pbj/internal/messageOf.js'
-import { PbjError, RunInputError, SandboxCrashedError, UnknownFunctionError } from '../internal/errors.js'
+import { PbjError, RunInputError, SandboxLostError, UnknownFunctionError } from '../internal/errors.js'
 import { crashedResult, crashHint, type SandboxChild } from './createSandboxChild.js'
 import { createSandboxSupervisor, disposedError } from './createSandboxSupervisor.js'
 import type { FunctionBundle } from './loadFunction.js'
@@ -62,10 +62,7 @@ export function createProcessSandbox(
   ): Promise<RunResult> {
     const started = performance.now()
     if (supervisor.isDisposed()) {
-      return crashedResult(
-        new SandboxCrashedError('The sandbox was disposed before this run started'),
-        started,
-      )
+      return crashedResult(new SandboxLostError({ problem: 'disposed-before-run' }), started)
     }
     // A load queued before this run has replaced `known` by now; an unload queued after it has not run yet.
     const bundle = bundles.get(name) ?? known
@@ -75,8 +72,11 @@ export function createProcessSandbox(
       await child.ready
       await child.load(bundle)
     } catch (error) {
-      const message = `Could not start the sandbox of function '${name}': ${messageOf(error)}`
-      return crashedResult(new SandboxCrashedError(message, { hint: crashHint, cause: error }), started)
+      const lost = new SandboxLostError(
+        { problem: 'could-not-start-for', functionName: name, reason: messageOf(error) },
+        { hint: crashHint, cause: error },
+      )
+      return crashedResult(lost, started)
     }
     return child.run(bundle, { entry, input, timeoutMs }, host, started).catch((error: unknown) => {
       throw error instanceof PbjError ? error : new RunInputError({ functionName: name, cause: error })

@@ -2,7 +2,7 @@ import { type ChildProcess, fork } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { messageOf } from '@pbj/internal/messageOf.js'
-import { type PbjErrorOptions, SandboxCrashedError } from '../internal/errors.js'
+import { type PbjErrorOptions, type SandboxCrashedError, SandboxLostError } from '../internal/errors.js'
 import type { FunctionBundle } from './loadFunction.js'
 import {
   type FromChild,
@@ -158,9 +158,7 @@ export function createSandboxChild(options: SandboxChildOptions): SandboxChild {
     if (dead) return
     dead = true
     const cause = killedFor ?? how
-    settleReady.reject(
-      new SandboxCrashedError(`The sandbox process could not start: ${cause}`, crashOptions()),
-    )
+    settleReady.reject(new SandboxLostError({ problem: 'could-not-start', reason: cause }, crashOptions()))
     options.onExit(cause)
   }
 
@@ -195,10 +193,7 @@ export function createSandboxChild(options: SandboxChildOptions): SandboxChild {
     const inFlight = { ...entry, timer } as Pending
     if (dead) {
       clearTimeout(timer)
-      return fail(
-        inFlight,
-        new SandboxCrashedError(`The sandbox process died before function '${entry.name}' started ${doing}`),
-      )
+      return fail(inFlight, new SandboxLostError({ problem: 'died-before', functionName: entry.name, doing }))
     }
     pending.set(message.id, inFlight)
     setRef()

@@ -1,5 +1,5 @@
 import { backoffDelay } from '@pbj/internal/backoffDelay.js'
-import { SandboxCrashedError, SandboxDisposedError } from '../internal/errors.js'
+import { SandboxDisposedError, SandboxLostError } from '../internal/errors.js'
 import { createSandboxChild, type SandboxChild } from './createSandboxChild.js'
 
 /**
@@ -79,9 +79,9 @@ export function createSandboxSupervisor(options: SandboxSupervisorOptions): Sand
     child.failPending(({ kind, name }) => {
       const doing = kind === 'run' ? 'running' : 'loading'
       return disposed
-        ? new SandboxCrashedError(`The sandbox was disposed while function '${name}' was ${doing}`)
-        : new SandboxCrashedError(
-            `The sandbox process died while ${doing} function '${name}': ${cause}`,
+        ? new SandboxLostError({ problem: 'disposed-during', functionName: name, doing })
+        : new SandboxLostError(
+            { problem: 'died-during', functionName: name, doing, reason: cause },
             child.crashOptions(),
           )
     })

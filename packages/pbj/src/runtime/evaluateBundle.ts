@@ -1,7 +1,5 @@
-import { messageOf } from '@pbj/internal/messageOf.js'
 import type ivm from 'isolated-vm'
-import { displayPath } from '../internal/displayPath.js'
-import { FunctionBuildError } from '../internal/errors.js'
+import { FunctionEvalError } from './functionLoadErrors.js'
 
 /**
  * Runs a bundle's top-level code in `context` (user code: bounded by `timeoutMs`), naming the file when
@@ -22,14 +20,10 @@ export async function evaluateBundle(
     await script.run(context, { timeout: timeoutMs })
     script.release()
   } catch (error) {
-    const reason = isolate.isDisposed
-      ? 'ran out of memory while loading'
-      : `threw while loading: ${messageOf(error)}`
-    throw new FunctionBuildError(`${displayPath(file)} ${reason}`, {
-      details: error instanceof Error ? error.stack : undefined,
-      hint: 'Top-level code of a function file runs when it is loaded; keep it to imports and constants.',
+    throw new FunctionEvalError({
+      file,
+      problem: isolate.isDisposed ? 'out-of-memory' : 'threw',
       cause: error,
-      meta: { file },
     })
   }
 }

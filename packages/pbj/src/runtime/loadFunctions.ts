@@ -1,8 +1,8 @@
 import { readdir, stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { messageOf } from '@pbj/internal/messageOf.js'
 import { displayPath } from '../internal/displayPath.js'
 import { DuplicateFunctionError, FunctionBuildError } from '../internal/errors.js'
+import { FunctionLoadError, FunctionsFolderError } from './functionLoadErrors.js'
 import { type FunctionBundle, loadFunction } from './loadFunction.js'
 
 const functionFile = /^[^.].*\.(ts|mts|js|mjs)$/
@@ -22,18 +22,14 @@ export function isFunctionFile(name: string): boolean {
 
 function asBuildError(error: unknown, file: string): FunctionBuildError {
   if (error instanceof FunctionBuildError) return error
-  const message = messageOf(error)
-  return new FunctionBuildError(`Could not load ${displayPath(file)}: ${message}`, {
-    cause: error,
-    meta: { file },
-  })
+  return new FunctionLoadError({ file, cause: error })
 }
 
 /**
  * Loads every function file directly in `dir`. A broken file is reported in `errors` and does not stop the
  * others; two files with the same name (`a.ts`, `a.js`) are an error for the second.
  *
- * @throws FunctionBuildError when `dir` does not exist or is not a folder
+ * @throws FunctionsFolderError when `dir` does not exist or is not a folder
  * @example
  * const { functions, errors } = await loadFunctions('functions')
  * for (const error of errors) console.error(error.message)
@@ -44,13 +40,7 @@ export async function loadFunctions(
   const absolute = resolve(dir)
   const info = await stat(absolute).catch(() => undefined)
   if (!info?.isDirectory()) {
-    throw new FunctionBuildError(
-      `Functions folder ${displayPath(absolute)} ${info ? 'is not a folder' : 'does not exist'}`,
-      {
-        hint: 'Create it and add a function file, e.g. functions/lockCar.ts with export default defineFunction({ trigger, handler }).',
-        meta: { dir: absolute },
-      },
-    )
+    throw new FunctionsFolderError({ dir: absolute, problem: info ? 'not-a-folder' : 'missing' })
   }
   const names = (await readdir(absolute, { withFileTypes: true }))
     .filter((entry) => (entry.isFile() || entry.isSymbolicLink()) && isFunctionFile(entry.name))

@@ -5,12 +5,11 @@ import type { FunctionLimits, RetryPolicy } from '../function/defineFunction.js'
 import { limitsSchema } from '../function/limitsSchema.js'
 import { retrySchema } from '../function/retrySchema.js'
 import type { Trigger } from '../function/triggers.js'
-import { displayPath } from '../internal/displayPath.js'
-import { FunctionBuildError } from '../internal/errors.js'
 import type { TriggerIssue } from '../triggers/abiNames.js'
 import { checkTriggerAbi } from '../triggers/checkTriggerAbi.js'
 import { triggerKindOf } from '../triggers/triggerKinds.js'
 import { triggerSchema } from '../triggers/triggerSchema.js'
+import { InvalidFunctionDataError } from './functionLoadErrors.js'
 
 /**
  * The data part of a function definition: what `loadFunction` reads out of the sandbox.
@@ -52,7 +51,7 @@ const line = (i: TriggerIssue) =>
  * Validates the trigger, limits, retry policy and capabilities read out of a function file, including that
  * the names in the trigger exist in its ABI. No `capabilities` grants none (reads, kv and logs only).
  *
- * @throws FunctionBuildError naming the file and the field, e.g.
+ * @throws InvalidFunctionDataError naming the file and the field, e.g.
  *   `functions/x.ts: trigger.every must be a positive integer (number of blocks); got -1`
  * @example
  * const { trigger, limits } = parseFunctionData({ trigger: { type: 'blocks', every: 10 } }, 'functions/x.ts')
@@ -84,10 +83,5 @@ export function parseFunctionData(
   const type = (data as { trigger?: { type?: unknown } } | undefined)?.trigger?.type
   const section = ['limits', 'retry', 'capabilities'].find((f) => first?.path.startsWith(f))
   const example = section ? examples[section] : (triggerKindOf(type) ?? triggerKindOf('blocks'))?.example
-  const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : ''
-  throw new FunctionBuildError(`${displayPath(file)}: ${first ? line(first) : 'invalid function'}${more}`, {
-    details: issues.length > 1 ? issues.map((i) => `- ${line(i)}`).join('\n') : undefined,
-    hint: `Write it like ${example}`,
-    meta: { file, issues },
-  })
+  throw new InvalidFunctionDataError({ file, lines: issues.map(line), example, issues })
 }

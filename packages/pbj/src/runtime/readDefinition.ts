@@ -1,23 +1,9 @@
-import { messageOf } from '@pbj/internal/messageOf.js'
 import type ivm from 'isolated-vm'
-import { displayPath } from '../internal/displayPath.js'
-import { FunctionBuildError } from '../internal/errors.js'
 import { bundleGlobal } from './bundleFunction.js'
-
-/** Reminds the user what a function file looks like. */
-export const expectedShape = [
-  "import { defineFunction } from 'pbj'",
-  '',
-  'export default defineFunction({',
-  "  trigger: { type: 'blocks', every: 10 },",
-  '  async handler(ctx) {',
-  "    ctx.log.info('block', ctx.block.number)",
-  '  },',
-  '})',
-].join('\n')
+import { FunctionDataNotPlainError, FunctionShapeError } from './functionLoadErrors.js'
 
 /**
- * Reads what a bundle exported as default, as copied plain data, with a FunctionBuildError showing the
+ * Reads what a bundle exported as default, as copied plain data, with a FunctionShapeError showing the
  * expected shape when there is no default export or no handler.
  *
  * @example
@@ -44,21 +30,13 @@ export async function readDefinition(
     })()`,
     { copy: true, timeout: 1000 },
   )
-  const fail = (what: string) =>
-    new FunctionBuildError(`${displayPath(file)} ${what}`, {
-      details: `A function file looks like this:\n\n${expectedShape}`,
-      hint: 'Export the function as default, made with defineFunction({ trigger, handler }).',
-      meta: { file },
-    })
-  if (shape.type === 'undefined') {
-    const named = shape.exports.length ? ` (it exports ${shape.exports.join(', ')})` : ''
-    throw fail(`has no default export${named}`)
-  }
-  if (shape.type !== 'object') throw fail(`must export an object by default; it exports a ${shape.type}`)
-  if (shape.handler !== 'function') throw fail(`must have a handler function; handler is ${shape.handler}`)
-  if (shape.onReorg !== 'undefined' && shape.onReorg !== 'function') {
-    throw fail(`must have onReorg as a function or leave it out; onReorg is ${shape.onReorg}`)
-  }
+  if (shape.type === 'undefined')
+    throw new FunctionShapeError({ file, problem: 'no-default-export', exports: shape.exports })
+  if (shape.type !== 'object') throw new FunctionShapeError({ file, problem: 'not-object', type: shape.type })
+  if (shape.handler !== 'function')
+    throw new FunctionShapeError({ file, problem: 'no-handler', handler: shape.handler })
+  if (shape.onReorg !== 'undefined' && shape.onReorg !== 'function')
+    throw new FunctionShapeError({ file, problem: 'bad-onReorg', onReorg: shape.onReorg })
   try {
     const data: { trigger: unknown; limits: unknown; retry: unknown; capabilities: unknown } =
       await context.eval(
@@ -67,14 +45,6 @@ export async function readDefinition(
       )
     return { ...data, hasOnReorg: shape.onReorg === 'function' }
   } catch (error) {
-    throw new FunctionBuildError(
-      `${displayPath(file)}: trigger, limits, retry and capabilities must be plain data`,
-      {
-        details: messageOf(error),
-        hint: 'Use literals, arrays, objects, bigints and ABIs in trigger, limits, retry and capabilities; no functions or class instances.',
-        cause: error,
-        meta: { file },
-      },
-    )
+    throw new FunctionDataNotPlainError({ file, cause: error })
   }
 }

@@ -1,4 +1,9 @@
-import { type FunctionRunError, PbjError, SandboxCrashedError } from '../internal/errors.js'
+import {
+  type FunctionRunError,
+  PbjError,
+  type SandboxCrashedError,
+  SandboxLostError,
+} from '../internal/errors.js'
 import type { Envelope, Instance, RunState } from './createInstance.js'
 import { createLogBuffer } from './createLogBuffer.js'
 import type { HostApi, RunResult, SandboxInput } from './sandboxTypes.js'
@@ -175,7 +180,7 @@ export async function runInstance(
     await allEnvelopesIn()
     for (const run of runs) {
       if (run.envelope) continue
-      const error = new SandboxCrashedError(`The result of a run of '${run.request.name}' was lost`)
+      const error = new SandboxLostError({ problem: 'result-lost', functionName: run.request.name })
       end(run.request, run.state, { ok: false, error })
       instance.runs.delete(run.token)
     }

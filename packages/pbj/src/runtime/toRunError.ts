@@ -1,5 +1,10 @@
 import { messageOf } from '@pbj/internal/messageOf.js'
-import { FunctionRunError, SandboxCrashedError } from '../internal/errors.js'
+import {
+  FunctionFailedError,
+  type FunctionRunError,
+  type SandboxCrashedError,
+  SandboxLostError,
+} from '../internal/errors.js'
 
 /** What the bootstrap reports about a thrown value (see bootstrap.ts). */
 export type Thrown =
@@ -12,8 +17,6 @@ export type Thrown =
       hostId?: number | undefined
     }
   | { kind: 'value'; text: string }
-
-const catchHint = 'Catch errors you expect with try/catch; pbj records the run as failed otherwise.'
 
 /**
  * Turns what a function threw into a FunctionRunError: `'host-call'` when it is the unhandled rejection of
@@ -30,26 +33,27 @@ export function thrownToError(
   hostErrors: readonly unknown[],
 ): FunctionRunError {
   if (thrown.kind === 'value') {
-    return new FunctionRunError('threw', `Function '${name}' threw a non-Error value: ${thrown.text}`, {
-      hint: 'Throw an Error (throw new Error("…")) so the message and stack trace are kept.',
-    })
+    return new FunctionFailedError({ functionName: name, reason: 'threw', value: thrown.text })
   }
   const details = thrown.stack ? mapStack(thrown.stack) : undefined
   if (thrown.hostMethod !== undefined) {
     const cause = thrown.hostId === undefined ? undefined : hostErrors[thrown.hostId]
-    return new FunctionRunError(
-      'host-call',
-      `Function '${name}' failed in ctx.${thrown.hostMethod}(): ${thrown.message}`,
-      {
-        details,
-        hint: catchHint,
-        cause,
-        meta: { method: thrown.hostMethod },
-      },
-    )
+    return new FunctionFailedError({
+      functionName: name,
+      reason: 'host-call',
+      method: thrown.hostMethod,
+      message: thrown.message,
+      details,
+      cause,
+    })
   }
-  const what = thrown.name === 'Error' ? thrown.message : `${thrown.name}: ${thrown.message}`
-  return new FunctionRunError('threw', `Function '${name}' threw: ${what}`, { details, hint: catchHint })
+  return new FunctionFailedError({
+    functionName: name,
+    reason: 'threw',
+    errorName: thrown.name,
+    message: thrown.message,
+    details,
+  })
 }
 
 /**
@@ -65,37 +69,31 @@ export function failureToError(
 ): FunctionRunError | SandboxCrashedError {
   const message = messageOf(error)
   if (state.timedOut) {
-    return new FunctionRunError(
-      'timeout',
-      `Function '${name}' ran longer than its ${state.timeoutMs} ms timeout`,
-      {
-        hint:
-          'Make the handler finish sooner (no busy loops, await every ctx call), or raise limits.timeoutMs in ' +
-          'defineFunction({ …, limits: { timeoutMs } }).',
-        cause: error,
-      },
-    )
+    return new FunctionFailedError({
+      functionName: name,
+      reason: 'timeout',
+      timeoutMs: state.timeoutMs,
+      cause: error,
+    })
   }
   if (state.disposed && message.includes('memory limit')) {
-    return new FunctionRunError(
-      'memory',
-      `Function '${name}' used more than its ${state.memoryMb} MB memory limit`,
-      {
-        hint: 'Keep less data in memory, or raise limits.memoryMb in defineFunction({ …, limits: { memoryMb } }).',
-        cause: error,
-      },
-    )
+    return new FunctionFailedError({
+      functionName: name,
+      reason: 'memory',
+      memoryMb: state.memoryMb,
+      cause: error,
+    })
   }
   if (!state.disposed && /clone|copy|transfer/i.test(message)) {
-    return new FunctionRunError(
-      'invalid-result',
-      `Function '${name}' returned a value that cannot leave the sandbox`,
-      {
-        details: message,
-        hint: 'Return plain data (strings, numbers, bigints, booleans, arrays, objects) or nothing.',
-        cause: error,
-      },
-    )
+    return new FunctionFailedError({
+      functionName: name,
+      reason: 'invalid-result',
+      details: message,
+      cause: error,
+    })
   }
-  return new SandboxCrashedError(`The sandbox of function '${name}' crashed: ${message}`, { cause: error })
+  return new SandboxLostError(
+    { problem: 'isolate-crashed', functionName: name, reason: message },
+    { cause: error },
+  )
 }

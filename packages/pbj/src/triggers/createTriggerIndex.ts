@@ -1,6 +1,6 @@
 import { type AbiEvent, type Address, type Hex, toEventSelector } from 'viem'
 import { resolveContract } from '../chain/resolveContract.js'
-import { FunctionBuildError } from '../internal/errors.js'
+import { UnknownEventError } from '../internal/errors.js'
 import type { OnDue, OnLog, PlanBlock, StartTimer, TriggeredFunction } from './defineTriggerKind.js'
 import { triggerKinds } from './triggerKinds.js'
 
@@ -31,10 +31,7 @@ const findEventIn = (abi: readonly unknown[], name: string, functionName: string
     (x): x is AbiEvent => (x as AbiEvent).type === 'event' && (x as AbiEvent).name === name,
   )
   if (!event) {
-    throw new FunctionBuildError(`Function '${functionName}': event '${name}' is not in the trigger's abi`, {
-      meta: { field: 'trigger.event', functionName },
-      hint: 'Use an event name from the ABI you pass as trigger.abi.',
-    })
+    throw new UnknownEventError({ functionName, event: name })
   }
   return event
 }

@@ -16,8 +16,9 @@ import {
   BrokerConnectError,
   BrokerError,
   BrokerPublishError,
-  ConfigError,
+  BrokerUrlError,
   InternalError,
+  TopicPrefixError,
 } from '../../internal/errors.js'
 import { createLogger, type LogFields, type Logger } from '../../internal/logger.js'
 import { now } from '../../internal/now.js'
@@ -285,11 +286,7 @@ function topicsFor(prefix: string | undefined): Topics {
   try {
     return topics(prefix)
   } catch (cause) {
-    throw new ConfigError(messageOf(cause), {
-      cause,
-      meta: { field: 'topicPrefix' },
-      hint: 'Use a plain prefix such as "pbj" or "fleet/eu".',
-    })
+    throw new TopicPrefixError({ cause })
   }
 }
 
@@ -310,11 +307,7 @@ async function connectClient(
   try {
     client = connectMqtt(url, { ...options, login })
   } catch (cause) {
-    throw new ConfigError(`MQTT broker url "${url}" is not usable`, {
-      cause,
-      details: messageOf(cause),
-      hint: 'Use mqtt://host:port (or mqtts://, ws://, wss://).',
-    })
+    throw new BrokerUrlError({ url, cause })
   }
 
   let connected = false

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net'
-import { messageOf } from '@pbj/internal/messageOf.js'
 import { Aedes } from 'aedes'
-import { BrokerError } from '../../internal/errors.js'
+import { BrokerListenError } from '../../internal/errors.js'
 import { createBrokerAcl } from './createBrokerAcl.js'
 import { type BrokerLogin, registerEmbeddedBrokerLogin } from './embeddedBrokerLogin.js'
 
@@ -79,11 +78,7 @@ export async function startEmbeddedBroker(
     await listen(server, options.port ?? 0, host)
   } catch (cause) {
     await new Promise<void>((resolve) => aedes.close(resolve))
-    throw new BrokerError(`embedded MQTT broker cannot listen on ${host}:${options.port ?? 0}`, {
-      cause,
-      details: messageOf(cause),
-      hint: 'Choose another port, or leave the port unset to take a free one.',
-    })
+    throw new BrokerListenError({ host, port: options.port ?? 0, cause })
   }
   const { port } = server.address() as AddressInfo
   const url = `mqtt://${host.includes(':') ? `[${host}]` : host}:${port}`

@@ -8,7 +8,7 @@ import {
   signDigest,
   type UnsignedCommand,
 } from '@pbj/device'
-import { ConfigError } from '../../internal/errors.js'
+import { InvalidOperatorKeyError } from '../../internal/errors.js'
 
 /**
  * Options of {@link createCommandSigner}.
@@ -61,11 +61,7 @@ export function createCommandSigner(options: CommandSignerOptions): CommandSigne
   try {
     address = addressOf(options.operatorKey)
   } catch (cause) {
-    throw new ConfigError('operatorKey is not a private key', {
-      cause,
-      meta: { field: 'operatorKey' },
-      hint: 'Set operatorKey to the engine key as 0x followed by 64 hex digits.',
-    })
+    throw new InvalidOperatorKeyError({ cause })
   }
   const hashes = createTypedHashes(options.domain)
   const validityMs = options.validityMs ?? 10 * 60_000

@@ -5,7 +5,13 @@ import type { Address } from 'viem'
 import { classifyRpcError } from '../../chain/classifyRpcError.js'
 import type { ChainConnection } from '../../chain/types.js'
 import type { Logger } from '../../internal/logger.js'
-import { CommandRefusedError } from './CommandRefusedError.js'
+import {
+  CommandRefusedError,
+  GuardFailedError,
+  GuardRefusedError,
+  NoGuardError,
+  NotOperatorError,
+} from './CommandRefusedError.js'
 import type { DeviceClass, DeviceCommand, GuardVerdict } from './deviceClass.js'
 
 /** What the guard uses: the chain, the config's contracts, the device class, the operator, and warnings. */
@@ -48,19 +54,7 @@ export async function guardCommand(
     services.logger.warn(error.shortMessage, { deviceId, action })
     throw error
   }
-  const what = `${action} of ${deviceId}`
-  if (!deviceClass) {
-    return refuse(
-      new CommandRefusedError(
-        'no-guard',
-        `${what} refused: no device class is configured, so the command cannot be checked against the chain`,
-        { deviceId, action, guard: null, blockNumber: null },
-        {
-          hint: "Set deviceClass in pbj.config.ts, e.g. deviceClass: immobilizerClass({ contract: 'CarLoan' }) (import { immobilizerClass } from 'pbj').",
-        },
-      ),
-    )
-  }
+  if (!deviceClass) return refuse(new NoGuardError({ deviceId, action }))
   const tries = action === 'lock' ? 1 : unlockTries
   for (let attempt = 1; ; attempt++) {
     let at: bigint | null = null
@@ -77,14 +71,13 @@ export async function guardCommand(
       ])
       if (!operatorOk) {
         return refuse(
-          new CommandRefusedError(
-            'not-operator',
-            `${what} refused: the device is not registered in DeviceRegistry with this engine's operator ${services.operator} (block ${at})`,
-            { deviceId, action, guard: deviceClass.name, blockNumber: at },
-            {
-              hint: "Commands go only to registered devices whose owner added pbj's operator (DeviceRegistry.addOperator). Check the device id the function passed.",
-            },
-          ),
+          new NotOperatorError({
+            deviceId,
+            action,
+            guard: deviceClass.name,
+            blockNumber: at,
+            operator: String(services.operator),
+          }),
         )
       }
       return allowedOrRefuse(verdict, at)
@@ -98,18 +91,15 @@ export async function guardCommand(
         continue
       }
       return refuse(
-        new CommandRefusedError(
-          'guard-failed',
-          `${what} refused: the ${deviceClass.name} guard could not read the chain${at === null ? '' : ` at block ${at}`}: ${shortMessageOf(cause)}`,
-          { deviceId, action, guard: deviceClass.name, blockNumber: at },
-          {
-            cause,
-            retry: answered ? 'user' : 'retryable',
-            hint: answered
-              ? `Check that the contracts the ${deviceClass.name} class reads are deployed at the addresses in pbj.config.ts.`
-              : 'Check that the RPC is reachable; the run is retried.',
-          },
-        ),
+        new GuardFailedError({
+          deviceId,
+          action,
+          guard: deviceClass.name,
+          blockNumber: at,
+          answered,
+          message: shortMessageOf(cause),
+          cause,
+        }),
       )
     }
   }
@@ -117,12 +107,15 @@ export async function guardCommand(
   function allowedOrRefuse(verdict: GuardVerdict, at: bigint): bigint {
     if (verdict.ok) return at
     return refuse(
-      new CommandRefusedError(
-        verdict.reason,
-        `${what} refused by the ${deviceClass?.name} guard at block ${at}: ${verdict.message}`,
-        { deviceId, action, guard: deviceClass?.name ?? null, blockNumber: at },
-        verdict.hint === undefined ? {} : { hint: verdict.hint },
-      ),
+      new GuardRefusedError({
+        deviceId,
+        action,
+        guard: deviceClass?.name ?? null,
+        blockNumber: at,
+        reason: verdict.reason,
+        message: verdict.message,
+        hint: verdict.hint,
+      }),
     )
   }
 }

@@ -1,5 +1,5 @@
 import type { PbjDomain } from '@pbj/device'
-import { ConfigError } from '../../internal/errors.js'
+import { NoCommandSignerError } from '../../internal/errors.js'
 import { type CommandSigner, createCommandSigner } from './createCommandSigner.js'
 
 /**
@@ -24,12 +24,8 @@ export function resolveCommandSigner(options: {
       ...(options.validityMs === undefined ? {} : { validityMs: options.validityMs }),
     })
   }
-  const missing = operatorKey ? 'contracts.DeviceRegistry' : 'operatorKey'
-  const error = new ConfigError(`cannot sign device commands: no ${missing} is configured`, {
-    meta: { field: missing },
-    hint: operatorKey
-      ? 'Add the DeviceRegistry your cars trust to contracts, e.g. contracts: { DeviceRegistry: { address: "0x…" } }.'
-      : 'Set operatorKey to a key the cars\u2019 owners added as operator in DeviceRegistry (0x + 64 hex digits).',
+  const error = new NoCommandSignerError({
+    missing: operatorKey ? 'contracts.DeviceRegistry' : 'operatorKey',
   })
   if (operatorKey) createCommandSigner({ operatorKey, domain: dummyDomain })
   return {

@@ -5,7 +5,7 @@ import type { Job } from '../../core/job.js'
 import type { WriteResult } from '../../function/ctx.js'
 import type { FunctionBundle } from '../../runtime/loadFunction.js'
 import type { Relayer } from './createRelayer.js'
-import { TxRefusedError } from './TxRefusedError.js'
+import { ChainWriteArgsError, NoOperatorKeyError } from './relayerErrors.js'
 
 /** What chainWrite uses: the relayer (null without an operator key), the contracts, each function's trigger. */
 export type ChainWriteServices = {
@@ -31,11 +31,7 @@ export async function chainWrite(
   index: number,
 ): Promise<WriteResult> {
   const relayer = services.relayer
-  if (!relayer) {
-    throw new TxRefusedError('ctx.chain.write needs an operator key to send from', {
-      hint: 'Set operatorKey, or operatorKeystore with PBJ_KEY_PASSPHRASE, in pbj.config.ts.',
-    })
-  }
+  if (!relayer) throw new NoOperatorKeyError()
   const p = (params ?? {}) as {
     contract?: unknown
     abi?: unknown
@@ -45,24 +41,20 @@ export async function chainWrite(
     gas?: unknown
   }
   if (typeof p.contract !== 'string' || !Array.isArray(p.abi) || typeof p.functionName !== 'string') {
-    throw new TxRefusedError('ctx.chain.write needs { contract, abi, functionName, args?, value? }')
+    throw new ChainWriteArgsError({ problem: 'shape' })
   }
-  if (p.args !== undefined && !Array.isArray(p.args))
-    throw new TxRefusedError('ctx.chain.write: args must be an array')
+  if (p.args !== undefined && !Array.isArray(p.args)) throw new ChainWriteArgsError({ problem: 'args' })
   for (const field of ['value', 'gas'] as const) {
     const v = p[field]
     if (v !== undefined && (typeof v !== 'bigint' || v < 0n))
-      throw new TxRefusedError(`ctx.chain.write: ${field} must be a bigint ≥ 0n; got ${String(v)}`)
+      throw new ChainWriteArgsError({ problem: 'amount', field, value: v })
   }
   const [to] = resolveContract(p.contract, services.contracts, job.functionName) as [Address]
   let data: `0x${string}`
   try {
     data = encodeFunctionData({ abi: p.abi as Abi, functionName: p.functionName, args: p.args ?? [] })
   } catch (cause) {
-    throw new TxRefusedError(`ctx.chain.write: cannot encode ${p.functionName}`, {
-      cause,
-      details: cause instanceof Error ? cause.message.split('\n')[0] : String(cause),
-    })
+    throw new ChainWriteArgsError({ problem: 'encode', functionName: p.functionName, cause })
   }
   const trigger = services.functions.get(job.functionName)?.trigger as
     | { confirmation?: Confirmation }

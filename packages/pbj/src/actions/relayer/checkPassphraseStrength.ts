@@ -1,4 +1,4 @@
-import { KeystoreError, passphraseEnv } from './keystore.js'
+import { WeakPassphraseError } from './keystoreErrors.js'
 
 /** The fewest characters a new keystore passphrase may have. */
 export const minPassphraseChars = 12
@@ -81,7 +81,7 @@ export function passphraseWeakness(passphrase: string): string | null {
  * mostly a sequence (`1234…`), and at least 6 characters left once common passwords and keyboard walks
  * are taken out. A few random words (`correct horse battery staple`) pass.
  *
- * @throws KeystoreError saying why and what to do.
+ * @throws WeakPassphraseError saying why and what to do.
  * @example
  * checkPassphraseStrength('hunter2') // throws: it has 7 characters; at least 12 are needed
  */
@@ -89,7 +89,5 @@ export function checkPassphraseStrength(passphrase: string | undefined): void {
   if (!passphrase) return // encryptKey says that no passphrase is set
   const weakness = passphraseWeakness(passphrase)
   if (!weakness) return
-  throw new KeystoreError(`The passphrase in ${passphraseEnv} is too weak: ${weakness}`, {
-    hint: `Use ${minPassphraseChars}+ characters that are not a common password, e.g. four or five random words ("correct horse battery staple"), or a password manager's.`,
-  })
+  throw new WeakPassphraseError({ weakness, minChars: minPassphraseChars })
 }

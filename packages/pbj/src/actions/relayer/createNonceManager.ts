@@ -1,5 +1,5 @@
 import { createLock } from '@pbj/internal/createLock.js'
-import { TransientError } from '../../internal/errors.js'
+import { NonceNotSyncedError } from './relayerErrors.js'
 /**
  * Hands out one sender's nonces in process. Every method but `locked` must be called with the lock held;
  * the relayer allocates, signs and records a transaction inside one `locked` section, so every nonce below
@@ -39,10 +39,7 @@ export function createNonceManager(): NonceManager {
   const lock = createLock()
   let next: number | null = null
   const current = () => {
-    if (next === null)
-      throw new TransientError('nonce manager used before sync', {
-        hint: 'The relayer syncs its nonces when it starts; the send is retried.',
-      })
+    if (next === null) throw new NonceNotSyncedError()
     return next
   }
   return {

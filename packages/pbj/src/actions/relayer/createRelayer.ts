@@ -6,14 +6,13 @@ import { classifyRpcError } from '../../chain/classifyRpcError.js'
 import { createRpcPool } from '../../chain/createRpcPool.js'
 import type { RelayedTx, RelayedTxStore } from '../../core/relayedTx.js'
 import { createEmitter, type Emitter } from '../../internal/createEmitter.js'
-import { RpcError, TransientError } from '../../internal/errors.js'
 import { type Logger, silentLogger } from '../../internal/logger.js'
 import { broadcastRelayedTx } from './broadcastRelayedTx.js'
 import type { Fees } from './bumpFees.js'
 import { createNonceManager } from './createNonceManager.js'
 import { createRelayerRpc, type RpcRequest } from './createRelayerRpc.js'
 import { type RelayerContext, signRelayedTx } from './relayerContext.js'
-import { TxRefusedError } from './TxRefusedError.js'
+import { RelayerClosedError, RelayerRpcError, TxRejectedError, TxWouldFailError } from './relayerErrors.js'
 import { trackRelayedTxs } from './trackRelayedTxs.js'
 import type { RelayerEvents, SendRequest, SendResult } from './types.js'
 
@@ -182,12 +181,9 @@ export function createRelayer(options: RelayerOptions): Relayer {
     } catch (error) {
       const message = messageOf(error, { firstLine: true })
       if (classifyRpcError(error) === 'answer') {
-        throw new TxRefusedError(`The transaction to ${to} would fail: ${message}`, {
-          cause: error,
-          hint: 'Check the call and its arguments; nothing was sent.',
-        })
+        throw new TxWouldFailError({ to, message, cause: error })
       }
-      throw new RpcError(`Could not estimate gas for a transaction to ${to}: ${message}`, { cause: error })
+      throw new RelayerRpcError({ what: 'gas', to, message, cause: error })
     }
   }
 
@@ -253,7 +249,7 @@ export function createRelayer(options: RelayerOptions): Relayer {
       const [gas, fees] = await Promise.all([
         req.gas ?? estimateGas(req.to, data, req.value ?? 0n),
         ctx.fees().catch((error: unknown) => {
-          throw new RpcError('Could not read the chain’s fees', { cause: error })
+          throw new RelayerRpcError({ what: 'fees', cause: error })
         }),
       ])
       tx = await record(req, gas, fees)
@@ -267,12 +263,7 @@ export function createRelayer(options: RelayerOptions): Relayer {
       })
     }
     if (tx.status === 'failed' && tx.kind === 'intent') {
-      throw new TxRefusedError(
-        `The transaction ${req.idempotencyKey} was refused: ${tx.error ?? 'unknown'}`,
-        {
-          hint: 'Nodes will not take it as signed; check its target, data and gas.',
-        },
-      )
+      throw new TxRejectedError({ idempotencyKey: req.idempotencyKey, error: tx.error })
     }
     return toResult(tx)
   }
@@ -286,7 +277,7 @@ export function createRelayer(options: RelayerOptions): Relayer {
         return Promise.reject(new TypeError('relayer.send needs an idempotencyKey'))
       if (!isAddress(req.to, { strict: false }))
         return Promise.reject(new TypeError(`relayer.send: to must be an address; got ${String(req.to)}`))
-      if (closed) return Promise.reject(new TransientError('the relayer is closed'))
+      if (closed) return Promise.reject(new RelayerClosedError())
       // Concurrent sends of one key share one attempt: the second must not race the first to the store.
       const inFlight = sending.get(req.idempotencyKey)
       if (inFlight) return inFlight

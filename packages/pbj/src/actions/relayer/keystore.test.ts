@@ -7,13 +7,12 @@ import { writeLegacyKeystore } from '../../../../../test/helpers/writeLegacyKeys
 import {
   decryptKey,
   encryptKey,
-  KeystoreError,
   loadOperatorKey,
   openKeystore,
   readKeystore,
-  WrongPassphraseError,
   writeKeystore,
 } from './keystore.js'
+import { KeystoreError, WrongPassphraseError } from './keystoreErrors.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'pbj-keystore-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))

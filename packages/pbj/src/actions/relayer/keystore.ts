@@ -19,11 +19,20 @@ import { dirname } from 'node:path'
 import { keccak_256 } from '@noble/hashes/sha3'
 import { type Address, getAddress, type Hex, isHex } from 'viem'
 import { privateKeyToAddress } from 'viem/accounts'
-import { PbjError, type PbjErrorOptions, type RetryClass } from '../../internal/errors.js'
+import {
+  InvalidPrivateKeyError,
+  KeystoreAddressError,
+  KeystoreExistsError,
+  KeystoreFormatError,
+  KeystoreMigrationError,
+  KeystoreParamsError,
+  KeystoreReadError,
+  NoPassphraseError,
+  OperatorKeyConflictError,
+  passphraseEnv,
+  WrongPassphraseError,
+} from './keystoreErrors.js'
 import { decryptLegacyKeystore, isLegacyKeystore, type LegacyKeystore } from './legacyKeystore.js'
-
-/** The environment variable the engine and `pbj keys` read the keystore's passphrase from. */
-export const passphraseEnv = 'PBJ_KEY_PASSPHRASE'
 
 type ScryptParams = { dklen: number; n: number; r: number; p: number; salt: string }
 type Pbkdf2Params = { dklen: number; c: number; prf: 'hmac-sha256'; salt: string }
@@ -47,23 +56,6 @@ export type Keystore = {
   } & Kdf
 }
 
-/** A keystore that cannot be read, written or opened (altered file, bad format, no passphrase). */
-export class KeystoreError extends PbjError {
-  override name = 'KeystoreError'
-  override readonly retry: RetryClass = 'user'
-}
-
-/** The passphrase does not open the keystore (its MAC does not match), or the file was altered. */
-export class WrongPassphraseError extends KeystoreError {
-  override name = 'WrongPassphraseError'
-  constructor(source: string, options: Pick<PbjErrorOptions, 'cause'> = {}) {
-    super(`Wrong passphrase for ${source} (or the file was altered)`, {
-      ...options,
-      hint: `Set ${passphraseEnv} to the passphrase it was created with (pbj keys create / import).`,
-    })
-  }
-}
-
 /** scrypt cost: N = 2^17, r = 8 (128 MiB, ~0.3–0.6 s here), between geth's "light" (2^12) and standard (2^18). */
 const defaultN = 2 ** 17
 
@@ -77,14 +69,7 @@ async function deriveKey(passphrase: string, kdf: Kdf): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {
     // A file's own parameters can be out of range (N not a power of two, more memory than allowed).
     const done = (error: Error | null, key: Buffer) =>
-      error
-        ? reject(
-            new KeystoreError(`The keystore's ${kdf.kdf} parameters cannot be used`, {
-              cause: error,
-              details: error.message,
-            }),
-          )
-        : resolve(key)
+      error ? reject(new KeystoreParamsError({ kdf: kdf.kdf, cause: error })) : resolve(key)
     if (kdf.kdf === 'pbkdf2') {
       const p = kdf.kdfparams
       return pbkdf2Callback(password, salt, p.c, p.dklen, 'sha256', done)
@@ -105,11 +90,7 @@ const macOf = (derivedKey: Buffer, ciphertext: Buffer) =>
   Buffer.from(keccak_256(Buffer.concat([derivedKey.subarray(16, 32), ciphertext])))
 
 const checkPassphrase = (passphrase: string | undefined): string => {
-  if (!passphrase) {
-    throw new KeystoreError('No passphrase for the operator keystore', {
-      hint: `Set ${passphraseEnv} to the keystore's passphrase.`,
-    })
-  }
+  if (!passphrase) throw new NoPassphraseError()
   return passphrase
 }
 
@@ -126,7 +107,7 @@ export async function encryptKey(
   options: { n?: number } = {},
 ): Promise<Keystore> {
   if (!isHex(privateKey) || privateKey.length !== 66) {
-    throw new KeystoreError('A private key is 0x followed by 64 hex digits')
+    throw new InvalidPrivateKeyError({ source: 'argument' })
   }
   const kdfparams = { dklen: 32, n: options.n ?? defaultN, r: 8, p: 1, salt: randomBytes(32).toString('hex') }
   const key = await deriveKey(checkPassphrase(passphrase), { kdf: 'scrypt', kdfparams })
@@ -176,7 +157,7 @@ export async function decryptKey(
     keystore.address !== undefined &&
     privateKeyToAddress(privateKey) !== getAddress(`0x${keystore.address}`)
   ) {
-    throw new KeystoreError(`${source} decrypts to a key that is not 0x${keystore.address}`)
+    throw new KeystoreAddressError({ source, address: `0x${keystore.address}` })
   }
   return privateKey
 }
@@ -220,19 +201,11 @@ function readKeystoreFile(path: string): Keystore | LegacyKeystore {
   try {
     parsed = JSON.parse(readFileSync(path, 'utf8'))
   } catch (cause) {
-    throw new KeystoreError(`Cannot read the keystore at ${path}`, {
-      cause,
-      details: cause instanceof Error ? cause.message : String(cause),
-      hint: 'Create one with `pbj keys create` or `pbj keys import`, or fix operatorKeystore in pbj.config.ts.',
-    })
+    throw new KeystoreReadError({ path, cause })
   }
   if (isLegacyKeystore(parsed)) return parsed
   const keystore = toKeystore(parsed)
-  if (!keystore) {
-    throw new KeystoreError(
-      `${path} is not a keystore pbj can open (Web3 Secret Storage v3: scrypt or pbkdf2, aes-128-ctr)`,
-    )
-  }
+  if (!keystore) throw new KeystoreFormatError({ path, format: 'unknown' })
   return keystore
 }
 
@@ -246,11 +219,7 @@ function readKeystoreFile(path: string): Keystore | LegacyKeystore {
  */
 export function readKeystore(path: string): Keystore {
   const keystore = readKeystoreFile(path)
-  if (keystore.version === 1) {
-    throw new KeystoreError(`${path} is in pbj's old keystore format`, {
-      hint: `Open it once with ${passphraseEnv} set (\`pbj start\`, \`pbj dev\` or \`pbj keys export --file ${path}\`): pbj rewrites it as a v3 keystore.`,
-    })
-  }
+  if (keystore.version === 1) throw new KeystoreFormatError({ path, format: 'legacy' })
   return keystore
 }
 
@@ -262,11 +231,7 @@ export function readKeystore(path: string): Keystore {
  * writeKeystore('.pbj/operator.keystore.json', await encryptKey(key, passphrase))
  */
 export function writeKeystore(path: string, keystore: Keystore, options: { force?: boolean } = {}): void {
-  if (existsSync(path) && !options.force) {
-    throw new KeystoreError(`A keystore already exists at ${path}`, {
-      hint: 'Export it first (`pbj keys export`), then pass --force to replace it, or choose another --file.',
-    })
-  }
+  if (existsSync(path) && !options.force) throw new KeystoreExistsError({ path })
   mkdirSync(dirname(path), { recursive: true })
   const temporary = `${path}.${process.pid}.tmp`
   writeFileSync(temporary, `${JSON.stringify(keystore, null, 2)}\n`, { mode: 0o600 })
@@ -296,11 +261,11 @@ export async function openKeystore(
   const legacy = decryptLegacyKeystore(keystore, await deriveKey(secret, keystore.crypto))
   if (legacy === null) throw new WrongPassphraseError(path)
   if (privateKeyToAddress(legacy) !== getAddress(keystore.address)) {
-    throw new KeystoreError(`${path} decrypts to a key that is not ${keystore.address}`)
+    throw new KeystoreAddressError({ source: path, address: keystore.address })
   }
   const rewritten = await encryptKey(legacy, secret, { n: keystore.crypto.kdfparams.n })
   if ((await decryptKey(rewritten, secret, path)) !== legacy) {
-    throw new KeystoreError(`Rewriting ${path} as a v3 keystore did not round-trip; the file is unchanged`)
+    throw new KeystoreMigrationError({ path })
   }
   writeKeystore(path, rewritten, { force: true })
   const report = options.onMigrated ?? ((message: string) => void process.stderr.write(`pbj: ${message}\n`))
@@ -324,9 +289,7 @@ export async function loadOperatorKey(config: {
   onMigrated?: (message: string) => void
 }): Promise<Hex | null> {
   if (config.operatorKey && config.operatorKeystore) {
-    throw new KeystoreError('operatorKey and operatorKeystore are both set', {
-      hint: 'Keep one: operatorKeystore keeps the key encrypted at rest.',
-    })
+    throw new OperatorKeyConflictError()
   }
   if (config.operatorKey) return config.operatorKey as Hex
   if (!config.operatorKeystore) return null

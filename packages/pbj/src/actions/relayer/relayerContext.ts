@@ -1,11 +1,11 @@
 import { type Address, type Hex, keccak256, type LocalAccount } from 'viem'
 import type { RelayedTx, RelayedTxStore } from '../../core/relayedTx.js'
 import type { Emitter } from '../../internal/createEmitter.js'
-import { ConfigError } from '../../internal/errors.js'
 import type { Logger } from '../../internal/logger.js'
 import type { Fees } from './bumpFees.js'
 import type { NonceManager } from './createNonceManager.js'
 import type { RelayerRpc } from './createRelayerRpc.js'
+import { RelayerAccountError } from './relayerErrors.js'
 import type { RelayerEvents } from './types.js'
 
 /** The relayer's shared state, passed to its broadcast and tracking steps. */
@@ -64,11 +64,7 @@ export async function signRelayedTx(
   ctx: Pick<RelayerContext, 'account' | 'chainId'>,
   tx: { nonce: number; to: Address; data: Hex; value: bigint; gas: bigint } & Fees,
 ): Promise<{ raw: Hex; hash: Hex }> {
-  if (!ctx.account.signTransaction)
-    throw new ConfigError('the relayer account cannot sign transactions', {
-      meta: { field: 'account' },
-      hint: 'Give the relayer a private key or a viem local account (privateKeyToAccount).',
-    })
+  if (!ctx.account.signTransaction) throw new RelayerAccountError()
   const raw = await ctx.account.signTransaction({
     type: 'eip1559',
     chainId: ctx.chainId,

@@ -1,10 +1,10 @@
 import { addressOf, startSimulatedCar } from '@pbj/device'
 import { createPublicClient, http, webSocket } from 'viem'
 import {
+  CarLoginError,
   ChainUnreachableError,
   InvalidFlagError,
   MissingArgumentError,
-  UsageError,
 } from '../../internal/errors.js'
 import { driveFromKeyboard } from '../driveFromKeyboard.js'
 
@@ -100,14 +100,10 @@ function carLogin(username: string | undefined, deviceId: string): { username?: 
   const password = process.env.PBJ_CAR_PASSWORD
   if (username === undefined && password === undefined) return {}
   if (username === undefined || password === undefined) {
-    throw new UsageError('pbj car needs both --username and PBJ_CAR_PASSWORD, or neither', {
-      hint: "On Mosquitto with docs/mosquitto: --username <the car id> and PBJ_CAR_PASSWORD=<its password>. On pbj's embedded broker leave both out: the car logs in with its key.",
-    })
+    throw new CarLoginError({ problem: 'half' })
   }
   if (username.toLowerCase() !== deviceId.toLowerCase()) {
-    throw new UsageError(`--username ${username} is not the car's id ${deviceId.toLowerCase()}`, {
-      hint: "The broker's ACL gives each device the topics of its username: log in as the car's id.",
-    })
+    throw new CarLoginError({ problem: 'not-the-car', username, deviceId })
   }
   return { username: username.toLowerCase(), password }
 }

@@ -8,9 +8,10 @@ import { loadConfig } from '../../config/loadConfig.js'
 import { demoAccounts } from '../../demo/accounts.js'
 import { startDemoStack } from '../../demo/startDemoStack.js'
 import { createEngine } from '../../engine/createEngine.js'
-import { FunctionBuildError, MissingConfigError, PbjError } from '../../internal/errors.js'
+import { MissingConfigError, PbjError } from '../../internal/errors.js'
 import { createLogger } from '../../internal/logger.js'
 import { toJsonLine } from '../../internal/toJsonLine.js'
+import { FunctionReloadError, NoFunctionsFolderError } from '../../runtime/functionLoadErrors.js'
 import { loadFunctions } from '../../runtime/loadFunctions.js'
 import { engineOptionsFromConfig } from '../engineOptionsFromConfig.js'
 import { printEngineActivity } from '../printEngineActivity.js'
@@ -26,9 +27,7 @@ export async function devCommand(options: { json: boolean; dir: string }): Promi
   const { config } = await loadConfig(options.dir)
   const functionsDir = config.functions ?? join(options.dir, 'functions')
   if (!existsSync(functionsDir)) {
-    throw new FunctionBuildError(`No functions folder at ${functionsDir}`, {
-      hint: 'Create functions/ with one file per function (see README "Writing a function"), or run `pbj dev --dir examples/car-loan`.',
-    })
+    throw new NoFunctionsFolderError({ dir: functionsDir })
   }
   const say = (line: string) => !options.json && process.stderr.write(`${line}\n`)
   if (config.rpcUrl) say('pbj dev: rpcUrl is set; using your chain and config.contracts (no demo deployment)')
@@ -130,11 +129,7 @@ export async function devCommand(options: { json: boolean; dir: string }): Promi
       current = [...next.functions, ...kept]
     } catch (error) {
       // e.g. the folder was removed, or a trigger names an unknown contract: keep the running set.
-      errors.push(
-        error instanceof PbjError
-          ? error
-          : new FunctionBuildError(`Could not reload the functions: ${String(error)}`, { cause: error }),
-      )
+      errors.push(error instanceof PbjError ? error : new FunctionReloadError({ cause: error }))
     }
     for (const e of errors) process.stderr.write(`${e.message}\n`)
     const functions = engine.functionNames()

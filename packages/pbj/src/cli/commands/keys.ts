@@ -2,13 +2,8 @@ import { join } from 'node:path'
 import type { Hex } from 'viem'
 import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts'
 import { checkPassphraseStrength } from '../../actions/relayer/checkPassphraseStrength.js'
-import {
-  encryptKey,
-  KeystoreError,
-  openKeystore,
-  passphraseEnv,
-  writeKeystore,
-} from '../../actions/relayer/keystore.js'
+import { encryptKey, openKeystore, writeKeystore } from '../../actions/relayer/keystore.js'
+import { InvalidPrivateKeyError, passphraseEnv } from '../../actions/relayer/keystoreErrors.js'
 import { loadConfig } from '../../config/loadConfig.js'
 import { UnknownSubcommandError } from '../../internal/errors.js'
 import { toJsonLine } from '../../internal/toJsonLine.js'
@@ -72,9 +67,7 @@ export async function keysCommand(o: KeysOptions): Promise<number> {
   } else {
     const text = (await (o.readInput ?? readStdin)()).trim()
     if (!/^(0x)?[0-9a-fA-F]{64}$/.test(text)) {
-      throw new KeystoreError('pbj keys import reads a private key (64 hex digits) from standard input', {
-        hint: 'e.g. `pbj keys import --dir . < key.txt`, or paste it and press Ctrl-D.',
-      })
+      throw new InvalidPrivateKeyError({ source: 'stdin' })
     }
     privateKey = (text.startsWith('0x') ? text : `0x${text}`) as Hex
   }

@@ -14,10 +14,10 @@ import { privateKeyToAccount } from 'viem/accounts'
 import { loadConfig } from '../../config/loadConfig.js'
 import { resolvePayment } from '../../config/resolvePayment.js'
 import {
-  ConfigError,
   MissingArgumentError,
   MissingConfigError,
   NoDatabaseError,
+  ProjectNotOpenedError,
   TransactionRevertedError,
 } from '../../internal/errors.js'
 import { toJsonLine } from '../../internal/toJsonLine.js'
@@ -114,10 +114,7 @@ export async function paymentCommand(command: 'balance' | 'deposit' | 'withdraw'
         // A project id is bound to its owner: only that owner can open it, with the salt that names it.
         const salt = config.payment?.salt
         if (salt === undefined || projectIdOf(account.address, salt) !== projectId) {
-          throw new ConfigError(`project ${projectId} is not opened on ExecutionBalance`, {
-            meta: { field: 'payment' },
-            hint: `Set payment: { owner: '<your address>', salt: '<a name>' } in pbj.config.ts and run pbj deposit with that owner's key: it opens the project (ExecutionBalance.openProject) and deposits.`,
-          })
+          throw new ProjectNotOpenedError({ projectId })
         }
         await send(
           await wallet.writeContract({ ...contract, functionName: 'openProject', args: [saltOf(salt)] }),

@@ -1,6 +1,6 @@
 import { type Address, getAddress, isAddress } from 'viem'
 import type { DeviceClass } from '../../actions/devices/deviceClass.js'
-import { ConfigError } from '../../internal/errors.js'
+import { UnknownContractError } from '../../internal/errors.js'
 import { type CarStatus, carStatusAbi } from './carStatus.js'
 import { judge } from './judge.js'
 import { toImmobilizerDesired } from './toImmobilizerDesired.js'
@@ -25,10 +25,11 @@ export function immobilizerClass(options: { contract: string }): DeviceClass {
     const { contract } = options
     const address = isAddress(contract, { strict: false }) ? contract : contracts[contract]
     if (!address) {
-      const known = Object.keys(contracts)
-      throw new ConfigError(`deviceClass immobilizer: contract '${contract}' is not a known contract`, {
-        details: `Known contracts: ${known.length ? known.join(', ') : '(none)'}`,
-        hint: `Add ${contract}: { address: '0x…' } under contracts in pbj.config.ts, or pass the loan contract's address.`,
+      throw new UnknownContractError({
+        name: contract,
+        where: 'deviceClass immobilizer: contract',
+        known: Object.keys(contracts),
+        orElse: "pass the loan contract's address",
         meta: { field: 'deviceClass' },
       })
     }

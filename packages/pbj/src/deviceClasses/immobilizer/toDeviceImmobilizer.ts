@@ -1,5 +1,5 @@
 import type { DeviceImmobilizer } from '../../core/device.js'
-import { HostCallError } from '../../internal/errors.js'
+import { ImmobilizerArgError } from '../../internal/errors.js'
 
 const policyFields = ['warningPeriod', 'finalWarning', 'emergencyStarts', 'emergencyDuration'] as const
 
@@ -22,9 +22,7 @@ export function toDeviceImmobilizer(
   const lockAt = seconds(options.lockAt, `ctx.${method}: lockAt`)
   const policy = options.policy as Record<string, unknown> | null | undefined
   if (typeof policy !== 'object' || policy === null) {
-    throw new HostCallError(
-      `ctx.${method}: policy must be the loan's immobilizer policy (CarLoan.policyOf(loanId)); got ${String(policy)}`,
-    )
+    throw new ImmobilizerArgError({ at: `ctx.${method}: policy`, problem: 'policy', value: policy })
   }
   const checked = Object.fromEntries(
     policyFields.map((field) => [field, seconds(policy[field], `ctx.${method}: policy.${field}`)]),
@@ -43,7 +41,7 @@ export function toDeviceImmobilizer(
 function seconds(value: unknown, what: string): number {
   const n = typeof value === 'bigint' ? Number(value) : value
   if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) {
-    throw new HostCallError(`${what} must be a non-negative whole number of seconds; got ${String(value)}`)
+    throw new ImmobilizerArgError({ at: what, problem: 'seconds', value })
   }
   return n
 }

@@ -111,3 +111,17 @@ export class UsageError extends PbjError {
   override name = 'UsageError'
   override readonly retry: RetryClass = 'user'
 }
+
+/** Waiting for an event ran out of time: retryable. Keeps the name `TransientError`. */
+export class WaitTimeoutError extends TransientError {
+  constructor(params: { timeoutMs: number; what: string }) {
+    super(`Timed out after ${params.timeoutMs} ms waiting for ${params.what}`)
+  }
+}
+
+/** A socket was bound but the OS did not say on which port: retryable. Keeps the name `TransientError`. */
+export class PortUnreadableError extends TransientError {
+  constructor(params: { host: string }) {
+    super(`could not read the port bound on ${params.host}`)
+  }
+}

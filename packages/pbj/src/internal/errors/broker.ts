@@ -1,4 +1,5 @@
 import { PbjError, type PbjErrorOptions, type RetryClass } from './base.js'
+import { ConfigError } from './config.js'
 
 /** The MQTT broker is unreachable or refused a publish. */
 export class BrokerError extends PbjError {
@@ -74,5 +75,43 @@ export class BrokerConnectError extends BrokerError {
         meta: { url },
       },
     )
+  }
+}
+
+// The failures below keep their family's name (BrokerError, ConfigError), as logs and records showed it.
+
+/** The embedded broker could not listen on its host and port (taken, or not an address of this host). */
+export class BrokerListenError extends BrokerError {
+  constructor(params: { host: string; port: number; cause: unknown }) {
+    const { cause } = params
+    super(`embedded MQTT broker cannot listen on ${params.host}:${params.port}`, {
+      cause,
+      details: cause instanceof Error ? cause.message : String(cause),
+      hint: 'Choose another port, or leave the port unset to take a free one.',
+    })
+  }
+}
+
+/** `brokerUrl` is not a URL mqtt.js can connect to: the config's to fix. */
+export class BrokerUrlError extends ConfigError {
+  constructor(params: { url: string; cause: unknown }) {
+    const { cause } = params
+    super(`MQTT broker url "${params.url}" is not usable`, {
+      cause,
+      details: cause instanceof Error ? cause.message : String(cause),
+      hint: 'Use mqtt://host:port (or mqtts://, ws://, wss://).',
+    })
+  }
+}
+
+/** `topicPrefix` cannot make MQTT topics (wildcards, empty levels); the message is the topic builder's. */
+export class TopicPrefixError extends ConfigError {
+  constructor(params: { cause: unknown }) {
+    const { cause } = params
+    super(cause instanceof Error ? cause.message : String(cause), {
+      cause,
+      meta: { field: 'topicPrefix' },
+      hint: 'Use a plain prefix such as "pbj" or "fleet/eu".',
+    })
   }
 }

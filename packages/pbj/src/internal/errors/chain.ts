@@ -24,6 +24,63 @@ export class ChainUnreachableError extends RpcError {
   }
 }
 
+// The RpcError subclasses below keep the name `RpcError`: followHeads and stored run errors read it.
+
+/** None of the configured RPC URLs answered `eth_chainId`, so pbj cannot start on that chain. */
+export class ChainConnectError extends RpcError {
+  constructor(params: { urls: readonly string[]; cause: unknown }) {
+    super(`Cannot reach the chain at ${params.urls.join(', ')}`, {
+      cause: params.cause,
+      // messageOf's rule, inline: a pbj.config.ts loads these errors, and @pbj/internal does not resolve there.
+      details: params.cause instanceof Error ? params.cause.message : String(params.cause),
+      hint: 'Check rpcUrl in pbj.config.ts, or remove it to run an embedded Anvil.',
+      meta: { field: 'rpcUrl' },
+    })
+  }
+}
+
+/** The node has no block by that number (yet): retryable, as a lagging node will have it soon. */
+export class BlockNotFoundError extends RpcError {
+  constructor(params: { block: bigint | 'latest'; rpcUrl: string }) {
+    super(`Block ${String(params.block)} not found at ${params.rpcUrl}`)
+  }
+}
+
+/** A request got no answer within the pool's own time limit (e.g. a WebSocket that never opened). */
+export class RpcTimeoutError extends RpcError {
+  override name = 'RpcTimeoutError'
+  constructor(params: { url: string; timeoutMs: number; method: string }) {
+    super(`No answer from ${params.url} within ${params.timeoutMs} ms (${params.method})`)
+  }
+}
+
+/** The node answered a JSON-RPC request with an error object. */
+export class RpcAnswerError extends RpcError {
+  constructor(params: { url: string; method: string; message: string }) {
+    super(`${params.method} on ${params.url}: ${params.message}`)
+  }
+}
+
+/** A `newHeads` WebSocket subscription did not start in time, or failed once live. */
+export class HeadSubscriptionError extends RpcError {
+  constructor(
+    params: { url: string; problem: 'timeout' } | { url: string; problem: 'failed'; cause: unknown },
+  ) {
+    if (params.problem === 'timeout') super(`newHeads subscription at ${params.url} timed out`)
+    else super(`newHeads at ${params.url}: ${oneLine(params.cause)}`, { cause: params.cause })
+  }
+}
+
+/** viem's errors carry a one-line shortMessage; a failed WebSocket gives an ErrorEvent, not an Error. */
+function oneLine(error: unknown): string {
+  const e = error as { shortMessage?: unknown; message?: unknown } | null
+  return typeof e?.shortMessage === 'string'
+    ? e.shortMessage
+    : typeof e?.message === 'string' && e.message
+      ? e.message
+      : String(error)
+}
+
 /** The embedded Anvil could not be found, started, or reached. */
 export class AnvilError extends PbjError {
   override name = 'AnvilError'
@@ -91,5 +148,17 @@ function anvilFailure(params: ConstructorParameters<typeof AnvilError>[0]): [str
         `Another node answered on ${params.rpcUrl} (chain id ${params.answered}, not ${params.chainId})`,
         {},
       ]
+  }
+}
+
+/** A reorg deeper than pbj keeps history for; rolling back would be guesswork, so pbj stops. */
+export class DeepReorgError extends PbjError {
+  override name = 'DeepReorgError'
+  constructor(params: { maxDepth: number; ourHead: { number: bigint; hash: string }; theirHash: string }) {
+    const { ourHead } = params
+    super(`Reorg deeper than pbj's window: no common block in the last ${params.maxDepth} blocks`, {
+      details: `pbj's head is ${ourHead.number} (${ourHead.hash}); the node serves ${params.theirHash} there.`,
+      hint: 'Check that rpcUrl points at the right chain. pbj stops following rather than guess.',
+    })
   }
 }

@@ -42,3 +42,20 @@ export class InvalidFlagError extends UsageError {
 
 const list = (items: readonly string[]) =>
   items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} or ${items.at(-1)}`
+
+/**
+ * `pbj car`'s broker login is half given, or its username is not the car's id (the broker's ACL keys a
+ * device's topics by its username). Keeps the name `UsageError`.
+ */
+export class CarLoginError extends UsageError {
+  constructor(params: { problem: 'half' } | { problem: 'not-the-car'; username: string; deviceId: string }) {
+    if (params.problem === 'half')
+      super('pbj car needs both --username and PBJ_CAR_PASSWORD, or neither', {
+        hint: "On Mosquitto with docs/mosquitto: --username <the car id> and PBJ_CAR_PASSWORD=<its password>. On pbj's embedded broker leave both out: the car logs in with its key.",
+      })
+    else
+      super(`--username ${params.username} is not the car's id ${params.deviceId.toLowerCase()}`, {
+        hint: "The broker's ACL gives each device the topics of its username: log in as the car's id.",
+      })
+  }
+}

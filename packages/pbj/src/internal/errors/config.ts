@@ -82,3 +82,79 @@ function configFileFailure(
       ]
   }
 }
+
+/**
+ * A config object does not validate. `problems` are the issues as `field: what; got value` lines, first
+ * one first; `fixes` the hints of the fields involved. Keeps the name `ConfigError`.
+ */
+export class InvalidConfigError extends ConfigError {
+  constructor(params: {
+    source: string
+    problems: readonly string[]
+    /** The first issue's field path. */
+    field: string
+    fixes: readonly string[]
+    knownFields: readonly string[]
+  }) {
+    const { problems } = params
+    super(`Invalid config in ${params.source}: ${problems[0]}`, {
+      details: problems.length > 1 ? problems.map((p) => `- ${p}`).join('\n') : undefined,
+      hint:
+        params.fixes.join(' ') ||
+        `Known fields: ${params.knownFields.join(', ')}. Remove or rename the field.`,
+      docsPath: '#config-reference',
+      meta: { field: params.field },
+    })
+  }
+}
+
+/** `payment.projectId` is not the id `payment.owner` and `payment.salt` derive. Keeps the name `ConfigError`. */
+export class PaymentProjectMismatchError extends ConfigError {
+  constructor(params: { projectId: string; owner: string; salt: string; derived: string }) {
+    super(`payment.projectId ${params.projectId} is not the project of payment.owner and payment.salt`, {
+      details: `ExecutionBalance.projectIdOf(${params.owner}, ${params.salt}) = ${params.derived}`,
+      hint: 'Give either projectId, or owner and salt; a project id is bound to its owner.',
+    })
+  }
+}
+
+/** `operatorKey` is set but is not a private key. Keeps the name `ConfigError`. */
+export class InvalidOperatorKeyError extends ConfigError {
+  constructor(params: { cause: unknown }) {
+    super('operatorKey is not a private key', {
+      cause: params.cause,
+      meta: { field: 'operatorKey' },
+      hint: 'Set operatorKey to the engine key as 0x followed by 64 hex digits.',
+    })
+  }
+}
+
+/**
+ * Device commands cannot be signed: no `operatorKey`, or no `contracts.DeviceRegistry` for their EIP-712
+ * domain. Keeps the name `ConfigError`.
+ */
+export class NoCommandSignerError extends ConfigError {
+  constructor(params: { missing: 'operatorKey' | 'contracts.DeviceRegistry' }) {
+    const { missing } = params
+    super(`cannot sign device commands: no ${missing} is configured`, {
+      meta: { field: missing },
+      hint:
+        missing === 'contracts.DeviceRegistry'
+          ? 'Add the DeviceRegistry your cars trust to contracts, e.g. contracts: { DeviceRegistry: { address: "0x…" } }.'
+          : 'Set operatorKey to a key the cars\u2019 owners added as operator in DeviceRegistry (0x + 64 hex digits).',
+    })
+  }
+}
+
+/**
+ * `pbj deposit` for a project not opened on ExecutionBalance, without the owner and salt that would open
+ * it. Keeps the name `ConfigError`.
+ */
+export class ProjectNotOpenedError extends ConfigError {
+  constructor(params: { projectId: string }) {
+    super(`project ${params.projectId} is not opened on ExecutionBalance`, {
+      meta: { field: 'payment' },
+      hint: `Set payment: { owner: '<your address>', salt: '<a name>' } in pbj.config.ts and run pbj deposit with that owner's key: it opens the project (ExecutionBalance.openProject) and deposits.`,
+    })
+  }
+}

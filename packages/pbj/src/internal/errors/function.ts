@@ -166,3 +166,162 @@ export class UnknownGrantError extends FunctionBuildError {
     )
   }
 }
+
+/** How a sandbox went away under a run or a load, as {@link SandboxLostError} says it. */
+export type SandboxLoss =
+  | { problem: 'disposed-before-run' }
+  | { problem: 'disposed-during'; functionName: string; doing: 'running' | 'loading' }
+  | { problem: 'died-during'; functionName: string; doing: 'running' | 'loading'; reason: string }
+  | { problem: 'died-before'; functionName: string; doing: 'running' | 'loading' }
+  | { problem: 'could-not-start'; reason: string }
+  | { problem: 'could-not-start-for'; functionName: string; reason: string }
+  | { problem: 'isolate-crashed'; functionName: string; reason: string }
+  | { problem: 'result-lost'; functionName: string }
+
+/**
+ * The sandbox (its isolate or its process) went away under a run or a load: retryable on a fresh one. It
+ * keeps the name `SandboxCrashedError`, which run records and the sandbox wire carry.
+ */
+export class SandboxLostError extends SandboxCrashedError {
+  constructor(params: SandboxLoss, options: PbjErrorOptions = {}) {
+    super(sandboxLoss(params), options)
+  }
+}
+
+function sandboxLoss(p: SandboxLoss): string {
+  switch (p.problem) {
+    case 'disposed-before-run':
+      return 'The sandbox was disposed before this run started'
+    case 'disposed-during':
+      return `The sandbox was disposed while function '${p.functionName}' was ${p.doing}`
+    case 'died-during':
+      return `The sandbox process died while ${p.doing} function '${p.functionName}': ${p.reason}`
+    case 'died-before':
+      return `The sandbox process died before function '${p.functionName}' started ${p.doing}`
+    case 'could-not-start':
+      return `The sandbox process could not start: ${p.reason}`
+    case 'could-not-start-for':
+      return `Could not start the sandbox of function '${p.functionName}': ${p.reason}`
+    case 'isolate-crashed':
+      return `The sandbox of function '${p.functionName}' crashed: ${p.reason}`
+    case 'result-lost':
+      return `The result of a run of '${p.functionName}' was lost`
+  }
+}
+
+/** What a user function's failed run did, as {@link FunctionFailedError} says it. */
+export type FunctionFailure = { functionName: string; cause?: unknown } & (
+  | { reason: 'threw'; value: string }
+  | { reason: 'threw'; errorName: string; message: string; details: string | undefined }
+  | { reason: 'host-call'; method: string; message: string; details: string | undefined }
+  | { reason: 'timeout'; timeoutMs: number }
+  | { reason: 'memory'; memoryMb: number }
+  | { reason: 'invalid-result'; details: string }
+)
+
+const catchHint = 'Catch errors you expect with try/catch; pbj records the run as failed otherwise.'
+
+/**
+ * A user function's run failed (threw, failed in a ctx call, ran past its timeout or memory cap, returned
+ * what cannot leave the sandbox). It keeps the name `FunctionRunError`, which run records carry.
+ */
+export class FunctionFailedError extends FunctionRunError {
+  constructor(params: FunctionFailure) {
+    super(params.reason, ...functionFailure(params))
+  }
+}
+
+function functionFailure(p: FunctionFailure): [string, PbjErrorOptions] {
+  const fn = `Function '${p.functionName}'`
+  const cause = p.cause === undefined ? {} : { cause: p.cause }
+  switch (p.reason) {
+    case 'threw':
+      if ('value' in p)
+        return [
+          `${fn} threw a non-Error value: ${p.value}`,
+          { hint: 'Throw an Error (throw new Error("…")) so the message and stack trace are kept.' },
+        ]
+      return [
+        `${fn} threw: ${p.errorName === 'Error' ? p.message : `${p.errorName}: ${p.message}`}`,
+        { details: p.details, hint: catchHint },
+      ]
+    case 'host-call':
+      return [
+        `${fn} failed in ctx.${p.method}(): ${p.message}`,
+        { details: p.details, hint: catchHint, ...cause, meta: { method: p.method } },
+      ]
+    case 'timeout':
+      return [
+        `${fn} ran longer than its ${p.timeoutMs} ms timeout`,
+        {
+          hint:
+            'Make the handler finish sooner (no busy loops, await every ctx call), or raise limits.timeoutMs in ' +
+            'defineFunction({ …, limits: { timeoutMs } }).',
+          ...cause,
+        },
+      ]
+    case 'memory':
+      return [
+        `${fn} used more than its ${p.memoryMb} MB memory limit`,
+        {
+          hint: 'Keep less data in memory, or raise limits.memoryMb in defineFunction({ …, limits: { memoryMb } }).',
+          ...cause,
+        },
+      ]
+    case 'invalid-result':
+      return [
+        `${fn} returned a value that cannot leave the sandbox`,
+        {
+          details: p.details,
+          hint: 'Return plain data (strings, numbers, bigints, booleans, arrays, objects) or nothing.',
+          ...cause,
+        },
+      ]
+  }
+}
+
+/** An event trigger names an event its `abi` does not have. Keeps the name `FunctionBuildError`. */
+export class UnknownEventError extends FunctionBuildError {
+  constructor(params: { functionName: string; event: string }) {
+    const { functionName, event } = params
+    super(`Function '${functionName}': event '${event}' is not in the trigger's abi`, {
+      meta: { field: 'trigger.event', functionName },
+      hint: 'Use an event name from the ABI you pass as trigger.abi.',
+    })
+  }
+}
+
+/**
+ * A ctx call's argument does not match its schema. `path` is the argument and the field inside it, e.g.
+ * `options.message`. Keeps the name `HostCallError`.
+ */
+export class HostArgsError extends HostCallError {
+  constructor(params: {
+    method: string
+    argument: string
+    path: string
+    issue: string
+    value: unknown
+    usage: string
+  }) {
+    const { method, argument } = params
+    super(`ctx.${method}: ${params.path} ${params.issue}; got ${String(params.value)}`, {
+      hint: `Call it as ${params.usage}.`,
+      meta: { method, argument },
+    })
+  }
+}
+
+/**
+ * An immobilizer timing a ctx device call carries is not a non-negative whole number of seconds, or its
+ * policy is not the loan's. `at` names it, e.g. `ctx.devices.warn: lockAt`. Keeps the name `HostCallError`.
+ */
+export class ImmobilizerArgError extends HostCallError {
+  constructor(params: { at: string; problem: 'seconds' | 'policy'; value: unknown }) {
+    super(
+      params.problem === 'policy'
+        ? `${params.at} must be the loan's immobilizer policy (CarLoan.policyOf(loanId)); got ${String(params.value)}`
+        : `${params.at} must be a non-negative whole number of seconds; got ${String(params.value)}`,
+    )
+  }
+}

@@ -1,9 +1,23 @@
 import { describe, expect, it } from 'vitest'
 import { BrokerConnectError, BrokerPublishError } from './broker.js'
-import { AnvilError, TransactionRevertedError } from './chain.js'
+import {
+  AnvilError,
+  DeepReorgError,
+  HeadSubscriptionError,
+  RpcError,
+  TransactionRevertedError,
+} from './chain.js'
 import { InvalidFlagError, MissingArgumentError, UnknownSubcommandError } from './cli.js'
 import { ConfigFileError, MissingConfigError } from './config.js'
-import { DuplicateFunctionError, FunctionBuildError, UnknownGrantError } from './function.js'
+import {
+  DuplicateFunctionError,
+  FunctionBuildError,
+  FunctionFailedError,
+  FunctionRunError,
+  SandboxCrashedError,
+  SandboxLostError,
+  UnknownGrantError,
+} from './function.js'
 import { JobNotRetryableError, NoDatabaseError } from './store.js'
 
 describe('each error class writes its message from its parameters', () => {
@@ -78,5 +92,34 @@ describe('each error class writes its message from its parameters', () => {
     expect(new TransactionRevertedError({ hash: '0xab' }).shortMessage).toBe('Transaction 0xab reverted')
     const other = new AnvilError({ problem: 'other-node', rpcUrl: 'http://x', answered: 1, chainId: 31337 })
     expect(other.shortMessage).toBe('Another node answered on http://x (chain id 1, not 31337)')
+  })
+
+  it('subclasses keep their family: the name run records carry, and the retry class', () => {
+    const lost = new SandboxLostError({ problem: 'result-lost', functionName: 'lock' })
+    expect(lost).toBeInstanceOf(SandboxCrashedError)
+    expect(lost.name).toBe('SandboxCrashedError')
+    expect(lost.retry).toBe('retryable')
+    expect(lost.shortMessage).toBe("The result of a run of 'lock' was lost")
+    const timeout = new FunctionFailedError({ functionName: 'lock', reason: 'timeout', timeoutMs: 50 })
+    expect(timeout).toBeInstanceOf(FunctionRunError)
+    expect(timeout.name).toBe('FunctionRunError')
+    expect(timeout.reason).toBe('timeout')
+    expect(timeout.retry).toBe('user')
+    expect(timeout.shortMessage).toBe("Function 'lock' ran longer than its 50 ms timeout")
+    const threw = new FunctionFailedError({
+      functionName: 'f',
+      reason: 'threw',
+      errorName: 'TypeError',
+      message: 'x is undefined',
+      details: undefined,
+    })
+    expect(threw.shortMessage).toBe("Function 'f' threw: TypeError: x is undefined")
+    const heads = new HeadSubscriptionError({ url: 'ws://n', problem: 'failed', cause: new Error('closed') })
+    expect(heads).toBeInstanceOf(RpcError)
+    expect(heads.name).toBe('RpcError')
+    expect(heads.shortMessage).toBe('newHeads at ws://n: closed')
+    const deep = new DeepReorgError({ maxDepth: 64, ourHead: { number: 9n, hash: '0xa' }, theirHash: '0xb' })
+    expect(deep.shortMessage).toBe("Reorg deeper than pbj's window: no common block in the last 64 blocks")
+    expect(deep.details).toBe("pbj's head is 9 (0xa); the node serves 0xb there.")
   })
 })
