@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3'
-import { v7 as uuidv7 } from 'uuid'
 import { describe, expect, it } from 'vitest'
 import { createGroupCommit } from './createGroupCommit.js'
+import { timeOrderedUuid } from './timeOrderedUuid.js'
 
 const open = () => {
   const db = new Database(':memory:')
@@ -46,7 +46,7 @@ describe('createGroupCommit', () => {
 describe('run ids (uuid v7)', () => {
   // sqliteJobs relies on it: runs keyed by these ids are appended to the index, not spread over its pages.
   it('are distinct UUIDv7 strings that sort in the order they were made, many in one millisecond', () => {
-    const ids = Array.from({ length: 5_000 }, () => uuidv7())
+    const ids = Array.from({ length: 5_000 }, () => timeOrderedUuid())
     expect(new Set(ids).size).toBe(ids.length)
     expect([...ids].sort()).toEqual(ids)
     for (const id of ids)

@@ -1,10 +1,10 @@
 import type { Database } from 'better-sqlite3'
-import { v7 as uuidv7 } from 'uuid'
 import type { JobStatus } from '../../core/job.js'
 import type { Run } from '../../core/run.js'
 import type { Store } from '../../core/store.js'
 import { createGroupCommit } from './createGroupCommit.js'
 import { type JobRow, type RunRow, toJob, toRun } from './rows.js'
+import { timeOrderedUuid } from './timeOrderedUuid.js'
 
 type JobMethods =
   | 'unfinishedJobs'
@@ -70,7 +70,7 @@ export function sqliteJobs(db: Database): Pick<Store, JobMethods> {
     if (q.startJob.run(attempt, jobId).changes === 0) return null
     // A UUIDv7: time-ordered (monotonic within a millisecond), so new runs are appended to the runs index
     // rather than spread over its pages.
-    const id = uuidv7()
+    const id = timeOrderedUuid()
     q.insertRun.run(id, jobId, functionName, attempt, startedAt)
     return id
   })
