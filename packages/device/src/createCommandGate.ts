@@ -172,7 +172,7 @@ export function createCommandGate(options: {
       const reason = `lock refused: the car's loan${status.loanId === 0n ? '' : ` #${status.loanId}`} on ${chain.loans?.toLowerCase()} is not delinquent (stage ${status.stage})`
       return refuse({ code: 'not-delinquent', reason }, message)
     } catch (error) {
-      const reason = `cannot read the car's loan on ${chain.loans?.toLowerCase()}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`
+      const reason = `cannot read the car's loan on ${chain.loans?.toLowerCase()}: ${messageOf(error, { firstLine: true })}`
       return refuse({ code: 'unverifiable', reason }, message)
     }
   }

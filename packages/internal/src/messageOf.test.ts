@@ -23,4 +23,13 @@ describe('messageOf', () => {
     expect(messageOf(error)).toContain('URL:')
     expect(messageOf(new Error('plain'), { short: true })).toBe('plain')
   })
+
+  it('reads a thrown object by its message, else as JSON: never [object Object]', () => {
+    expect(messageOf({ code: -32603, message: 'internal error' })).toBe('internal error')
+    expect(messageOf({ code: -32005, data: { limit: 10n } })).toBe('{"code":-32005,"data":{"limit":"10"}}')
+    const circular: Record<string, unknown> = {}
+    circular.self = circular
+    expect(messageOf(circular)).toBe('[object Object]')
+    expect(messageOf(null)).toBe('null')
+  })
 })

@@ -1,4 +1,5 @@
 import { backoffDelay } from '@pbj/internal/backoffDelay.js'
+import { messageOf } from '@pbj/internal/messageOf.js'
 import { sleep } from '@pbj/internal/sleep.js'
 import type { Address } from 'viem'
 import type { BlockHeader, Cursor } from '../core/block.js'
@@ -166,7 +167,7 @@ export async function followHeads(options: FollowOptions): Promise<() => Promise
         )
         if (rpcFault)
           logger.warn(
-            `RPC ${kind === 'answer' ? 'error' : kind} after block ${last?.number ?? '?'} (attempt ${failures}), retrying in ${wait} ms: ${shortMessage(error)}`,
+            `RPC ${kind === 'answer' ? 'error' : kind} after block ${last?.number ?? '?'} (attempt ${failures}), retrying in ${wait} ms: ${messageOf(error, { short: true, firstLine: true })}`,
             { kind, attempt: failures, retryInMs: wait },
           )
         else options.onError?.(error)
@@ -191,13 +192,15 @@ export async function followHeads(options: FollowOptions): Promise<() => Promise
   }
 
   const unwatch = await chain.watchHeads(wake, (error) =>
-    logger.warn(`head subscription: ${shortMessage(error)}`),
+    logger.warn(`head subscription: ${messageOf(error, { short: true, firstLine: true })}`),
   )
   const poll = setInterval(() => {
     chain
       .getHeader('latest')
       .then(wake)
-      .catch((error: unknown) => logger.warn(`head poll: ${shortMessage(error)}`))
+      .catch((error: unknown) =>
+        logger.warn(`head poll: ${messageOf(error, { short: true, firstLine: true })}`),
+      )
   }, options.pollIntervalMs ?? 2_000)
   poll.unref()
   // Catch up with blocks mined while pbj was down, and re-check the last one it processed.
@@ -212,8 +215,3 @@ export async function followHeads(options: FollowOptions): Promise<() => Promise
 }
 
 const isPbjRpcError = (error: unknown) => error instanceof Error && error.name === 'RpcError'
-
-const shortMessage = (error: unknown) =>
-  error instanceof Error
-    ? ((error as { shortMessage?: string }).shortMessage ?? error.message).split('\n')[0]
-    : String(error)

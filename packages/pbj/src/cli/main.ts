@@ -1,9 +1,9 @@
+import { messageOf } from '@pbj/internal/messageOf.js'
 // The command line on commander, the parser Ponder's CLI uses: each command below is defined once — name,
 // arguments, options with their types, choices and defaults, description, action — and the usage list, each
 // command's `--help` and the errors for an unknown command or option are generated from that definition.
 // (cac and citty were the alternatives; commander is the most kept, types its options, and needs nothing else.)
 import { Argument, Command, CommanderError, Help, Option } from 'commander'
-import { PbjError } from '../internal/errors.js'
 import { carCommand } from './commands/car.js'
 import { demoCommand } from './commands/demo.js'
 import { devCommand } from './commands/dev.js'
@@ -214,9 +214,7 @@ export async function main(argv: string[]): Promise<number> {
       return error.exitCode === 0 ? 0 : 1
     }
     const command = argv[0] ?? ''
-    process.stderr.write(
-      `pbj ${command}: ${error instanceof PbjError ? error.message : error instanceof Error ? error.message : String(error)}\n`,
-    )
+    process.stderr.write(`pbj ${command}: ${messageOf(error)}\n`)
     return 1
   }
 }

@@ -1,3 +1,4 @@
+import { messageOf } from '@pbj/internal/messageOf.js'
 import type { Relayer } from '../actions/relayer/createRelayer.js'
 import { checkGrantsAgainstConfig } from '../capabilities/checkGrantsAgainstConfig.js'
 import { followHeads } from '../chain/followHeads.js'
@@ -171,7 +172,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
         ...(options.chain?.startBlock === undefined ? {} : { startBlock: options.chain.startBlock }),
         logger,
         onError: (error) => {
-          logger.error(`chain follower: ${error instanceof Error ? error.message : String(error)}`)
+          logger.error(`chain follower: ${messageOf(error)}`)
           events.emit('error', error)
         },
       })

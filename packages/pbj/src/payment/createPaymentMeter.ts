@@ -1,4 +1,5 @@
 import { executionBalanceAbi } from '@pbj/contracts'
+import { messageOf } from '@pbj/internal/messageOf.js'
 import { type Address, encodeFunctionData, type Hex } from 'viem'
 import type { Relayer } from '../actions/relayer/createRelayer.js'
 import type { ChainConnection } from '../chain/types.js'
@@ -196,9 +197,7 @@ export function createPaymentMeter(services: PaymentServices, options: PaymentOp
   }
   const settleQuietly = () =>
     void settle().catch((error) =>
-      services.logger.warn(
-        `payment: settlement not sent: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`,
-      ),
+      services.logger.warn(`payment: settlement not sent: ${messageOf(error, { firstLine: true })}`),
     )
 
   const releaseHeld = async () => {

@@ -198,7 +198,7 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
         if (qos >= 128) warn(`MQTT broker ${url} refused subscription to ${names.allReported} (${qos})`)
       },
       (error: unknown) => {
-        if (!closed) warn(`cannot subscribe to ${names.allReported}: ${String(error)}`)
+        if (!closed) warn(`cannot subscribe to ${names.allReported}: ${messageOf(error)}`)
       },
     )
   }
@@ -265,7 +265,7 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
       return () => {
         if (!listeners.delete(listener) || listeners.size > 0 || closed) return
         subscriber.unsubscribeAsync(names.allReported).catch((error: unknown) => {
-          if (!closed) warn(`cannot unsubscribe from ${names.allReported}: ${String(error)}`)
+          if (!closed) warn(`cannot unsubscribe from ${names.allReported}: ${messageOf(error)}`)
         })
       }
     },
