@@ -27,8 +27,12 @@ export function createMetrics(): Metrics {
       counters.set(name, (counters.get(name) ?? 0) + by)
     },
     observe(name, value) {
-      const h = histograms.get(name) ?? { count: 0, sum: 0 }
-      histograms.set(name, { count: h.count + 1, sum: h.sum + value })
+      // Updated in place: runJob observes once per run, so no object per observation.
+      const h = histograms.get(name)
+      if (h) {
+        h.count++
+        h.sum += value
+      } else histograms.set(name, { count: 1, sum: value })
     },
     snapshot: () => ({
       counters: Object.fromEntries(counters),
