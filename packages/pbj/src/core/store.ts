@@ -1,6 +1,7 @@
 import type { Cursor } from './block.js'
 import type { BlockWrite } from './blockWrite.js'
 import type { DeviceDesired, DeviceRecord } from './device.js'
+import type { DeviceCorrectionStore } from './deviceCorrection.js'
 import type { Job, JobStatus, NewJob } from './job.js'
 import type { RelayedTxStore } from './relayedTx.js'
 import type { Run } from './run.js'
@@ -111,5 +112,7 @@ export type Store = {
   relayedTxs: RelayedTxStore
   /** Metered usage of runs and its on-chain settlements (prepaid execution, payment/). */
   usage: UsageStore
+  /** What chain-level reconciliation found and did to devices (actions/devices/createChainReconciler). */
+  deviceCorrections: DeviceCorrectionStore
   close(): Promise<void>
 }

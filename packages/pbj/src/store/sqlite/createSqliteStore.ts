@@ -5,6 +5,7 @@ import type { Store } from '../../core/store.js'
 import { migrate } from './migrate.js'
 import { type TimerRow, toTimer } from './rows.js'
 import { sqliteBlocks } from './sqliteBlocks.js'
+import { sqliteDeviceCorrections } from './sqliteDeviceCorrections.js'
 import { sqliteDevices } from './sqliteDevices.js'
 import { sqliteJobs } from './sqliteJobs.js'
 import { sqliteRelayedTxs } from './sqliteRelayedTxs.js'
@@ -95,6 +96,7 @@ export function createSqliteStore(options: { path: string }): Store {
     ...sqliteDevices(db),
     relayedTxs: sqliteRelayedTxs(db),
     usage: sqliteUsage(db),
+    deviceCorrections: sqliteDeviceCorrections(db),
     async close() {
       db.close()
     },

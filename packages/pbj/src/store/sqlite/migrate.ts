@@ -2,10 +2,11 @@ import type { Database } from 'better-sqlite3'
 import { DatabaseVersionError } from './errors.js'
 import { initial } from './migrations/001_initial.js'
 import { deviceOutbox } from './migrations/002_deviceOutbox.js'
+import { deviceCorrections } from './migrations/003_deviceCorrections.js'
 import type { Migration } from './migrations/types.js'
 
 /** Every migration, in order. A schema change is a new file here, never an edit of an applied one. */
-export const migrations: readonly Migration[] = [initial, deviceOutbox]
+export const migrations: readonly Migration[] = [initial, deviceOutbox, deviceCorrections]
 
 /**
  * Brings a database file up to the last migration, once, at open: the steps above its `PRAGMA user_version`
@@ -13,7 +14,7 @@ export const migrations: readonly Migration[] = [initial, deviceOutbox]
  * A file newer than this pbj knows is refused (DatabaseVersionError) rather than misread.
  *
  * @example
- * migrate(new Database('.pbj/pbj.db')) // { from: 0, to: 2 } on a fresh file, { from: 2, to: 2 } after
+ * migrate(new Database('.pbj/pbj.db')) // { from: 0, to: 3 } on a fresh file, { from: 3, to: 3 } after
  */
 export function migrate(
   db: Database,
