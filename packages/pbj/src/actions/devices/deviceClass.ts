@@ -74,4 +74,23 @@ export type DeviceClass = {
    * it, is not retried, and nothing is sent.
    */
   toDesired(request: DeviceRequest): DeviceDesired
+  /**
+   * What the chain says the device should be, at `chain.blockNumber` (the head), as the device call that
+   * would put it there; null when the chain says nothing about it (leave it as it is). Optional: without
+   * it pbj does no chain-level reconciliation for the class. The engine turns the answer into a desired
+   * state with `toDesired` and, when its meaning differs from the stored one, sends it through the guard
+   * like any `ctx.devices` call (see createChainReconciler).
+   */
+  desiredFromChain?(deviceId: string, chain: GuardChain): Promise<DeviceRequest | null>
+  /**
+   * Devices the chain knows of at `chain.blockNumber`, so a reconciliation also reaches those the store has
+   * never seen (ids, any case). Optional: without it only devices in the store are reconciled.
+   */
+  listDevices?(chain: GuardChain): Promise<readonly string[]>
+  /**
+   * What a desired state means, in a word, for comparing the stored state with the chain's: two states with
+   * the same meaning are no drift, whatever their version, reason or message. Default: `locked` or
+   * `unlocked`.
+   */
+  meaningOf?(desired: DeviceDesired): string
 }

@@ -18,3 +18,10 @@ export const carStatusAbi = parseAbi([
   'struct Policy { uint64 warningPeriod; uint64 finalWarning; uint32 emergencyStarts; uint64 emergencyDuration; }',
   'function carStatus(address car) view returns (uint256 loanId, uint8 stage, uint64 nextDueAt, uint64 lockAt, uint64 finalWarningAt, Policy policy)',
 ])
+
+/** The two views the class lists the cars of a loan contract with (DeviceClass.listDevices). */
+export const loanListAbi = parseAbi([
+  'struct Loan { address borrower; address car; address wallet; address lender; uint256 installment; uint64 period; uint64 grace; uint64 nextDueAt; uint256 outstanding; }',
+  'function loanCount() view returns (uint256)',
+  'function getLoan(uint256 loanId) view returns (Loan)',
+])

@@ -2,6 +2,7 @@ import { LOCK_MESSAGE } from '@pbj/device'
 import { describe, expect, it } from 'vitest'
 import type { DeviceAction } from '../../actions/devices/deviceClass.js'
 import type { DeviceDesired } from '../../core/device.js'
+import { desiredFromStatus, immobilizerMeaning } from './desiredFromStatus.js'
 import { judge } from './judge.js'
 import { lockMessage } from './messages.js'
 import { toImmobilizerDesired } from './toImmobilizerDesired.js'
@@ -148,5 +149,59 @@ describe('the immobilizer’s desired states', () => {
     expect(() =>
       toImmobilizerDesired({ action: 'lock', method: 'devices.lock', options: { lockAt } }),
     ).toThrow("ctx.devices.lock: policy must be the loan's immobilizer policy")
+  })
+})
+
+describe('what the chain says a car should be (reconciliation)', () => {
+  it.each([
+    // loan, stage (0 current, 1 warning, 2 final warning, 3 delinquent), action, meaning
+    [0n, 0, 'unlock', 'unlocked'],
+    [1n, 0, 'unlock', 'unlocked'],
+    [1n, 1, 'warn', 'warning'],
+    [1n, 2, 'warn', 'final-warning'],
+    [1n, 3, 'lock', 'locked'],
+  ] as const)('loan %s at stage %s: %s (%s), which the guard allows', (loanId, stage, action, meaning) => {
+    const request = desiredFromStatus(status(loanId, stage))
+    expect(request.action).toBe(action)
+    const desired = toImmobilizerDesired(request)
+    expect(immobilizerMeaning(desired)).toBe(meaning)
+    // the state reconciliation sends must pass the class's own guard, with the stored state it replaces
+    for (const current of [null, desiredOf('unlock'), desiredOf('lock'), desiredOf('warn')]) {
+      expect(
+        judge({ deviceId: '0xcar', action, desired, current }, status(loanId, stage), 'CarLoan'),
+      ).toEqual({
+        ok: true,
+      })
+    }
+  })
+
+  it('gives a lock the standard message and the loan’s terms, and warnings the times the car counts from', () => {
+    const [, , nextDueAt, , finalWarningAt] = status(1n, 2)
+    expect(toImmobilizerDesired(desiredFromStatus(status(1n, 3)))).toEqual({
+      locked: true,
+      reason: 'missed-payment',
+      message: lockMessage,
+      immobilizer: { stage: 'disable', lockAt: Number(lockAt), policy: jsonPolicy },
+    })
+    expect(toImmobilizerDesired(desiredFromStatus(status(1n, 2))).immobilizer).toEqual({
+      stage: 'final-warning',
+      since: Number(finalWarningAt),
+      warningSince: Number(nextDueAt),
+      lockAt: Number(lockAt),
+      policy: jsonPolicy,
+    })
+    expect(toImmobilizerDesired(desiredFromStatus(status(1n, 1))).immobilizer).toMatchObject({
+      stage: 'warning',
+      since: Number(nextDueAt),
+    })
+  })
+
+  it('compares states by meaning: reasons, messages and versions do not count', () => {
+    expect(immobilizerMeaning({ locked: false, reason: 'reorg' })).toBe('unlocked')
+    expect(immobilizerMeaning({ locked: false, immobilizer: { stage: 'none' } })).toBe('unlocked')
+    expect(immobilizerMeaning({ locked: true, message: 'Pay', immobilizer: { stage: 'disable' } })).toBe(
+      'locked',
+    )
+    expect(immobilizerMeaning(desiredOf('warn', true))).toBe('final-warning')
   })
 })

@@ -1,8 +1,10 @@
 import { type Address, getAddress, isAddress } from 'viem'
-import type { DeviceClass } from '../../actions/devices/deviceClass.js'
+import type { DeviceClass, GuardChain } from '../../actions/devices/deviceClass.js'
 import { UnknownContractError } from '../../internal/errors.js'
 import { type CarStatus, carStatusAbi } from './carStatus.js'
+import { desiredFromStatus, immobilizerMeaning } from './desiredFromStatus.js'
 import { judge } from './judge.js'
+import { listCars } from './listCars.js'
 import { toImmobilizerDesired } from './toImmobilizerDesired.js'
 
 /**
@@ -13,8 +15,11 @@ import { toImmobilizerDesired } from './toImmobilizerDesired.js'
  * - unlock only while it is not (a car with no active loan may always be unlocked);
  * - warn only while a due date is missed (stage ≥ 1), the final warning only from its time (stage ≥ 2),
  *   and never in place of a lock while the loan is delinquent (that would unlock it).
- * Its `toDesired` turns `ctx.devices.*` options into the car's desired state (toImmobilizerDesired). A
- * user of the platform, not part of it: another device class brings its own guard and desired states.
+ * Its `toDesired` turns `ctx.devices.*` options into the car's desired state (toImmobilizerDesired), and
+ * `desiredFromChain` says what the car should be from the same loan status (desiredFromStatus), so pbj's
+ * reconciliation can correct a car that drifted; `listDevices` names the cars of every loan the contract
+ * opened. A user of the platform, not part of it: another device class brings its own guard and desired
+ * states.
  *
  * @example
  * // pbj.config.ts
@@ -35,18 +40,24 @@ export function immobilizerClass(options: { contract: string }): DeviceClass {
     }
     return getAddress(address)
   }
+  const statusOf = async (car: string, chain: GuardChain) =>
+    (await chain.read({
+      address: addressOf(chain.contracts),
+      abi: carStatusAbi,
+      functionName: 'carStatus',
+      args: [car],
+    })) as CarStatus
   return {
     name: 'immobilizer',
     check: (contracts) => void addressOf(contracts),
     async guard(command, chain) {
-      const status = (await chain.read({
-        address: addressOf(chain.contracts),
-        abi: carStatusAbi,
-        functionName: 'carStatus',
-        args: [command.deviceId],
-      })) as CarStatus
-      return judge(command, status, options.contract)
+      return judge(command, await statusOf(command.deviceId, chain), options.contract)
     },
     toDesired: toImmobilizerDesired,
+    async desiredFromChain(deviceId, chain) {
+      return desiredFromStatus(await statusOf(deviceId, chain))
+    },
+    listDevices: (chain) => listCars(addressOf(chain.contracts), chain),
+    meaningOf: immobilizerMeaning,
   }
 }

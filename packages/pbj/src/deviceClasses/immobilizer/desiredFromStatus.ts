@@ -1,0 +1,44 @@
+import type { DeviceRequest } from '../../actions/devices/deviceClass.js'
+import type { DeviceDesired } from '../../core/device.js'
+import type { CarStatus } from './carStatus.js'
+
+/** The method named in a reconciliation's device call (its errors and messages). */
+const method = 'reconcile'
+
+/**
+ * What a car should be given its one active loan's status, as the device call the car-loan functions would
+ * make: delinquent (stage 3) → a lock with the loan's lockAt and policy (the class's standard lock message);
+ * a missed due date (stage 1) → the warning since that due date; from finalWarningAt (stage 2) → the final
+ * warning, its warning stage counted from the due date; current, or no active loan → unlocked. Pure, so
+ * each stage is tested on its own.
+ *
+ * @example
+ * desiredFromStatus(status) // { action: 'lock', method: 'reconcile', options: { lockAt, policy } }
+ */
+export function desiredFromStatus(status: CarStatus): DeviceRequest {
+  const [loanId, stage, nextDueAt, lockAt, finalWarningAt, policy] = status
+  if (loanId === 0n || stage === 0) return { action: 'unlock', method, options: {} }
+  if (stage >= 3) return { action: 'lock', method, options: { lockAt, policy } }
+  if (stage === 2) {
+    return {
+      action: 'warn',
+      method,
+      options: { final: true, since: finalWarningAt, warningSince: nextDueAt, lockAt, policy },
+    }
+  }
+  return { action: 'warn', method, options: { since: nextDueAt, lockAt, policy } }
+}
+
+/**
+ * A car's desired state in a word: `locked`, `warning`, `final-warning` or `unlocked`. Reconciliation
+ * compares these, never versions, reasons or messages: a car warned by a function and one warned by a
+ * reconciliation are in the same state.
+ *
+ * @example
+ * immobilizerMeaning({ locked: false, immobilizer: { stage: 'warning' } }) // 'warning'
+ */
+export function immobilizerMeaning(desired: DeviceDesired): string {
+  if (desired.locked) return 'locked'
+  const stage = desired.immobilizer?.stage
+  return stage === 'warning' || stage === 'final-warning' ? stage : 'unlocked'
+}
