@@ -1,0 +1,234 @@
+import { messageOf } from '@pbj/internal/messageOf.js'
+import type { DeviceRecord } from '../../core/device.js'
+import type { ReconcileReason } from '../../core/deviceCorrection.js'
+import type { EngineEvents } from '../../core/engineEvents.js'
+import type { Store } from '../../core/store.js'
+import type { Emitter } from '../../internal/createEmitter.js'
+import type { Logger } from '../../internal/logger.js'
+import type { GuardChain } from './deviceClass.js'
+import { type DeviceOutcome, type ReconcileDeviceServices, reconcileDevice } from './reconcileDevice.js'
+
+/** Options of {@link createChainReconciler}. */
+export type ChainReconcilerOptions = {
+  services: ReconcileDeviceServices & {
+    store: Pick<Store, 'listDevices'>
+    events: Pick<Emitter<Pick<EngineEvents, 'device:corrected' | 'reconciled'>>, 'emit'>
+    logger: Pick<Logger, 'warn' | 'info'>
+  }
+  /** How often a periodic pass runs (ms); 0 never (passes still run when asked). */
+  intervalMs: number
+  /** Awaited before each pass, e.g. until the runs in flight are done, so a pass does not race them. */
+  settle?: () => Promise<void>
+  /** Devices looked at together; their chain reads go out in one batch. Default 32. */
+  concurrency?: number
+}
+
+/** What one pass did: the 'reconciled' event's fields. */
+export type ReconcileSummary = EngineEvents['reconciled']
+
+/**
+ * The level-triggered safety net over devices. See {@link createChainReconciler}.
+ *
+ * @example
+ * reconciler.start()
+ * reconciler.request('reorg')
+ * const { corrected } = await reconciler.reconcile('manual')
+ */
+export type ChainReconciler = {
+  /** Whether the device class can say what the chain wants (`desiredFromChain`); without it passes do nothing. */
+  enabled: boolean
+  /**
+   * Runs a pass and resolves with what it did. One pass at a time: asked while one runs, it runs once more
+   * after it (however many asked meanwhile; the reason of the first that asked), and resolves with that one.
+   */
+  reconcile(reason: ReconcileReason): Promise<ReconcileSummary | null>
+  /** `reconcile` without waiting; a failed pass is logged as a warning. */
+  request(reason: ReconcileReason): void
+  /** Runs a periodic pass every `intervalMs` until closed. */
+  start(): void
+  /** Stops the interval and waits for a pass in flight to stop (it stops between devices). */
+  close(): Promise<void>
+}
+
+/**
+ * Reconciles every device with the chain: for each device the store knows (a thousand per page) and each
+ * the device class lists from the chain, asks the class what the chain says it should be at the head block
+ * (`desiredFromChain`), compares that with the stored desired state by meaning and, when they differ, sends
+ * the chain's state through the normal guarded, signed path (reconcileDevice). Each correction is recorded
+ * (`store.deviceCorrections`) and emitted ('device:corrected', reason 'chain'); each pass ends with
+ * 'reconciled'. Edge-triggered functions make the fast path; this is what makes a missed event, a lost
+ * command, a store edited by hand or a reorg deeper than the window come right. The engine asks for a pass
+ * after start-up, an outage, any reorg and on its interval (engine/wireReconciliation).
+ *
+ * @example
+ * const reconciler = createChainReconciler({ services, intervalMs: 60_000 })
+ * reconciler.start()
+ */
+export function createChainReconciler(options: ChainReconcilerOptions): ChainReconciler {
+  const { services, intervalMs } = options
+  const deviceClass = services.deviceClass
+  const desiredFromChain = deviceClass?.desiredFromChain
+  const concurrency = options.concurrency ?? 32
+  let timer: NodeJS.Timeout | undefined
+  let closed = false
+  let running: Promise<ReconcileSummary | null> | null = null
+  let queued: {
+    reason: ReconcileReason
+    promise: Promise<ReconcileSummary | null>
+    resolve(summary: ReconcileSummary | null): void
+    reject(error: unknown): void
+  } | null = null
+
+  const pass = async (reason: ReconcileReason): Promise<ReconcileSummary | null> => {
+    if (!deviceClass || !desiredFromChain || closed) return null
+    const guardian = { ...deviceClass, desiredFromChain }
+    await options.settle?.()
+    const atBlock = await headBlock(services.chain)
+    const chain: GuardChain = {
+      blockNumber: atBlock,
+      contracts: services.contracts,
+      read: (call) => services.chain.readContract({ ...call, args: [...call.args], blockNumber: atBlock }),
+    }
+    const at = Date.now()
+    const context = { chain, reason, id: `${atBlock}-${at.toString(36)}`, at }
+    const counts: Record<DeviceOutcome, number> = { same: 0, silent: 0, corrected: 0, refused: 0, failed: 0 }
+    let firstFailure: unknown
+    const seen = new Set<string>()
+    const one = async (device: Pick<DeviceRecord, 'deviceId' | 'desired' | 'reportedVersion'>) => {
+      seen.add(device.deviceId)
+      try {
+        counts[await reconcileDevice(services, guardian, device, context)]++
+      } catch (error) {
+        counts.failed++
+        firstFailure ??= error
+      }
+    }
+    for (let after = ''; !closed; ) {
+      const page = await services.store.listDevices(1_000, after)
+      await forEach(page, concurrency, one, () => closed)
+      const last = page.at(-1)
+      if (!last || page.length < 1_000) break
+      after = last.deviceId
+    }
+    if (deviceClass.listDevices && !closed) {
+      const unseen = (await deviceClass.listDevices(chain))
+        .map((id) => id.toLowerCase())
+        .filter((id) => !seen.has(id))
+      await forEach(
+        unseen,
+        concurrency,
+        async (deviceId) => {
+          const stored = await services.store.getDevice(deviceId)
+          await one({
+            deviceId,
+            desired: stored?.desired ?? null,
+            reportedVersion: stored?.reportedVersion ?? 0,
+          })
+        },
+        () => closed,
+      )
+    }
+    if (firstFailure !== undefined) {
+      services.logger.warn(
+        `device reconciliation (${reason}) at block ${atBlock}: ${counts.failed} device(s) could not be reconciled, left to the next pass: ${messageOf(firstFailure, { firstLine: true })}`,
+        { reason, atBlock, failed: counts.failed },
+      )
+    }
+    const summary: ReconcileSummary = {
+      reason,
+      devices: seen.size,
+      corrected: counts.corrected,
+      refused: counts.refused,
+      failed: counts.failed,
+      atBlock,
+    }
+    if (summary.corrected > 0 || summary.refused > 0) {
+      services.logger.info(
+        `device reconciliation (${reason}) at block ${atBlock}: ${summary.devices} device(s), ${summary.corrected} corrected, ${summary.refused} refused by the guard`,
+        { ...summary },
+      )
+    }
+    services.events.emit('reconciled', summary)
+    return summary
+  }
+
+  /** Starts a pass; when it settles, the one queued meanwhile (if any) starts. */
+  const launch = (reason: ReconcileReason): Promise<ReconcileSummary | null> => {
+    const current = pass(reason)
+    running = current
+    const done = () => {
+      running = null
+      const waiting = queued
+      queued = null
+      if (waiting) launch(waiting.reason).then(waiting.resolve, waiting.reject)
+    }
+    current.then(done, done)
+    return current
+  }
+
+  const reconcile = (reason: ReconcileReason): Promise<ReconcileSummary | null> => {
+    if (!running) return launch(reason)
+    if (!queued) {
+      let resolve: (summary: ReconcileSummary | null) => void = () => {}
+      let reject: (error: unknown) => void = () => {}
+      const promise = new Promise<ReconcileSummary | null>((ok, fail) => {
+        resolve = ok
+        reject = fail
+      })
+      queued = { reason, promise, resolve, reject }
+    }
+    return queued.promise
+  }
+
+  const request = (reason: ReconcileReason) => {
+    reconcile(reason).catch((error: unknown) => {
+      if (closed) return
+      services.logger.warn(
+        `device reconciliation (${reason}) failed: ${messageOf(error, { firstLine: true })}`,
+        {
+          reason,
+        },
+      )
+    })
+  }
+
+  return {
+    enabled: Boolean(desiredFromChain),
+    reconcile,
+    request,
+    start() {
+      if (!(intervalMs > 0) || !desiredFromChain) return
+      // Skipped while a pass runs: it is finding the same.
+      timer = setInterval(() => running || request('periodic'), intervalMs)
+      timer.unref()
+    },
+    async close() {
+      closed = true
+      clearInterval(timer)
+      await Promise.allSettled([running, queued?.promise])
+    },
+  }
+}
+
+/** The newest head the connection has seen, without a round trip when it has one. */
+async function headBlock(chain: ReconcileDeviceServices['chain']): Promise<bigint> {
+  const seen = chain.latestSeen()
+  return seen > 0n ? seen : (await chain.getHeader('latest')).number
+}
+
+/** Runs `work` on each item, `limit` at a time, until done or `stop()` says so. */
+async function forEach<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+  stop: () => boolean,
+): Promise<void> {
+  let i = 0
+  const lane = async () => {
+    while (i < items.length && !stop()) {
+      const item = items[i++] as T
+      await work(item)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane))
+}
