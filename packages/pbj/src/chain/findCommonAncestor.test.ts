@@ -57,5 +57,7 @@ describe('findCommonAncestor', () => {
     )
     expect(error).toBeInstanceOf(DeepReorgError)
     expect(error.hint).toContain('rpcUrl')
+    // the oldest block of the window it compared: where the follower resumes from the new chain
+    expect(error.oldestKept).toBe(5n)
   })
 })

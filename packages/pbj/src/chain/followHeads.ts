@@ -4,6 +4,7 @@ import { sleep } from '@pbj/internal/sleep.js'
 import type { Address } from 'viem'
 import type { BlockHeader, Cursor } from '../core/block.js'
 import type { Store } from '../core/store.js'
+import { DeepReorgError } from '../internal/errors.js'
 import { type Logger, silentLogger } from '../internal/logger.js'
 import { now } from '../internal/now.js'
 import { classifyRpcError, retryAfterMs } from './classifyRpcError.js'
@@ -31,12 +32,26 @@ export type FollowOptions = {
   onReorg(ancestor: Cursor, removed: { from: bigint; to: bigint }): Promise<void>
   /** Where to start on an empty store: 'latest' (default) or a block number. */
   startBlock?: 'latest' | number
-  /** Deepest reorg pbj rolls back; deeper ones are refused (default 250). */
+  /** Deepest reorg pbj rolls back to a common block; deeper ones go to `onDeepReorg` (default 250). */
   maxReorgDepth?: number
+  /**
+   * A reorg deeper than `maxReorgDepth`: rolls pbj back to `resumeAt` (the new chain's block at the
+   * window's depth, the oldest height pbj still keeps), removing the old chain's blocks `lost.from`…`lost.to`.
+   * The follower then goes on from `resumeAt`. Without it the follower stops with DeepReorgError.
+   */
+  onDeepReorg?(resumeAt: Cursor, lost: { from: bigint; to: bigint }): Promise<void>
+  /**
+   * Called each time the follower has processed every block up to the newest head it knows: `first` the
+   * first time (start-up caught up), `recovered` the first time after RPC failures (an outage is over).
+   */
+  onHead?(info: { first: boolean; recovered: boolean; head: bigint }): void
   /** A safety net for a silently dead subscription: the head is also polled this often (default 2000 ms). */
   pollIntervalMs?: number
-  /** Where lagging nodes, reorgs, RPC retries and a dropped subscription are warned about. Default: silent. */
-  logger?: Pick<Logger, 'warn'> | undefined
+  /**
+   * Where lagging nodes, reorgs, RPC retries and a dropped subscription are warned about, and a deep reorg
+   * is logged as an error (field `deepReorg: true`). Default: silent.
+   */
+  logger?: Pick<Logger, 'warn' | 'error'> | undefined
   onError?(error: unknown): void
 }
 
@@ -45,7 +60,8 @@ export type FollowOptions = {
  * by one from the durable cursor, gaps are filled by number, and each block must link to the last one by
  * parent hash. A block that does not link, or a different block at a height pbj has processed, is a reorg:
  * pbj walks back to the common ancestor and rolls back — but only once the node really serves another block
- * at pbj's height, so a lagging node cannot make it undo good blocks.
+ * at pbj's height, so a lagging node cannot make it undo good blocks. A reorg deeper than the window does
+ * not stall it: it says so loudly, rolls back what it keeps and resumes from the new chain (onDeepReorg).
  *
  * Behind by more than `catchUpAfter` blocks (start-up after downtime, a dropped subscription), it catches up
  * by ranges: one eth_getLogs for many blocks and their headers fetched concurrently, each block still linked
@@ -62,6 +78,9 @@ export async function followHeads(options: FollowOptions): Promise<() => Promise
   let target: BlockHeader | null = null
   let running: Promise<void> | null = null
   let stopped = false
+  // For onHead: whether the follower has reached the head yet, and whether the RPC failed since it last did.
+  let reachedHead = false
+  let troubled = false
   const stopping = new AbortController()
   const catchUpAfter = BigInt(options.catchUpAfter ?? 2)
   const fetcher = createBlockRangeFetcher({
@@ -84,15 +103,23 @@ export async function followHeads(options: FollowOptions): Promise<() => Promise
   const hashAt = async (n: bigint) =>
     last && n === last.number ? last.hash : await store.getBlockHash(chainId, n)
 
+  const maxDepth = options.maxReorgDepth ?? 250
   const reorg = async (seen: BlockHeader) => {
     const from = last as Cursor
-    const ancestor = await findCommonAncestor({
-      chain,
-      hashAt,
-      from: seen.number - 1n < from.number ? seen.number - 1n : from.number,
-      maxDepth: options.maxReorgDepth ?? 250,
-      ourHead: from,
-    })
+    let ancestor: Cursor | 'lagging'
+    try {
+      ancestor = await findCommonAncestor({
+        chain,
+        hashAt,
+        from: seen.number - 1n < from.number ? seen.number - 1n : from.number,
+        maxDepth,
+        ourHead: from,
+      })
+    } catch (error) {
+      if (!(error instanceof DeepReorgError) || !options.onDeepReorg) throw error
+      await deepReorg(from, error)
+      return
+    }
     if (ancestor === 'lagging') {
       logger.warn(
         `The node has no block at ${from.number} yet; waiting before treating head ${seen.number} as a reorg`,
@@ -107,6 +134,35 @@ export async function followHeads(options: FollowOptions): Promise<() => Promise
     )
     await options.onReorg(ancestor, { from: ancestor.number + 1n, to: from.number })
     last = ancestor
+  }
+
+  /**
+   * No common block in the window. Rolling back further is impossible (pbj keeps no older undo records)
+   * and stalling leaves every function stopped, so: roll back the blocks it keeps, take the new chain's
+   * block at the window's depth as the cursor and go on from there. Resuming there rather than at the new
+   * head means the new chain's blocks inside the window are processed like any other (their events run,
+   * timers restored by the rollback fire once on the new chain's time); only what lies below the window
+   * is lost, which the engine's reconciliation covers.
+   */
+  const deepReorg = async (ourHead: Cursor, error: DeepReorgError) => {
+    const resumeAt = await chain.getHeader(error.oldestKept)
+    const lost = { from: resumeAt.number + 1n, to: ourHead.number }
+    logger.error(
+      `Reorg deeper than the ${maxDepth}-block window: none of the blocks pbj processed from ${error.oldestKept} to ${ourHead.number} is on the node's chain (the node serves another block at ${ourHead.number}). ` +
+        `pbj rolls back blocks ${lost.from}–${lost.to} (jobs that had not run are dropped, functions with onReorg compensate), resumes from the node's block ${resumeAt.number} (${resumeAt.hash}) and reconciles every device with the chain. ` +
+        `What the old chain's blocks up to ${resumeAt.number} did stays done, and the new chain's blocks below ${resumeAt.number + 1n} are not processed.`,
+      {
+        deepReorg: true,
+        maxReorgDepth: maxDepth,
+        from: lost.from,
+        to: lost.to,
+        resumedAt: resumeAt.number,
+        resumedAtHash: resumeAt.hash,
+        oldHead: ourHead.hash,
+      },
+    )
+    await options.onDeepReorg?.(resumeAt, lost)
+    last = { ...resumeAt }
   }
 
   const loop = async () => {
@@ -156,11 +212,19 @@ export async function followHeads(options: FollowOptions): Promise<() => Promise
       const before = last
       try {
         await loop()
+        if (!stopped && target && last && last.number >= target.number) {
+          const first = !reachedHead
+          const recovered = troubled && !first
+          reachedHead = true
+          troubled = false
+          options.onHead?.({ first, recovered, head: last.number })
+        }
         return
       } catch (error) {
         failures = last === before ? failures + 1 : 1
         const kind = classifyRpcError(error)
         const rpcFault = kind !== 'answer' || isPbjRpcError(error)
+        if (rpcFault) troubled = true
         const wait = Math.max(
           backoffDelay(failures),
           rpcFault ? Math.min(retryAfterMs(error) ?? 0, 30_000) : 0,
@@ -198,9 +262,10 @@ export async function followHeads(options: FollowOptions): Promise<() => Promise
     chain
       .getHeader('latest')
       .then(wake)
-      .catch((error: unknown) =>
-        logger.warn(`head poll: ${messageOf(error, { short: true, firstLine: true })}`),
-      )
+      .catch((error: unknown) => {
+        troubled = true
+        logger.warn(`head poll: ${messageOf(error, { short: true, firstLine: true })}`)
+      })
   }, options.pollIntervalMs ?? 2_000)
   poll.unref()
   // Catch up with blocks mined while pbj was down, and re-check the last one it processed.

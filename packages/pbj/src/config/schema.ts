@@ -137,7 +137,17 @@ export const configSchema = z
       .object({
         pollingIntervalMs: z.number().int().min(10).max(60_000).optional(),
         startBlock: z.union([z.literal('latest'), z.number().int().min(0)]).optional(),
+        /**
+         * Deepest reorg rolled back to a common block (default 250; at most 250, the undo records the store
+         * keeps). A deeper one is logged as an error, rolled back as far as kept and resumed from the new chain.
+         */
+        maxReorgDepth: z.number().int().min(1).max(250).optional(),
       })
+      .strict()
+      .optional(),
+    /** Chain-level reconciliation of every device: `intervalMs` between periodic passes (default 60 000; 0 never). */
+    reconcile: z
+      .object({ intervalMs: z.number().int().min(0).optional() })
       .strict()
       .optional(),
   })

@@ -1,4 +1,5 @@
 import { messageOf } from '@pbj/internal/messageOf.js'
+import type { ReconcileSummary } from '../actions/devices/createChainReconciler.js'
 import type { Relayer } from '../actions/relayer/createRelayer.js'
 import { checkGrantsAgainstConfig } from '../capabilities/checkGrantsAgainstConfig.js'
 import { followHeads } from '../chain/followHeads.js'
@@ -12,11 +13,11 @@ import type { FunctionBundle } from '../runtime/loadFunction.js'
 import { createTriggerIndex } from '../triggers/createTriggerIndex.js'
 import { createEngineServices } from './createEngineServices.js'
 import type { EngineOptions } from './engineOptions.js'
-import { handleReorg } from './handleReorg.js'
 import { type BlockServices, processBlock } from './processBlock.js'
 import { runJob } from './runJob.js'
 import { defaultKvLimits } from './setKv.js'
 import type { EngineSettings, LoadedFunctions } from './types.js'
+import { wireReconciliation } from './wireReconciliation.js'
 
 /** A running engine. */
 export type Engine = {
@@ -37,6 +38,11 @@ export type Engine = {
    * waiting for the broker to come back do not count).
    */
   idle(): Promise<void>
+  /**
+   * Reconciles every device with the chain now (reason `manual`; see createChainReconciler) and resolves
+   * with what the pass did; null when the device class cannot say what the chain wants.
+   */
+  reconcile(): Promise<ReconcileSummary | null>
   stop(): Promise<void>
 }
 
@@ -86,6 +92,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   const { common, chain, broker, events, store, relayer, blockTimes, queue, dispatcher, sandbox, payment } =
     services
   const { runServices, blockServices } = services
+  const reconciliation = wireReconciliation(services, { intervalMs: options.reconcile?.intervalMs ?? 60_000 })
   let paymentPoll: NodeJS.Timeout | undefined
   const refreshPayment = () =>
     void payment
@@ -135,6 +142,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   common.shutdown.add(async () => {
     clearInterval(retrySweep)
     clearInterval(paymentPoll)
+    await reconciliation.close()
     await stopFollowing?.()
     await queue.close()
     await relayer?.close()
@@ -168,14 +176,17 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
         onBlock: (header, receivedAt, prefetched) =>
           processBlock(blockServices, header, receivedAt, prefetched),
         addresses: () => loaded.index.addresses,
-        onReorg: (ancestor) => handleReorg(blockServices, ancestor),
+        // Reorgs (deep ones too) roll back, then every device is reconciled with the chain.
+        ...reconciliation.follow,
         ...(options.chain?.startBlock === undefined ? {} : { startBlock: options.chain.startBlock }),
+        ...(options.chain?.maxReorgDepth === undefined ? {} : { maxReorgDepth: options.chain.maxReorgDepth }),
         logger,
         onError: (error) => {
           logger.error(`chain follower: ${messageOf(error)}`)
           events.emit('error', error)
         },
       })
+      reconciliation.start()
     },
     setFunctions: async (functions) => {
       await setFunctions(functions)
@@ -188,6 +199,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       await queue.idle()
       await dispatcher.settled()
     },
+    reconcile: () => reconciliation.reconciler.reconcile('manual'),
     stop: () => common.shutdown.kill(),
   }
 }

@@ -52,7 +52,17 @@ export type EngineOptions = {
     /** Largest total of one function's kv keys and values; default 1 MiB. */
     kvTotalBytes?: number | undefined
   }
-  chain?: { pollingIntervalMs?: number | undefined; startBlock?: 'latest' | number | undefined }
+  chain?: {
+    pollingIntervalMs?: number | undefined
+    startBlock?: 'latest' | number | undefined
+    /** Deepest reorg rolled back to a common block (default 250); a deeper one resumes (see followHeads). */
+    maxReorgDepth?: number | undefined
+  }
+  /**
+   * Chain-level reconciliation of every device (createChainReconciler): how often a periodic pass runs, in
+   * ms (default 60 000; 0 never). Passes also run after start-up, outages and reorgs.
+   */
+  reconcile?: { intervalMs?: number | undefined } | undefined
   /**
    * `isolation: 'thread'` (default) runs isolates in this process; `'process'` runs them in a child process
    * that is restarted when it crashes (its runs in flight are retried), at ~0.3 ms more per run.

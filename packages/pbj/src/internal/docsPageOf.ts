@@ -19,6 +19,8 @@ export const docsPageOf: Readonly<Record<string, string>> = {
   '#every-command-passes-the-chain-device-classes': 'docs/devices.md',
   '#trust-model-who-may-do-what': 'docs/devices.md',
   '#contracts': 'docs/devices.md',
+  '#reconciliation': 'docs/devices.md',
+  '#deep-reorg': 'docs/devices.md',
   '#commands': 'docs/operations.md',
   '#config-reference': 'docs/operations.md',
   '#exactly-once-in-effect': 'docs/operations.md',

@@ -151,14 +151,26 @@ function anvilFailure(params: ConstructorParameters<typeof AnvilError>[0]): [str
   }
 }
 
-/** A reorg deeper than pbj keeps history for; rolling back would be guesswork, so pbj stops. */
+/**
+ * A reorg deeper than pbj keeps history for: no block pbj processed in the window is on the node's chain.
+ * `oldestKept` is the oldest block of the window pbj compared, where the engine resumes from the new chain
+ * (followHeads' onDeepReorg); without that the follower stops with this error.
+ */
 export class DeepReorgError extends PbjError {
   override name = 'DeepReorgError'
-  constructor(params: { maxDepth: number; ourHead: { number: bigint; hash: string }; theirHash: string }) {
+  readonly oldestKept: bigint
+  constructor(params: {
+    maxDepth: number
+    ourHead: { number: bigint; hash: string }
+    theirHash: string
+    oldestKept: bigint
+  }) {
     const { ourHead } = params
     super(`Reorg deeper than pbj's window: no common block in the last ${params.maxDepth} blocks`, {
       details: `pbj's head is ${ourHead.number} (${ourHead.hash}); the node serves ${params.theirHash} there.`,
-      hint: 'Check that rpcUrl points at the right chain. pbj stops following rather than guess.',
+      hint: "Check that rpcUrl points at the right chain. pbj rolls back the blocks it keeps, resumes from the node's chain at the window's depth and reconciles every device.",
+      docsPath: '#deep-reorg',
     })
+    this.oldestKept = params.oldestKept
   }
 }

@@ -118,8 +118,14 @@ describe('each error class writes its message from its parameters', () => {
     expect(heads).toBeInstanceOf(RpcError)
     expect(heads.name).toBe('RpcError')
     expect(heads.shortMessage).toBe('newHeads at ws://n: closed')
-    const deep = new DeepReorgError({ maxDepth: 64, ourHead: { number: 9n, hash: '0xa' }, theirHash: '0xb' })
+    const deep = new DeepReorgError({
+      maxDepth: 64,
+      ourHead: { number: 9n, hash: '0xa' },
+      theirHash: '0xb',
+      oldestKept: 3n,
+    })
     expect(deep.shortMessage).toBe("Reorg deeper than pbj's window: no common block in the last 64 blocks")
     expect(deep.details).toBe("pbj's head is 9 (0xa); the node serves 0xb there.")
+    expect(deep.oldestKept).toBe(3n)
   })
 })
