@@ -63,6 +63,10 @@ export async function startScenario(options: {
   secrets?: Record<string, string>
   /** The engine's correction backoff and reconciliation of devices behind their desired state. */
   devices?: EngineOptions['devices']
+  /** The engine's chain-level reconciliation (EngineOptions.reconcile), e.g. a short interval. */
+  reconcile?: EngineOptions['reconcile']
+  /** The engine's deepest reorg rolled back to a common block (EngineOptions.chain.maxReorgDepth). */
+  maxReorgDepth?: number
 }) {
   // The embedded broker is started here rather than by the stack, so a test can stop and restart it.
   let embedded: EmbeddedBroker | undefined = options.brokerUrl ? undefined : await startEmbeddedBroker()
@@ -102,6 +106,8 @@ export async function startScenario(options: {
       options.deviceClass !== undefined ? options.deviceClass : immobilizerClass({ contract: 'CarLoan' }),
     ...(options.secrets ? { secrets: options.secrets } : {}),
     ...(options.devices ? { devices: options.devices } : {}),
+    ...(options.reconcile ? { reconcile: options.reconcile } : {}),
+    ...(options.maxReorgDepth ? { chain: { maxReorgDepth: options.maxReorgDepth } } : {}),
   }
   let engine = await createEngine(engineOptions)
   // The car's own records, kept across its restarts: what it applied (onApplied and its log file) and
@@ -195,6 +201,8 @@ export async function startScenario(options: {
     runs,
     desired,
     topicPrefix,
+    /** The engine's SQLite file (the same across restarts). */
+    database: engineOptions.database,
     /** The embedded broker's engine login (undefined with another broker): a client that may publish anywhere. */
     get engineLogin() {
       return embedded?.engineLogin
