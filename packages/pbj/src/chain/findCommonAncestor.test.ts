@@ -60,4 +60,13 @@ describe('findCommonAncestor', () => {
     // the oldest block of the window it compared: where the follower resumes from the new chain
     expect(error.oldestKept).toBe(5n)
   })
+
+  it('resumes at the window’s depth when the block that showed the reorg is below the window', async () => {
+    // a stale head at 4 showed the node's chain differs from 4 on: the fork is below the 1-block window
+    const error = await findCommonAncestor({ chain, hashAt, from: 3n, maxDepth: 1, ourHead: head }).catch(
+      (e) => e,
+    )
+    expect(error).toBeInstanceOf(DeepReorgError)
+    expect(error.oldestKept).toBe(5n)
+  })
 })

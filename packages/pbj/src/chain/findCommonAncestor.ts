@@ -24,7 +24,9 @@ export async function findCommonAncestor(p: {
   if (atOurHead === null) return 'lagging'
   if (atOurHead.hash === p.ourHead.hash && p.from >= p.ourHead.number) return p.ourHead
   const floor = p.ourHead.number - BigInt(p.maxDepth)
-  let oldestKept = p.from
+  // A `from` below the window (a stale head far down) leaves nothing to compare: the fork is below the
+  // window, and the follower resumes at the window's depth.
+  let oldestKept = p.from < floor ? floor : p.from
   for (let h = p.from; h >= 0n && h >= floor; h--) {
     const ours = await p.hashAt(h)
     if (ours === null) break
