@@ -39,6 +39,29 @@ beforeAll(async () => {
   await store.setDesired(undelivered, { locked: true }, 'job-d:0', Date.now() - 3_000, 11n)
   // A car pbj never commanded, that reports anyway.
   await store.recordReported(reportOnly, { locked: false }, 3, Date.now())
+  // What chain-level reconciliation found: one lock it sent, one unlock the guard refused.
+  await store.deviceCorrections.record({
+    deviceId: behind,
+    at: lockedAt,
+    blockNumber: 9n,
+    from: 'unlocked',
+    to: 'locked',
+    reason: 'periodic',
+    outcome: 'corrected',
+    version: 2,
+    detail: null,
+  })
+  await store.deviceCorrections.record({
+    deviceId: undelivered,
+    at: lockedAt + 1,
+    blockNumber: 10n,
+    from: 'locked',
+    to: 'unlocked',
+    reason: 'start',
+    outcome: 'refused',
+    version: null,
+    detail: 'not-operator: the device is not registered with this operator',
+  })
   await store.close()
 })
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -92,6 +115,28 @@ describe('pbj devices', () => {
       new RegExp(`^${undelivered} v1 locked - v0 differs for [34] s, not yet published$`),
     )
     expect(line(reportOnly)).toBe(`${reportOnly} - v3 unlocked - in sync`)
+  })
+
+  it('lists what reconciliation corrected or was refused with --corrections, oldest first', async () => {
+    const json = await pbj('devices', '--dir', dir, '--corrections', '--json')
+    expect(json.code).toBe(0)
+    const rows = json.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line))
+    expect(rows).toEqual([
+      expect.objectContaining({ deviceId: behind, blockNumber: '9', outcome: 'corrected', version: 2 }),
+      expect.objectContaining({ deviceId: undelivered, reason: 'start', outcome: 'refused', version: null }),
+    ])
+    const table = await pbj('devices', '--dir', dir, '--corrections')
+    const lines = table.stdout.trimEnd().split('\n')
+    expect(lines[0]).toMatch(/^at\s+device\s+block\s+reason\s+change\s+outcome\s+detail$/)
+    expect(lines[1]?.replace(/\s+/g, ' ')).toBe(
+      `${new Date(lockedAt).toISOString()} ${behind} 9 periodic unlocked → locked corrected v2`,
+    )
+    expect(lines[2]?.replace(/\s+/g, ' ')).toBe(
+      `${new Date(lockedAt + 1).toISOString()} ${undelivered} 10 start locked → unlocked refused not-operator: the device is not registered with this operator`,
+    )
   })
 
   it('says so when the project has no database, and lists the command in the usage', async () => {

@@ -115,7 +115,12 @@ function createProgram(run: (code: Promise<number>) => void): Command {
   command('devices', "each device's desired vs reported state, and how long they have differed")
     .addOption(dir())
     .addOption(json())
-    .action((o: Flags) => run(devicesCommand({ dir: str(o.dir), json: o.json === true })))
+    .addOption(
+      new Option('--corrections', 'list what reconciliation with the chain corrected or was refused'),
+    )
+    .action((o: Flags) =>
+      run(devicesCommand({ dir: str(o.dir), json: o.json === true, corrections: o.corrections === true })),
+    )
   command(
     'keys',
     'the operator key encrypted at rest (passphrase: PBJ_KEY_PASSPHRASE), as a Web3 Secret Storage v3 keystore; ' +

@@ -2,6 +2,7 @@ import { loadConfig } from '../../config/loadConfig.js'
 import type { DeviceRecord } from '../../core/device.js'
 import { toJsonLine } from '../../internal/toJsonLine.js'
 import { openProjectStore } from '../openProjectStore.js'
+import { printCorrections } from './deviceCorrections.js'
 
 /**
  * One device as `pbj devices --json` prints it: the store's record plus whether the device has caught up.
@@ -17,20 +18,27 @@ export type DeviceListing = DeviceRecord & {
 }
 
 /**
- * `pbj devices [--dir <project>] [--json]`: every device in the project's store with its desired state
+ * `pbj devices [--dir <project>] [--json] [--corrections]`: every device in the project's store with its desired state
  * (version, locked, immobilizer stage), what it last reported (version, state), the version the broker acknowledged,
- * and how long desired and reported have differed. Read-only; works while the engine runs.
+ * and how long desired and reported have differed; with `--corrections`, what chain-level reconciliation
+ * corrected (or was refused) instead. Read-only; works while the engine runs.
  *
  * @example
  * await devicesCommand({ dir: '.', json: false })
  * // device                                      desired                   reported      published  status
  * // 0x70997970c51812dc3a010c7d01b50e0d17dc79c8  v2 locked (missed-payment) v1 unlocked  v2         differs for 12 s
  */
-export async function devicesCommand(o: { dir?: string | undefined; json?: boolean | undefined }) {
+export async function devicesCommand(o: {
+  dir?: string | undefined
+  json?: boolean | undefined
+  /** Lists the corrections chain-level reconciliation made instead (printCorrections). */
+  corrections?: boolean | undefined
+}) {
   const dir = o.dir ?? process.cwd()
   const { config } = await loadConfig(dir)
   const store = openProjectStore(dir, config)
   try {
+    if (o.corrections) return await printCorrections(store, { json: o.json === true })
     const now = Date.now()
     let after = ''
     let count = 0
