@@ -3,6 +3,7 @@ import type { DeviceDesired } from '#pbj/core/device.js'
 import type { EngineEvents } from '#pbj/core/engineEvents.js'
 import { waitFor } from '#pbj/internal/waitFor.js'
 import { createSqliteStore } from '#pbj/store/sqlite/createSqliteStore.js'
+import { createRpcProxy, type RpcProxy } from './helpers/createRpcProxy.js'
 import { type Scenario, startScenario } from './helpers/startScenario.js'
 
 /** Polls `check` every 20 ms until it holds, for at most `ms`. */
@@ -169,5 +170,52 @@ describe('periodic reconciliation', () => {
     expect(await s.engine.store.deviceCorrections.list({ deviceId: car })).toEqual([
       expect.objectContaining({ reason: 'periodic', outcome: 'corrected', from: 'unlocked', to: 'locked' }),
     ])
+  })
+})
+
+describe('reconciliation after outages', () => {
+  let s: Scenario
+  let proxy: RpcProxy
+  let car: string
+  beforeAll(async () => {
+    s = await startScenario({
+      rpcUrl: async (anvil) => {
+        proxy = await createRpcProxy(anvil.rpcUrl)
+        return [proxy.wsUrl, proxy.httpUrl]
+      },
+    })
+    car = s.car.deviceId.toLowerCase()
+    await s.lockTheCar()
+  })
+  afterAll(async () => {
+    await s?.stop()
+    await proxy?.close()
+  })
+
+  it('reconciles once the follower reaches the head again after the RPC was unreachable', async () => {
+    await drift(s, car, { locked: false, reason: 'drift' }, 'drift-rpc')
+    const warnings = s.logs.followWarnings()
+    const reconciled = waitFor(s.engine.events, 'reconciled', (r) => r.reason === 'outage', 15_000, 'a pass')
+    proxy.setFaults({ down: true })
+    await eventually(() => warnings.some((w) => w.startsWith('head poll')), 5_000, 'the head poll to fail')
+    await s.test.mine({ blocks: 2 })
+    proxy.setFaults({})
+    expect(await reconciled).toMatchObject({ corrected: 1, refused: 0, failed: 0 })
+    expect((await s.engine.store.deviceCorrections.list({ deviceId: car })).at(-1)).toMatchObject({
+      reason: 'outage',
+      outcome: 'corrected',
+      from: 'unlocked',
+      to: 'locked',
+    })
+  })
+
+  it('reconciles when the broker reconnects', async () => {
+    await drift(s, car, { locked: false, reason: 'drift' }, 'drift-broker')
+    const reconciled = waitFor(s.engine.events, 'reconciled', (r) => r.reason === 'outage', 15_000, 'a pass')
+    await s.stopBroker()
+    await s.startBroker()
+    expect(await reconciled).toMatchObject({ corrected: 1, refused: 0, failed: 0 })
+    expect(await s.engine.store.getDevice(car)).toMatchObject({ desired: { locked: true } })
+    await eventually(() => s.agent.state().locked, 10_000, 'the car to stay locked')
   })
 })
