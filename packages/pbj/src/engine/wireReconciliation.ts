@@ -39,7 +39,8 @@ export function wireReconciliation(
   const reconciler = createChainReconciler({
     services: { ...services.runServices.host, store, events, logger: common.logger },
     intervalMs: options.intervalMs,
-    settle: () => Promise.race([queue.idle().then(() => dispatcher.settled()), sleep(settleMs)]),
+    settle: (signal) =>
+      Promise.race([queue.idle().then(() => dispatcher.settled()), sleep(settleMs, signal)]),
   })
   // A reorg asks for a pass once the follower has processed the new branch up to the head.
   let pending: ReconcileReason | null = null

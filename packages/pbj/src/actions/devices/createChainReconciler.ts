@@ -17,8 +17,11 @@ export type ChainReconcilerOptions = {
   }
   /** How often a periodic pass runs (ms); 0 never (passes still run when asked). */
   intervalMs: number
-  /** Awaited before each pass, e.g. until the runs in flight are done, so a pass does not race them. */
-  settle?: () => Promise<void>
+  /**
+   * Awaited before each pass, e.g. until the runs in flight are done, so a pass does not race them. `signal`
+   * aborts when the reconciler closes: stop waiting then.
+   */
+  settle?: (signal: AbortSignal) => Promise<void>
   /** Devices looked at together; their chain reads go out in one batch. Default 32. */
   concurrency?: number
 }
@@ -71,6 +74,7 @@ export function createChainReconciler(options: ChainReconcilerOptions): ChainRec
   const concurrency = options.concurrency ?? 32
   let timer: NodeJS.Timeout | undefined
   let closed = false
+  const closing = new AbortController()
   let running: Promise<ReconcileSummary | null> | null = null
   let queued: {
     reason: ReconcileReason
@@ -82,7 +86,8 @@ export function createChainReconciler(options: ChainReconcilerOptions): ChainRec
   const pass = async (reason: ReconcileReason): Promise<ReconcileSummary | null> => {
     if (!deviceClass || !desiredFromChain || closed) return null
     const guardian = { ...deviceClass, desiredFromChain }
-    await options.settle?.()
+    await options.settle?.(closing.signal)
+    if (closed) return null
     const atBlock = await headBlock(services.chain)
     const chain: GuardChain = {
       blockNumber: atBlock,
@@ -204,6 +209,7 @@ export function createChainReconciler(options: ChainReconcilerOptions): ChainRec
     },
     async close() {
       closed = true
+      closing.abort()
       clearInterval(timer)
       await Promise.allSettled([running, queued?.promise])
     },
