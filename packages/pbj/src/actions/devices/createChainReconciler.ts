@@ -1,20 +1,11 @@
 import { messageOf } from '@pbj/internal/messageOf.js'
-import type { DeviceRecord } from '../../core/device.js'
 import type { ReconcileReason } from '../../core/deviceCorrection.js'
 import type { EngineEvents } from '../../core/engineEvents.js'
-import type { Store } from '../../core/store.js'
-import type { Emitter } from '../../internal/createEmitter.js'
-import type { Logger } from '../../internal/logger.js'
-import type { GuardChain } from './deviceClass.js'
-import { type DeviceOutcome, type ReconcileDeviceServices, reconcileDevice } from './reconcileDevice.js'
+import { type ReconcileAllServices, reconcileAll } from './reconcileAll.js'
 
 /** Options of {@link createChainReconciler}. */
 export type ChainReconcilerOptions = {
-  services: ReconcileDeviceServices & {
-    store: Pick<Store, 'listDevices'>
-    events: Pick<Emitter<Pick<EngineEvents, 'device:corrected' | 'reconciled'>>, 'emit'>
-    logger: Pick<Logger, 'warn' | 'info'>
-  }
+  services: ReconcileAllServices
   /** How often a periodic pass runs (ms); 0 never (passes still run when asked). */
   intervalMs: number
   /**
@@ -85,76 +76,12 @@ export function createChainReconciler(options: ChainReconcilerOptions): ChainRec
 
   const pass = async (reason: ReconcileReason): Promise<ReconcileSummary | null> => {
     if (!deviceClass || !desiredFromChain || closed) return null
-    const guardian = { ...deviceClass, desiredFromChain }
     await options.settle?.(closing.signal)
     if (closed) return null
-    const atBlock = await headBlock(services.chain)
-    const chain: GuardChain = {
-      blockNumber: atBlock,
-      contracts: services.contracts,
-      read: (call) => services.chain.readContract({ ...call, args: [...call.args], blockNumber: atBlock }),
-    }
-    const at = Date.now()
-    const context = { chain, reason, id: `${atBlock}-${at.toString(36)}`, at }
-    const counts: Record<DeviceOutcome, number> = { same: 0, silent: 0, corrected: 0, refused: 0, failed: 0 }
-    let firstFailure: unknown
-    const seen = new Set<string>()
-    const one = async (device: Pick<DeviceRecord, 'deviceId' | 'desired' | 'reportedVersion'>) => {
-      seen.add(device.deviceId)
-      try {
-        counts[await reconcileDevice(services, guardian, device, context)]++
-      } catch (error) {
-        counts.failed++
-        firstFailure ??= error
-      }
-    }
-    for (let after = ''; !closed; ) {
-      const page = await services.store.listDevices(1_000, after)
-      await forEach(page, concurrency, one, () => closed)
-      const last = page.at(-1)
-      if (!last || page.length < 1_000) break
-      after = last.deviceId
-    }
-    if (deviceClass.listDevices && !closed) {
-      const unseen = (await deviceClass.listDevices(chain))
-        .map((id) => id.toLowerCase())
-        .filter((id) => !seen.has(id))
-      await forEach(
-        unseen,
-        concurrency,
-        async (deviceId) => {
-          const stored = await services.store.getDevice(deviceId)
-          await one({
-            deviceId,
-            desired: stored?.desired ?? null,
-            reportedVersion: stored?.reportedVersion ?? 0,
-          })
-        },
-        () => closed,
-      )
-    }
-    if (firstFailure !== undefined) {
-      services.logger.warn(
-        `device reconciliation (${reason}) at block ${atBlock}: ${counts.failed} device(s) could not be reconciled, left to the next pass: ${messageOf(firstFailure, { firstLine: true })}`,
-        { reason, atBlock, failed: counts.failed },
-      )
-    }
-    const summary: ReconcileSummary = {
-      reason,
-      devices: seen.size,
-      corrected: counts.corrected,
-      refused: counts.refused,
-      failed: counts.failed,
-      atBlock,
-    }
-    if (summary.corrected > 0 || summary.refused > 0) {
-      services.logger.info(
-        `device reconciliation (${reason}) at block ${atBlock}: ${summary.devices} device(s), ${summary.corrected} corrected, ${summary.refused} refused by the guard`,
-        { ...summary },
-      )
-    }
-    services.events.emit('reconciled', summary)
-    return summary
+    return reconcileAll(services, { ...deviceClass, desiredFromChain }, reason, {
+      concurrency,
+      stopped: () => closed,
+    })
   }
 
   /** Starts a pass; when it settles, the one queued meanwhile (if any) starts. */
@@ -214,27 +141,4 @@ export function createChainReconciler(options: ChainReconcilerOptions): ChainRec
       await Promise.allSettled([running, queued?.promise])
     },
   }
-}
-
-/** The newest head the connection has seen, without a round trip when it has one. */
-async function headBlock(chain: ReconcileDeviceServices['chain']): Promise<bigint> {
-  const seen = chain.latestSeen()
-  return seen > 0n ? seen : (await chain.getHeader('latest')).number
-}
-
-/** Runs `work` on each item, `limit` at a time, until done or `stop()` says so. */
-async function forEach<T>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<void>,
-  stop: () => boolean,
-): Promise<void> {
-  let i = 0
-  const lane = async () => {
-    while (i < items.length && !stop()) {
-      const item = items[i++] as T
-      await work(item)
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane))
 }

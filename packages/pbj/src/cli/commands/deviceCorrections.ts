@@ -34,8 +34,8 @@ export async function printCorrections(
   return 0
 }
 
-const formatCorrection = (c: DeviceCorrection) =>
-  row([
+const formatCorrection = (c: DeviceCorrection) => {
+  const cells = [
     new Date(c.at).toISOString(),
     c.deviceId,
     String(c.blockNumber),
@@ -43,4 +43,6 @@ const formatCorrection = (c: DeviceCorrection) =>
     `${c.from} → ${c.to}`,
     c.outcome === 'corrected' ? `corrected v${c.version}` : c.outcome,
     c.detail ?? '',
-  ]).trimEnd() + '\n'
+  ]
+  return `${row(cells).trimEnd()}\n`
+}
