@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { GuardChain } from '#pbj/actions/devices/deviceClass.js'
 import type { DeviceDesired } from '#pbj/core/device.js'
 import type { EngineEvents } from '#pbj/core/engineEvents.js'
+import { createDemoCar } from '#pbj/demo/createDemoCar.js'
+import { immobilizerClass } from '#pbj/deviceClasses/immobilizer/immobilizerClass.js'
 import { waitFor } from '#pbj/internal/waitFor.js'
 import { createSqliteStore } from '#pbj/store/sqlite/createSqliteStore.js'
 import { createRpcProxy, type RpcProxy } from './helpers/createRpcProxy.js'
@@ -132,6 +135,27 @@ describe('chain-level reconciliation on a real Anvil', () => {
     })
     expect(desired.filter((d) => d.deviceId === outsider)).toEqual([])
     expect(corrected.filter((c) => c.deviceId === outsider)).toEqual([])
+  })
+
+  it('with listCars, the immobilizer lists the car of every loan, also one the store has never seen', async () => {
+    await s.test.setAutomine(true)
+    const other = await createDemoCar(s.stack.deployment, {})
+    await s.test.setAutomine(false)
+    const blockNumber = await s.pub.getBlockNumber({ cacheTime: 0 })
+    const chain: GuardChain = {
+      blockNumber,
+      contracts: s.stack.deployment.contracts,
+      read: (call) =>
+        s.pub.readContract({ ...call, blockNumber } as Parameters<typeof s.pub.readContract>[0]),
+    }
+    const listing = immobilizerClass({ contract: 'CarLoan', listCars: true })
+    const cars = await listing.listDevices?.(chain)
+    expect(cars).toEqual(expect.arrayContaining([car, other.deviceId.toLowerCase()]))
+    expect(await s.engine.store.getDevice(other.deviceId.toLowerCase())).toBeNull()
+    // a new loan is current: the chain says unlocked, which a car never commanded already is
+    expect(await listing.desiredFromChain?.(other.deviceId, chain)).toMatchObject({ action: 'unlock' })
+    // off by default: a loan contract shared with other operators lists their cars too
+    expect(immobilizerClass({ contract: 'CarLoan' }).listDevices).toBeUndefined()
   })
 })
 

@@ -17,15 +17,23 @@ import { toImmobilizerDesired } from './toImmobilizerDesired.js'
  *   and never in place of a lock while the loan is delinquent (that would unlock it).
  * Its `toDesired` turns `ctx.devices.*` options into the car's desired state (toImmobilizerDesired), and
  * `desiredFromChain` says what the car should be from the same loan status (desiredFromStatus), so pbj's
- * reconciliation can correct a car that drifted; `listDevices` names the cars of every loan the contract
- * opened. A user of the platform, not part of it: another device class brings its own guard and desired
+ * reconciliation can correct a car that drifted; with `listCars`, `listDevices` names the cars of every
+ * loan the contract opened. A user of the platform, not part of it: another device class brings its own guard and desired
  * states.
  *
  * @example
  * // pbj.config.ts
  * export default defineConfig({ deviceClass: immobilizerClass({ contract: 'CarLoan' }) })
  */
-export function immobilizerClass(options: { contract: string }): DeviceClass {
+export function immobilizerClass(options: {
+  contract: string
+  /**
+   * Whether reconciliation also reaches cars the store has never seen: every car of every loan the contract
+   * opened (listCars). Off by default: a loan contract shared with other operators would have their cars
+   * refused by the guard on every pass. On for a store restored from an old back-up.
+   */
+  listCars?: boolean | undefined
+}): DeviceClass {
   const addressOf = (contracts: Readonly<Record<string, Address>>): Address => {
     const { contract } = options
     const address = isAddress(contract, { strict: false }) ? contract : contracts[contract]
@@ -57,7 +65,9 @@ export function immobilizerClass(options: { contract: string }): DeviceClass {
     async desiredFromChain(deviceId, chain) {
       return desiredFromStatus(await statusOf(deviceId, chain))
     },
-    listDevices: (chain) => listCars(addressOf(chain.contracts), chain),
+    ...(options.listCars
+      ? { listDevices: (chain: GuardChain) => listCars(addressOf(chain.contracts), chain) }
+      : {}),
     meaningOf: immobilizerMeaning,
   }
 }
