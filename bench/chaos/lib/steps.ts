@@ -60,7 +60,8 @@ export async function getHealth(url: string, path: string): Promise<{ status: nu
 
 /**
  * A start-up refusal as the contract has it: the process exits with `code`, after printing a message that
- * matches `message`, within 1 s of printing it (the failure's moment as seen from outside); and leaves no
+ * matches `message`, within 1 s of printing it (the failure's moment as seen from outside: a process that
+ * prints its error and hangs fails); and leaves no
  * process of its tree behind.
  */
 export async function expectRefusal(
@@ -82,7 +83,8 @@ export async function expectRefusal(
     exit.code === code,
     `${label}: exit ${exit.code ?? exit.signal}, expected ${code} (${tailOf(engine.lines)})`,
   )
-  const said: OutputLine | undefined = engine.lines.find((l) => message.test(l.text))
+  // The last such line: the error printed on the way out (warnings before it may name the same thing).
+  const said: OutputLine | undefined = engine.lines.findLast((l) => message.test(l.text))
   if (
     ctx.expect(said !== undefined, `${label}: no message matching ${message} (${tailOf(engine.lines)})`) &&
     said
