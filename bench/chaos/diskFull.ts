@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process'
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import Database from 'better-sqlite3'
 import { startChaosStack } from './lib/chaosStack.js'
 import type { Scenario } from './lib/scenario.js'
 import { hasStackTrace, tailOf } from './lib/spawnPbj.js'
@@ -39,6 +40,15 @@ export const diskFull: Scenario = {
     const engine = startEngine(ctx, stack.dir, 'disk')
     if (!(await waitRunning(ctx, engine, 'before the disk fills'))) return
     const url = await engine.healthUrl(0)
+    // The write-ahead log reuses its own space after a checkpoint: empty it first, so the engine's next
+    // commit must grow it on the full filesystem (else a full disk can go unnoticed for a while).
+    try {
+      const db = new Database(stack.database, { timeout: 2000 })
+      db.pragma('wal_checkpoint(TRUNCATE)')
+      db.close()
+    } catch (error) {
+      ctx.log(`could not empty the write-ahead log first: ${(error as Error).message}`)
+    }
     const filler = join(dir, 'filler')
     const filled = fill(filler)
     ctx.log(`filled the tmpfs with ${Math.round(filled / 1024)} KiB`)

@@ -20,8 +20,9 @@ export const damagedDatabase: Scenario = {
     stack.writeConfig()
     const engine = startEngine(ctx, stack.dir, 'first')
     if (!(await waitRunning(ctx, engine, 'first'))) return
-    await stack.walkToLock(1000)
-    await stack.waitForCars(() => true, 20_000)
+    // A few blocks processed and stored: the store has content, then a clean stop.
+    await stack.test.mine({ blocks: 3 })
+    await new Promise((r) => setTimeout(r, 1000))
     ctx.exitCode('first SIGTERM', await stopEngine(engine))
     damagePage(stack.database, 'blocks')
     // The injection itself must have worked: SQLite's own check sees the damage.

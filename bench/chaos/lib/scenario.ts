@@ -46,14 +46,19 @@ export type Scenario = {
 }
 
 /**
- * Runs one scenario with its timeout; whatever happens, every tracked process tree is killed and the
+ * Runs one scenario with its timeout (or `options.timeoutMs`, e.g. inside a test's own timeout); whatever happens, every tracked process tree is killed and the
  * cleanups run. A scenario that throws is failed with the error; one past its timeout is hung.
  *
  * @example
  * const result = await runScenario(secondEngine, (l) => process.stderr.write(`${l}\n`))
  */
-export async function runScenario(scenario: Scenario, log: (line: string) => void): Promise<ScenarioResult> {
+export async function runScenario(
+  scenario: Scenario,
+  log: (line: string) => void,
+  options: { timeoutMs?: number } = {},
+): Promise<ScenarioResult> {
   const started = Date.now()
+  const timeoutMs = options.timeoutMs ?? scenario.timeoutMs
   const result: ScenarioResult = {
     name: scenario.name,
     ok: true,
@@ -91,13 +96,13 @@ export async function runScenario(scenario: Scenario, log: (line: string) => voi
   }
   let timer: NodeJS.Timeout | undefined
   const hung = new Promise<'hung'>((resolve) => {
-    timer = setTimeout(() => resolve('hung'), scenario.timeoutMs)
+    timer = setTimeout(() => resolve('hung'), timeoutMs)
   })
   try {
     const outcome = await Promise.race([scenario.run(ctx).then(() => 'done' as const), hung])
     if (outcome === 'hung') {
       result.hung = true
-      result.failures.push(`hung: still running after ${scenario.timeoutMs} ms; killed`)
+      result.failures.push(`hung: still running after ${timeoutMs} ms; killed`)
     }
   } catch (error) {
     result.failures.push(`threw: ${error instanceof Error ? error.message : String(error)}`)
