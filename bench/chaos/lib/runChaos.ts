@@ -12,10 +12,9 @@ export type ChaosSummary = {
   failed: number
   /** Every exit code the scenarios saw, as `scenario: what` → code (null: still running, killed). */
   exitCodes: Record<string, number | null>
+  ms: number
   /** The scenarios that failed, with their first failure. */
   failures: Record<string, string>
-  ms: number
-  ok: boolean
 }
 
 /**
@@ -44,9 +43,8 @@ export async function runChaos(
     unhealedDrift: 0,
     failed: 0,
     exitCodes: {},
-    failures: {},
     ms: 0,
-    ok: true,
+    failures: {},
   }
   for (const scenario of chosen) {
     options.log(`chaos: ${scenario.name} — ${scenario.checks}`)
@@ -66,7 +64,12 @@ export async function runChaos(
     for (const [label, code] of Object.entries(r.exitCodes)) summary.exitCodes[`${r.name}: ${label}`] = code
   }
   summary.ms = Date.now() - started
-  summary.ok =
+  return summary
+}
+
+/** True when every count of the run is 0 (the run's exit code is 0). @example okOf(summary) */
+export function okOf(summary: ChaosSummary): boolean {
+  return (
     summary.hung +
       summary.orphans +
       summary.lost +
@@ -75,5 +78,5 @@ export async function runChaos(
       summary.unhealedDrift +
       summary.failed ===
     0
-  return summary
+  )
 }

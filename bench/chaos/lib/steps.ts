@@ -30,7 +30,7 @@ export function noteConfig(ctx: ScenarioContext, stack: ChaosStack) {
  * Waits until the engine says it runs (its `engine running` line) — and, when it serves health, until
  * /readyz answers 200. False (with a failure recorded) when it did not within `ms`.
  */
-export async function waitRunning(ctx: ScenarioContext, engine: PbjProcess, label: string, ms = 30_000) {
+export async function waitRunning(ctx: ScenarioContext, engine: PbjProcess, label: string, ms = 45_000) {
   const deadline = Date.now() + ms
   const line = await engine.waitForLine((l) => /engine running/.test(l.text), ms)
   if (!ctx.expect(line !== null, `${label}: never said 'engine running' (${tailOf(engine.lines)})`))
