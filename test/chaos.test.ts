@@ -1,5 +1,7 @@
+import { spawn } from 'node:child_process'
 import { describe, expect, test } from 'vitest'
 import { killStartWrapper } from '../bench/chaos/killStart.js'
+import { watchTree } from '../bench/chaos/lib/processTree.js'
 import { runScenario, type Scenario, type ScenarioResult } from '../bench/chaos/lib/scenario.js'
 import { contractWithoutCode, secondEngineScenario } from '../bench/chaos/refusals.js'
 import { damagedDatabase } from '../bench/chaos/storeRefusals.js'
@@ -36,5 +38,26 @@ describe.concurrent('chaos (the quick subset of npm run chaos)', () => {
     expect(second.exitCodes['second engine']).toBe(4)
     clean(damaged)
     clean(second)
+  })
+})
+
+describe('the chaos harness counts orphans', () => {
+  test('a grandchild left running by kill -9 of its parent is found, then killed', async () => {
+    // sh → sleep: SIGKILL of sh re-parents sleep; the watcher knew it from the root and still finds it.
+    const parent = spawn('sh', ['-c', 'sleep 30 & wait'], { stdio: 'ignore' })
+    const tree = watchTree(parent.pid as number, 20)
+    let seen = 0
+    for (let i = 0; i < 100 && seen < 2; i++) {
+      await new Promise((r) => setTimeout(r, 20))
+      tree.scan()
+      seen = tree.seen().length
+    }
+    expect(seen).toBe(2)
+    parent.kill('SIGKILL')
+    const left = await tree.survivors(300)
+    expect(left.map((p) => p.pid)).not.toContain(parent.pid)
+    expect(left).toHaveLength(1)
+    tree.killAll()
+    expect(await tree.survivors(2000)).toEqual([])
   })
 })
