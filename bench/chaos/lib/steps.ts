@@ -93,6 +93,12 @@ export async function expectRefusal(
       exit.at - said.at <= 1000,
       `${label}: exited ${exit.at - said.at} ms after printing the error (at most 1000)`,
     )
+  // "after printing the error with its hint": PbjError's text form ends with a "Fix: …" line; a JSON
+  // record carries it as `hint`.
+  ctx.expect(
+    engine.lines.some((l) => /(^|\s)Fix: /.test(l.text) || typeof l.record?.hint === 'string'),
+    `${label}: no hint printed with the error (a "Fix: …" line or a record's hint)`,
+  )
   await countOrphans(ctx, engine, label, 2000)
 }
 
