@@ -27,25 +27,29 @@ export function noteConfig(ctx: ScenarioContext, stack: ChaosStack) {
 }
 
 /**
- * Waits until the engine says it runs (its `engine running` line) — and, when it serves health, until
- * /readyz answers 200. False (with a failure recorded) when it did not within `ms`.
+ * Waits until the engine runs: /readyz answers 200 when it serves health (the contract), else (a branch
+ * without the health server) its `engine running` line. False, with a failure recorded, when it exited
+ * first or did not within `ms`.
  */
 export async function waitRunning(ctx: ScenarioContext, engine: PbjProcess, label: string, ms = 45_000) {
   const deadline = Date.now() + ms
-  const line = await engine.waitForLine((l) => /engine running/.test(l.text), ms)
-  if (!ctx.expect(line !== null, `${label}: never said 'engine running' (${tailOf(engine.lines)})`))
-    return false
-  const url = await engine.healthUrl(0)
-  if (url) {
-    for (;;) {
-      const ready = await getHealth(url, '/readyz')
-      if (ready.status === 200) break
-      if (Date.now() > deadline)
-        return ctx.expect(false, `${label}: /readyz never 200 while running (last ${ready.status})`)
-      await new Promise((r) => setTimeout(r, 200))
+  for (;;) {
+    const exit = engine.exited()
+    if (exit)
+      return ctx.expect(
+        false,
+        `${label}: exited (${exit.code ?? exit.signal}) before it ran (${tailOf(engine.lines)})`,
+      )
+    const url = await engine.healthUrl(0)
+    if (url) {
+      if ((await getHealth(url, '/readyz')).status === 200) return true
+    } else if (engine.lines.some((l) => /engine running/.test(l.text))) return true
+    if (Date.now() > deadline) {
+      const why = url ? '/readyz never answered 200' : "it never said 'engine running'"
+      return ctx.expect(false, `${label}: not running within ${ms} ms: ${why} (${tailOf(engine.lines)})`)
     }
+    await new Promise((r) => setTimeout(r, 200))
   }
-  return true
 }
 
 /** GET a health endpoint: its status (0 when nothing answered) and its body as text. */
