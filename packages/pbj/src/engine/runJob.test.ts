@@ -125,7 +125,8 @@ describe('runJob', () => {
     expect(runs).toHaveLength(1)
     expect(runs[0]?.run).toMatchObject({ jobId: job.id, status: 'ok', attempt: 1, error: null })
     expect(runs[0]?.run.logs.map((l) => l.message)).toEqual([`block ${job.blockNumber}`])
-    expect(metrics.snapshot().counters).toEqual({ runs_ok: 1 })
+    expect(metrics.snapshot().counters).toMatchObject({ 'pbj_runs_total{function="count",status="ok"}': 1 })
+    expect(metrics.snapshot().histograms['pbj_run_duration_seconds{function="count"}']?.count).toBe(1)
     // A job already done is not run again (a duplicate push after a restart).
     await runJob(services, job)
     expect(runs).toHaveLength(1)
