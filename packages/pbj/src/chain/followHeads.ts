@@ -38,6 +38,8 @@ export type FollowOptions = {
   /** Where lagging nodes, reorgs, RPC retries and a dropped subscription are warned about. Default: silent. */
   logger?: Pick<Logger, 'warn'> | undefined
   onError?(error: unknown): void
+  /** Told whether the node answers: false on an RPC failure, true on the next success (the `chain` check). */
+  onRpcState?(ok: boolean, detail?: string): void
 }
 
 /**
@@ -156,6 +158,7 @@ export async function followHeads(options: FollowOptions): Promise<() => Promise
       const before = last
       try {
         await loop()
+        options.onRpcState?.(true)
         return
       } catch (error) {
         failures = last === before ? failures + 1 : 1
@@ -165,6 +168,8 @@ export async function followHeads(options: FollowOptions): Promise<() => Promise
           backoffDelay(failures),
           rpcFault ? Math.min(retryAfterMs(error) ?? 0, 30_000) : 0,
         )
+        if (rpcFault)
+          options.onRpcState?.(false, `RPC ${kind}: ${messageOf(error, { short: true, firstLine: true })}`)
         if (rpcFault)
           logger.warn(
             `RPC ${kind === 'answer' ? 'error' : kind} after block ${last?.number ?? '?'} (attempt ${failures}), retrying in ${wait} ms: ${messageOf(error, { short: true, firstLine: true })}`,
@@ -197,10 +202,14 @@ export async function followHeads(options: FollowOptions): Promise<() => Promise
   const poll = setInterval(() => {
     chain
       .getHeader('latest')
-      .then(wake)
-      .catch((error: unknown) =>
-        logger.warn(`head poll: ${messageOf(error, { short: true, firstLine: true })}`),
-      )
+      .then((head) => {
+        options.onRpcState?.(true)
+        wake(head)
+      })
+      .catch((error: unknown) => {
+        options.onRpcState?.(false, `head poll: ${messageOf(error, { short: true, firstLine: true })}`)
+        logger.warn(`head poll: ${messageOf(error, { short: true, firstLine: true })}`)
+      })
   }, options.pollIntervalMs ?? 2_000)
   poll.unref()
   // Catch up with blocks mined while pbj was down, and re-check the last one it processed.
