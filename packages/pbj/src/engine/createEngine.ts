@@ -17,6 +17,7 @@ import type { EngineOptions } from './engineOptions.js'
 import { handleReorg } from './handleReorg.js'
 import { type BlockServices, processBlock } from './processBlock.js'
 import { runJob } from './runJob.js'
+import { sampleChainMetrics } from './sampleChainMetrics.js'
 import { defaultKvLimits } from './setKv.js'
 import type { EngineSettings, LoadedFunctions } from './types.js'
 import { watchLag } from './watchLag.js'
@@ -94,6 +95,10 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     services
   const { runServices, blockServices, health } = services
   health.expect('lag', 'not following the chain yet')
+  // Sampled at each scrape only: the follower's hot path records nothing for them.
+  const offSample = common.metrics.onCollect(() =>
+    sampleChainMetrics({ chain, store, queue, metrics: common.metrics }),
+  )
   let stopLag: (() => void) | undefined
   let paymentPoll: NodeJS.Timeout | undefined
   const refreshPayment = () =>
@@ -145,6 +150,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     clearInterval(retrySweep)
     clearInterval(paymentPoll)
     stopLag?.()
+    offSample()
     await stopFollowing?.()
     await queue.close()
     await relayer?.close()

@@ -72,8 +72,9 @@ export function createMetricFamily(name: string, spec: MetricSpec) {
     s.count++
   }
   const values = (): RegistryValue[] => {
-    // An unlabelled family shows 0 before anything happened, as prom-client's own metrics do.
-    if (labelNames.length === 0) seriesOf()
+    // An unlabelled counter or histogram shows 0 before anything happened, as prom-client's own do; a
+    // gauge shows only once set (no processed block yet is not block 0; no payment is not a 0 balance).
+    if (labelNames.length === 0 && spec.type !== 'gauge') seriesOf()
     const out: RegistryValue[] = []
     for (const s of series.values()) {
       if (spec.type !== 'histogram') {

@@ -39,8 +39,9 @@ describe('createMetrics', () => {
     expect(body).toContain('pbj_block_to_ack_seconds_bucket{action="lock",le="+Inf"} 3')
     expect(body).toContain('pbj_block_to_ack_seconds_count{action="lock"} 3')
     expect(body).toMatch(/pbj_block_to_ack_seconds_sum\{action="lock"\} 60\.203/)
-    // An unlabelled gauge shows 0 before anything set it.
-    expect(body).toMatch(/^pbj_devices_drifting 0$/m)
+    // An unlabelled counter shows 0 before anything counted; a gauge only once set.
+    expect(body).toMatch(/^pbj_reorgs_total 0$/m)
+    expect(body).not.toMatch(/^pbj_devices_drifting /m)
   })
 
   it('runs the samplers before rendering, and counts a name it does not catalogue', async () => {
@@ -59,7 +60,7 @@ describe('createMetrics', () => {
     const a = createMetrics()
     const b = createMetrics()
     a.set('pbj_processed_block', 5)
-    expect((await b.scrape()).body).toMatch(/^pbj_processed_block 0$/m)
+    expect((await b.scrape()).body).not.toMatch(/^pbj_processed_block /m)
     expect((await a.scrape()).body).toMatch(/^pbj_processed_block 5$/m)
   })
 })
