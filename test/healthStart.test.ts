@@ -8,6 +8,7 @@ import { type AnvilNode, startAnvil } from '#pbj/chain/startAnvil.js'
 import { deployDemo } from '#pbj/demo/deployDemo.js'
 import { demoProjectDir } from '#pbj/demo/runDemo.js'
 import { exited, spawnEngine } from './faults/spawnEngine.js'
+import { createRpcProxy } from './helpers/createRpcProxy.js'
 
 /** Polls `read` every 50 ms until it returns a value, for at most `ms`. */
 async function until<T>(read: () => Promise<T | undefined>, ms: number, what: string): Promise<T> {
@@ -26,18 +27,17 @@ describe('pbj start serves /healthz, /readyz and /metrics (real Anvil, broker, p
   const dir = join(process.cwd(), 'node_modules', `.pbj-health-${process.pid}-${Date.now()}`)
   const engineLogin = { username: 'pbj-engine', password: randomBytes(18).toString('base64url') }
 
-  beforeAll(async () => {
-    anvil = await startAnvil()
-    broker = await startEmbeddedBroker({ engineLogin })
-    const deployment = await deployDemo({ rpcUrl: anvil.rpcUrl })
-    mkdirSync(dir, { recursive: true })
+  let deployment: Awaited<ReturnType<typeof deployDemo>>
+  /** A project folder whose pbj.config.json runs the demo's functions on `rpcUrl`, health on any free port. */
+  const writeConfig = (folder: string, rpcUrl: string[]) => {
+    mkdirSync(folder, { recursive: true })
     writeFileSync(
-      join(dir, 'pbj.config.json'),
+      join(folder, 'pbj.config.json'),
       JSON.stringify({
-        rpcUrl: [anvil.wsUrl, anvil.rpcUrl],
+        rpcUrl,
         brokerUrl: broker.url,
         broker: engineLogin,
-        database: join(dir, 'pbj.db'),
+        database: join(folder, 'pbj.db'),
         functions: join(demoProjectDir, 'functions'),
         contracts: Object.fromEntries(
           Object.entries(deployment.contracts).map(([n, a]) => [n, { address: a }]),
@@ -47,6 +47,23 @@ describe('pbj start serves /healthz, /readyz and /metrics (real Anvil, broker, p
         health: { port: 0, readyLagBlocks: 2 },
       }),
     )
+  }
+  /** Waits for the engine's `health endpoints listening` record and returns its healthUrl. */
+  const healthUrlOf = (lines: string[]) =>
+    until(
+      async () => {
+        const line = lines.find((l) => l.includes('health endpoints listening'))
+        return line ? (JSON.parse(line) as { healthUrl: string }).healthUrl : undefined
+      },
+      20_000,
+      'the health endpoints log record',
+    )
+
+  beforeAll(async () => {
+    anvil = await startAnvil()
+    broker = await startEmbeddedBroker({ engineLogin })
+    deployment = await deployDemo({ rpcUrl: anvil.rpcUrl })
+    writeConfig(dir, [anvil.wsUrl, anvil.rpcUrl])
   }, 60_000)
 
   afterAll(async () => {
@@ -60,14 +77,7 @@ describe('pbj start serves /healthz, /readyz and /metrics (real Anvil, broker, p
     const engine = spawnEngine(dir, (line) => lines.push(line))
     try {
       // The one record that says where the endpoints are: JSON on stderr (not a terminal).
-      const healthUrl = await until(
-        async () => {
-          const line = lines.find((l) => l.includes('health endpoints listening'))
-          return line ? (JSON.parse(line) as { healthUrl: string }).healthUrl : undefined
-        },
-        20_000,
-        'the health endpoints log record',
-      )
+      const healthUrl = await healthUrlOf(lines)
       expect(healthUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
       const alive = await fetch(`${healthUrl}/healthz`)
       expect(alive.status).toBe(200)
@@ -133,6 +143,38 @@ describe('pbj start serves /healthz, /readyz and /metrics (real Anvil, broker, p
     } finally {
       engine.kill('SIGTERM')
       await exited(engine)
+    }
+  }, 90_000)
+
+  it('answers /healthz 200 and /readyz 503 (chain not ok) while it waits for a slow RPC, then becomes ready', async () => {
+    const proxy = await createRpcProxy(anvil.rpcUrl)
+    proxy.setFaults({ delayMs: 4_000 })
+    const slow = `${dir}-slow`
+    writeConfig(slow, [proxy.wsUrl, proxy.httpUrl])
+    const lines: string[] = []
+    const engine = spawnEngine(slow, (line) => lines.push(line))
+    try {
+      const healthUrl = await healthUrlOf(lines)
+      expect((await fetch(`${healthUrl}/healthz`)).status).toBe(200)
+      const waiting = await fetch(`${healthUrl}/readyz`)
+      expect(waiting.status).toBe(503)
+      const report = (await waiting.json()) as { checks: Record<string, { ok: boolean; detail?: string }> }
+      expect(report.checks.chain).toMatchObject({ ok: false })
+      expect(report.checks.chain?.detail).toContain('connecting to')
+      // No metrics before the engine exists.
+      expect((await fetch(`${healthUrl}/metrics`)).status).toBe(404)
+      proxy.setFaults({})
+      await until(
+        async () => ((await fetch(`${healthUrl}/readyz`)).status === 200 ? true : undefined),
+        30_000,
+        '/readyz 200 once connected',
+      )
+      expect((await fetch(`${healthUrl}/metrics`)).status).toBe(200)
+    } finally {
+      engine.kill('SIGTERM')
+      await exited(engine)
+      await proxy.close()
+      rmSync(slow, { recursive: true, force: true })
     }
   }, 90_000)
 })
