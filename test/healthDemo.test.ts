@@ -63,6 +63,10 @@ describe('the demo scenario, scraped: /metrics shows the lock and no drift', () 
     expect(seriesValue(body, 'pbj_device_commands_acknowledged_total{action="lock"}')).toBeGreaterThanOrEqual(
       1,
     )
+    expect(seriesValue(body, 'pbj_device_commands_published_total{action="lock"}')).toBeGreaterThanOrEqual(1)
+    expect(seriesValue(body, 'pbj_block_processing_seconds_count')).toBeGreaterThan(0)
+    expect(seriesValue(body, 'pbj_queue_depth')).toBe(0)
+    expect(seriesValue(body, 'pbj_relayer_pending_txs')).toBe(0)
     expect(seriesValue(body, 'pbj_devices_drifting')).toBe(0)
     expect(seriesValue(body, 'pbj_device_drift_max_seconds')).toBe(0)
     expect(
