@@ -146,7 +146,7 @@ describe('runJob', () => {
   })
 
   it("retries a user error with backoff when the function's retry.on is 'all', and dead-letters it after maxAttempts", async () => {
-    const { services, store } = await setup({
+    const { services, store, metrics } = await setup({
       flaky: `export default defineFunction({ ${blocks}, retry: { on: 'all', maxAttempts: 2, backoffMs: 1000 },
         handler() { throw new Error('try again') } })`,
     })
@@ -161,6 +161,12 @@ describe('runJob', () => {
     const second = await store.getJob(job.id)
     expect(second?.status).toBe('dead')
     expect(second?.attempts).toBe(2)
+    // One retry, then one dead letter, both counted by function.
+    expect(metrics.snapshot().counters).toMatchObject({
+      'pbj_job_retries_total{function="flaky"}': 1,
+      'pbj_dead_letters_total{function="flaky"}': 1,
+      'pbj_runs_total{function="flaky",status="failed"}': 2,
+    })
   })
 
   it('keeps a kv write over its limit as the KvLimitError it is, and stores nothing', async () => {
