@@ -132,14 +132,3 @@ describe('docs/operations.md', () => {
     expect(missing).toEqual([])
   })
 })
-
-describe('actionOf', () => {
-  it('labels a device command lock, warn or unlock', async () => {
-    const { actionOf } = await import('./instrumentEngine.js')
-    expect(actionOf({ locked: true, immobilizer: { stage: 'disable' } })).toBe('lock')
-    expect(actionOf({ locked: false, immobilizer: { stage: 'warning' } })).toBe('warn')
-    expect(actionOf({ locked: false, immobilizer: { stage: 'final-warning' } })).toBe('warn')
-    expect(actionOf({ locked: false, immobilizer: { stage: 'none' } })).toBe('unlock')
-    expect(actionOf({ locked: false })).toBe('unlock')
-  })
-})
