@@ -16,6 +16,7 @@ import { createHealth, type Health } from '../internal/health.js'
 import type { Logger } from '../internal/logger.js'
 import { createMetrics } from '../internal/metrics.js'
 import { createShutdown } from '../internal/shutdown.js'
+import { urlOrigin } from '../internal/urlOrigin.js'
 import { createPaymentMeter, type PaymentMeter } from '../payment/createPaymentMeter.js'
 import { createMemoryQueue } from '../queue/createMemoryQueue.js'
 import type { Queue } from '../queue/types.js'
@@ -84,7 +85,8 @@ export async function createEngineServices(
   const { logger, deviceClass, settings, loaded } = context
   const limits = { timeoutMs: settings.limits.timeoutMs, memoryMb: settings.limits.memoryMb }
   const health = options.health ?? createHealth()
-  health.expect('chain', `connecting to ${[options.rpcUrl].flat().join(', ')}`)
+  // Origins only: /readyz may be readable by anyone, and RPC URLs carry API keys, broker URLs passwords.
+  health.expect('chain', `connecting to ${[options.rpcUrl].flat().map(urlOrigin).join(', ')}`)
   const chain = await createChainConnection({
     rpcUrl: options.rpcUrl,
     ...(options.chain?.pollingIntervalMs ? { pollingIntervalMs: options.chain.pollingIntervalMs } : {}),
@@ -98,7 +100,7 @@ export async function createEngineServices(
     validityMs: options.commandValidityMs,
   })
   health.set('chain', true)
-  health.expect('broker', `connecting to the MQTT broker ${options.brokerUrl}`)
+  health.expect('broker', `connecting to the MQTT broker ${urlOrigin(options.brokerUrl)}`)
   const broker = await createMqttBroker({
     url: options.brokerUrl,
     clientId: `pbj-engine-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
@@ -108,7 +110,11 @@ export async function createEngineServices(
   })
   health.set('broker', true)
   broker.onConnectionChange((up) =>
-    health.set('broker', up, up ? undefined : `disconnected from ${options.brokerUrl}; reconnecting`),
+    health.set(
+      'broker',
+      up,
+      up ? undefined : `disconnected from ${urlOrigin(options.brokerUrl)}; reconnecting`,
+    ),
   )
   const events = createEmitter<EngineEvents>()
   const store = createSqliteStore({ path: options.database })

@@ -54,6 +54,13 @@ describe('createHealthServer', () => {
 
     // A check that fails again (the broker dropped) flips it back.
     health.set('broker', false, 'MQTT broker unreachable')
+    health.set('chain', false, 'No answer from https://rpc.example/v3/s3cretkey within 10000 ms')
+    const leaked = await call(`${server.url}/readyz`)
+    expect(leaked.body).not.toContain('s3cretkey')
+    expect(JSON.parse(leaked.body).checks.chain.detail).toBe(
+      'No answer from https://rpc.example within 10000 ms',
+    )
+    health.set('chain', true)
     const dropped = await call(`${server.url}/readyz`)
     expect(dropped.status).toBe(503)
     expect(JSON.parse(dropped.body).checks.broker).toMatchObject({

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { HealthListenError } from '../internal/errors.js'
 import type { Health } from '../internal/health.js'
 import type { Metrics } from '../internal/metrics.js'
+import { withUrlOrigins } from '../internal/urlOrigin.js'
 
 /** Where the health server listens and what it serves. */
 export type HealthServerOptions = {
@@ -65,6 +66,9 @@ export async function createHealthServer(options: HealthServerOptions): Promise<
     if (path === '/healthz') return answer(res, head, 200, json, `${JSON.stringify({ status: 'alive' })}\n`)
     if (path === '/readyz') {
       const report = health.report()
+      // A check's detail is often an error message, which names its URL whole (an RPC key in the path).
+      for (const check of Object.values(report.checks))
+        if (check.detail !== undefined) check.detail = withUrlOrigins(check.detail)
       return answer(res, head, report.ready ? 200 : 503, json, `${JSON.stringify(report)}\n`)
     }
     const scraped = await (metrics as Pick<Metrics, 'scrape'>).scrape()
