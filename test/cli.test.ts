@@ -289,6 +289,7 @@ describe('pbj dev --json on a copy of examples/car-loan', () => {
       wsUrl: expect.stringMatching(/^ws:\/\/127\.0\.0\.1:\d+$/),
       chainId: 31337,
       brokerUrl: expect.stringMatching(/^mqtt:\/\/127\.0\.0\.1:\d+$/),
+      healthUrl: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),
       contracts: {
         CarLoan: expect.stringMatching(hex40),
         DeviceRegistry: expect.stringMatching(hex40),
@@ -315,6 +316,11 @@ describe('pbj dev --json on a copy of examples/car-loan', () => {
     expect(await pub.getChainId()).toBe(31337)
     expect(await pub.getCode({ address: info.contracts.CarLoan })).toMatch(/^0x[0-9a-f]{10,}/)
     expect(anvilPids.length).toBe(1)
+    // its health endpoints answer at the printed url
+    const healthUrl = info.healthUrl as string
+    expect((await fetch(`${healthUrl}/healthz`)).status).toBe(200)
+    const metrics = await (await fetch(`${healthUrl}/metrics`)).text()
+    expect(metrics).toMatch(/^pbj_health_check\{check="store"\} 1$/m)
   })
 
   it('locks the car in the block mined at the loan’s lockAt, driven with viem from outside', async () => {

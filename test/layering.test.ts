@@ -24,6 +24,7 @@ const layers = [
   ['payment', 'prepaid execution: the meter, prices, settlements (sent by the relayer)'],
   ['deviceClasses', 'the device classes pbj ships (the immobilizer)'],
   ['engine', 'wires the stages: createEngine, runJob, processBlock, the host API'],
+  ['ops', "the health server (/healthz, /readyz, /metrics) and the engine's instrumentation"],
   ['config', 'pbj.config.ts: schema, loading, validation, and what it resolves to (payment)'],
   ['demo', 'the car-loan demo stack'],
   ['cli', 'the pbj command'],

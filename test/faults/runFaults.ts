@@ -84,6 +84,8 @@ export async function runFaults(options: {
         operatorKey: deployment.accounts.operator.privateKey,
         limits: { timeoutMs: 2000 },
         chain: { startBlock: 0 },
+        // Any free port: the default 9464 may be another engine's (a test running beside this one).
+        health: { port: 0 },
       }),
     )
 

@@ -70,5 +70,9 @@ export {
   UsageError,
   walk,
 } from './internal/errors.js'
+export type { Health, HealthCheck } from './internal/health.js'
 export { createLogger, type Logger, silentLogger } from './internal/logger.js'
+export type { Metrics } from './internal/metrics.js'
+export { createHealthServer, type HealthServer } from './ops/createHealthServer.js'
+export { instrumentEngine } from './ops/instrumentEngine.js'
 export { loadFunctions } from './runtime/loadFunctions.js'

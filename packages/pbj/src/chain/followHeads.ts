@@ -53,6 +53,8 @@ export type FollowOptions = {
    */
   logger?: Pick<Logger, 'warn' | 'error'> | undefined
   onError?(error: unknown): void
+  /** Told whether the node answers: false on an RPC failure, true on the next success (the `chain` check). */
+  onRpcState?(ok: boolean, detail?: string): void
 }
 
 /**
@@ -212,6 +214,7 @@ export async function followHeads(options: FollowOptions): Promise<() => Promise
       const before = last
       try {
         await loop()
+        options.onRpcState?.(true)
         if (!stopped && target && last && last.number >= target.number) {
           const first = !reachedHead
           const recovered = troubled && !first
@@ -229,6 +232,8 @@ export async function followHeads(options: FollowOptions): Promise<() => Promise
           backoffDelay(failures),
           rpcFault ? Math.min(retryAfterMs(error) ?? 0, 30_000) : 0,
         )
+        if (rpcFault)
+          options.onRpcState?.(false, `RPC ${kind}: ${messageOf(error, { short: true, firstLine: true })}`)
         if (rpcFault)
           logger.warn(
             `RPC ${kind === 'answer' ? 'error' : kind} after block ${last?.number ?? '?'} (attempt ${failures}), retrying in ${wait} ms: ${messageOf(error, { short: true, firstLine: true })}`,
@@ -261,9 +266,13 @@ export async function followHeads(options: FollowOptions): Promise<() => Promise
   const poll = setInterval(() => {
     chain
       .getHeader('latest')
-      .then(wake)
+      .then((head) => {
+        options.onRpcState?.(true)
+        wake(head)
+      })
       .catch((error: unknown) => {
         troubled = true
+        options.onRpcState?.(false, `head poll: ${messageOf(error, { short: true, firstLine: true })}`)
         logger.warn(`head poll: ${messageOf(error, { short: true, firstLine: true })}`)
       })
   }, options.pollIntervalMs ?? 2_000)

@@ -3,7 +3,7 @@ import { messageOf } from '@pbj/internal/messageOf.js'
 // arguments, options with their types, choices and defaults, description, action — and the usage list, each
 // command's `--help` and the errors for an unknown command or option are generated from that definition.
 // (cac and citty were the alternatives; commander is the most kept, types its options, and needs nothing else.)
-import { Argument, Command, CommanderError, Help, Option } from 'commander'
+import { Argument, Command, CommanderError, Help, InvalidArgumentError, Option } from 'commander'
 import { carCommand } from './commands/car.js'
 import { demoCommand } from './commands/demo.js'
 import { devCommand } from './commands/dev.js'
@@ -17,6 +17,13 @@ type Flags = Record<string, string | boolean | undefined>
 
 const dir = () => new Option('--dir <project>', 'the project folder (default: the current folder)')
 const json = () => new Option('--json', 'print one JSON object per line')
+/** A TCP port, 0–65535 (0: any free one); anything else is a usage error naming the flag. */
+const portNumber = (value: string) => {
+  const port = Number(value)
+  if (!/^\d+$/.test(value) || port > 65_535)
+    throw new InvalidArgumentError('must be a port number from 0 (any free port) to 65535.')
+  return port
+}
 
 /**
  * The `pbj` program. `run` receives each action's exit code. Built per call: commander keeps the parsed
@@ -38,8 +45,20 @@ function createProgram(run: (code: Promise<number>) => void): Command {
   command('demo', 'run the car-loan scenario end to end (npm start)')
     .addOption(json())
     .option('--broker <url>', "an MQTT broker to use instead of pbj's embedded one")
-    .action((o: Flags) =>
-      run(demoCommand({ json: o.json === true, ...(o.broker ? { brokerUrl: String(o.broker) } : {}) })),
+    .addOption(
+      new Option(
+        '--health-port <port>',
+        'serve /healthz, /readyz and /metrics on this port (0: any free one)',
+      ).argParser(portNumber),
+    )
+    .action((o: Flags & { healthPort?: number }) =>
+      run(
+        demoCommand({
+          json: o.json === true,
+          ...(o.broker ? { brokerUrl: String(o.broker) } : {}),
+          ...(typeof o.healthPort === 'number' ? { healthPort: o.healthPort } : {}),
+        }),
+      ),
     )
   command('dev', 'run Anvil, contracts, broker, engine, your functions/ and a car; reload on change')
     .addOption(json())

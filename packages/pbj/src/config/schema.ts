@@ -133,6 +133,27 @@ export const configSchema = z
           "needs projectId, or owner and salt (the project is ExecutionBalance.projectIdOf(owner, salt)), e.g. payment: { owner: '0x…', salt: 'my-fleet' }",
       })
       .optional(),
+    /** The health server of `pbj start` and `pbj dev`: /healthz, /readyz, /metrics (docs/operations.md). */
+    health: z
+      .object({
+        port: z
+          .number({ message: 'must be a port number, e.g. 9464 (0 picks a free port)' })
+          .int({ message: 'must be a whole port number, e.g. 9464' })
+          .min(0, { message: 'must be 0 (any free port) to 65535' })
+          .max(65_535, { message: 'must be 0 (any free port) to 65535' })
+          .optional(),
+        host: z
+          .string()
+          .min(1, { message: "must be an address to listen on, e.g. '127.0.0.1' or '0.0.0.0'" })
+          .optional(),
+        readyLagBlocks: z
+          .number()
+          .int({ message: 'must be a whole number of blocks, e.g. 5' })
+          .min(0, { message: 'must be 0 or more blocks' })
+          .optional(),
+      })
+      .strict()
+      .optional(),
     chain: z
       .object({
         pollingIntervalMs: z.number().int().min(10).max(60_000).optional(),

@@ -44,6 +44,17 @@ describe('validateConfig', () => {
     expect(e.message).toContain('contracts.CarLoan.address: must be a 0x-prefixed 20-byte hex address')
   })
 
+  it('checks the health server fields: a port 0–65535, a host, a lag in whole blocks', () => {
+    expect(validateConfig({ health: { port: 0, host: '0.0.0.0', readyLagBlocks: 5 } }, 'x')).toEqual({
+      health: { port: 0, host: '0.0.0.0', readyLagBlocks: 5 },
+    })
+    const port = fail({ health: { port: 70_000 } })
+    expect(port.message).toContain('health.port: must be 0 (any free port) to 65535')
+    expect(fail({ health: { port: '9464' } }).message).toContain('health.port: must be a port number')
+    expect(fail({ health: { readyLagBlocks: 1.5 } }).message).toContain('health.readyLagBlocks')
+    expect(fail({ health: { prot: 1 } }).message).toContain('prot')
+  })
+
   it('rejects unknown fields by name', () => {
     const e = fail({ rpcURL: 'ws://x' })
     expect(e.shortMessage).toContain("unknown field(s) 'rpcURL'")

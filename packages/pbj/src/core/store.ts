@@ -98,6 +98,11 @@ export type Store = {
   /** Counts one more correction of the device (its `corrections`); a report of its desired version resets it. */
   markCorrected(deviceId: string): Promise<void>
   /**
+   * Devices whose reported version is behind their desired version (the car has not applied its current
+   * desired state), and when the oldest of those desired states was set (ms): the drift gauges of /metrics.
+   */
+  deviceDrift(): Promise<{ devices: number; oldestDesiredAt: number | null }>
+  /**
    * Every device pbj keeps state for, by device id, at most `limit` (default 1,000) after the id `after`,
    * for paging: desired, reported and published versions side by side (`pbj devices`).
    */

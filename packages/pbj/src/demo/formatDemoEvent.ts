@@ -38,6 +38,7 @@ export function formatDemoEvent(e: DemoEvent): string {
         return `  ✔ ${e.step}\n`
     }
   }
+  if (e.type === 'health') return `  ✔ health    ${e.url}/healthz, /readyz and /metrics\n`
   if (e.type === 'step') {
     const warned = e.step === 'warning' || e.step === 'final-warning' || e.step === 'before-deadline'
     const state = e.locked ? '🔒 locked' : warned ? '⚠️  warned' : '🔓 unlocked'

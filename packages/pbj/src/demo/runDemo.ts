@@ -16,7 +16,9 @@ import { privateKeyToAccount } from 'viem/accounts'
 import { immobilizerClass } from '../deviceClasses/immobilizer/immobilizerClass.js'
 import { createEngine } from '../engine/createEngine.js'
 import { DemoCheckError } from '../internal/errors.js'
+import { silentLogger } from '../internal/logger.js'
 import { now } from '../internal/now.js'
+import { startHealthEndpoints } from '../ops/startHealthEndpoints.js'
 import { checkUsage } from '../payment/checkUsage.js'
 import { projectIdOf, saltOf } from '../payment/projectIdOf.js'
 import { loadFunctions } from '../runtime/loadFunctions.js'
@@ -31,6 +33,8 @@ export const demoProjectDir = fileURLToPath(new URL('../../../../examples/car-lo
 /** One line of the demo's timeline. */
 export type DemoEvent =
   | { type: 'setup'; step: string; detail: Record<string, unknown> }
+  /** Where the demo engine's health endpoints listen (with the `health` option): /healthz, /readyz, /metrics. */
+  | { type: 'health'; url: string }
   | {
       type: 'step'
       step: 'paid-on-time' | 'autopay' | 'warning' | 'final-warning' | 'before-deadline' | 'lock' | 'reload'
@@ -90,7 +94,14 @@ const demoPrices = [1_000n, 10n, 500n, 2_000n] as const
  * @example
  * const summary = await runDemo({ onEvent: (e) => console.log(JSON.stringify(e)) })
  */
-export async function runDemo(options: { onEvent: (event: DemoEvent) => void; brokerUrl?: string }) {
+export async function runDemo(options: {
+  onEvent: (event: DemoEvent) => void
+  brokerUrl?: string
+  /** Serves the engine's /healthz, /readyz and /metrics (port 0: any free one); a `health` event says where. */
+  health?: { port?: number | undefined; host?: string | undefined } | undefined
+  /** Awaited after the summary (ok or not), before anything stops: e.g. a last scrape of /metrics. */
+  beforeStop?: () => Promise<void>
+}) {
   const emit = options.onEvent
   const onProgress: Progress = (step, detail) => emit({ type: 'setup', step, detail })
   const stack = await startDemoStack({
@@ -190,7 +201,15 @@ export async function runDemo(options: { onEvent: (event: DemoEvent) => void; br
       },
     })
 
+    const endpoints = options.health
+      ? await startHealthEndpoints({ ...options.health, logger: silentLogger })
+      : undefined
+    if (endpoints) {
+      cleanups.push(endpoints.close)
+      emit({ type: 'health', url: endpoints.url })
+    }
     const engine = await createEngine({
+      ...(endpoints ? { health: endpoints.health } : {}),
       rpcUrl: [stack.wsUrl, stack.rpcUrl],
       brokerUrl: stack.brokerUrl,
       database: join(dir, 'pbj.db'),
@@ -211,6 +230,7 @@ export async function runDemo(options: { onEvent: (event: DemoEvent) => void; br
       },
     })
     cleanups.unshift(engine.stop)
+    endpoints?.attach(engine)
     const agent = await startSimulatedCar({
       brokerUrl: stack.brokerUrl,
       deviceKey: car.devicePrivateKey,
@@ -523,6 +543,8 @@ export async function runDemo(options: { onEvent: (event: DemoEvent) => void; br
     })
     return false
   } finally {
+    // After the summary, the stack still up: a caller's last look (a scrape of /metrics) sees the end state.
+    await options.beforeStop?.().catch(() => {})
     for (const c of cleanups) await c().catch(() => {})
   }
 }

@@ -7,7 +7,9 @@ import type { EngineEvents } from '../core/engineEvents.js'
 import type { Store } from '../core/store.js'
 import type { Emitter } from '../internal/createEmitter.js'
 import { MissingConfigError } from '../internal/errors.js'
+import type { Health } from '../internal/health.js'
 import { silentLogger } from '../internal/logger.js'
+import type { Metrics } from '../internal/metrics.js'
 import type { PaymentMeter } from '../payment/createPaymentMeter.js'
 import type { FunctionBundle } from '../runtime/loadFunction.js'
 import { createTriggerIndex } from '../triggers/createTriggerIndex.js'
@@ -15,8 +17,10 @@ import { createEngineServices } from './createEngineServices.js'
 import type { EngineOptions } from './engineOptions.js'
 import { type BlockServices, processBlock } from './processBlock.js'
 import { runJob } from './runJob.js'
+import { sampleChainMetrics } from './sampleChainMetrics.js'
 import { defaultKvLimits } from './setKv.js'
 import type { EngineSettings, LoadedFunctions } from './types.js'
+import { watchLag } from './watchLag.js'
 import { wireReconciliation } from './wireReconciliation.js'
 
 /** A running engine. */
@@ -24,6 +28,10 @@ export type Engine = {
   chainId: number
   events: Emitter<EngineEvents>
   store: Store
+  /** The readiness checks /readyz serves (chain, broker, store, lag…). */
+  health: Health
+  /** The engine's metrics, on its own Prometheus registry (/metrics). */
+  metrics: Metrics
   /** Starts following the chain (and re-queues jobs a crash left unfinished). */
   start(): Promise<void>
   /** Replaces the loaded functions (hot reload); the trigger index is rebuilt. */
@@ -91,8 +99,14 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   })
   const { common, chain, broker, events, store, relayer, blockTimes, queue, dispatcher, sandbox, payment } =
     services
-  const { runServices, blockServices } = services
   const reconciliation = wireReconciliation(services, { intervalMs: options.reconcile?.intervalMs ?? 60_000 })
+  const { runServices, blockServices, health } = services
+  health.expect('lag', 'not following the chain yet')
+  // Sampled at each scrape only: the follower's hot path records nothing for them.
+  const offSample = common.metrics.onCollect(() =>
+    sampleChainMetrics({ chain, store, queue, metrics: common.metrics }),
+  )
+  let stopLag: (() => void) | undefined
   let paymentPoll: NodeJS.Timeout | undefined
   const refreshPayment = () =>
     void payment
@@ -143,6 +157,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     clearInterval(retrySweep)
     clearInterval(paymentPoll)
     await reconciliation.close()
+    stopLag?.()
+    offSample()
     await stopFollowing?.()
     await queue.close()
     await relayer?.close()
@@ -157,6 +173,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     chainId: chain.chainId,
     events,
     store,
+    health,
+    metrics: common.metrics,
     async start() {
       await armSchedules(blockServices)
       // Desired states a crash (or a broker outage before it) left unpublished go out first.
@@ -185,8 +203,13 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
           logger.error(`chain follower: ${messageOf(error)}`)
           events.emit('error', error)
         },
+        onRpcState: (ok, detail) => health.set('chain', ok, detail),
       })
       reconciliation.start()
+      stopLag = watchLag(
+        { health, chain, store, events },
+        { readyLagBlocks: options.readyLagBlocks ?? 5, startBlock: options.chain?.startBlock ?? 'latest' },
+      )
     },
     setFunctions: async (functions) => {
       await setFunctions(functions)

@@ -12,9 +12,11 @@ import type { ChainConnection } from '../chain/types.js'
 import type { EngineEvents } from '../core/engineEvents.js'
 import type { Store } from '../core/store.js'
 import { createEmitter, type Emitter } from '../internal/createEmitter.js'
+import { createHealth, type Health } from '../internal/health.js'
 import type { Logger } from '../internal/logger.js'
 import { createMetrics } from '../internal/metrics.js'
 import { createShutdown } from '../internal/shutdown.js'
+import { urlOrigin } from '../internal/urlOrigin.js'
 import { createPaymentMeter, type PaymentMeter } from '../payment/createPaymentMeter.js'
 import { createMemoryQueue } from '../queue/createMemoryQueue.js'
 import type { Queue } from '../queue/types.js'
@@ -50,6 +52,8 @@ export type EngineServices = {
   broker: BrokerConnection
   events: Emitter<EngineEvents>
   store: Store
+  /** The readiness checks (/readyz): chain, broker and store set here; lag and follower by createEngine. */
+  health: Health
   /** Null without an operator key. */
   relayer: Relayer | null
   blockTimes: BlockTimes
@@ -80,6 +84,9 @@ export async function createEngineServices(
 ): Promise<EngineServices> {
   const { logger, deviceClass, settings, loaded } = context
   const limits = { timeoutMs: settings.limits.timeoutMs, memoryMb: settings.limits.memoryMb }
+  const health = options.health ?? createHealth()
+  // Origins only: /readyz may be readable by anyone, and RPC URLs carry API keys, broker URLs passwords.
+  health.expect('chain', `connecting to ${[options.rpcUrl].flat().map(urlOrigin).join(', ')}`)
   const chain = await createChainConnection({
     rpcUrl: options.rpcUrl,
     ...(options.chain?.pollingIntervalMs ? { pollingIntervalMs: options.chain.pollingIntervalMs } : {}),
@@ -92,6 +99,8 @@ export async function createEngineServices(
     domain,
     validityMs: options.commandValidityMs,
   })
+  health.set('chain', true)
+  health.expect('broker', `connecting to the MQTT broker ${urlOrigin(options.brokerUrl)}`)
   const broker = await createMqttBroker({
     url: options.brokerUrl,
     clientId: `pbj-engine-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
@@ -99,8 +108,17 @@ export async function createEngineServices(
     domain,
     logger,
   })
+  health.set('broker', true)
+  broker.onConnectionChange((up) =>
+    health.set(
+      'broker',
+      up,
+      up ? undefined : `disconnected from ${urlOrigin(options.brokerUrl)}; reconnecting`,
+    ),
+  )
   const events = createEmitter<EngineEvents>()
   const store = createSqliteStore({ path: options.database })
+  health.set('store', true)
   const relayer = options.operatorKey
     ? createRelayer({
         ...options.relayer,
@@ -181,6 +199,7 @@ export async function createEngineServices(
     broker,
     events,
     store,
+    health,
     relayer,
     blockTimes,
     queue,

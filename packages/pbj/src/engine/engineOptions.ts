@@ -2,6 +2,7 @@ import type { Address } from 'viem'
 import type { DeviceDispatcherOptions } from '../actions/devices/createDeviceDispatcher.js'
 import type { DeviceClass } from '../actions/devices/deviceClass.js'
 import type { RelayerOptions } from '../actions/relayer/createRelayer.js'
+import type { Health } from '../internal/health.js'
 import type { Logger } from '../internal/logger.js'
 import type { PaymentOptions } from '../payment/createPaymentMeter.js'
 import type { FunctionBundle } from '../runtime/loadFunction.js'
@@ -98,4 +99,11 @@ export type EngineOptions = {
    * held while its balance cannot pay one. Needs `operatorKey` (the contract's operator). Off when absent.
    */
   payment?: (PaymentOptions & { pollMs?: number | undefined }) | undefined
+  /**
+   * The engine's readiness checks. Pass one to serve it before the engine exists (pbj start's health
+   * server answers while the chain connects); default: the engine makes its own. Either way `engine.health`.
+   */
+  health?: Health | undefined
+  /** Further behind the node's head than this many blocks, the `lag` check fails (default 5). */
+  readyLagBlocks?: number | undefined
 }

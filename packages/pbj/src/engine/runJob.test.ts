@@ -125,7 +125,8 @@ describe('runJob', () => {
     expect(runs).toHaveLength(1)
     expect(runs[0]?.run).toMatchObject({ jobId: job.id, status: 'ok', attempt: 1, error: null })
     expect(runs[0]?.run.logs.map((l) => l.message)).toEqual([`block ${job.blockNumber}`])
-    expect(metrics.snapshot().counters).toEqual({ runs_ok: 1 })
+    expect(metrics.snapshot().counters).toMatchObject({ 'pbj_runs_total{function="count",status="ok"}': 1 })
+    expect(metrics.snapshot().histograms['pbj_run_duration_seconds{function="count"}']?.count).toBe(1)
     // A job already done is not run again (a duplicate push after a restart).
     await runJob(services, job)
     expect(runs).toHaveLength(1)
@@ -145,7 +146,7 @@ describe('runJob', () => {
   })
 
   it("retries a user error with backoff when the function's retry.on is 'all', and dead-letters it after maxAttempts", async () => {
-    const { services, store } = await setup({
+    const { services, store, metrics } = await setup({
       flaky: `export default defineFunction({ ${blocks}, retry: { on: 'all', maxAttempts: 2, backoffMs: 1000 },
         handler() { throw new Error('try again') } })`,
     })
@@ -160,6 +161,12 @@ describe('runJob', () => {
     const second = await store.getJob(job.id)
     expect(second?.status).toBe('dead')
     expect(second?.attempts).toBe(2)
+    // One retry, then one dead letter, both counted by function.
+    expect(metrics.snapshot().counters).toMatchObject({
+      'pbj_job_retries_total{function="flaky"}': 1,
+      'pbj_dead_letters_total{function="flaky"}': 1,
+      'pbj_runs_total{function="flaky",status="failed"}': 2,
+    })
   })
 
   it('keeps a kv write over its limit as the KvLimitError it is, and stores nothing', async () => {

@@ -137,6 +137,10 @@ export async function runJob(services: RunJobServices, job: Job): Promise<void> 
   } else {
     const outcome = nextStep(common.options.retry, bundle, error, attempt)
     const lastError = describeError(error).message
+    if (outcome.retryAt !== null)
+      common.metrics.increment('pbj_job_retries_total', 1, { function: job.functionName })
+    else if (outcome.status === 'dead')
+      common.metrics.increment('pbj_dead_letters_total', 1, { function: job.functionName })
     // The retry time is durable: the engine's retry sweep queues it when due, even after a restart.
     status =
       outcome.retryAt !== null
@@ -153,7 +157,9 @@ export async function runJob(services: RunJobServices, job: Job): Promise<void> 
       }),
     )
   }
-  common.metrics.increment(`runs_${run.status}`)
-  common.metrics.observe('run_duration_ms', run.durationMs ?? 0)
+  common.metrics.increment('pbj_runs_total', 1, { function: job.functionName, status: run.status })
+  common.metrics.observe('pbj_run_duration_seconds', (run.durationMs ?? 0) / 1000, {
+    function: job.functionName,
+  })
   services.events.emit('run', { run, jobId: job.id, blockNumber: job.blockNumber, startedAt })
 }

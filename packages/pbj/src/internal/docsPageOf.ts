@@ -24,6 +24,7 @@ export const docsPageOf: Readonly<Record<string, string>> = {
   '#commands': 'docs/operations.md',
   '#config-reference': 'docs/operations.md',
   '#exactly-once-in-effect': 'docs/operations.md',
+  '#health-and-metrics': 'docs/operations.md',
 }
 
 /**

@@ -74,4 +74,5 @@ export {
   UnknownFunctionError,
   UnknownGrantError,
 } from './errors/function.js'
+export { HealthListenError } from './errors/ops.js'
 export { JobNotRetryableError, NoDatabaseError, UnknownJobError } from './errors/store.js'

@@ -337,6 +337,9 @@ describe('MQTT broker connection failures', () => {
     })
     let connects = 0
     engine.onConnect(() => connects++)
+    // The broker health check follows both connections: down once, up once when they are back.
+    const states: boolean[] = []
+    engine.onConnectionChange((connected) => states.push(connected))
     await broker.close()
     const deviceId = `0x${randomBytes(20).toString('hex')}`
     // No car listens here: any key and registry make a well-formed signed message.
@@ -360,6 +363,8 @@ describe('MQTT broker connection failures', () => {
     const again = await startEmbeddedBroker({ port: broker.port })
     await new Promise<void>((resolve) => engine.onConnect(resolve))
     expect(connects).toBe(1)
+    await waitUntil(() => states.at(-1) === true)
+    expect(states).toEqual([false, true])
     await engine.publishDesired(message)
     await engine.close()
     await again.close()
@@ -389,4 +394,13 @@ describe('MQTT broker connection failures', () => {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+/** Polls `condition` every 10 ms for at most 5 s. */
+async function waitUntil(condition: () => boolean) {
+  const deadline = Date.now() + 5_000
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met within 5 s')
+    await new Promise((r) => setTimeout(r, 10))
+  }
 }

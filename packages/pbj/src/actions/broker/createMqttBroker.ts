@@ -149,6 +149,20 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
     }
   })
 
+  // Up only while both are: a publisher without its subscriber sends commands whose reports never arrive.
+  const stateListeners = new Set<(connected: boolean) => void>()
+  let wasConnected = true
+  const connectionChanged = () => {
+    const connected = publisher.connected && subscriber.connected
+    if (connected === wasConnected || closed) return
+    wasConnected = connected
+    for (const listener of stateListeners) listener(connected)
+  }
+  for (const client of new Set([publisher, subscriber])) {
+    client.on('connect', connectionChanged)
+    client.on('close', connectionChanged)
+  }
+
   const listeners = new Set<ReportedListener>()
   const verifier = options.domain ? createReportVerifier({ domain: options.domain }) : null
   let unverifiableWarned = false
@@ -259,6 +273,12 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
       return () => void connectListeners.delete(wrapped)
     },
 
+    onConnectionChange: (listener) => {
+      const wrapped = (connected: boolean) => listener(connected)
+      stateListeners.add(wrapped)
+      return () => void stateListeners.delete(wrapped)
+    },
+
     onReported: (listener) => {
       listeners.add(listener)
       if (listeners.size === 1) subscribe()
@@ -275,6 +295,7 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
         closed = true
         listeners.clear()
         connectListeners.clear()
+        stateListeners.clear()
         await Promise.all([endMqtt(publisher), split && endMqtt(subscriber), verifier?.close()])
       })()
       return closing

@@ -24,6 +24,11 @@ export type BrokerConnection = {
    */
   onConnect(listener: () => void): () => void
   /**
+   * Calls `listener` with `true` when both connections (commands out, reports in) are up again and `false`
+   * when either drops: the `broker` health check. Returns the function that stops listening.
+   */
+  onConnectionChange(listener: (connected: boolean) => void): () => void
+  /**
    * Listens to every device's report. The first listener subscribes, so it also receives the retained last
    * report of each device; malformed reports, and reports whose signature does not recover to their
    * device's id, are dropped with a warning. Returns the unsubscribe function.

@@ -11,6 +11,7 @@ import { createEngine } from '../../engine/createEngine.js'
 import { MissingConfigError, PbjError } from '../../internal/errors.js'
 import { createLogger } from '../../internal/logger.js'
 import { toJsonLine } from '../../internal/toJsonLine.js'
+import { startHealthEndpoints } from '../../ops/startHealthEndpoints.js'
 import { FunctionReloadError, NoFunctionsFolderError } from '../../runtime/functionLoadErrors.js'
 import { loadFunctions } from '../../runtime/loadFunctions.js'
 import { engineOptionsFromConfig } from '../engineOptionsFromConfig.js'
@@ -55,6 +56,9 @@ export async function devCommand(options: { json: boolean; dir: string }): Promi
   const initial = await loadFunctions(functionsDir)
   for (const e of initial.errors) process.stderr.write(`${e.message}\n`)
   const operatorKey = await loadOperatorKey(config)
+  const logger = createLogger()
+  // Any free port unless the config names one: two dev stacks (or a dev stack beside pbj start) coexist.
+  const endpoints = await startHealthEndpoints({ port: 0, ...config.health, logger })
   const engine = await createEngine({
     rpcUrl,
     brokerUrl,
@@ -67,8 +71,14 @@ export async function devCommand(options: { json: boolean; dir: string }): Promi
     // The embedded chain is new: follow it from its first block, so the loans opened while deploying arm
     // their lock timers (starting at the head would miss their LoanOpened events).
     ...(stack ? { chain: { startBlock: 1, ...config.chain } } : config.chain ? { chain: config.chain } : {}),
-    logger: createLogger(),
+    logger,
+    health: endpoints.health,
+    ...(config.health?.readyLagBlocks === undefined ? {} : { readyLagBlocks: config.health.readyLagBlocks }),
+  }).catch(async (error: unknown) => {
+    await endpoints.close()
+    throw error
   })
+  endpoints.attach(engine)
   // Each car verifies commands against the demo's registry, signs its reports with its own key.
   const carChain = stack && {
     rpcUrl: stack.rpcUrl,
@@ -110,6 +120,7 @@ export async function devCommand(options: { json: boolean; dir: string }): Promi
     functionsDir,
     functions: engine.functionNames(),
     database,
+    healthUrl: endpoints.url,
   }
   if (options.json) process.stdout.write(toJsonLine(info))
   else printDevInfo(info)
@@ -162,6 +173,7 @@ export async function devCommand(options: { json: boolean; dir: string }): Promi
   stopActivity()
   for (const car of cars) await car.close()
   await engine.stop()
+  await endpoints.close()
   await stack?.stop()
   return 0
 }
@@ -190,6 +202,7 @@ function printDevInfo(
     ),
     ...Object.entries(demoAccounts).map(([n, a]) => `  ${n.padEnd(11)} ${a.address}  key ${a.privateKey}`),
     `  functions   ${(info.functions as string[]).join(', ')}  (watching ${info.functionsDir})`,
+    `  health      ${info.healthUrl}/healthz, /readyz, /metrics`,
     '',
   ]
   process.stdout.write(`${lines.join('\n')}\n`)

@@ -6,6 +6,7 @@ import { resolvePayment } from '../../config/resolvePayment.js'
 import { createEngine } from '../../engine/createEngine.js'
 import { MissingConfigError } from '../../internal/errors.js'
 import { createLogger } from '../../internal/logger.js'
+import { startHealthEndpoints } from '../../ops/startHealthEndpoints.js'
 import { loadFunctions } from '../../runtime/loadFunctions.js'
 import { engineOptionsFromConfig } from '../engineOptionsFromConfig.js'
 import { printEngineActivity } from '../printEngineActivity.js'
@@ -35,6 +36,9 @@ export async function startCommand(options: { dir: string; json: boolean }): Pro
   for (const [name, c] of Object.entries(config.contracts ?? {})) contracts[name] = c.address as Address
   // operatorKey, or operatorKeystore decrypted with PBJ_KEY_PASSPHRASE: devices and ctx.chain.write use it.
   const operatorKey = await loadOperatorKey(config)
+  const logger = createLogger()
+  // Before the engine connects anything: a supervisor sees it alive (and not ready) while it waits.
+  const endpoints = await startHealthEndpoints({ ...config.health, logger })
   const engine = await createEngine({
     rpcUrl: config.rpcUrl as string | string[],
     brokerUrl: config.brokerUrl as string,
@@ -45,8 +49,14 @@ export async function startCommand(options: { dir: string; json: boolean }): Pro
     ...(operatorKey ? { operatorKey } : {}),
     ...(config.chain ? { chain: config.chain } : {}),
     ...(config.payment ? { payment: resolvePayment(config, contracts) } : {}),
-    logger: createLogger(),
+    logger,
+    health: endpoints.health,
+    ...(config.health?.readyLagBlocks === undefined ? {} : { readyLagBlocks: config.health.readyLagBlocks }),
+  }).catch(async (error: unknown) => {
+    await endpoints.close()
+    throw error
   })
+  endpoints.attach(engine)
   const stopActivity = printEngineActivity(engine, options.json)
   await engine.start()
   process.stderr.write(
@@ -58,5 +68,6 @@ export async function startCommand(options: { dir: string; json: boolean }): Pro
   })
   stopActivity()
   await engine.stop()
+  await endpoints.close()
   return 0
 }

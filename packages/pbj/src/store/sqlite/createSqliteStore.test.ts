@@ -70,6 +70,23 @@ describe('createSqliteStore', () => {
     expect((await store.getJob('j1'))?.status).toBe('done')
   })
 
+  it('counts the devices behind their desired state, and since when the oldest is', async () => {
+    const store = createSqliteStore({ path: ':memory:' })
+    expect(await store.deviceDrift()).toEqual({ devices: 0, oldestDesiredAt: null })
+    await store.setDesired('0xcar', { locked: true }, 'c1', 1_000)
+    await store.setDesired('0xvan', { locked: true }, 'c2', 2_000)
+    expect(await store.deviceDrift()).toEqual({ devices: 2, oldestDesiredAt: 1_000 })
+    // The car reports an older version than desired: still drifting.
+    await store.setDesired('0xcar', { locked: false }, 'c3', 3_000)
+    await store.recordReported('0xcar', { locked: true }, 1, 3_100)
+    expect(await store.deviceDrift()).toEqual({ devices: 2, oldestDesiredAt: 2_000 })
+    await store.recordReported('0xvan', { locked: true }, 1, 3_200)
+    expect(await store.deviceDrift()).toEqual({ devices: 1, oldestDesiredAt: 3_000 })
+    await store.recordReported('0xcar', { locked: false }, 2, 3_300)
+    expect(await store.deviceDrift()).toEqual({ devices: 0, oldestDesiredAt: null })
+    await store.close()
+  })
+
   it('gives a device command one version forever, and ignores a repeated state', async () => {
     const store = createSqliteStore({ path: ':memory:' })
     const lock = { locked: true, reason: 'missed-payment' }

@@ -13,6 +13,7 @@ import { type DeviceRow, toDevice } from './rows.js'
  * await devices.unpublishedDevices() // [{ deviceId: '0xcar', desiredVersion: 1, publishedVersion: 0, … }]
  * await devices.markPublished('0xcar', 1, Date.now())
  * await devices.unacknowledgedDevices(Date.now() - 10_000) // published 10 s ago, still not reported
+ * await devices.deviceDrift() // { devices: 1, oldestDesiredAt: … } until the car reports version 1
  * await devices.listDevices() // every device, desired next to reported
  */
 export function sqliteDevices(
@@ -26,6 +27,7 @@ export function sqliteDevices(
   | 'unpublishedDevices'
   | 'unacknowledgedDevices'
   | 'markCorrected'
+  | 'deviceDrift'
   | 'listDevices'
 > {
   const q = {
@@ -58,6 +60,10 @@ export function sqliteDevices(
     unacknowledged: db.prepare<[number, string, number], DeviceRow>(
       `SELECT * FROM devices WHERE reported_version < desired_version AND published_version >= desired_version
        AND published_at <= ? AND device_id > ? ORDER BY device_id LIMIT ?`,
+    ),
+    // Reads only the devices_unacknowledged partial index: costs nothing for a fleet that is in step.
+    drift: db.prepare<[], { n: number; since: number | null }>(
+      'SELECT COUNT(*) AS n, MIN(desired_at) AS since FROM devices WHERE reported_version < desired_version',
     ),
     list: db.prepare<[string, number], DeviceRow>(
       'SELECT * FROM devices WHERE device_id > ? ORDER BY device_id LIMIT ?',
@@ -104,6 +110,10 @@ export function sqliteDevices(
     },
     async markCorrected(deviceId) {
       q.corrected.run(deviceId)
+    },
+    async deviceDrift() {
+      const row = q.drift.get()
+      return { devices: row?.n ?? 0, oldestDesiredAt: row?.since ?? null }
     },
     async listDevices(limit = 1_000, after = '') {
       return q.list.all(after, limit).map(toDevice)
