@@ -87,6 +87,33 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     services
   const { runServices, blockServices } = services
   let paymentPoll: NodeJS.Timeout | undefined
+  let retrySweep: NodeJS.Timeout | undefined
+  let offReported: (() => void) | undefined
+  let stopFollowing: (() => Promise<void>) | undefined
+  // What stop() undoes, in this order: nothing new starts, work in flight drains, connections close last.
+  // Registered before the first step that can fail, so a failed start-up closes everything it opened.
+  common.shutdown.add(async () => {
+    clearInterval(retrySweep)
+    clearInterval(paymentPoll)
+    await stopFollowing?.()
+    await queue.close()
+    await relayer?.close()
+    await dispatcher.close()
+    blockTimes.close()
+    offReported?.()
+    sandbox.dispose()
+    await Promise.allSettled([broker.close(), chain.close()])
+    await store.close()
+  })
+  /** Runs a start-up step; if it throws, closes everything the engine opened and rethrows. */
+  const orClose = async <T>(step: () => Promise<T>): Promise<T> => {
+    try {
+      return await step()
+    } catch (error) {
+      await common.shutdown.kill()
+      throw error
+    }
+  }
   const refreshPayment = () =>
     void payment
       ?.refresh()
@@ -106,9 +133,9 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     for (const f of functions) await sandbox.load(f)
     loaded = { functions: new Map(functions.map((f) => [f.name, f])), index }
   }
-  await setFunctions(options.functions)
+  await orClose(() => setFunctions(options.functions))
 
-  const offReported = broker.onReported((message, receivedAt) => {
+  offReported = broker.onReported((message, receivedAt) => {
     void store
       .recordReported(message.deviceId.toLowerCase(), message.state, message.version, receivedAt)
       .then(() =>
@@ -121,31 +148,16 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       )
   })
 
-  let stopFollowing: (() => Promise<void>) | undefined
   // Retries wait in the store, not in timers, so they survive a restart and `pbj runs retry` reaches a
   // running engine.
-  const retrySweep = setInterval(() => {
+  retrySweep = setInterval(() => {
     void store
       .claimDueRetries(Date.now())
       .then((jobs) => queue.push(jobs))
       .catch((error) => events.emit('error', error))
   }, options.retrySweepMs ?? 100)
   retrySweep.unref()
-  // What stop() undoes, in this order: nothing new starts, work in flight drains, connections close last.
-  common.shutdown.add(async () => {
-    clearInterval(retrySweep)
-    clearInterval(paymentPoll)
-    await stopFollowing?.()
-    await queue.close()
-    await relayer?.close()
-    await dispatcher.close()
-    blockTimes.close()
-    offReported()
-    sandbox.dispose()
-    await Promise.allSettled([broker.close(), chain.close()])
-    await store.close()
-  })
-  return {
+  const engine: Engine = {
     chainId: chain.chainId,
     events,
     store,
@@ -190,6 +202,10 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     },
     stop: () => common.shutdown.kill(),
   }
+  // A start that fails (the node gone, the outbox unreadable) closes what the engine opened, as above.
+  const startEngine = engine.start
+  engine.start = () => orClose(startEngine)
+  return engine
 }
 
 /**

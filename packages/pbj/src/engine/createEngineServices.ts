@@ -78,12 +78,36 @@ export async function createEngineServices(
   options: EngineOptions,
   context: EngineServicesContext,
 ): Promise<EngineServices> {
-  const { logger, deviceClass, settings, loaded } = context
+  const { settings } = context
   const limits = { timeoutMs: settings.limits.timeoutMs, memoryMb: settings.limits.memoryMb }
+  // What is open so far, closed newest first if a later step fails: a start-up failure (the broker down
+  // after the chain connected, a file that is not a database) must leave no socket or process holding the
+  // event loop, or `pbj start` prints its error and never exits.
+  const opened: (() => unknown)[] = []
+  try {
+    return await connectServices(options, context, limits, opened)
+  } catch (error) {
+    for (const close of opened.reverse())
+      await Promise.resolve()
+        .then(close)
+        .catch(() => undefined)
+    throw error
+  }
+}
+
+/** The body of {@link createEngineServices}: pushes onto `opened` how to close each thing it opens. */
+async function connectServices(
+  options: EngineOptions,
+  context: EngineServicesContext,
+  limits: { timeoutMs: number; memoryMb: number },
+  opened: (() => unknown)[],
+): Promise<EngineServices> {
+  const { logger, deviceClass, settings, loaded } = context
   const chain = await createChainConnection({
     rpcUrl: options.rpcUrl,
     ...(options.chain?.pollingIntervalMs ? { pollingIntervalMs: options.chain.pollingIntervalMs } : {}),
   })
+  opened.push(() => chain.close())
   // Commands and reports are signed in one domain: this chain and the DeviceRegistry the cars trust.
   const registry = options.contracts?.DeviceRegistry
   const domain = registry ? pbjDomain({ chainId: chain.chainId, registry }) : undefined
@@ -99,8 +123,10 @@ export async function createEngineServices(
     domain,
     logger,
   })
+  opened.push(() => broker.close())
   const events = createEmitter<EngineEvents>()
   const store = createSqliteStore({ path: options.database })
+  opened.push(() => store.close())
   const relayer = options.operatorKey
     ? createRelayer({
         ...options.relayer,
@@ -132,6 +158,7 @@ export async function createEngineServices(
   })
   const sandbox =
     options.sandbox?.isolation === 'process' ? createProcessSandbox(limits) : createSandbox(limits)
+  opened.push(() => sandbox.dispose())
   const payment = options.payment
     ? createPaymentMeter({ store, chain, relayer, queue, logger }, options.payment)
     : null

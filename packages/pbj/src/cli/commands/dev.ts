@@ -52,9 +52,24 @@ export async function devCommand(options: { json: boolean; dir: string }): Promi
 
   const contracts: Record<string, Address> = { ...(stack?.deployment.contracts ?? {}) }
   for (const [name, c] of Object.entries(config.contracts ?? {})) contracts[name] = c.address as Address
-  const initial = await loadFunctions(functionsDir)
+  // From here a failure stops what is already up (Anvil, the broker, the engine, cars) before it is reported,
+  // so that `pbj dev` exits instead of hanging on their sockets.
+  const cars: { close(): Promise<void> }[] = []
+  let started: { stop(): Promise<void> } | undefined
+  const stopAll = async () => {
+    for (const car of cars) await car.close().catch(() => undefined)
+    await started?.stop().catch(() => undefined)
+    await stack?.stop()
+  }
+  const initial = await loadFunctions(functionsDir).catch(async (error: unknown) => {
+    await stopAll()
+    throw error
+  })
   for (const e of initial.errors) process.stderr.write(`${e.message}\n`)
-  const operatorKey = await loadOperatorKey(config)
+  const operatorKey = await loadOperatorKey(config).catch(async (error: unknown) => {
+    await stopAll()
+    throw error
+  })
   const engine = await createEngine({
     rpcUrl,
     brokerUrl,
@@ -68,7 +83,11 @@ export async function devCommand(options: { json: boolean; dir: string }): Promi
     // their lock timers (starting at the head would miss their LoanOpened events).
     ...(stack ? { chain: { startBlock: 1, ...config.chain } } : config.chain ? { chain: config.chain } : {}),
     logger: createLogger(),
+  }).catch(async (error: unknown) => {
+    await stopAll()
+    throw error
   })
+  started = engine
   // Each car verifies commands against the demo's registry, signs its reports with its own key.
   const carChain = stack && {
     rpcUrl: stack.rpcUrl,
@@ -77,18 +96,23 @@ export async function devCommand(options: { json: boolean; dir: string }): Promi
     // The car checks every lock against its own loan too, whoever signed it.
     loans: stack.deployment.contracts.CarLoan,
   }
-  const cars = await Promise.all(
-    (carChain ? (stack?.cars ?? []) : []).map((car) =>
-      startSimulatedCar({
-        brokerUrl,
-        deviceKey: car.devicePrivateKey,
-        chain: carChain as NonNullable<typeof carChain>,
-        print: (line) => say(line),
-        ...(config.broker?.topicPrefix ? { topicPrefix: config.broker.topicPrefix } : {}),
-      }),
-    ),
-  )
-  await engine.start()
+  try {
+    for (const car of stack?.cars ?? [])
+      if (carChain)
+        cars.push(
+          await startSimulatedCar({
+            brokerUrl,
+            deviceKey: car.devicePrivateKey,
+            chain: carChain,
+            print: (line) => say(line),
+            ...(config.broker?.topicPrefix ? { topicPrefix: config.broker.topicPrefix } : {}),
+          }),
+        )
+    await engine.start()
+  } catch (error) {
+    await stopAll()
+    throw error
+  }
   const info = {
     type: 'dev',
     rpcUrl: stack?.rpcUrl ?? [rpcUrl].flat().find((u) => u.startsWith('http')) ?? null,
@@ -160,9 +184,7 @@ export async function devCommand(options: { json: boolean; dir: string }): Promi
   clearTimeout(timer)
   await reloading.idle()
   stopActivity()
-  for (const car of cars) await car.close()
-  await engine.stop()
-  await stack?.stop()
+  await stopAll()
   return 0
 }
 
