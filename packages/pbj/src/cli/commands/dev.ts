@@ -14,6 +14,7 @@ import { toJsonLine } from '../../internal/toJsonLine.js'
 import { FunctionReloadError, NoFunctionsFolderError } from '../../runtime/functionLoadErrors.js'
 import { loadFunctions } from '../../runtime/loadFunctions.js'
 import { engineOptionsFromConfig } from '../engineOptionsFromConfig.js'
+import { listenForStop } from '../listenForStop.js'
 import { printEngineActivity } from '../printEngineActivity.js'
 
 /**
@@ -24,6 +25,8 @@ import { printEngineActivity } from '../printEngineActivity.js'
  * await devCommand({ json: false, dir: 'examples/car-loan' })
  */
 export async function devCommand(options: { json: boolean; dir: string }): Promise<number> {
+  const logger = createLogger()
+  const stop = listenForStop(logger)
   const { config } = await loadConfig(options.dir)
   const functionsDir = config.functions ?? join(options.dir, 'functions')
   if (!existsSync(functionsDir)) {
@@ -82,7 +85,7 @@ export async function devCommand(options: { json: boolean; dir: string }): Promi
     // The embedded chain is new: follow it from its first block, so the loans opened while deploying arm
     // their lock timers (starting at the head would miss their LoanOpened events).
     ...(stack ? { chain: { startBlock: 1, ...config.chain } } : config.chain ? { chain: config.chain } : {}),
-    logger: createLogger(),
+    logger,
   }).catch(async (error: unknown) => {
     await stopAll()
     throw error
@@ -109,6 +112,7 @@ export async function devCommand(options: { json: boolean; dir: string }): Promi
           }),
         )
     await engine.start()
+    stop.running(engine.abort)
   } catch (error) {
     await stopAll()
     throw error
@@ -176,10 +180,7 @@ export async function devCommand(options: { json: boolean; dir: string }): Promi
       void reloading.run(reload)
     }, 100)
   })
-  await new Promise<void>((resolve) => {
-    process.on('SIGINT', resolve)
-    process.on('SIGTERM', resolve)
-  })
+  await stop.stopped
   watcher.close()
   clearTimeout(timer)
   await reloading.idle()
