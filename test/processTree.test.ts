@@ -106,7 +106,7 @@ function carLoanCopy(name: string) {
 
 /** The processes `pbj dev` runs under its inner engine, checked present before the kill. */
 function expectDevTree(seen: ProcessInfo[]) {
-  const wrapper = one(seen, /^node \S*pbj\.js dev/)
+  const wrapper = one(seen, /^\S*node (?!--no-node-snapshot)\S*pbj\.js dev/)
   const inner = one(seen, /--no-node-snapshot .*pbj\.js dev/)
   one(seen, /\/anvil --host/)
   expect(seen.filter((p) => /esbuild --service/.test(p.args)).length).toBeGreaterThan(0)
@@ -175,7 +175,7 @@ describe.concurrent('no process outlives its parent', () => {
 
     const a = await startTreeOf(project('start-a'))
     let seen = a.tree.seen()
-    const wrapper = one(seen, /^\S*node \S*pbj\.js start/)
+    const wrapper = one(seen, /^\S*node (?!--no-node-snapshot)\S*pbj\.js start/)
     sandboxOf(seen)
     const wrapperMs = await killAndExpectNoneLeft(a, wrapper.pid)
 

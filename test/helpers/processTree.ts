@@ -60,7 +60,7 @@ export async function until(check: () => boolean, timeoutMs: number, everyMs = 5
 }
 
 /**
- * Remembers every process seen under a root while it runs, so that once the root is gone the test can ask
+ * Remembers the root and every process seen under it while it runs, so that once the root is gone the test can ask
  * which of them outlived it (a child re-parented to init is no longer under the root).
  *
  * @example
@@ -71,6 +71,8 @@ export async function until(check: () => boolean, timeoutMs: number, everyMs = 5
 export function watchTree(root: number, everyMs = 100) {
   const seen = new Map<number, ProcessInfo>()
   const look = () => {
+    const self = isAlive(root) && !seen.has(root) && listProcesses().find((p) => p.pid === root)
+    if (self) seen.set(root, self)
     for (const p of descendantsOf(root)) if (!seen.has(p.pid)) seen.set(p.pid, p)
   }
   look()
