@@ -2,14 +2,16 @@
 // real SQLite file. A start-up failure exits with its code from the table (cli/exitCodes.ts), the error and
 // its hint on stderr, within 1 s of the failure, leaving no process behind; SIGTERM drains and exits 0; a
 // second SIGTERM exits 1 at once and the run it cut short runs again at the next start.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type EmbeddedBroker, startEmbeddedBroker } from '#pbj/actions/broker/startEmbeddedBroker.js'
 import { type AnvilNode, startAnvil } from '#pbj/chain/startAnvil.js'
 import { getFreePort } from '#pbj/internal/freePort.js'
-import { type PbjProcess, startPbj } from '#test/helpers/pbjProcess.js'
+import { type PbjProcess, pbjBin, startPbj } from '#test/helpers/pbjProcess.js'
+import { isAlive, until } from '#test/helpers/processTree.js'
 import { runPbj } from '#test/helpers/runPbj.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -235,4 +237,35 @@ describe('pbj start: SIGTERM drains', () => {
     runs = await slowRuns(dir)
     expect(runs.filter((r) => r.status === 'ok' && r.block === `slow ${mined}`)).toHaveLength(1)
   }, 60_000)
+})
+
+describe('pbj start is a daemon', () => {
+  it('keeps running when the shell that launched it in the background exits; SIGTERM still drains it', async () => {
+    const dir = project('daemon', {}, { 'tick.ts': tick })
+    const log = join(dir, 'pbj.log')
+    // `sh -c '… &'` returns at once: the wrapper is re-parented, as under `nohup pbj start &`.
+    const pid = Number(
+      execFileSync(
+        'sh',
+        ['-c', `"${process.execPath}" "${pbjBin}" start --dir "${dir}" >"${log}" 2>&1 & echo $!`],
+        {
+          cwd: root,
+          encoding: 'utf8',
+        },
+      ).trim(),
+    )
+    try {
+      const text = () => readFileSync(log, 'utf8')
+      expect(await until(() => text().includes('engine running'), 60_000)).toBe(true)
+      // Several polls of watchParent later, it still runs.
+      await new Promise((r) => setTimeout(r, 1_500))
+      expect(isAlive(pid)).toBe(true)
+      expect(text()).not.toContain('parent process is gone')
+      process.kill(pid, 'SIGTERM')
+      expect(await until(() => !isAlive(pid), 10_000)).toBe(true)
+      expect(text()).toContain('SIGTERM: stopping')
+    } finally {
+      if (isAlive(pid)) process.kill(pid, 'SIGKILL')
+    }
+  }, 90_000)
 })

@@ -24,8 +24,11 @@ if (!process.execArgv.includes('--no-node-snapshot')) {
   )
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal))
   child.on('exit', (code, signal) => {
-    if (signal) process.kill(process.pid, signal)
-    else process.exit(code ?? 1)
+    // Dies the way the engine died, so a supervisor reads the same; the forwarding handler would catch it.
+    if (signal) {
+      process.removeAllListeners(signal)
+      process.kill(process.pid, signal)
+    } else process.exit(code ?? 1)
   })
   // `pbj dev` and `pbj demo` are tools tied to whoever launched them (a terminal, `npm run dev`): when the
   // launcher goes, however it goes, they go. Two levels, because npm runs a script through `sh -c`, and a
