@@ -499,19 +499,19 @@ describe('pbj dev --json on a copy of examples/car-loan', () => {
 })
 
 describe('clear errors', () => {
-  it('an invalid rpcUrl in pbj.config.json: exit 1, names rpcUrl, what was wrong and the fix', async () => {
+  it('an invalid rpcUrl in pbj.config.json: exit 3 (config refused), names rpcUrl, what was wrong and the fix', async () => {
     const dir = project('bad-rpc')
     mkdirSync(join(dir, 'functions'))
     writeFileSync(join(dir, 'pbj.config.json'), JSON.stringify({ rpcUrl: 'localhost:8545' }))
     const r = await runCli(['dev', '--dir', dir])
-    expect(r.code).toBe(1)
+    expect(r.code).toBe(3)
     expect(r.stderr).toContain('pbj.config.json')
     expect(r.stderr).toMatch(/rpcUrl: rpcUrl must be a ws:\/\/, wss:\/\/, http:\/\/, https:\/\/ URL/)
     expect(r.stderr).toContain('got "localhost:8545"')
     expect(r.stderr).toMatch(/Fix: Set rpcUrl to your node, e\.g\. "ws:\/\/127\.0\.0\.1:8545"/)
   })
 
-  it('limits.timeoutMs: -1 in pbj.config.ts: exit 1, names limits.timeoutMs and the allowed range', async () => {
+  it('limits.timeoutMs: -1 in pbj.config.ts: exit 3, names limits.timeoutMs and the allowed range', async () => {
     const dir = project('bad-limits')
     mkdirSync(join(dir, 'functions'))
     writeFileSync(
@@ -519,7 +519,7 @@ describe('clear errors', () => {
       "import { defineConfig } from 'pbj'\n\nexport default defineConfig({ limits: { timeoutMs: -1 } })\n",
     )
     const r = await runCli(['dev', '--dir', dir])
-    expect(r.code).toBe(1)
+    expect(r.code).toBe(3)
     expect(r.stderr).toContain('pbj.config.ts')
     expect(r.stderr).toMatch(/limits\.timeoutMs: .*; got -1/)
     expect(r.stderr).toContain('Fix: limits.timeoutMs is 10–300000 ms')
@@ -542,9 +542,9 @@ describe('clear errors', () => {
     expect(withFlag.code).toBe(2)
   }, 120_000)
 
-  it('pbj car without --broker: exit 1 naming --broker', async () => {
+  it('pbj car without --broker: exit 2 (usage) naming --broker', async () => {
     const r = await runCli(['car', '--device', '0x5074e83aFde263590720FC096Fd027CBA215bDE0'])
-    expect(r.code).toBe(1)
+    expect(r.code).toBe(2)
     expect(r.stderr).toContain('--broker')
     expect(r.stderr).toMatch(/Fix: .*pbj car --broker mqtt:\/\//)
   })
@@ -565,9 +565,9 @@ describe('clear errors', () => {
       runCli(args, 60_000, { PBJ_CAR_PASSWORD: 'secret' }),
       runCli(args, 60_000, {}),
     ])
-    expect(other.code).toBe(1)
+    expect(other.code).toBe(2)
     expect(other.stderr).toContain(`--username 0x${'33'.repeat(20)} is not the car's id`)
-    expect(alone.code).toBe(1)
+    expect(alone.code).toBe(2)
     expect(alone.stderr).toContain('needs both --username and PBJ_CAR_PASSWORD, or neither')
   })
 })

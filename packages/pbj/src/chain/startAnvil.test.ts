@@ -84,6 +84,29 @@ console.log(anvil.pid)`
     await expect.poll(() => isRunning(pid), { timeout: 2_000, interval: 20 }).toBe(false)
   })
 
+  it('dies when the process that started it is SIGKILLed (setpriv --pdeathsig), with its pid its own', async () => {
+    const script = `const { startAnvil } = await import(${JSON.stringify(new URL('./startAnvil.ts', import.meta.url).href)})
+const anvil = await startAnvil()
+console.log(anvil.pid)
+setInterval(() => {}, 1000)`
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    const pid = await new Promise<number>((resolve) =>
+      child.stdout.once('data', (chunk: Buffer) => resolve(Number(String(chunk).trim()))),
+    )
+    try {
+      // setpriv exec'd Anvil: the pid is the binary's, as before.
+      expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0]).toBe(resolveAnvilBinary())
+      expect(isRunning(pid)).toBe(true)
+      child.kill('SIGKILL')
+      await expect.poll(() => isRunning(pid), { timeout: 2_000, interval: 20 }).toBe(false)
+    } finally {
+      child.kill('SIGKILL')
+      if (isRunning(pid)) process.kill(pid, 'SIGKILL')
+    }
+  })
+
   it('fails clearly when the given port is taken', async () => {
     const port = await getFreePort()
     // Our readiness poll connects to the blocker too; close() would wait on those sockets forever.

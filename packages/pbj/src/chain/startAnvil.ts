@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import type { Socket } from 'node:net'
 import { AnvilError, type PbjError } from '../internal/errors.js'
 import { getFreePort } from '../internal/freePort.js'
@@ -38,7 +39,8 @@ const keptOutputLines = 30
  * Starts a local Anvil chain on 127.0.0.1 and resolves once it answers `eth_chainId`.
  *
  * Runs the platform's Anvil binary itself (not the npm wrapper, whose death would orphan Anvil). The
- * process does not keep Node alive and is killed when Node exits, so a forgotten `stop()` leaks nothing.
+ * process does not keep Node alive and is killed when Node exits, so a forgotten `stop()` leaks nothing;
+ * on Linux it is also killed when Node dies without exiting (SIGKILL, a crash): see {@link pdeathsigPrefix}.
  *
  * @example
  * const anvil = await startAnvil()
@@ -69,7 +71,10 @@ async function launch(
   const args = ['--host', host, '--port', String(port), '--chain-id', String(chainId)]
   if (options.blockTime !== undefined) args.push('--block-time', String(options.blockTime))
   if (options.onLog === undefined) args.push('--quiet')
-  const child = spawn(binary, args, { stdio: ['ignore', options.onLog ? 'pipe' : 'ignore', 'pipe'] })
+  const command = [...pdeathsigPrefix(), binary, ...args]
+  const child = spawn(command[0] as string, command.slice(1), {
+    stdio: ['ignore', options.onLog ? 'pipe' : 'ignore', 'pipe'],
+  })
   const output = captureOutput(child, options.onLog)
   const killOnExit = () => {
     child.kill('SIGKILL')
@@ -140,6 +145,22 @@ async function launch(
       stop,
     },
   }
+}
+
+/** util-linux's setpriv, where it is installed (every Debian and Ubuntu: util-linux is essential). */
+const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((path) => existsSync(path))
+
+/**
+ * What Anvil's command line starts with so that the kernel SIGKILLs it when the process that spawned it
+ * dies, however it dies: `setpriv --pdeathsig SIGKILL --` sets PR_SET_PDEATHSIG and then execs Anvil, so
+ * the pid, the arguments and the ports are Anvil's own and nothing stays in between (a Node watchdog would
+ * cost a process and ~40 ms of start-up per Anvil, and would itself be one more thing to orphan). The
+ * signal follows the thread that spawned it, which in Node is the main thread: it lives as long as the
+ * process. Empty where setpriv is missing (macOS, Windows, a minimal container): Anvil is then still killed
+ * at a normal exit, but not after a SIGKILL of its parent.
+ */
+export function pdeathsigPrefix(): string[] {
+  return process.platform === 'linux' && setpriv ? [setpriv, '--pdeathsig', 'SIGKILL', '--'] : []
 }
 
 /** Polls eth_chainId until it answers; resolves undefined on timeout or when aborted. */

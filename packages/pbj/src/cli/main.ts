@@ -12,6 +12,7 @@ import { keysCommand } from './commands/keys.js'
 import { paymentCommand } from './commands/payment.js'
 import { runsCommand } from './commands/runs.js'
 import { startCommand } from './commands/start.js'
+import { exitCodeOf, exitCodes } from './exitCodes.js'
 
 type Flags = Record<string, string | boolean | undefined>
 
@@ -214,8 +215,9 @@ const payment = (args: string[], o: Flags) => ({
 })
 
 /**
- * The `pbj` command line. Returns the exit code: 0, 1 when a command fails or an option is wrong, 2 for an
- * unknown command.
+ * The `pbj` command line. Returns the exit code of the table in exitCodes.ts: 0; 2 for an unknown command,
+ * option or argument; for a command that failed, its error's code (`exitCodeOf`: 3 config refused, 4 store
+ * refused, 5 a dependency failed at start, else 1).
  *
  * @example
  * process.exitCode = await main(['demo', '--json'])
@@ -233,12 +235,13 @@ export async function main(argv: string[]): Promise<number> {
       // Help asked for: exit code 0. An unknown command: the usage list after the error, and 2.
       if (error.code === 'commander.unknownCommand') {
         process.stderr.write(`\n${program.helpInformation()}`)
-        return 2
+        return exitCodes.usage
       }
-      return error.exitCode === 0 ? 0 : 1
+      return error.exitCode === 0 ? exitCodes.ok : exitCodes.usage
     }
     const command = argv[0] ?? ''
+    // A PbjError's message carries its details, hint (`Fix: …`) and docs link.
     process.stderr.write(`pbj ${command}: ${messageOf(error)}\n`)
-    return 1
+    return exitCodeOf(error)
   }
 }

@@ -52,6 +52,11 @@ export type Engine = {
    */
   reconcile(): Promise<ReconcileSummary | null>
   stop(): Promise<void>
+  /**
+   * For a forced exit (a second SIGTERM): ends the sandbox's isolates at once. A process that exits while an
+   * isolate still runs crashes in isolated-vm's teardown (SIGSEGV instead of its exit code).
+   */
+  abort(): void
 }
 
 /**
@@ -108,6 +113,53 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   )
   let stopLag: (() => void) | undefined
   let paymentPoll: NodeJS.Timeout | undefined
+  let retrySweep: NodeJS.Timeout | undefined
+  let offReported: (() => void) | undefined
+  let stopFollowing: (() => Promise<void>) | undefined
+  // What stop() undoes, in this order: nothing new starts, work in flight drains, connections close last.
+  // Registered before the first step that can fail, so a failed start-up closes everything it opened.
+  common.shutdown.add(async () => {
+    clearInterval(retrySweep)
+    clearInterval(paymentPoll)
+    await reconciliation.close()
+    stopLag?.()
+    offSample()
+    await stopFollowing?.()
+    await drainRuns()
+    await relayer?.close()
+    await dispatcher.close()
+    blockTimes.close()
+    offReported?.()
+    sandbox.dispose()
+    await Promise.allSettled([broker.close(), chain.close()])
+    await store.close()
+  })
+  /**
+   * Waits for the runs in flight, bounded: a run still going past twice its timeout (a host call that
+   * hangs) is left as it is in the store, and the next start runs it again.
+   */
+  const drainRuns = async () => {
+    const boundMs = 2 * settings.limits.timeoutMs + 1_000
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<false>((resolve) => {
+      timer = setTimeout(resolve, boundMs, false)
+    })
+    const drained = await Promise.race([queue.close().then(() => true), late])
+    clearTimeout(timer)
+    if (!drained)
+      logger.warn(`runs still in flight after ${boundMs} ms: left to run again at the next start`, {
+        inFlight: queue.size(),
+      })
+  }
+  /** Runs a start-up step; if it throws, closes everything the engine opened and rethrows. */
+  const orClose = async <T>(step: () => Promise<T>): Promise<T> => {
+    try {
+      return await step()
+    } catch (error) {
+      await common.shutdown.kill()
+      throw error
+    }
+  }
   const refreshPayment = () =>
     void payment
       ?.refresh()
@@ -127,9 +179,9 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     for (const f of functions) await sandbox.load(f)
     loaded = { functions: new Map(functions.map((f) => [f.name, f])), index }
   }
-  await setFunctions(options.functions)
+  await orClose(() => setFunctions(options.functions))
 
-  const offReported = broker.onReported((message, receivedAt) => {
+  offReported = broker.onReported((message, receivedAt) => {
     void store
       .recordReported(message.deviceId.toLowerCase(), message.state, message.version, receivedAt)
       .then(() =>
@@ -142,34 +194,16 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       )
   })
 
-  let stopFollowing: (() => Promise<void>) | undefined
   // Retries wait in the store, not in timers, so they survive a restart and `pbj runs retry` reaches a
   // running engine.
-  const retrySweep = setInterval(() => {
+  retrySweep = setInterval(() => {
     void store
       .claimDueRetries(Date.now())
       .then((jobs) => queue.push(jobs))
       .catch((error) => events.emit('error', error))
   }, options.retrySweepMs ?? 100)
   retrySweep.unref()
-  // What stop() undoes, in this order: nothing new starts, work in flight drains, connections close last.
-  common.shutdown.add(async () => {
-    clearInterval(retrySweep)
-    clearInterval(paymentPoll)
-    await reconciliation.close()
-    stopLag?.()
-    offSample()
-    await stopFollowing?.()
-    await queue.close()
-    await relayer?.close()
-    await dispatcher.close()
-    blockTimes.close()
-    offReported()
-    sandbox.dispose()
-    await Promise.allSettled([broker.close(), chain.close()])
-    await store.close()
-  })
-  return {
+  const engine: Engine = {
     chainId: chain.chainId,
     events,
     store,
@@ -224,7 +258,12 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     },
     reconcile: () => reconciliation.reconciler.reconcile('manual'),
     stop: () => common.shutdown.kill(),
+    abort: () => sandbox.dispose(),
   }
+  // A start that fails (the node gone, the outbox unreadable) closes what the engine opened, as above.
+  const startEngine = engine.start
+  engine.start = () => orClose(startEngine)
+  return engine
 }
 
 /**

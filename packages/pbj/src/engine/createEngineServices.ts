@@ -82,8 +82,31 @@ export async function createEngineServices(
   options: EngineOptions,
   context: EngineServicesContext,
 ): Promise<EngineServices> {
-  const { logger, deviceClass, settings, loaded } = context
+  const { settings } = context
   const limits = { timeoutMs: settings.limits.timeoutMs, memoryMb: settings.limits.memoryMb }
+  // What is open so far, closed newest first if a later step fails: a start-up failure (the broker down
+  // after the chain connected, a file that is not a database) must leave no socket or process holding the
+  // event loop, or `pbj start` prints its error and never exits.
+  const opened: (() => unknown)[] = []
+  try {
+    return await connectServices(options, context, limits, opened)
+  } catch (error) {
+    for (const close of opened.reverse())
+      await Promise.resolve()
+        .then(close)
+        .catch(() => undefined)
+    throw error
+  }
+}
+
+/** The body of {@link createEngineServices}: pushes onto `opened` how to close each thing it opens. */
+async function connectServices(
+  options: EngineOptions,
+  context: EngineServicesContext,
+  limits: { timeoutMs: number; memoryMb: number },
+  opened: (() => unknown)[],
+): Promise<EngineServices> {
+  const { logger, deviceClass, settings, loaded } = context
   const health = options.health ?? createHealth()
   // Origins only: /readyz may be readable by anyone, and RPC URLs carry API keys, broker URLs passwords.
   health.expect('chain', `connecting to ${[options.rpcUrl].flat().map(urlOrigin).join(', ')}`)
@@ -91,6 +114,7 @@ export async function createEngineServices(
     rpcUrl: options.rpcUrl,
     ...(options.chain?.pollingIntervalMs ? { pollingIntervalMs: options.chain.pollingIntervalMs } : {}),
   })
+  opened.push(() => chain.close())
   // Commands and reports are signed in one domain: this chain and the DeviceRegistry the cars trust.
   const registry = options.contracts?.DeviceRegistry
   const domain = registry ? pbjDomain({ chainId: chain.chainId, registry }) : undefined
@@ -108,6 +132,7 @@ export async function createEngineServices(
     domain,
     logger,
   })
+  opened.push(() => broker.close())
   health.set('broker', true)
   broker.onConnectionChange((up) =>
     health.set(
@@ -118,6 +143,7 @@ export async function createEngineServices(
   )
   const events = createEmitter<EngineEvents>()
   const store = createSqliteStore({ path: options.database })
+  opened.push(() => store.close())
   health.set('store', true)
   const relayer = options.operatorKey
     ? createRelayer({
@@ -150,6 +176,7 @@ export async function createEngineServices(
   })
   const sandbox =
     options.sandbox?.isolation === 'process' ? createProcessSandbox(limits) : createSandbox(limits)
+  opened.push(() => sandbox.dispose())
   const payment = options.payment
     ? createPaymentMeter({ store, chain, relayer, queue, logger }, options.payment)
     : null

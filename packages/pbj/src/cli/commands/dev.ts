@@ -15,6 +15,7 @@ import { startHealthEndpoints } from '../../ops/startHealthEndpoints.js'
 import { FunctionReloadError, NoFunctionsFolderError } from '../../runtime/functionLoadErrors.js'
 import { loadFunctions } from '../../runtime/loadFunctions.js'
 import { engineOptionsFromConfig } from '../engineOptionsFromConfig.js'
+import { listenForStop } from '../listenForStop.js'
 import { printEngineActivity } from '../printEngineActivity.js'
 
 /**
@@ -25,6 +26,8 @@ import { printEngineActivity } from '../printEngineActivity.js'
  * await devCommand({ json: false, dir: 'examples/car-loan' })
  */
 export async function devCommand(options: { json: boolean; dir: string }): Promise<number> {
+  const logger = createLogger()
+  const stop = listenForStop(logger)
   const { config } = await loadConfig(options.dir)
   const functionsDir = config.functions ?? join(options.dir, 'functions')
   if (!existsSync(functionsDir)) {
@@ -53,12 +56,34 @@ export async function devCommand(options: { json: boolean; dir: string }): Promi
 
   const contracts: Record<string, Address> = { ...(stack?.deployment.contracts ?? {}) }
   for (const [name, c] of Object.entries(config.contracts ?? {})) contracts[name] = c.address as Address
-  const initial = await loadFunctions(functionsDir)
+  // From here a failure stops what is already up (Anvil, the broker, the engine, cars) before it is reported,
+  // so that `pbj dev` exits instead of hanging on their sockets.
+  const cars: { close(): Promise<void> }[] = []
+  let started: { stop(): Promise<void> } | undefined
+  const stoppers: (() => Promise<void>)[] = []
+  const stopAll = async () => {
+    for (const car of cars) await car.close().catch(() => undefined)
+    await started?.stop().catch(() => undefined)
+    for (const stopper of stoppers) await stopper().catch(() => undefined)
+    await stack?.stop()
+  }
+  const initial = await loadFunctions(functionsDir).catch(async (error: unknown) => {
+    await stopAll()
+    throw error
+  })
   for (const e of initial.errors) process.stderr.write(`${e.message}\n`)
-  const operatorKey = await loadOperatorKey(config)
-  const logger = createLogger()
+  const operatorKey = await loadOperatorKey(config).catch(async (error: unknown) => {
+    await stopAll()
+    throw error
+  })
   // Any free port unless the config names one: two dev stacks (or a dev stack beside pbj start) coexist.
-  const endpoints = await startHealthEndpoints({ port: 0, ...config.health, logger })
+  const endpoints = await startHealthEndpoints({ port: 0, ...config.health, logger }).catch(
+    async (error: unknown) => {
+      await stopAll()
+      throw error
+    },
+  )
+  stoppers.push(() => endpoints.close())
   const engine = await createEngine({
     rpcUrl,
     brokerUrl,
@@ -75,9 +100,10 @@ export async function devCommand(options: { json: boolean; dir: string }): Promi
     health: endpoints.health,
     ...(config.health?.readyLagBlocks === undefined ? {} : { readyLagBlocks: config.health.readyLagBlocks }),
   }).catch(async (error: unknown) => {
-    await endpoints.close()
+    await stopAll()
     throw error
   })
+  started = engine
   endpoints.attach(engine)
   // Each car verifies commands against the demo's registry, signs its reports with its own key.
   const carChain = stack && {
@@ -87,18 +113,24 @@ export async function devCommand(options: { json: boolean; dir: string }): Promi
     // The car checks every lock against its own loan too, whoever signed it.
     loans: stack.deployment.contracts.CarLoan,
   }
-  const cars = await Promise.all(
-    (carChain ? (stack?.cars ?? []) : []).map((car) =>
-      startSimulatedCar({
-        brokerUrl,
-        deviceKey: car.devicePrivateKey,
-        chain: carChain as NonNullable<typeof carChain>,
-        print: (line) => say(line),
-        ...(config.broker?.topicPrefix ? { topicPrefix: config.broker.topicPrefix } : {}),
-      }),
-    ),
-  )
-  await engine.start()
+  try {
+    for (const car of stack?.cars ?? [])
+      if (carChain)
+        cars.push(
+          await startSimulatedCar({
+            brokerUrl,
+            deviceKey: car.devicePrivateKey,
+            chain: carChain,
+            print: (line) => say(line),
+            ...(config.broker?.topicPrefix ? { topicPrefix: config.broker.topicPrefix } : {}),
+          }),
+        )
+    await engine.start()
+    stop.running(engine.abort)
+  } catch (error) {
+    await stopAll()
+    throw error
+  }
   const info = {
     type: 'dev',
     rpcUrl: stack?.rpcUrl ?? [rpcUrl].flat().find((u) => u.startsWith('http')) ?? null,
@@ -163,18 +195,12 @@ export async function devCommand(options: { json: boolean; dir: string }): Promi
       void reloading.run(reload)
     }, 100)
   })
-  await new Promise<void>((resolve) => {
-    process.on('SIGINT', resolve)
-    process.on('SIGTERM', resolve)
-  })
+  await stop.stopped
   watcher.close()
   clearTimeout(timer)
   await reloading.idle()
   stopActivity()
-  for (const car of cars) await car.close()
-  await engine.stop()
-  await endpoints.close()
-  await stack?.stop()
+  await stopAll()
   return 0
 }
 

@@ -9,17 +9,23 @@ import { createLogger } from '../../internal/logger.js'
 import { startHealthEndpoints } from '../../ops/startHealthEndpoints.js'
 import { loadFunctions } from '../../runtime/loadFunctions.js'
 import { engineOptionsFromConfig } from '../engineOptionsFromConfig.js'
+import { listenForStop } from '../listenForStop.js'
 import { printEngineActivity } from '../printEngineActivity.js'
 
 /**
  * `pbj start [--dir <project>] [--json]`: runs the engine on the project's config against your own chain
  * and broker, until SIGINT/SIGTERM. It resumes from its durable cursor: blocks mined while it was down are
- * processed, unfinished jobs re-run.
+ * processed, unfinished jobs re-run. SIGTERM drains (no new blocks or jobs, runs in flight finish, the
+ * device outbox is flushed) and returns 0; a second one exits 1 at once (see listenForStop). A start-up
+ * failure has already closed what the engine opened when it reaches here: main prints it and returns its
+ * exit code (exitCodes.ts).
  *
  * @example
  * await startCommand({ dir: '.', json: false })
  */
 export async function startCommand(options: { dir: string; json: boolean }): Promise<number> {
+  const logger = createLogger()
+  const stop = listenForStop(logger)
   const { config, file } = await loadConfig(options.dir)
   for (const field of ['rpcUrl', 'brokerUrl'] as const) {
     if (!config[field]) {
@@ -36,7 +42,6 @@ export async function startCommand(options: { dir: string; json: boolean }): Pro
   for (const [name, c] of Object.entries(config.contracts ?? {})) contracts[name] = c.address as Address
   // operatorKey, or operatorKeystore decrypted with PBJ_KEY_PASSPHRASE: devices and ctx.chain.write use it.
   const operatorKey = await loadOperatorKey(config)
-  const logger = createLogger()
   // Before the engine connects anything: a supervisor sees it alive (and not ready) while it waits.
   const endpoints = await startHealthEndpoints({ ...config.health, logger })
   const engine = await createEngine({
@@ -58,14 +63,17 @@ export async function startCommand(options: { dir: string; json: boolean }): Pro
   })
   endpoints.attach(engine)
   const stopActivity = printEngineActivity(engine, options.json)
-  await engine.start()
+  // A failed start has closed the engine (createEngine); the endpoints go with it, so the process can exit.
+  await engine.start().catch(async (error: unknown) => {
+    stopActivity()
+    await endpoints.close()
+    throw error
+  })
+  stop.running(engine.abort)
   process.stderr.write(
     `pbj: engine running on chain ${engine.chainId} with ${engine.functionNames().join(', ')}\n`,
   )
-  await new Promise<void>((resolve) => {
-    process.on('SIGINT', resolve)
-    process.on('SIGTERM', resolve)
-  })
+  await stop.stopped
   stopActivity()
   await engine.stop()
   await endpoints.close()
