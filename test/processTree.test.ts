@@ -165,6 +165,7 @@ describe.concurrent('no process outlives its parent', () => {
           broker: login,
           database: join(dir, 'pbj.db'),
           limits: { isolation: 'process' },
+          health: { port: 0 },
         }),
       )
       return dir

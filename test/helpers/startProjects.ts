@@ -80,6 +80,8 @@ export function createStartProjects(name: string) {
         broker: login,
         database: join(dir, '.pbj', 'pbj.db'),
         limits: { timeoutMs: 5_000 },
+        // Any free port: tests run side by side, and 9464 (the default) may be taken.
+        health: { port: 0 },
         ...config,
       }
       writeFileSync(join(dir, 'pbj.config.json'), JSON.stringify(full))
