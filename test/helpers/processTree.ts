@@ -73,7 +73,8 @@ export function watchTree(root: number, everyMs = 100) {
   const look = () => {
     const self = isAlive(root) && !seen.has(root) && listProcesses().find((p) => p.pid === root)
     if (self) seen.set(root, self)
-    for (const p of descendantsOf(root)) if (!seen.has(p.pid)) seen.set(p.pid, p)
+    // Overwritten at each look: a child seen between fork and exec still shows its parent's command line.
+    for (const p of descendantsOf(root)) seen.set(p.pid, p)
   }
   look()
   const timer = setInterval(look, everyMs)
