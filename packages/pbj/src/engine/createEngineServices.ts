@@ -100,7 +100,7 @@ export async function createEngineServices(
     logger,
   })
   const events = createEmitter<EngineEvents>()
-  const store = createSqliteStore({ path: options.database })
+  const store = createSqliteStore({ path: options.database, engine: true })
   const relayer = options.operatorKey
     ? createRelayer({
         ...options.relayer,

@@ -44,6 +44,8 @@ export {
 export {
   ConfigError,
   ConfigFileError,
+  ContractInterfaceError,
+  ContractWithoutCodeError,
   InvalidConfigError,
   InvalidOperatorKeyError,
   MissingConfigError,
@@ -74,4 +76,13 @@ export {
   UnknownFunctionError,
   UnknownGrantError,
 } from './errors/function.js'
-export { JobNotRetryableError, NoDatabaseError, UnknownJobError } from './errors/store.js'
+export {
+  DatabaseCorruptError,
+  DiskFullError,
+  JobNotRetryableError,
+  NoDatabaseError,
+  StoreLockedError,
+  StoreRefusedError,
+  UnknownJobError,
+  WalMissingError,
+} from './errors/store.js'
