@@ -6,6 +6,7 @@ import type { EngineEvents } from '../core/engineEvents.js'
 import type { Store } from '../core/store.js'
 import type { Emitter } from '../internal/createEmitter.js'
 import { MissingConfigError } from '../internal/errors.js'
+import type { Health } from '../internal/health.js'
 import { silentLogger } from '../internal/logger.js'
 import type { PaymentMeter } from '../payment/createPaymentMeter.js'
 import type { FunctionBundle } from '../runtime/loadFunction.js'
@@ -23,6 +24,8 @@ export type Engine = {
   chainId: number
   events: Emitter<EngineEvents>
   store: Store
+  /** The engine's named readiness checks, as its stages report them (served by the health endpoints). */
+  health: Health
   /** Starts following the chain (and re-queues jobs a crash left unfinished). */
   start(): Promise<void>
   /** Replaces the loaded functions (hot reload); the trigger index is rebuilt. */
@@ -149,6 +152,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     chainId: chain.chainId,
     events,
     store,
+    health: services.health,
     async start() {
       await armSchedules(blockServices)
       // Desired states a crash (or a broker outage before it) left unpublished go out first.

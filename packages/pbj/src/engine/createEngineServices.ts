@@ -1,3 +1,4 @@
+import { dirname, resolve } from 'node:path'
 import { pbjDomain } from '@pbj/device'
 import type { Address, Hex } from 'viem'
 import { createMqttBroker } from '../actions/broker/createMqttBroker.js'
@@ -12,6 +13,7 @@ import type { ChainConnection } from '../chain/types.js'
 import type { EngineEvents } from '../core/engineEvents.js'
 import type { Store } from '../core/store.js'
 import { createEmitter, type Emitter } from '../internal/createEmitter.js'
+import { createHealth, type Health } from '../internal/health.js'
 import type { Logger } from '../internal/logger.js'
 import { createMetrics } from '../internal/metrics.js'
 import { createShutdown } from '../internal/shutdown.js'
@@ -21,6 +23,8 @@ import type { Queue } from '../queue/types.js'
 import { createProcessSandbox } from '../runtime/createProcessSandbox.js'
 import { createSandbox } from '../runtime/createSandbox.js'
 import type { Sandbox } from '../runtime/sandboxTypes.js'
+import { createDiskFullWatch } from '../store/createDiskFullWatch.js'
+import { guardStore, whileDiskFull } from '../store/guardStore.js'
 import { createSqliteStore } from '../store/sqlite/createSqliteStore.js'
 import type { EngineOptions } from './engineOptions.js'
 import type { ReorgServices } from './handleReorg.js'
@@ -46,6 +50,8 @@ export type EngineServicesContext = {
 /** The stage services of one engine, connected, and the bundles each stage is handed. */
 export type EngineServices = {
   common: Common
+  /** The engine's named readiness checks (store, chain, broker, …). */
+  health: Health
   chain: ChainConnection
   broker: BrokerConnection
   events: Emitter<EngineEvents>
@@ -80,6 +86,15 @@ export async function createEngineServices(
 ): Promise<EngineServices> {
   const { logger, deviceClass, settings, loaded } = context
   const limits = { timeoutMs: settings.limits.timeoutMs, memoryMb: settings.limits.memoryMb }
+  const health = options.health ?? createHealth()
+  // The store first: a database another engine holds, or a damaged one, refuses before anything connects.
+  // On a full disk the open waits for space (unready), as every later write does.
+  const diskFull = createDiskFullWatch({ dir: dirname(resolve(options.database)), health, logger })
+  const store = guardStore(
+    await whileDiskFull(diskFull, () => createSqliteStore({ path: options.database, engine: true })),
+    diskFull,
+  )
+  health.set('store', true)
   const chain = await createChainConnection({
     rpcUrl: options.rpcUrl,
     ...(options.chain?.pollingIntervalMs ? { pollingIntervalMs: options.chain.pollingIntervalMs } : {}),
@@ -100,7 +115,6 @@ export async function createEngineServices(
     logger,
   })
   const events = createEmitter<EngineEvents>()
-  const store = createSqliteStore({ path: options.database, engine: true })
   const relayer = options.operatorKey
     ? createRelayer({
         ...options.relayer,
@@ -118,6 +132,8 @@ export async function createEngineServices(
     metrics: createMetrics(),
     shutdown: createShutdown(),
   }
+  // First of the cleanups: writes waiting for space give up, so stopping on a full disk does not hang.
+  common.shutdown.add(() => diskFull.close())
   // A block's runs mostly wait on chain reads, which are batched per block: let a thousand overlap.
   const queue = createMemoryQueue({ concurrency: options.limits?.concurrency ?? 1024 })
   // Delivers desired device state from the store's outbox to the broker, through outages.
@@ -177,6 +193,7 @@ export async function createEngineServices(
   }
   return {
     common,
+    health,
     chain,
     broker,
     events,

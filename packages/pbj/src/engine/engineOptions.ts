@@ -2,6 +2,7 @@ import type { Address } from 'viem'
 import type { DeviceDispatcherOptions } from '../actions/devices/createDeviceDispatcher.js'
 import type { DeviceClass } from '../actions/devices/deviceClass.js'
 import type { RelayerOptions } from '../actions/relayer/createRelayer.js'
+import type { Health } from '../internal/health.js'
 import type { Logger } from '../internal/logger.js'
 import type { PaymentOptions } from '../payment/createPaymentMeter.js'
 import type { FunctionBundle } from '../runtime/loadFunction.js'
@@ -61,6 +62,11 @@ export type EngineOptions = {
   /** Default retry policy for every function (each may set its own `retry`). */
   retry?: { maxAttempts?: number; backoffMs?: number; maxBackoffMs?: number }
   logger?: Logger
+  /**
+   * The engine's readiness checks; created when not given. Given, they can be served (or watched) while
+   * the engine is still starting: waiting for its RPC, or for space on a full disk.
+   */
+  health?: Health | undefined
   /** How often due retries are looked for in the store (ms). */
   retrySweepMs?: number
   /**
