@@ -23,7 +23,7 @@ import type { Queue } from '../queue/types.js'
 import { createProcessSandbox } from '../runtime/createProcessSandbox.js'
 import { createSandbox } from '../runtime/createSandbox.js'
 import type { Sandbox } from '../runtime/sandboxTypes.js'
-import { createDiskFullWatch } from '../store/createDiskFullWatch.js'
+import { createDiskFullWatch, type DiskFullWatch } from '../store/createDiskFullWatch.js'
 import { guardStore, whileDiskFull } from '../store/guardStore.js'
 import { createSqliteStore } from '../store/sqlite/createSqliteStore.js'
 import type { EngineOptions } from './engineOptions.js'
@@ -84,19 +84,43 @@ export async function createEngineServices(
   options: EngineOptions,
   context: EngineServicesContext,
 ): Promise<EngineServices> {
-  const { logger, deviceClass, settings, loaded } = context
-  const limits = { timeoutMs: settings.limits.timeoutMs, memoryMb: settings.limits.memoryMb }
   const health = options.health ?? createHealth()
   // The store first: a database another engine holds, or a damaged one, refuses before anything connects.
   // On a full disk the open waits for space (unready), as every later write does.
-  const diskFull = createDiskFullWatch({ dir: dirname(resolve(options.database)), health, logger })
+  const diskFull = createDiskFullWatch({
+    dir: dirname(resolve(options.database)),
+    health,
+    logger: context.logger,
+  })
   const store = guardStore(
     await whileDiskFull(diskFull, () => createSqliteStore({ path: options.database, engine: true })),
     diskFull,
   )
   health.set('store', true)
+  try {
+    return await connectServices(options, context, { health, diskFull, store })
+  } catch (error) {
+    // The lock goes with the store: a failed start leaves the database free for the next engine.
+    diskFull.close()
+    await store.close()
+    throw error
+  }
+}
+
+/** The rest of {@link createEngineServices}, once the store is open: connects the chain and the broker. */
+async function connectServices(
+  options: EngineOptions,
+  context: EngineServicesContext,
+  opened: { health: Health; diskFull: DiskFullWatch; store: Store },
+): Promise<EngineServices> {
+  const { logger, deviceClass, settings, loaded } = context
+  const { health, diskFull, store } = opened
+  const limits = { timeoutMs: settings.limits.timeoutMs, memoryMb: settings.limits.memoryMb }
+  // A node that is down at start-up is waited for (health 'chain' false meanwhile), not a reason to exit.
+  health.expect('chain', 'connecting to the node')
   const chain = await createChainConnection({
     rpcUrl: options.rpcUrl,
+    waitForNode: { logger, health },
     ...(options.chain?.pollingIntervalMs ? { pollingIntervalMs: options.chain.pollingIntervalMs } : {}),
   })
   // Commands and reports are signed in one domain: this chain and the DeviceRegistry the cars trust.

@@ -52,6 +52,7 @@ export {
   NoCommandSignerError,
   PaymentProjectMismatchError,
   ProjectNotOpenedError,
+  RpcUrlError,
   UnknownContractError,
 } from './errors/config.js'
 export { DemoCheckError, DemoDeployError } from './errors/demo.js'

@@ -195,3 +195,15 @@ export class ContractInterfaceError extends ConfigError {
     )
   }
 }
+
+/** An RPC URL that is not a ws://, wss://, http:// or https:// URL: no waiting makes it answer. */
+export class RpcUrlError extends ConfigError {
+  override name = 'RpcUrlError'
+  constructor(params: { url: string }) {
+    super(`rpcUrl '${params.url}' is not a ws://, wss://, http:// or https:// URL`, {
+      hint: 'Set rpcUrl in pbj.config.ts to your node’s URL (e.g. ws://127.0.0.1:8545), or remove it to run an embedded Anvil.',
+      docsPath: '#config-reference',
+      meta: { field: 'rpcUrl', url: params.url },
+    })
+  }
+}
