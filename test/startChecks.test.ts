@@ -1,7 +1,7 @@
 // Start-up against the chain (issue 12): an RPC that is down when the engine starts is waited for (chain
 // unready meanwhile, logged once, not per attempt), and then followed; a config whose URL cannot work is
 // refused at once.
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createTestClient, http } from 'viem'
@@ -9,13 +9,20 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { type EmbeddedBroker, startEmbeddedBroker } from '#pbj/actions/broker/startEmbeddedBroker.js'
 import { type AnvilNode, startAnvil } from '#pbj/chain/startAnvil.js'
 import type { EngineEvents } from '#pbj/core/engineEvents.js'
+import { immobilizerClass } from '#pbj/deviceClasses/immobilizer/immobilizerClass.js'
 import { createEngine, type Engine } from '#pbj/engine/createEngine.js'
-import { ConfigError, RpcUrlError } from '#pbj/internal/errors.js'
+import {
+  ConfigError,
+  ContractInterfaceError,
+  ContractWithoutCodeError,
+  RpcUrlError,
+} from '#pbj/internal/errors.js'
 import { getFreePort } from '#pbj/internal/freePort.js'
 import { createHealth } from '#pbj/internal/health.js'
 import { loadFunction } from '#pbj/runtime/loadFunction.js'
 import { makeFunctionsDir } from '#test/fixtures/testFunctions.js'
 import { recordLogs } from './helpers/recordLogs.js'
+import { runPbj } from './helpers/runPbj.js'
 
 const fns = makeFunctionsDir()
 const dir = mkdtempSync(join(tmpdir(), 'pbj-start-checks-'))
@@ -92,5 +99,69 @@ describe('RPC down at start', () => {
       functions: [],
     }).catch((e: unknown) => e)
     expect(again).toBeInstanceOf(RpcUrlError)
+  })
+})
+
+describe('contracts checked at start', () => {
+  const carLoan = '0x00000000000000000000000000000000c0ffee01'
+  const notALoan = '0x00000000000000000000000000000000c0ffee02'
+  let anvil: AnvilNode
+  beforeAll(async () => {
+    anvil = await startAnvil()
+    anvils.push(anvil)
+    // Code, but not a CarLoan: a contract that stops at once (answers every call with no data).
+    await createTestClient({ mode: 'anvil', transport: http(anvil.rpcUrl) }).setCode({
+      address: notALoan,
+      bytecode: '0x00',
+    })
+  })
+
+  it('refuses an address without code, naming it, its address and the chain', async () => {
+    const startedAt = Date.now()
+    const error = await createEngine({
+      rpcUrl: anvil.wsUrl,
+      brokerUrl: broker.url,
+      database: join(dir, 'no-code.db'),
+      functions: [],
+      contracts: { CarLoan: carLoan },
+      deviceClass: immobilizerClass({ contract: 'CarLoan' }),
+    }).catch((e: unknown) => e)
+    expect(Date.now() - startedAt).toBeLessThan(2_000)
+    expect(error).toBeInstanceOf(ContractWithoutCodeError)
+    expect(error).toBeInstanceOf(ConfigError)
+    const message = (error as Error).message
+    expect(message).toContain(`contract CarLoan (${carLoan}) has no code on chain ${anvil.chainId}`)
+    expect(message).toContain('Fix: Check contracts.CarLoan')
+    expect(message).toContain('another chain')
+  })
+
+  it('refuses a device class contract that does not have its interface', async () => {
+    const error = await createEngine({
+      rpcUrl: anvil.wsUrl,
+      brokerUrl: broker.url,
+      database: join(dir, 'wrong-interface.db'),
+      functions: [],
+      contracts: { CarLoan: notALoan },
+      deviceClass: immobilizerClass({ contract: 'CarLoan' }),
+    }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(ContractInterfaceError)
+    expect((error as Error).message.toLowerCase()).toContain(`contract carloan (${notALoan})`)
+    expect((error as Error).message).toContain('does not answer carStatus(…)')
+  })
+
+  it('`pbj start` refuses with the message and a non-zero exit', async () => {
+    const project = mkdtempSync(join(dir, 'project-'))
+    mkdirSync(join(project, 'functions'))
+    writeFileSync(
+      join(project, 'pbj.config.json'),
+      JSON.stringify({
+        rpcUrl: anvil.wsUrl,
+        brokerUrl: broker.url,
+        contracts: { CarLoan: { address: carLoan } },
+      }),
+    )
+    const { code, stderr } = await runPbj('start', '--dir', project)
+    expect(code).not.toBe(0)
+    expect(stderr).toContain(`contract CarLoan (${carLoan}) has no code on chain ${anvil.chainId}`)
   })
 })

@@ -188,6 +188,12 @@ export async function createChainConnection(options: {
         ...(call.blockNumber === undefined ? {} : { blockNumber: call.blockNumber }),
       } as Parameters<PublicClient['readContract']>[0])
     },
+    async getCode(address, blockNumber) {
+      return (await rpc('eth_getCode', [
+        address,
+        blockNumber === undefined ? 'latest' : hex(blockNumber),
+      ])) as Hex
+    },
     async close() {
       closed = true
       for (const stop of stops) stop()

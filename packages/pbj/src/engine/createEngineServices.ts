@@ -26,6 +26,7 @@ import type { Sandbox } from '../runtime/sandboxTypes.js'
 import { createDiskFullWatch, type DiskFullWatch } from '../store/createDiskFullWatch.js'
 import { guardStore, whileDiskFull } from '../store/guardStore.js'
 import { createSqliteStore } from '../store/sqlite/createSqliteStore.js'
+import { checkContracts } from './checkContracts.js'
 import type { EngineOptions } from './engineOptions.js'
 import type { ReorgServices } from './handleReorg.js'
 import type { BlockServices } from './processBlock.js'
@@ -122,6 +123,16 @@ async function connectServices(
     rpcUrl: options.rpcUrl,
     waitForNode: { logger, health },
     ...(options.chain?.pollingIntervalMs ? { pollingIntervalMs: options.chain.pollingIntervalMs } : {}),
+  })
+  // Before the broker: an address without code (or another contract's) is a config error.
+  await checkContracts({
+    chain,
+    contracts: settings.contracts,
+    deviceClass,
+    paymentContract: options.payment?.contract ?? null,
+  }).catch(async (error: unknown) => {
+    await chain.close()
+    throw error
   })
   // Commands and reports are signed in one domain: this chain and the DeviceRegistry the cars trust.
   const registry = options.contracts?.DeviceRegistry

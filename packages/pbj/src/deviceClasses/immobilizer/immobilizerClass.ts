@@ -1,5 +1,7 @@
-import { type Address, getAddress, isAddress } from 'viem'
+import { deviceRegistryAbi } from '@pbj/contracts'
+import { type Address, getAddress, isAddress, zeroAddress } from 'viem'
 import type { DeviceClass } from '../../actions/devices/deviceClass.js'
+import { probeContract } from '../../chain/probeContract.js'
 import { UnknownContractError } from '../../internal/errors.js'
 import { type CarStatus, carStatusAbi } from './carStatus.js'
 import { judge } from './judge.js'
@@ -38,6 +40,27 @@ export function immobilizerClass(options: { contract: string }): DeviceClass {
   return {
     name: 'immobilizer',
     check: (contracts) => void addressOf(contracts),
+    // The loan contract must answer carStatus (the guard's one read), and the registry the cars trust
+    // isOperator (what they check a command's signer against).
+    async verify(chain) {
+      const read: typeof chain.read = (call) => chain.read(call)
+      await probeContract(read, chain.chainId, {
+        name: options.contract,
+        address: addressOf(chain.contracts),
+        abi: carStatusAbi,
+        functionName: 'carStatus',
+        args: [zeroAddress],
+      })
+      const registry = chain.contracts.DeviceRegistry
+      if (registry)
+        await probeContract(read, chain.chainId, {
+          name: 'DeviceRegistry',
+          address: registry,
+          abi: deviceRegistryAbi,
+          functionName: 'isOperator',
+          args: [zeroAddress, zeroAddress],
+        })
+    },
     async guard(command, chain) {
       const status = (await chain.read({
         address: addressOf(chain.contracts),
