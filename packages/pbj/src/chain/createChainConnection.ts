@@ -1,6 +1,3 @@
-import { backoffDelay } from '@pbj/internal/backoffDelay.js'
-import { messageOf } from '@pbj/internal/messageOf.js'
-import { sleep } from '@pbj/internal/sleep.js'
 import {
   type Address,
   createPublicClient,
@@ -12,13 +9,11 @@ import {
 } from 'viem'
 import type { BlockHeader } from '../core/block.js'
 import { BlockNotFoundError, ChainConnectError, RpcError, RpcUrlError } from '../internal/errors.js'
-import type { Health } from '../internal/health.js'
-import type { Logger } from '../internal/logger.js'
-import { classifyRpcError } from './classifyRpcError.js'
 import { createReadBatcher } from './createReadBatcher.js'
 import { createRpcPool, isWsUrl } from './createRpcPool.js'
 import { multicall3Address } from './multicall3.js'
 import type { ChainConnection } from './types.js'
+import { untilNodeAnswers, type WaitForNode } from './untilNodeAnswers.js'
 import { watchHeadsOverWebSocket } from './watchHeadsOverWebSocket.js'
 
 const toHeader = (
@@ -60,7 +55,7 @@ export async function createChainConnection(options: {
   timeoutMs?: number
   /**
    * At start-up, wait for a node that does not answer yet (the engine's case) instead of failing at once:
-   * see {@link firstAnswer}. Without it, an unreachable node is a ChainConnectError.
+   * see {@link untilNodeAnswers}. Without it, an unreachable node is a ChainConnectError.
    */
   waitForNode?: WaitForNode | undefined
 }): Promise<ChainConnection> {
@@ -82,12 +77,14 @@ export async function createChainConnection(options: {
     ),
     pollingInterval,
   })
-  const chainIdHex = await firstAnswer(() => rpc('eth_chainId', []), urls, options.waitForNode).catch(
-    async (error: unknown) => {
-      await pool.close()
-      throw error
-    },
-  )
+  const chainIdHex = await untilNodeAnswers(() => rpc('eth_chainId', []), {
+    urls,
+    wait: options.waitForNode,
+    refuse: (cause) => new ChainConnectError({ urls, cause }),
+  }).catch(async (error: unknown) => {
+    await pool.close()
+    throw error
+  })
   const chainId = Number(BigInt(chainIdHex as Hex))
   const multicallCode = await rpc('eth_getCode', [multicall3Address, 'latest']).catch(() => '0x')
   readRequest = createReadBatcher(rpc, {
@@ -203,69 +200,10 @@ export async function createChainConnection(options: {
   }
 }
 
-/** How {@link createChainConnection} waits for a node that is down at start-up. */
-export type WaitForNode = {
-  logger: Pick<Logger, 'info' | 'warn'>
-  /** Gets the check `chain`: false with the reason while waiting, true once the node answers. */
-  health?: Pick<Health, 'set'> | undefined
-  /** Stops the wait (the engine is stopping): the connection fails with the last ChainConnectError. */
-  signal?: AbortSignal | undefined
-  /** First wait and ceiling of the backoff, in ms (default 250 doubling to 10 000, ±50 % jitter). */
-  backoffMs?: { first: number; max: number } | undefined
-  /** How often a continuing wait is logged again (default every 30 s; the first failure always is). */
-  logEveryMs?: number | undefined
-}
-
 const isRpcUrl = (url: string) => {
   try {
     return ['ws:', 'wss:', 'http:', 'https:'].includes(new URL(url).protocol)
   } catch {
     return false
-  }
-}
-
-/**
- * The node's first answer. With `wait`, a node that gives none (refused, timed out, 5xx, rate-limited) is
- * asked again with backoff — a supervisor starting pbj before its node, or a node restarting, is not a
- * reason to exit — while `health` says why the chain is not ready and the log says so at the first failure
- * and every `logEveryMs` after, not at every attempt. A node that answers with an error is one: refused
- * at once.
- */
-async function firstAnswer<T>(
-  ask: () => Promise<T>,
-  urls: readonly string[],
-  wait?: WaitForNode,
-): Promise<T> {
-  const startedAt = Date.now()
-  let loggedAt = Number.NEGATIVE_INFINITY
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const answer = await ask()
-      wait?.health?.set('chain', true)
-      if (attempt > 1)
-        wait?.logger.info('chain reachable', { rpcUrl: urls.join(', '), waitedMs: Date.now() - startedAt })
-      return answer
-    } catch (cause) {
-      const error = new ChainConnectError({ urls, cause })
-      if (!wait || wait.signal?.aborted || classifyRpcError(cause) === 'answer') throw error
-      const why = messageOf(cause, { short: true, firstLine: true })
-      wait.health?.set('chain', false, `${error.shortMessage}: ${why}`)
-      const delay = backoffDelay(attempt, {
-        baseMs: wait.backoffMs?.first ?? 250,
-        maxMs: wait.backoffMs?.max ?? 10_000,
-        jitter: 'plusMinusHalf',
-      })
-      if (Date.now() - loggedAt >= (wait.logEveryMs ?? 30_000)) {
-        loggedAt = Date.now()
-        wait.logger.warn(`${error.shortMessage}; waiting for it (${why})`, {
-          rpcUrl: urls.join(', '),
-          attempt,
-          waitedMs: loggedAt - startedAt,
-          retryInMs: delay,
-        })
-      }
-      await sleep(delay, wait.signal)
-      if (wait.signal?.aborted) throw error
-    }
   }
 }

@@ -10,6 +10,7 @@ import { resolveCommandSigner } from '../actions/devices/resolveCommandSigner.js
 import { createRelayer, type Relayer } from '../actions/relayer/createRelayer.js'
 import { createChainConnection } from '../chain/createChainConnection.js'
 import type { ChainConnection } from '../chain/types.js'
+import { untilNodeAnswers } from '../chain/untilNodeAnswers.js'
 import type { EngineEvents } from '../core/engineEvents.js'
 import type { Store } from '../core/store.js'
 import { createEmitter, type Emitter } from '../internal/createEmitter.js'
@@ -124,16 +125,21 @@ async function connectServices(
     waitForNode: { logger, health },
     ...(options.chain?.pollingIntervalMs ? { pollingIntervalMs: options.chain.pollingIntervalMs } : {}),
   })
-  // Before the broker: an address without code (or another contract's) is a config error.
-  await checkContracts({
-    chain,
-    contracts: settings.contracts,
-    deviceClass,
-    paymentContract: options.payment?.contract ?? null,
-  }).catch(async (error: unknown) => {
-    await chain.close()
-    throw error
-  })
+  // Before the broker: an address without code (or another contract's) is a config error; a node that
+  // fails to answer meanwhile is waited for, as at the connection.
+  const check = () =>
+    checkContracts({
+      chain,
+      contracts: settings.contracts,
+      deviceClass,
+      paymentContract: options.payment?.contract ?? null,
+    })
+  await untilNodeAnswers(check, { urls: [options.rpcUrl].flat(), wait: { logger, health } }).catch(
+    async (error: unknown) => {
+      await chain.close()
+      throw error
+    },
+  )
   // Commands and reports are signed in one domain: this chain and the DeviceRegistry the cars trust.
   const registry = options.contracts?.DeviceRegistry
   const domain = registry ? pbjDomain({ chainId: chain.chainId, registry }) : undefined
