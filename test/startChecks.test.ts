@@ -15,6 +15,7 @@ import {
   ConfigError,
   ContractInterfaceError,
   ContractWithoutCodeError,
+  RpcError,
   RpcUrlError,
 } from '#pbj/internal/errors.js'
 import { getFreePort } from '#pbj/internal/freePort.js'
@@ -78,6 +79,31 @@ describe('RPC down at start', () => {
     await createTestClient({ mode: 'anvil', transport: http(`http://127.0.0.1:${port}`) }).mine({ blocks: 2 })
     await vi.waitFor(() => expect(runs.length).toBeGreaterThanOrEqual(2), { timeout: 10_000 })
   }, 40_000)
+
+  it('a start-up waiting for its node gives up when aborted (SIGTERM), and frees the database', async () => {
+    const port = await getFreePort()
+    const stop = new AbortController()
+    const options = {
+      rpcUrl: `http://127.0.0.1:${port}`,
+      brokerUrl: broker.url,
+      database: join(dir, 'aborted.db'),
+      functions: [],
+    }
+    const starting = createEngine({ ...options, signal: stop.signal }).catch((e: unknown) => e)
+    await new Promise((r) => setTimeout(r, 800))
+    const abortedAt = Date.now()
+    stop.abort()
+    const error = await starting
+    expect(Date.now() - abortedAt).toBeLessThan(1_000)
+    expect(error).toBeInstanceOf(RpcError)
+    expect((error as Error).message).toContain(`Cannot reach the chain at http://127.0.0.1:${port}`)
+    const again = new AbortController()
+    again.abort()
+    // The lock was released: the next start gets as far as the chain again.
+    expect(await createEngine({ ...options, signal: again.signal }).catch((e: unknown) => e)).toBeInstanceOf(
+      RpcError,
+    )
+  })
 
   it('refuses a URL that cannot work at once, as a config error', async () => {
     const startedAt = Date.now()

@@ -94,10 +94,12 @@ export async function createEngineServices(
     health,
     logger: context.logger,
   })
-  const store = guardStore(
-    await whileDiskFull(diskFull, () => createSqliteStore({ path: options.database, engine: true })),
-    diskFull,
-  )
+  // Aborting the start-up ends a wait for space (the open then fails with DiskFullError).
+  const abort = () => diskFull.close()
+  options.signal?.addEventListener('abort', abort, { once: true })
+  const store = await whileDiskFull(diskFull, () =>
+    guardStore(createSqliteStore({ path: options.database, engine: true }), diskFull),
+  ).finally(() => options.signal?.removeEventListener('abort', abort))
   health.set('store', true)
   try {
     return await connectServices(options, context, { health, diskFull, store })
@@ -122,7 +124,7 @@ async function connectServices(
   health.expect('chain', 'connecting to the node')
   const chain = await createChainConnection({
     rpcUrl: options.rpcUrl,
-    waitForNode: { logger, health },
+    waitForNode: { logger, health, signal: options.signal },
     ...(options.chain?.pollingIntervalMs ? { pollingIntervalMs: options.chain.pollingIntervalMs } : {}),
   })
   // Before the broker: an address without code (or another contract's) is a config error; a node that
@@ -134,12 +136,13 @@ async function connectServices(
       deviceClass,
       paymentContract: options.payment?.contract ?? null,
     })
-  await untilNodeAnswers(check, { urls: [options.rpcUrl].flat(), wait: { logger, health } }).catch(
-    async (error: unknown) => {
-      await chain.close()
-      throw error
-    },
-  )
+  await untilNodeAnswers(check, {
+    urls: [options.rpcUrl].flat(),
+    wait: { logger, health, signal: options.signal },
+  }).catch(async (error: unknown) => {
+    await chain.close()
+    throw error
+  })
   // Commands and reports are signed in one domain: this chain and the DeviceRegistry the cars trust.
   const registry = options.contracts?.DeviceRegistry
   const domain = registry ? pbjDomain({ chainId: chain.chainId, registry }) : undefined

@@ -67,6 +67,11 @@ export type EngineOptions = {
    * the engine is still starting: waiting for its RPC, or for space on a full disk.
    */
   health?: Health | undefined
+  /**
+   * Gives up a start-up that is waiting (for a node that does not answer, or for space on a full disk):
+   * createEngine then rejects with what it was waiting for. A SIGTERM during start-up aborts it.
+   */
+  signal?: AbortSignal | undefined
   /** How often due retries are looked for in the store (ms). */
   retrySweepMs?: number
   /**
