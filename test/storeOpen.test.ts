@@ -38,7 +38,7 @@ const freshDb = () => join(root, `p${++n}`, '.pbj', 'pbj.db')
 /** Starts holdStore.ts on `path`; resolves with the child and its first line (`ready` or `refused …`). */
 function hold(path: string, rows = 0): Promise<{ child: ChildProcess; line: string }> {
   const script = fileURLToPath(new URL('./fixtures/holdStore.ts', import.meta.url))
-  const child = spawn(process.execPath, ['--import', 'tsx', script, path, String(rows)], {
+  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', script, path, String(rows)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   children.push(child)

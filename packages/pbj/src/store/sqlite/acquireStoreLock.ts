@@ -35,13 +35,19 @@ export function acquireStoreLock(database: string): StoreLock {
     if (isBusy(error)) throw new StoreLockedError({ database, lockFile, pid: holderOf(lockFile) })
     throw error
   }
+  // Held here, not only by the store: a connection the garbage collector finalizes would drop the lock.
+  held.add(db)
   return {
     lockFile,
     release: () => {
+      held.delete(db)
       if (db.open) db.close()
     },
   }
 }
+
+/** The lock connections of this process, kept alive until released. */
+const held = new Set<Database.Database>()
 
 const isBusy = (error: unknown) => {
   const code = (error as { code?: unknown } | null)?.code
