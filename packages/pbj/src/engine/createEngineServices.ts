@@ -87,6 +87,7 @@ export async function createEngineServices(
   context: EngineServicesContext,
 ): Promise<EngineServices> {
   const health = options.health ?? createHealth()
+  health.expect('store', 'opening the database')
   // The store first: a database another engine holds, or a damaged one, refuses before anything connects.
   // On a full disk the open waits for space (unready), as every later write does.
   const diskFull = createDiskFullWatch({
