@@ -2,7 +2,7 @@
 // second refused at once naming the first's pid; after kill -9 of the first a new one starts; and two
 // engines in one process.
 import type { ChildProcess } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -10,7 +10,9 @@ import { type EmbeddedBroker, startEmbeddedBroker } from '#pbj/actions/broker/st
 import { type AnvilNode, startAnvil } from '#pbj/chain/startAnvil.js'
 import { createEngine } from '#pbj/engine/createEngine.js'
 import { StoreLockedError, StoreRefusedError } from '#pbj/internal/errors.js'
+import { createSqliteStore } from '#pbj/store/sqlite/createSqliteStore.js'
 import { exited, spawnEngine } from './faults/spawnEngine.js'
+import { runPbj } from './helpers/runPbj.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'pbj-one-engine-'))
 let anvil: AnvilNode
@@ -82,5 +84,20 @@ describe('one engine per database', () => {
     await a.stop()
     const b = await createEngine(options)
     await b.stop()
+  })
+
+  it('a second `pbj dev` in a folder whose engine runs refuses before deleting its database', async () => {
+    const project = mkdtempSync(join(dir, 'dev-'))
+    mkdirSync(join(project, 'functions'))
+    writeFileSync(join(project, 'pbj.config.json'), '{}')
+    const database = join(project, '.pbj', 'dev.db')
+    const running = createSqliteStore({ path: database, engine: true })
+    await running.kvSet('f', 'k', '"kept"')
+    const { code, stderr } = await runPbj('dev', '--dir', project)
+    expect(code).not.toBe(0)
+    expect(stderr).toContain(`database ${database} is in use by another engine (pid ${process.pid})`)
+    expect(existsSync(database)).toBe(true)
+    expect(await running.kvGet('f', 'k')).toBe('"kept"')
+    await running.close()
   })
 })
