@@ -8,11 +8,12 @@ import {
   type RpcBlock,
 } from 'viem'
 import type { BlockHeader } from '../core/block.js'
-import { BlockNotFoundError, ChainConnectError, RpcError } from '../internal/errors.js'
+import { BlockNotFoundError, ChainConnectError, RpcError, RpcUrlError } from '../internal/errors.js'
 import { createReadBatcher } from './createReadBatcher.js'
 import { createRpcPool, isWsUrl } from './createRpcPool.js'
 import { multicall3Address } from './multicall3.js'
 import type { ChainConnection } from './types.js'
+import { untilNodeAnswers, type WaitForNode } from './untilNodeAnswers.js'
 import { watchHeadsOverWebSocket } from './watchHeadsOverWebSocket.js'
 
 const toHeader = (
@@ -52,8 +53,14 @@ export async function createChainConnection(options: {
   pollingIntervalMs?: number
   /** Per-request time limit (default 10 s). */
   timeoutMs?: number
+  /**
+   * At start-up, wait for a node that does not answer yet (the engine's case) instead of failing at once:
+   * see {@link untilNodeAnswers}. Without it, an unreachable node is a ChainConnectError.
+   */
+  waitForNode?: WaitForNode | undefined
 }): Promise<ChainConnection> {
   const urls = typeof options.rpcUrl === 'string' ? [options.rpcUrl] : [...options.rpcUrl]
+  for (const url of urls) if (!isRpcUrl(url)) throw new RpcUrlError({ url })
   const wsUrls = urls.filter(isWsUrl)
   const rpcUrl = urls[0] ?? ''
   const pollingInterval = options.pollingIntervalMs ?? 250
@@ -70,8 +77,13 @@ export async function createChainConnection(options: {
     ),
     pollingInterval,
   })
-  const chainIdHex = await rpc('eth_chainId', []).catch((cause: unknown) => {
-    throw new ChainConnectError({ urls, cause })
+  const chainIdHex = await untilNodeAnswers(() => rpc('eth_chainId', []), {
+    urls,
+    wait: options.waitForNode,
+    refuse: (cause) => new ChainConnectError({ urls, cause }),
+  }).catch(async (error: unknown) => {
+    await pool.close()
+    throw error
   })
   const chainId = Number(BigInt(chainIdHex as Hex))
   const multicallCode = await rpc('eth_getCode', [multicall3Address, 'latest']).catch(() => '0x')
@@ -173,11 +185,25 @@ export async function createChainConnection(options: {
         ...(call.blockNumber === undefined ? {} : { blockNumber: call.blockNumber }),
       } as Parameters<PublicClient['readContract']>[0])
     },
+    async getCode(address, blockNumber) {
+      return (await rpc('eth_getCode', [
+        address,
+        blockNumber === undefined ? 'latest' : hex(blockNumber),
+      ])) as Hex
+    },
     async close() {
       closed = true
       for (const stop of stops) stop()
       stops.clear()
       await pool.close()
     },
+  }
+}
+
+const isRpcUrl = (url: string) => {
+  try {
+    return ['ws:', 'wss:', 'http:', 'https:'].includes(new URL(url).protocol)
+  } catch {
+    return false
   }
 }

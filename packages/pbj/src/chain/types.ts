@@ -43,6 +43,8 @@ export type ChainConnection = {
    * few calls, not thousands.
    */
   readContract(call: ReadCall): Promise<unknown>
+  /** The code at `address` (`'0x'` for none), at `blockNumber` or the head. */
+  getCode(address: Address, blockNumber?: bigint): Promise<Hex>
   /** The highest block number this connection has seen from the node (heads and `latest` reads); 0n before any. */
   latestSeen(): bigint
   close(): Promise<void>

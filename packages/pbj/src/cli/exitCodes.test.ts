@@ -6,10 +6,14 @@ import { describe, expect, it } from 'vitest'
 import {
   BrokerConnectError,
   BrokerUrlError,
+  DatabaseCorruptError,
+  DiskFullError,
   InvalidFlagError,
   PbjError,
+  StoreLockedError,
   TransientError,
   UnknownContractError,
+  WalMissingError,
 } from '../internal/errors.js'
 import { exitCodeOf, exitCodes } from './exitCodes.js'
 
@@ -47,15 +51,14 @@ describe('exitCodeOf', () => {
     expect(exitCodeOf(configOverBroker)).toBe(3)
   })
 
-  it('the store family by class name, wherever the class is defined (StoreRefusedError and its members)', () => {
-    class StoreRefusedError extends PbjError {}
-    class StoreLockedError extends StoreRefusedError {
-      override name = 'StoreRefusedError'
-    }
-    class WalMissingError extends PbjError {}
-    expect(exitCodeOf(new StoreLockedError('locked by pid 1'))).toBe(4)
-    expect(exitCodeOf(new WalMissingError('no wal'))).toBe(4)
-    expect(exitCodeOf(new Error('open failed', { cause: new StoreRefusedError('x') }))).toBe(4)
+  it('the store refusals are 4, by family (StoreRefusedError and its members), through causes too', () => {
+    const locked = new StoreLockedError({ database: '/x/pbj.db', lockFile: '/x/pbj.db.lock', pid: 1 })
+    expect(exitCodeOf(locked)).toBe(4)
+    expect(exitCodeOf(new WalMissingError({ database: '/x/pbj.db', frames: 3 }))).toBe(4)
+    expect(exitCodeOf(new DatabaseCorruptError({ database: '/x/pbj.db', problem: 'page 3' }))).toBe(4)
+    expect(exitCodeOf(new Error('open failed', { cause: locked }))).toBe(4)
+    // A full disk is waited out, not a refusal.
+    expect(exitCodeOf(new DiskFullError({ dir: '/x' }))).toBe(1)
   })
 
   it("better-sqlite3's refusal of a file that is not a database is the store refused (4)", () => {

@@ -1,4 +1,4 @@
-import { BrokerError, ConfigError, UsageError, walk } from '../internal/errors.js'
+import { BrokerError, ConfigError, StoreRefusedError, UsageError, walk } from '../internal/errors.js'
 
 /**
  * The exit codes of `pbj start` and `pbj dev`: the contract a supervisor (systemd, a container runtime)
@@ -22,35 +22,16 @@ export const exitCodes = {
 
 export type ExitCode = (typeof exitCodes)[keyof typeof exitCodes]
 
-/**
- * The store's refusals, by class name: the family base the storage stage declares, and its members, named
- * rather than imported so that this table does not depend on where (or whether yet) each class is defined.
- */
-const storeFamily = new Set([
-  'StoreRefusedError',
-  'StoreLockedError',
-  'DatabaseCorruptError',
-  'WalMissingError',
-  'NewerSchemaError',
-])
 /** better-sqlite3's codes for a file that is not a usable database (not one, damaged, or held by another). */
 const sqliteRefusals = new Set(['SQLITE_NOTADB', 'SQLITE_CORRUPT', 'SQLITE_BUSY', 'SQLITE_LOCKED'])
-
-/** The names of an error's class and of every class it extends. */
-function classNamesOf(error: object): string[] {
-  const names: string[] = []
-  for (let p = Object.getPrototypeOf(error); p && p !== Object.prototype; p = Object.getPrototypeOf(p))
-    names.push((p.constructor as { name?: string } | undefined)?.name ?? '')
-  return names
-}
 
 /** The code of one link of a cause chain, or null when its class belongs to no family. */
 function familyCode(error: unknown): ExitCode | null {
   if (error instanceof UsageError) return exitCodes.usage
   if (error instanceof ConfigError) return exitCodes.config
   if (error instanceof BrokerError) return exitCodes.dependency
+  if (error instanceof StoreRefusedError) return exitCodes.store
   if (typeof error !== 'object' || error === null) return null
-  if (classNamesOf(error).some((name) => storeFamily.has(name))) return exitCodes.store
   const { code } = error as { code?: unknown }
   if (typeof code === 'string' && sqliteRefusals.has(code)) return exitCodes.store
   return null

@@ -197,6 +197,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   // Retries wait in the store, not in timers, so they survive a restart and `pbj runs retry` reaches a
   // running engine.
   retrySweep = setInterval(() => {
+    // On a full disk a claim would only wait for space: the first sweep after it claims what is due.
+    if (services.health.report().checks.store?.ok === false) return
     void store
       .claimDueRetries(Date.now())
       .then((jobs) => queue.push(jobs))

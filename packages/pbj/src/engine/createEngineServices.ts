@@ -1,3 +1,4 @@
+import { dirname, resolve } from 'node:path'
 import { pbjDomain } from '@pbj/device'
 import type { Address, Hex } from 'viem'
 import { createMqttBroker } from '../actions/broker/createMqttBroker.js'
@@ -9,6 +10,7 @@ import { resolveCommandSigner } from '../actions/devices/resolveCommandSigner.js
 import { createRelayer, type Relayer } from '../actions/relayer/createRelayer.js'
 import { createChainConnection } from '../chain/createChainConnection.js'
 import type { ChainConnection } from '../chain/types.js'
+import { untilNodeAnswers } from '../chain/untilNodeAnswers.js'
 import type { EngineEvents } from '../core/engineEvents.js'
 import type { Store } from '../core/store.js'
 import { createEmitter, type Emitter } from '../internal/createEmitter.js'
@@ -23,7 +25,10 @@ import type { Queue } from '../queue/types.js'
 import { createProcessSandbox } from '../runtime/createProcessSandbox.js'
 import { createSandbox } from '../runtime/createSandbox.js'
 import type { Sandbox } from '../runtime/sandboxTypes.js'
+import { createDiskFullWatch, type DiskFullWatch } from '../store/createDiskFullWatch.js'
+import { guardStore, whileDiskFull } from '../store/guardStore.js'
 import { createSqliteStore } from '../store/sqlite/createSqliteStore.js'
+import { checkContracts } from './checkContracts.js'
 import type { EngineOptions } from './engineOptions.js'
 import type { ReorgServices } from './handleReorg.js'
 import type { BlockServices } from './processBlock.js'
@@ -48,12 +53,12 @@ export type EngineServicesContext = {
 /** The stage services of one engine, connected, and the bundles each stage is handed. */
 export type EngineServices = {
   common: Common
+  /** The readiness checks (/readyz): store, chain and broker set here; lag by createEngine. */
+  health: Health
   chain: ChainConnection
   broker: BrokerConnection
   events: Emitter<EngineEvents>
   store: Store
-  /** The readiness checks (/readyz): chain, broker and store set here; lag and follower by createEngine. */
-  health: Health
   /** Null without an operator key. */
   relayer: Relayer | null
   blockTimes: BlockTimes
@@ -82,14 +87,34 @@ export async function createEngineServices(
   options: EngineOptions,
   context: EngineServicesContext,
 ): Promise<EngineServices> {
-  const { settings } = context
-  const limits = { timeoutMs: settings.limits.timeoutMs, memoryMb: settings.limits.memoryMb }
+  const health = options.health ?? createHealth()
+  health.expect('store', 'opening the database')
+  // The store first: a database another engine holds, or a damaged one, refuses before anything connects.
+  // On a full disk the open waits for space (unready), as every later write does.
+  const diskFull = createDiskFullWatch({
+    dir: dirname(resolve(options.database)),
+    health,
+    logger: context.logger,
+  })
+  // Aborting the start-up ends a wait for space (the open then fails with DiskFullError).
+  const abort = () => diskFull.close()
+  options.signal?.addEventListener('abort', abort, { once: true })
+  const store = await whileDiskFull(diskFull, () =>
+    guardStore(createSqliteStore({ path: options.database, engine: true }), diskFull),
+  )
+    .catch((error: unknown) => {
+      diskFull.close()
+      throw error
+    })
+    .finally(() => options.signal?.removeEventListener('abort', abort))
+  health.set('store', true)
   // What is open so far, closed newest first if a later step fails: a start-up failure (the broker down
-  // after the chain connected, a file that is not a database) must leave no socket or process holding the
-  // event loop, or `pbj start` prints its error and never exits.
-  const opened: (() => unknown)[] = []
+  // after the chain connected, a contract without code) must leave no socket or process holding the event
+  // loop, or `pbj start` prints its error and never exits; and the store's lock goes with the store, so a
+  // failed start leaves the database free for the next engine.
+  const opened: (() => unknown)[] = [() => diskFull.close(), () => store.close()]
   try {
-    return await connectServices(options, context, limits, opened)
+    return await connectServices(options, context, { health, diskFull, store }, opened)
   } catch (error) {
     for (const close of opened.reverse())
       await Promise.resolve()
@@ -99,22 +124,41 @@ export async function createEngineServices(
   }
 }
 
-/** The body of {@link createEngineServices}: pushes onto `opened` how to close each thing it opens. */
+/**
+ * The rest of {@link createEngineServices}, once the store is open: connects the chain and the broker,
+ * pushing onto `opened` how to close each thing it opens.
+ */
 async function connectServices(
   options: EngineOptions,
   context: EngineServicesContext,
-  limits: { timeoutMs: number; memoryMb: number },
+  services: { health: Health; diskFull: DiskFullWatch; store: Store },
   opened: (() => unknown)[],
 ): Promise<EngineServices> {
   const { logger, deviceClass, settings, loaded } = context
-  const health = options.health ?? createHealth()
+  const { health, diskFull, store } = services
+  const limits = { timeoutMs: settings.limits.timeoutMs, memoryMb: settings.limits.memoryMb }
+  // A node that is down at start-up is waited for (health 'chain' false meanwhile), not a reason to exit.
   // Origins only: /readyz may be readable by anyone, and RPC URLs carry API keys, broker URLs passwords.
   health.expect('chain', `connecting to ${[options.rpcUrl].flat().map(urlOrigin).join(', ')}`)
   const chain = await createChainConnection({
     rpcUrl: options.rpcUrl,
+    waitForNode: { logger, health, signal: options.signal },
     ...(options.chain?.pollingIntervalMs ? { pollingIntervalMs: options.chain.pollingIntervalMs } : {}),
   })
   opened.push(() => chain.close())
+  // Before the broker: an address without code (or another contract's) is a config error; a node that
+  // fails to answer meanwhile is waited for, as at the connection.
+  const check = () =>
+    checkContracts({
+      chain,
+      contracts: settings.contracts,
+      deviceClass,
+      paymentContract: options.payment?.contract ?? null,
+    })
+  await untilNodeAnswers(check, {
+    urls: [options.rpcUrl].flat(),
+    wait: { logger, health, signal: options.signal },
+  })
   // Commands and reports are signed in one domain: this chain and the DeviceRegistry the cars trust.
   const registry = options.contracts?.DeviceRegistry
   const domain = registry ? pbjDomain({ chainId: chain.chainId, registry }) : undefined
@@ -142,9 +186,6 @@ async function connectServices(
     ),
   )
   const events = createEmitter<EngineEvents>()
-  const store = createSqliteStore({ path: options.database })
-  opened.push(() => store.close())
-  health.set('store', true)
   const relayer = options.operatorKey
     ? createRelayer({
         ...options.relayer,
@@ -162,6 +203,8 @@ async function connectServices(
     metrics: createMetrics(),
     shutdown: createShutdown(),
   }
+  // First of the cleanups: writes waiting for space give up, so stopping on a full disk does not hang.
+  common.shutdown.add(() => diskFull.close())
   // A block's runs mostly wait on chain reads, which are batched per block: let a thousand overlap.
   const queue = createMemoryQueue({ concurrency: options.limits?.concurrency ?? 1024 })
   // Delivers desired device state from the store's outbox to the broker, through outages.
@@ -222,11 +265,11 @@ async function connectServices(
   }
   return {
     common,
+    health,
     chain,
     broker,
     events,
     store,
-    health,
     relayer,
     blockTimes,
     queue,

@@ -72,6 +72,11 @@ export type EngineOptions = {
   /** Default retry policy for every function (each may set its own `retry`). */
   retry?: { maxAttempts?: number; backoffMs?: number; maxBackoffMs?: number }
   logger?: Logger
+  /**
+   * Gives up a start-up that is waiting (for a node that does not answer, or for space on a full disk):
+   * createEngine then rejects with what it was waiting for. A SIGTERM during start-up aborts it.
+   */
+  signal?: AbortSignal | undefined
   /** How often due retries are looked for in the store (ms). */
   retrySweepMs?: number
   /**
@@ -100,8 +105,9 @@ export type EngineOptions = {
    */
   payment?: (PaymentOptions & { pollMs?: number | undefined }) | undefined
   /**
-   * The engine's readiness checks. Pass one to serve it before the engine exists (pbj start's health
-   * server answers while the chain connects); default: the engine makes its own. Either way `engine.health`.
+   * The engine's readiness checks. Pass one to serve it before the engine exists: pbj start's health server
+   * answers while the engine waits for its node or for space on a full disk. Default: the engine makes its
+   * own. Either way `engine.health`.
    */
   health?: Health | undefined
   /** Further behind the node's head than this many blocks, the `lag` check fails (default 5). */

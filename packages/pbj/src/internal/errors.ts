@@ -44,12 +44,15 @@ export {
 export {
   ConfigError,
   ConfigFileError,
+  ContractInterfaceError,
+  ContractWithoutCodeError,
   InvalidConfigError,
   InvalidOperatorKeyError,
   MissingConfigError,
   NoCommandSignerError,
   PaymentProjectMismatchError,
   ProjectNotOpenedError,
+  RpcUrlError,
   UnknownContractError,
 } from './errors/config.js'
 export { DemoCheckError, DemoDeployError } from './errors/demo.js'
@@ -75,4 +78,13 @@ export {
   UnknownGrantError,
 } from './errors/function.js'
 export { HealthListenError } from './errors/ops.js'
-export { JobNotRetryableError, NoDatabaseError, UnknownJobError } from './errors/store.js'
+export {
+  DatabaseCorruptError,
+  DiskFullError,
+  JobNotRetryableError,
+  NoDatabaseError,
+  StoreLockedError,
+  StoreRefusedError,
+  UnknownJobError,
+  WalMissingError,
+} from './errors/store.js'

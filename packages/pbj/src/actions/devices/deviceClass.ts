@@ -67,6 +67,13 @@ export type DeviceClass = {
   name: string
   /** Checked at engine start: e.g. that the contracts it reads are configured. Throws a ConfigError. */
   check?(contracts: Readonly<Record<string, Address>>): void
+  /**
+   * Checked at engine start, after every configured contract was found to have code: that the contracts
+   * the class reads have the interface it expects (a view call each must answer, see probeContract), so a
+   * wrong address is refused at start rather than found when a lock's guard cannot read. Throws a
+   * ConfigError (ContractInterfaceError).
+   */
+  verify?(chain: GuardChain & { chainId: number }): Promise<void>
   guard(command: DeviceCommand, chain: GuardChain): Promise<GuardVerdict>
   /**
    * The desired state a device call asks for. Throws on options the class cannot use, naming the method,

@@ -1,5 +1,5 @@
-import { existsSync, rmSync, watch } from 'node:fs'
-import { join } from 'node:path'
+import { existsSync, mkdirSync, rmSync, watch } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { startSimulatedCar } from '@pbj/device'
 import { createLock } from '@pbj/internal/createLock.js'
 import type { Address } from 'viem'
@@ -14,6 +14,7 @@ import { toJsonLine } from '../../internal/toJsonLine.js'
 import { startHealthEndpoints } from '../../ops/startHealthEndpoints.js'
 import { FunctionReloadError, NoFunctionsFolderError } from '../../runtime/functionLoadErrors.js'
 import { loadFunctions } from '../../runtime/loadFunctions.js'
+import { acquireStoreLock } from '../../store/sqlite/acquireStoreLock.js'
 import { engineOptionsFromConfig } from '../engineOptionsFromConfig.js'
 import { listenForStop } from '../listenForStop.js'
 import { printEngineActivity } from '../printEngineActivity.js'
@@ -34,6 +35,13 @@ export async function devCommand(options: { json: boolean; dir: string }): Promi
     throw new NoFunctionsFolderError({ dir: functionsDir })
   }
   const say = (line: string) => !options.json && process.stderr.write(`${line}\n`)
+  const database = config.database ?? join(options.dir, '.pbj', 'dev.db')
+  // Another engine on this database (a second `pbj dev` here) refuses before anything starts, and before
+  // the fresh start below deletes the files it is using.
+  if (database !== ':memory:') {
+    mkdirSync(dirname(database), { recursive: true })
+    acquireStoreLock(database).release()
+  }
   if (config.rpcUrl) say('pbj dev: rpcUrl is set; using your chain and config.contracts (no demo deployment)')
   const stack = config.rpcUrl
     ? null
@@ -50,7 +58,6 @@ export async function devCommand(options: { json: boolean; dir: string }): Promi
       message: 'pbj dev with rpcUrl set also needs brokerUrl in the config',
       hint: 'Set brokerUrl (e.g. "mqtt://127.0.0.1:1883"), or remove rpcUrl to run an embedded chain and broker.',
     })
-  const database = config.database ?? join(options.dir, '.pbj', 'dev.db')
   // A fresh embedded chain shares nothing with the last one: start the store afresh too.
   if (stack) for (const f of [database, `${database}-wal`, `${database}-shm`]) rmSync(f, { force: true })
 

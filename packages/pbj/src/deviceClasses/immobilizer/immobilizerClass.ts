@@ -1,5 +1,7 @@
-import { type Address, getAddress, isAddress } from 'viem'
+import { deviceRegistryAbi } from '@pbj/contracts'
+import { type Address, getAddress, isAddress, zeroAddress } from 'viem'
 import type { DeviceClass, GuardChain } from '../../actions/devices/deviceClass.js'
+import { probeContract } from '../../chain/probeContract.js'
 import { UnknownContractError } from '../../internal/errors.js'
 import { type CarStatus, carStatusAbi } from './carStatus.js'
 import { desiredFromStatus, immobilizerMeaning } from './desiredFromStatus.js'
@@ -58,6 +60,27 @@ export function immobilizerClass(options: {
   return {
     name: 'immobilizer',
     check: (contracts) => void addressOf(contracts),
+    // The loan contract must answer carStatus (the guard's one read), and the registry the cars trust
+    // isOperator (what they check a command's signer against).
+    async verify(chain) {
+      const read: typeof chain.read = (call) => chain.read(call)
+      await probeContract(read, chain.chainId, {
+        name: options.contract,
+        address: addressOf(chain.contracts),
+        abi: carStatusAbi,
+        functionName: 'carStatus',
+        args: [zeroAddress],
+      })
+      const registry = chain.contracts.DeviceRegistry
+      if (registry)
+        await probeContract(read, chain.chainId, {
+          name: 'DeviceRegistry',
+          address: registry,
+          abi: deviceRegistryAbi,
+          functionName: 'isOperator',
+          args: [zeroAddress, zeroAddress],
+        })
+    },
     async guard(command, chain) {
       return judge(command, await statusOf(command.deviceId, chain), options.contract)
     },

@@ -158,3 +158,52 @@ export class ProjectNotOpenedError extends ConfigError {
     })
   }
 }
+
+/**
+ * A contract address in the config has no code on the chain pbj follows: a wrong address, or the right one
+ * on another chain. Its events never come and its reads fail, so a loan would never lock: refused at start.
+ */
+export class ContractWithoutCodeError extends ConfigError {
+  override name = 'ContractWithoutCodeError'
+  constructor(params: { name: string; address: string; chainId: number }) {
+    super(`contract ${params.name} (${params.address}) has no code on chain ${params.chainId}`, {
+      hint: `Check contracts.${params.name} in pbj.config.ts: a wrong address, or rpcUrl points at another chain.`,
+      meta: { field: `contracts.${params.name}`, ...params },
+    })
+  }
+}
+
+/**
+ * A contract in the config has code, but not the interface pbj reads from it (a view call it must answer
+ * reverted or returned nothing): another contract at that address.
+ */
+export class ContractInterfaceError extends ConfigError {
+  override name = 'ContractInterfaceError'
+  constructor(params: { name: string; address: string; chainId: number; expected: string; cause?: unknown }) {
+    super(
+      `contract ${params.name} (${params.address}) on chain ${params.chainId} does not answer ${params.expected}`,
+      {
+        hint: `Check contracts.${params.name} in pbj.config.ts: the address holds another contract.`,
+        meta: {
+          field: `contracts.${params.name}`,
+          name: params.name,
+          address: params.address,
+          chainId: params.chainId,
+        },
+        cause: params.cause,
+      },
+    )
+  }
+}
+
+/** An RPC URL that is not a ws://, wss://, http:// or https:// URL: no waiting makes it answer. */
+export class RpcUrlError extends ConfigError {
+  override name = 'RpcUrlError'
+  constructor(params: { url: string }) {
+    super(`rpcUrl '${params.url}' is not a ws://, wss://, http:// or https:// URL`, {
+      hint: 'Set rpcUrl in pbj.config.ts to your node’s URL (e.g. ws://127.0.0.1:8545), or remove it to run an embedded Anvil.',
+      docsPath: '#config-reference',
+      meta: { field: 'rpcUrl', url: params.url },
+    })
+  }
+}

@@ -2,7 +2,10 @@ import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import type { Store } from '../../core/store.js'
+import { acquireStoreLock, type StoreLock } from './acquireStoreLock.js'
+import { checkWalIntact } from './checkWalIntact.js'
 import { migrate } from './migrate.js'
+import { quickCheck } from './quickCheck.js'
 import { type TimerRow, toTimer } from './rows.js'
 import { sqliteBlocks } from './sqliteBlocks.js'
 import { sqliteDeviceCorrections } from './sqliteDeviceCorrections.js'
@@ -14,17 +17,29 @@ import { sqliteUsage } from './sqliteUsage.js'
 /**
  * The embedded store: one SQLite file (WAL). `path: ':memory:'` keeps it in memory (tests).
  *
+ * Every file open first refuses a database whose `-wal` was deleted with transactions in it
+ * (checkWalIntact). The engine's open (`engine: true`) also takes the one-engine-per-database lock
+ * (acquireStoreLock, released by `close`) and runs `PRAGMA quick_check`; the CLI's read-mostly opens skip
+ * both, so they work while the engine runs.
+ *
  * @example
- * const store = createSqliteStore({ path: '.pbj/pbj.db' })
+ * const store = createSqliteStore({ path: '.pbj/pbj.db', engine: true })
  * await store.getCursor(31337) // null on a fresh database
  */
-export function createSqliteStore(options: { path: string }): Store {
-  if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true })
-  const db = new Database(options.path)
+export function createSqliteStore(options: { path: string; engine?: boolean }): Store {
+  const file = options.path !== ':memory:'
+  if (file) mkdirSync(dirname(options.path), { recursive: true })
+  let lock: StoreLock | undefined
+  let db: Database.Database | undefined
   try {
+    if (file && options.engine) lock = acquireStoreLock(options.path)
+    if (file) checkWalIntact(options.path)
+    db = new Database(options.path)
+    if (file && options.engine) quickCheck(db)
     migrate(db)
   } catch (error) {
-    db.close()
+    db?.close()
+    lock?.release()
     throw error
   }
   // After the migration: a file it refuses is left as it was, and a journal mode change is not allowed
@@ -99,6 +114,7 @@ export function createSqliteStore(options: { path: string }): Store {
     deviceCorrections: sqliteDeviceCorrections(db),
     async close() {
       db.close()
+      lock?.release()
     },
   }
 }

@@ -1,10 +1,10 @@
-import { PbjError } from '../../internal/errors.js'
+import { PbjError, StoreRefusedError } from '../../internal/errors.js'
 
 /**
  * The database file was written by a newer pbj: its `user_version` is past the last migration this pbj
  * knows. Opening it anyway could misread tables a later migration changed, so the store refuses.
  */
-export class DatabaseVersionError extends PbjError {
+export class DatabaseVersionError extends StoreRefusedError {
   override name = 'DatabaseVersionError'
   constructor(options: { path: string; version: number; latest: number }) {
     super(
