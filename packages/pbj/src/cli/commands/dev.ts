@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync, rmSync, watch } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { existsSync, rmSync, watch } from 'node:fs'
+import { join } from 'node:path'
 import { startSimulatedCar } from '@pbj/device'
 import { createLock } from '@pbj/internal/createLock.js'
 import type { Address } from 'viem'
@@ -14,7 +14,7 @@ import { toJsonLine } from '../../internal/toJsonLine.js'
 import { startHealthEndpoints } from '../../ops/startHealthEndpoints.js'
 import { FunctionReloadError, NoFunctionsFolderError } from '../../runtime/functionLoadErrors.js'
 import { loadFunctions } from '../../runtime/loadFunctions.js'
-import { acquireStoreLock } from '../../store/sqlite/acquireStoreLock.js'
+import { assertStoreFree } from '../../store/sqlite/acquireStoreLock.js'
 import { engineOptionsFromConfig } from '../engineOptionsFromConfig.js'
 import { listenForStop } from '../listenForStop.js'
 import { printEngineActivity } from '../printEngineActivity.js'
@@ -38,10 +38,7 @@ export async function devCommand(options: { json: boolean; dir: string }): Promi
   const database = config.database ?? join(options.dir, '.pbj', 'dev.db')
   // Another engine on this database (a second `pbj dev` here) refuses before anything starts, and before
   // the fresh start below deletes the files it is using.
-  if (database !== ':memory:') {
-    mkdirSync(dirname(database), { recursive: true })
-    acquireStoreLock(database).release()
-  }
+  assertStoreFree(database)
   if (config.rpcUrl) say('pbj dev: rpcUrl is set; using your chain and config.contracts (no demo deployment)')
   const stack = config.rpcUrl
     ? null

@@ -8,6 +8,7 @@ import { MissingConfigError } from '../../internal/errors.js'
 import { createLogger } from '../../internal/logger.js'
 import { startHealthEndpoints } from '../../ops/startHealthEndpoints.js'
 import { loadFunctions } from '../../runtime/loadFunctions.js'
+import { assertStoreFree } from '../../store/sqlite/acquireStoreLock.js'
 import { engineOptionsFromConfig } from '../engineOptionsFromConfig.js'
 import { listenForStop } from '../listenForStop.js'
 import { printEngineActivity } from '../printEngineActivity.js'
@@ -42,12 +43,15 @@ export async function startCommand(options: { dir: string; json: boolean }): Pro
   for (const [name, c] of Object.entries(config.contracts ?? {})) contracts[name] = c.address as Address
   // operatorKey, or operatorKeystore decrypted with PBJ_KEY_PASSPHRASE: devices and ctx.chain.write use it.
   const operatorKey = await loadOperatorKey(config)
+  const database = config.database ?? join(options.dir, '.pbj', 'pbj.db')
+  // A second engine on this store is refused as such (exit 4), not by the first one's health port.
+  assertStoreFree(database)
   // Before the engine connects anything: a supervisor sees it alive (and not ready) while it waits.
   const endpoints = await startHealthEndpoints({ ...config.health, logger })
   const engine = await createEngine({
     rpcUrl: config.rpcUrl as string | string[],
     brokerUrl: config.brokerUrl as string,
-    database: config.database ?? join(options.dir, '.pbj', 'pbj.db'),
+    database,
     functions,
     contracts,
     ...engineOptionsFromConfig(config, contracts),

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs'
+import { mkdirSync, readFileSync } from 'node:fs'
+import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import { StoreLockedError } from '../../internal/errors.js'
 
@@ -44,6 +45,21 @@ export function acquireStoreLock(database: string): StoreLock {
       if (db.open) db.close()
     },
   }
+}
+
+/**
+ * Refuses at once (StoreLockedError) when another engine holds `database`, without keeping the lock: a
+ * command checks this before it starts anything of its own (pbj start's health server would otherwise fail
+ * first, on the running engine's port; pbj dev's fresh start would delete the running engine's files). The
+ * engine takes the lock for real when it opens the store.
+ *
+ * @example
+ * assertStoreFree('.pbj/pbj.db')
+ */
+export function assertStoreFree(database: string): void {
+  if (database === ':memory:') return
+  mkdirSync(dirname(database), { recursive: true })
+  acquireStoreLock(database).release()
 }
 
 /** The lock connections of this process, kept alive until released. */
