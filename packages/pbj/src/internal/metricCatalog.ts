@@ -89,6 +89,15 @@ export const metricCatalog = {
     labels: ['reason'],
   },
   pbj_reorgs_total: { type: 'counter', help: 'Chain reorganisations pbj rolled back.' },
+  pbj_deep_reorgs_total: {
+    type: 'counter',
+    help: 'Reorganisations deeper than the reorg window: pbj resumed from the new chain and reconciled.',
+  },
+  pbj_reconcile_passes_total: {
+    type: 'counter',
+    help: 'Chain-level reconciliation passes over every device, by what asked for them.',
+    labels: ['reason'],
+  },
   pbj_relayer_pending_txs: {
     type: 'gauge',
     help: 'Relayed transactions (ctx.chain.write, settlements) sent and not yet mined.',

@@ -29,6 +29,21 @@ const block = (number: bigint, receivedAt: number) => ({
 })
 
 describe('instrumentEngine', () => {
+  it('counts reconciliation passes by reason and deep reorgs', () => {
+    const { events, metrics, stop } = setup()
+    const pass = { devices: 3, corrected: 1, refused: 0, failed: 0, atBlock: 9n }
+    events.emit('reconciled', { ...pass, reason: 'periodic' })
+    events.emit('reconciled', { ...pass, reason: 'periodic' })
+    events.emit('reorg:deep', { from: 1n, to: 300n, resumedAt: 50n })
+    events.emit('reconciled', { ...pass, reason: 'deepReorg' })
+    expect(metrics.snapshot().counters).toMatchObject({
+      'pbj_reconcile_passes_total{reason="periodic"}': 2,
+      'pbj_reconcile_passes_total{reason="deepReorg"}': 1,
+      pbj_deep_reorgs_total: 1,
+    })
+    stop()
+  })
+
   it('measures block → acknowledgement by action from the first publish of a version to its report', async () => {
     const { events, metrics, stop } = setup()
     events.emit('block', block(7n, 1_000))

@@ -48,6 +48,8 @@ export function instrumentEngine(
       }
     }),
     events.on('reorg', () => metrics.increment('pbj_reorgs_total')),
+    events.on('reorg:deep', () => metrics.increment('pbj_deep_reorgs_total')),
+    events.on('reconciled', (r) => metrics.increment('pbj_reconcile_passes_total', 1, { reason: r.reason })),
     events.on('device:desired', (d) => {
       const action = actionOf(d.state)
       metrics.increment('pbj_device_commands_published_total', 1, { action })
