@@ -25,3 +25,8 @@ export const loanListAbi = parseAbi([
   'function loanCount() view returns (uint256)',
   'function getLoan(uint256 loanId) view returns (Loan)',
 ])
+
+/** The registry view the cars check a command's signer with; probed at start (DeviceClass.verify). */
+export const registryProbeAbi = parseAbi([
+  'function isOperator(address device, address operator) view returns (bool)',
+])

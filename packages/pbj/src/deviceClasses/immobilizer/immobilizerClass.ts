@@ -1,9 +1,8 @@
-import { deviceRegistryAbi } from '@pbj/contracts'
 import { type Address, getAddress, isAddress, zeroAddress } from 'viem'
 import type { DeviceClass, GuardChain } from '../../actions/devices/deviceClass.js'
 import { probeContract } from '../../chain/probeContract.js'
 import { UnknownContractError } from '../../internal/errors.js'
-import { type CarStatus, carStatusAbi } from './carStatus.js'
+import { type CarStatus, carStatusAbi, registryProbeAbi } from './carStatus.js'
 import { desiredFromStatus, immobilizerMeaning } from './desiredFromStatus.js'
 import { judge } from './judge.js'
 import { listCars } from './listCars.js'
@@ -76,7 +75,7 @@ export function immobilizerClass(options: {
         await probeContract(read, chain.chainId, {
           name: 'DeviceRegistry',
           address: registry,
-          abi: deviceRegistryAbi,
+          abi: registryProbeAbi,
           functionName: 'isOperator',
           args: [zeroAddress, zeroAddress],
         })
