@@ -22,7 +22,8 @@ export type Reconciliation = {
  * Decides when the engine reconciles every device with the chain (createChainReconciler): once the follower
  * first reaches the head (`start`); when it reaches it again after RPC failures, or the broker reconnects
  * (`outage`); after a reorg (`reorg`) or one deeper than the window (`deepReorg`), once the new branch is
- * processed up to the head; and every `intervalMs` (`periodic`, 0 never). A deep reorg also rolls back to
+ * processed up to the head; every `intervalMs` (`periodic`, 0 never); and, for the devices whose answer was
+ * due to change by a processed block's timestamp, at that block (`scheduled`). A deep reorg also rolls back to
  * where the follower resumes and emits 'reorg:deep'. Each pass first waits (up to 5 s) for the runs in
  * flight, so a compensation already under way is not duplicated.
  *
@@ -45,6 +46,10 @@ export function wireReconciliation(
   // A reorg asks for a pass once the follower has processed the new branch up to the head.
   let pending: ReconcileReason | null = null
   const offConnect = reconciler.enabled ? broker.onConnect(() => reconciler.request('outage')) : () => {}
+  // Each processed block's time re-checks the devices whose chain answer was due to change by then.
+  const offBlock = reconciler.enabled
+    ? events.on('block', (block) => reconciler.onBlockTime(block.timestamp))
+    : () => {}
   return {
     reconciler,
     follow: {
@@ -66,6 +71,7 @@ export function wireReconciliation(
     start: () => reconciler.start(),
     async close() {
       offConnect()
+      offBlock()
       await reconciler.close()
     },
   }

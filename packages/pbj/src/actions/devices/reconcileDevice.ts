@@ -14,8 +14,17 @@ export type ReconcileDeviceServices = CommandServices & {
   events: Pick<Emitter<Pick<EngineEvents, 'device:corrected'>>, 'emit'>
 }
 
-/** One pass as each device sees it: the head block the chain is read at, why the pass runs, its id and time. */
-export type ReconcilePass = { chain: GuardChain; reason: ReconcileReason; id: string; at: number }
+/**
+ * One pass as each device sees it: the head block the chain is read at, why the pass runs, its id and time,
+ * and where to note when the device's chain answer changes next (its `changesAt`, null for none).
+ */
+export type ReconcilePass = {
+  chain: GuardChain
+  reason: ReconcileReason
+  id: string
+  at: number
+  onChangesAt?: ((deviceId: string, at: bigint | null) => void) | undefined
+}
 
 /** What became of one device: nothing to do, or the correction (recorded unless a repeated refusal). */
 export type DeviceOutcome = 'same' | 'silent' | DeviceCorrection['outcome']
@@ -43,6 +52,7 @@ export async function reconcileDevice(
   pass: ReconcilePass,
 ): Promise<DeviceOutcome> {
   const request = await deviceClass.desiredFromChain(device.deviceId, pass.chain)
+  pass.onChangesAt?.(device.deviceId, request?.changesAt ?? null)
   if (request === null) return 'silent'
   const desired = deviceClass.toDesired(request)
   const meaningOf = deviceClass.meaningOf ?? lockedOrNot
