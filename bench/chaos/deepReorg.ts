@@ -44,6 +44,10 @@ export const deepReorg: Scenario = {
       `payment in block ${paid.blockNumber}; reorg of ${depth} blocks from head ${head} (window ${window})`,
     )
     await stack.test.request({ method: 'anvil_reorg', params: [depth, []] } as never)
+    // The engine sees the deep reorg and its pass runs while the lock time is still ahead on the new chain
+    // (the car is only warned): no function timer is left for it, the reconciler's schedule must lock it.
+    await engine.waitForLine((l) => l.record?.deepReorg === true, 20_000)
+    await new Promise((r) => setTimeout(r, 3000))
     // The lock time passes on the new chain, where the installment was never paid.
     await stack.mineAt(due + 3 * day + 60)
     const delinquent = await stack.isDelinquent(car)
