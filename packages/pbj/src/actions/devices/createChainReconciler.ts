@@ -42,10 +42,13 @@ export type ChainReconciler = {
   /** `reconcile` without waiting; a failed pass is logged as a warning. */
   request(reason: ReconcileReason): void
   /**
-   * Told each processed block's timestamp: re-checks (a `scheduled` pass over just them) the devices whose
-   * chain answer was due to change by then. O(1) when none is due.
+   * Told each processed block's timestamp (and number): re-checks (a `scheduled` pass over just them, the
+   * chain read at that block, else at the head) the devices whose chain answer was due to change by then.
+   * O(1) when none is due.
    */
-  onBlockTime(timestamp: bigint): void
+  onBlockTime(timestamp: bigint, blockNumber?: bigint): void
+  /** The earliest time a device's answer changes, or null: O(1). */
+  nextChangeAt(): bigint | null
   /** Runs a periodic pass every `intervalMs` until closed. */
   start(): void
   /** Stops the interval and waits for a pass in flight to stop (it stops between devices). */
@@ -84,6 +87,7 @@ export function createChainReconciler(options: ChainReconcilerOptions): ChainRec
   const schedule = createChangeSchedule()
   /** The timestamp of the last block processed: times up to it are in effect. */
   let now = 0n
+  let nowBlock: bigint | undefined
   const onChangesAt = (deviceId: string, at: bigint | null) =>
     schedule.set(deviceId, at !== null && at > now ? at : null)
   let queued: {
@@ -104,6 +108,7 @@ export function createChainReconciler(options: ChainReconcilerOptions): ChainRec
       stopped: () => closed,
       only,
       onChangesAt,
+      atBlock: only ? nowBlock : undefined,
     })
   }
 
@@ -151,8 +156,10 @@ export function createChainReconciler(options: ChainReconcilerOptions): ChainRec
     enabled: Boolean(desiredFromChain),
     reconcile,
     request,
-    onBlockTime(timestamp) {
+    nextChangeAt: () => schedule.next(),
+    onBlockTime(timestamp, blockNumber) {
       now = timestamp
+      nowBlock = blockNumber
       const next = schedule.next()
       if (next !== null && next <= timestamp && !closed) request('scheduled')
     },

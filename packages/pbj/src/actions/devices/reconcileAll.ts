@@ -40,11 +40,13 @@ export async function reconcileAll(
     stopped: () => boolean
     /** Only these devices (ids as stored), e.g. those whose time came; default every device. */
     only?: readonly string[] | undefined
+    /** The block to read the chain at; default the head. */
+    atBlock?: bigint | undefined
     onChangesAt?: ReconcilePass['onChangesAt']
   },
 ): Promise<EngineEvents['reconciled']> {
   const { concurrency, stopped, only } = options
-  const atBlock = await headBlock(services.chain)
+  const atBlock = options.atBlock ?? (await headBlock(services.chain))
   const chain: GuardChain = {
     blockNumber: atBlock,
     contracts: services.contracts,
