@@ -157,6 +157,7 @@ describe('a deep reorg that moves a lock time back, with no periodic passes, on 
       'the car to lock',
     )
     await s.mine(lockAt + 1n)
+    await s.mine() // the re-check acts once the block past the lock time is one block deep
     await locked
     expect(s.agent.state().locked).toBe(true)
     expect(corrected).toContainEqual(

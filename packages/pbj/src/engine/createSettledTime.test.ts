@@ -38,23 +38,25 @@ describe('createSettledTime', () => {
     expect(calls).toEqual([])
   })
 
-  it('is the head itself when every function runs at once', async () => {
+  it("is the block before when every function runs at once (a deadline block's reply lands in the next)", async () => {
     const { chain } = unusedChain()
     const settledTime = createSettledTime({
       chain,
       index: { confirmations: new Map(), usesFinalized: false },
     })
-    expect(await settledTime(block(7), () => true)).toEqual(block(7))
+    expect(await settledTime(block(7), () => true)).toBeNull()
+    expect(await settledTime(block(8), () => true)).toEqual(block(7))
   })
 
   it('with a finalized function, asks the node only when a re-check may be due', async () => {
     const { chain, calls } = unusedChain()
     const confirmations = new Map<string, number | 'finalized'>([['lock', 'finalized']])
     const settledTime = createSettledTime({ chain, index: { confirmations, usesFinalized: true } })
-    expect(await settledTime(block(5), () => false)).toEqual(block(5))
+    await settledTime(block(4), () => false)
+    expect(await settledTime(block(5), () => false)).toEqual(block(4))
     expect(calls).toEqual([])
     // a node with no finalized block does not hold it back
-    expect(await settledTime(block(6), () => true)).toEqual(block(6))
+    expect(await settledTime(block(6), () => true)).toEqual(block(5))
     expect(calls).toEqual(['finalized'])
   })
 })

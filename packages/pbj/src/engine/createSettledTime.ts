@@ -10,7 +10,8 @@ export type SettledTimeServices = {
 /**
  * The chain time the functions have accepted, for the reconciler's scheduled re-checks: the number and
  * timestamp of the newest block every function's confirmation mode lets run — `{ confirmations: n }` waits n blocks, so
- * with n = 3 at block 103 that is block 100's time; `finalized` also waits for the node's finalized block
+ * with n = 3 at block 103 that is block 100's time, and at least the block before the newest (a deadline
+ * block's reply, e.g. the autopay a due date set off, lands in the next); `finalized` also waits for the node's finalized block
  * (read only when `mayBeDue` says a re-check could be due, so most blocks cost no round trip; a node with
  * no finalized block does not hold it back). Without it a re-check at the head would act before a function
  * that waits for confirmations, and lock a car for a deadline block a short reorg then removes. Null while
@@ -31,7 +32,9 @@ export function createSettledTime(
     times.set(block.number, block.timestamp)
     let depth = 0
     for (const c of services.index.confirmations.values()) if (typeof c === 'number' && c > depth) depth = c
-    const settled = block.number - BigInt(depth)
+    // At least the block before: a deadline's own block may hold a function's reply (e.g. an autopay)
+    // that lands in the next one.
+    const settled = block.number - BigInt(Math.max(depth, 1))
     for (const n of times.keys()) if (n < settled || n > block.number) times.delete(n)
     const time = times.get(settled)
     if (time === undefined) return null

@@ -40,18 +40,20 @@ export async function reconcileAll(
     stopped: () => boolean
     /** Only these devices (ids as stored), e.g. those whose time came; default every device. */
     only?: readonly string[] | undefined
-    /** The block to read the chain at; default the head. */
+    /** The block to read the chain at (a device is corrected only if the head agrees); default the head. */
     atBlock?: bigint | undefined
     onChangesAt?: ReconcilePass['onChangesAt']
   },
 ): Promise<EngineEvents['reconciled']> {
   const { concurrency, stopped, only } = options
-  const atBlock = options.atBlock ?? (await headBlock(services.chain))
-  const chain: GuardChain = {
-    blockNumber: atBlock,
+  const head = await headBlock(services.chain)
+  const atBlock = options.atBlock !== undefined && options.atBlock < head ? options.atBlock : head
+  const chainAt = (blockNumber: bigint): GuardChain => ({
+    blockNumber,
     contracts: services.contracts,
-    read: (call) => services.chain.readContract({ ...call, args: [...call.args], blockNumber: atBlock }),
-  }
+    read: (call) => services.chain.readContract({ ...call, args: [...call.args], blockNumber }),
+  })
+  const chain = chainAt(atBlock)
   const at = Date.now()
   const context: ReconcilePass = {
     chain,
@@ -59,6 +61,7 @@ export async function reconcileAll(
     id: `${atBlock}-${at.toString(36)}`,
     at,
     onChangesAt: options.onChangesAt,
+    head: atBlock === head ? undefined : chainAt(head),
   }
   const counts: Record<DeviceOutcome, number> = { same: 0, silent: 0, corrected: 0, refused: 0, failed: 0 }
   let firstFailure: unknown

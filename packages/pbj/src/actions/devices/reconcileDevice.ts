@@ -24,6 +24,12 @@ export type ReconcilePass = {
   id: string
   at: number
   onChangesAt?: ((deviceId: string, at: bigint | null) => void) | undefined
+  /**
+   * The head, when `chain` is an older (settled) block: a correction the head has already undone (it says
+   * nothing, or the stored state again: a payment since) is not made; the device is re-checked at the
+   * earlier of the two answers' `changesAt`.
+   */
+  head?: GuardChain | undefined
 }
 
 /** What became of one device: nothing to do, or the correction (recorded unless a repeated refusal). */
@@ -59,6 +65,18 @@ export async function reconcileDevice(
   const from = meaningOf(device.desired ?? neverCommanded)
   const to = meaningOf(desired)
   if (from === to) return 'same'
+  if (pass.head && pass.head.blockNumber !== pass.chain.blockNumber) {
+    const now = await deviceClass.desiredFromChain(device.deviceId, pass.head)
+    // Undone since (e.g. a payment the due date's autopay made): not made.
+    if (now === null || meaningOf(deviceClass.toDesired(now)) === from) {
+      const times = [request.changesAt, now?.changesAt].filter((t) => t !== undefined)
+      pass.onChangesAt?.(
+        device.deviceId,
+        times.reduce<bigint | null>((a, t) => (a === null || t < a ? t : a), null),
+      )
+      return 'same'
+    }
+  }
   const base = {
     deviceId: device.deviceId,
     at: pass.at,
