@@ -50,6 +50,9 @@ export const deepReorg: Scenario = {
     await new Promise((r) => setTimeout(r, 3000))
     // The lock time passes on the new chain, where the installment was never paid.
     await stack.mineAt(due + 3 * day + 60)
+    // and the chain goes on (a scheduled re-check acts once the block past the lock time is one block deep)
+    await new Promise((r) => setTimeout(r, 1000))
+    await stack.test.mine({ blocks: 1 })
     const delinquent = await stack.isDelinquent(car)
     ctx.expect(delinquent, 'the loan is not delinquent on the new chain: the payment did not vanish')
     const locked = await stack.waitForCars(() => delinquent, 45_000)
