@@ -95,3 +95,77 @@ describe('a reorg deeper than the window, on a real Anvil', () => {
     expect(s.runs.filter((r) => r.run.status !== 'ok')).toEqual([])
   })
 })
+
+describe('a deep reorg that moves a lock time back, with no periodic passes, on a real Anvil', () => {
+  let s: Scenario
+  beforeAll(async () => {
+    s = await startScenario({ maxReorgDepth, reconcile: { intervalMs: 0 } })
+  })
+  afterAll(async () => s?.stop())
+
+  it('locks the car at the first block past the lock time its vanished payment had moved (reason scheduled)', async () => {
+    const car = s.car.deviceId.toLowerCase()
+    // Installment 1 is paid; the next due date passes unpaid: the car is warned.
+    await s.reload(s.car.installment)
+    await s.mine()
+    const due = (await s.loan()).nextDueAt
+    const warned = s.waitForCar(false)
+    await s.mine(due + 60n)
+    await warned
+    expect((await s.engine.store.getDevice(car))?.desired?.immobilizer?.stage).toBe('warning')
+
+    // The old chain: the owner pays, the warning clears (the loan's timers move a period on).
+    const snapshot = await s.test.snapshot()
+    const forkedAt = await s.pub.getBlockNumber({ cacheTime: 0 })
+    await s.reload(s.car.installment)
+    await s.mine()
+    expect((await s.loan()).nextDueAt).toBeGreaterThan(due)
+    await expect
+      .poll(async () => (await s.engine.store.getDevice(car))?.desired?.immobilizer?.stage ?? 'none')
+      .not.toBe('warning')
+    for (let i = 0; i < maxReorgDepth + 3; i++) await s.mine()
+    const oldHead = await s.pub.getBlockNumber({ cacheTime: 0 })
+
+    // The new chain forks below the payment, deeper than the window; its lock time is still ahead.
+    const reconciled = waitFor(
+      s.engine.events,
+      'reconciled',
+      (r) => r.reason === 'deepReorg',
+      20_000,
+      'the deep reorg pass',
+    )
+    await s.test.revert({ id: snapshot })
+    await s.test.request({ method: 'anvil_dropAllTransactions', params: [] } as never)
+    await s.test.mine({ blocks: Number(oldHead - forkedAt) + 2 })
+    const { lockAt } = await s.loanTerms()
+    expect((await s.loan()).nextDueAt).toBe(due)
+    const head = await s.pub.getBlock({ blockTag: 'latest' })
+    expect(head.timestamp).toBeLessThan(lockAt)
+    // the pass finds the car warned again, not locked: its time has not come on this chain
+    expect(await reconciled).toMatchObject({ failed: 0 })
+    expect(s.agent.state().locked).toBe(false)
+
+    // No function's timer is left for this lock time (the payment moved it, below the window): the
+    // reconciler's schedule locks the car once a block's time passes it, with no periodic pass.
+    const corrected: EngineEvents['device:corrected'][] = []
+    s.engine.events.on('device:corrected', (c) => corrected.push(c))
+    const locked = waitFor(
+      s.engine.events,
+      'device:reported',
+      (r) => r.state.locked,
+      20_000,
+      'the car to lock',
+    )
+    await s.mine(lockAt + 1n)
+    await s.mine() // the re-check acts once the block past the lock time is one block deep
+    await locked
+    expect(s.agent.state().locked).toBe(true)
+    expect(corrected).toContainEqual(
+      expect.objectContaining({ deviceId: car, reason: 'chain', to: 'locked', trigger: 'scheduled' }),
+    )
+    expect(await s.engine.store.deviceCorrections.list({ deviceId: car })).toContainEqual(
+      expect.objectContaining({ reason: 'scheduled', outcome: 'corrected', to: 'locked' }),
+    )
+    expect(s.runs.filter((r) => r.run.status !== 'ok')).toEqual([])
+  })
+})

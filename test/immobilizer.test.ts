@@ -4,6 +4,7 @@ import { LOCK_MESSAGE } from '@pbj/device'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { EngineEvents } from '#pbj/core/engineEvents.js'
 import { demoProjectDir } from '#pbj/demo/runDemo.js'
+import { immobilizerClass } from '#pbj/deviceClasses/immobilizer/immobilizerClass.js'
 import { waitFor } from '#pbj/internal/waitFor.js'
 import { loadFunction } from '#pbj/runtime/loadFunction.js'
 import { type Scenario, startScenario } from './helpers/startScenario.js'
@@ -121,9 +122,11 @@ describe('the immobilizer on the real stack (Anvil, broker, engine, signed comma
   })
 
   it('a car that was never warned refuses the disable, says why, and shows the warning instead', async () => {
-    // only the lock function: the warnings never go out (a buggy function set, a servicer's system error)
+    // only the lock function: the warnings never go out (a buggy function set, a servicer's system error);
+    // and no chain-level reconciliation, whose scheduled re-checks would send the warnings in its place
     const lockOnly = await loadFunction(join(demoProjectDir, 'functions', 'lockOnMissedPayment.ts'))
-    s = await startScenario({ functions: [lockOnly] })
+    const { desiredFromChain: _, ...unreconciled } = immobilizerClass({ contract: 'CarLoan' })
+    s = await startScenario({ functions: [lockOnly], deviceClass: unreconciled })
     const { lockAt } = await payFirstInstallment(s)
     const refused = waitFor(s.engine.events, 'device:reported', (r) => r.version === 1, 5_000, 'the answer')
     await s.mine(lockAt)

@@ -210,6 +210,14 @@ describe('reconciliation after outages', () => {
     })
     car = s.car.deviceId.toLowerCase()
     await s.lockTheCar()
+    // one block more: the scheduled re-check of the lock time (a block deep) runs now, finding the car
+    // locked, rather than during a test's outage, where it would correct the drift before the outage pass
+    await s.mine()
+    await eventually(
+      async () => (await s.engine.store.getDevice(car))?.desired?.locked === true,
+      5_000,
+      'locked',
+    )
   })
   afterAll(async () => {
     await s?.stop()

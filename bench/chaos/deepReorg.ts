@@ -44,8 +44,15 @@ export const deepReorg: Scenario = {
       `payment in block ${paid.blockNumber}; reorg of ${depth} blocks from head ${head} (window ${window})`,
     )
     await stack.test.request({ method: 'anvil_reorg', params: [depth, []] } as never)
+    // The engine sees the deep reorg and its pass runs while the lock time is still ahead on the new chain
+    // (the car is only warned): no function timer is left for it, the reconciler's schedule must lock it.
+    await engine.waitForLine((l) => l.record?.deepReorg === true, 20_000)
+    await new Promise((r) => setTimeout(r, 3000))
     // The lock time passes on the new chain, where the installment was never paid.
     await stack.mineAt(due + 3 * day + 60)
+    // and the chain goes on (a scheduled re-check acts once the block past the lock time is one block deep)
+    await new Promise((r) => setTimeout(r, 1000))
+    await stack.test.mine({ blocks: 1 })
     const delinquent = await stack.isDelinquent(car)
     ctx.expect(delinquent, 'the loan is not delinquent on the new chain: the payment did not vanish')
     const locked = await stack.waitForCars(() => delinquent, 45_000)

@@ -1,9 +1,10 @@
 /**
  * Why a chain-level reconciliation pass ran: after start-up (the follower reached the head), after an
  * outage (the RPC or the broker came back), after a reorg, after a reorg deeper than the window, on its
- * interval, or asked for (`engine.reconcile()`).
+ * interval, or asked for (`engine.reconcile()`); `scheduled`: the devices whose chain answer was due to
+ * change by a block's time (DeviceClass ChainAnswer.changesAt), re-checked one by one.
  */
-export type ReconcileReason = 'start' | 'outage' | 'reorg' | 'deepReorg' | 'periodic' | 'manual'
+export type ReconcileReason = 'start' | 'outage' | 'reorg' | 'deepReorg' | 'periodic' | 'manual' | 'scheduled'
 
 /**
  * One difference a reconciliation pass found between a device's stored desired state and what the chain

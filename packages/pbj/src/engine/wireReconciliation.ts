@@ -1,8 +1,10 @@
+import { messageOf } from '@pbj/internal/messageOf.js'
 import { sleep } from '@pbj/internal/sleep.js'
 import { type ChainReconciler, createChainReconciler } from '../actions/devices/createChainReconciler.js'
 import type { FollowOptions } from '../chain/followHeads.js'
 import type { ReconcileReason } from '../core/deviceCorrection.js'
 import type { EngineServices } from './createEngineServices.js'
+import { createSettledTime } from './createSettledTime.js'
 import { handleReorg } from './handleReorg.js'
 
 /** How long a pass waits for the runs in flight to finish first (so it does not race them), at most. */
@@ -22,7 +24,9 @@ export type Reconciliation = {
  * Decides when the engine reconciles every device with the chain (createChainReconciler): once the follower
  * first reaches the head (`start`); when it reaches it again after RPC failures, or the broker reconnects
  * (`outage`); after a reorg (`reorg`) or one deeper than the window (`deepReorg`), once the new branch is
- * processed up to the head; and every `intervalMs` (`periodic`, 0 never). A deep reorg also rolls back to
+ * processed up to the head; every `intervalMs` (`periodic`, 0 never); and, for the devices whose answer was
+ * due to change by a processed block's timestamp, once the functions' confirmations accept that block
+ * (`scheduled`, createSettledTime), so the net never acts before a function that waits for confirmations. A deep reorg also rolls back to
  * where the follower resumes and emits 'reorg:deep'. Each pass first waits (up to 5 s) for the runs in
  * flight, so a compensation already under way is not duplicated.
  *
@@ -45,6 +49,22 @@ export function wireReconciliation(
   // A reorg asks for a pass once the follower has processed the new branch up to the head.
   let pending: ReconcileReason | null = null
   const offConnect = reconciler.enabled ? broker.onConnect(() => reconciler.request('outage')) : () => {}
+  // Each processed block's time — as far as the functions' confirmations have accepted it — re-checks
+  // the devices whose chain answer was due to change by then.
+  const settledTime = createSettledTime(blockServices)
+  const offBlock = reconciler.enabled
+    ? events.on('block', (block) => {
+        const mayBeDue = () => (reconciler.nextChangeAt() ?? block.timestamp + 1n) <= block.timestamp
+        settledTime(block, mayBeDue).then(
+          (settled) => settled && reconciler.onBlockTime(settled.timestamp, settled.number),
+          (error: unknown) =>
+            common.logger.warn(
+              `scheduled device re-checks skipped at block ${block.number}: ${messageOf(error, { firstLine: true })}`,
+              { blockNumber: block.number },
+            ),
+        )
+      })
+    : () => {}
   return {
     reconciler,
     follow: {
@@ -66,6 +86,7 @@ export function wireReconciliation(
     start: () => reconciler.start(),
     async close() {
       offConnect()
+      offBlock()
       await reconciler.close()
     },
   }

@@ -29,6 +29,7 @@ const call = (action: DeviceAction): DeviceRequest => ({ action, method: 'reconc
 /** A device class whose chain is a map, whose guard refuses the devices in `refuse`, and whose reads can be held. */
 function testClass() {
   const says = new Map<string, DeviceAction | null>()
+  const changes = new Map<string, bigint>()
   const refuse = new Set<string>()
   const broken = new Set<string>()
   let hold: Promise<void> | null = null
@@ -49,7 +50,8 @@ function testClass() {
       if (hold) await hold
       if (broken.has(deviceId)) throw new Error(`cannot read ${deviceId}`)
       const action = says.get(deviceId)
-      return action ? call(action) : null
+      const changesAt = changes.get(deviceId)
+      return action ? { ...call(action), ...(changesAt === undefined ? {} : { changesAt }) } : null
     },
     async listDevices() {
       return [...says.keys()].map((id) => id.toUpperCase())
@@ -58,6 +60,7 @@ function testClass() {
   return {
     deviceClass,
     says,
+    changes,
     refuse,
     broken,
     asked,
@@ -175,6 +178,60 @@ describe('createChainReconciler', () => {
     expect(dispatched).toEqual([])
     expect(warnings.filter((w) => w.includes('could not be reconciled'))).toHaveLength(2)
     expect(warnings.at(-1)).toContain('cannot read 0xb')
+  })
+
+  it('re-checks just the devices whose answer was due to change, at the first block time that reaches it', async () => {
+    const t = testClass()
+    const { reconciler, passes, corrected } = setUp(t)
+    await set('0xa', { locked: false })
+    await set('0xb', { locked: false })
+    await set('0xc', { locked: false })
+    t.says.set('0xa', 'unlock').set('0xb', 'unlock').set('0xc', 'unlock')
+    t.changes.set('0xa', 1_000n).set('0xb', 2_000n) // 0xc: never by itself
+    reconciler.onBlockTime(10n)
+    expect(await reconciler.reconcile('start')).toMatchObject({ devices: 3, corrected: 0 })
+    t.asked.length = 0
+
+    // the chain's answer for 0xa changes at its time: a block before it re-checks nothing
+    t.says.set('0xa', 'lock')
+    t.changes.delete('0xa')
+    reconciler.onBlockTime(999n)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(t.asked).toEqual([])
+    reconciler.onBlockTime(1_500n)
+    await expect.poll(() => passes.length).toBe(2)
+    expect(passes[1]).toMatchObject({ reason: 'scheduled', devices: 1, corrected: 1 })
+    expect(t.asked).toEqual(['0xa'])
+    expect(corrected.at(-1)).toMatchObject({ deviceId: '0xa', reason: 'chain', trigger: 'scheduled' })
+    expect(await store.deviceCorrections.list({ deviceId: '0xa' })).toEqual([
+      expect.objectContaining({ reason: 'scheduled', outcome: 'corrected', from: 'unlocked', to: 'locked' }),
+    ])
+    // 0xa has no next change now; 0xb's comes; a time already passed at the last block is not kept
+    t.changes.set('0xb', 1_200n)
+    reconciler.onBlockTime(2_000n)
+    await expect.poll(() => passes.length).toBe(3)
+    expect(t.asked).toEqual(['0xa', '0xb'])
+    reconciler.onBlockTime(5_000n)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(passes).toHaveLength(3)
+  })
+
+  it('lets a full pass asked while a scheduled one waits take its place', async () => {
+    const t = testClass()
+    const { reconciler, passes } = setUp(t)
+    t.says.set('0xa', 'unlock')
+    t.changes.set('0xa', 100n)
+    await reconciler.reconcile('start')
+    let release = () => {}
+    t.hold(new Promise<void>((resolve) => (release = resolve)))
+    const first = reconciler.reconcile('manual')
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    reconciler.onBlockTime(200n) // queued: scheduled
+    const full = reconciler.reconcile('reorg') // replaces it
+    release()
+    await first
+    expect(await full).toMatchObject({ reason: 'reorg', devices: 1 })
+    expect(passes.map((p) => p.reason)).toEqual(['start', 'manual', 'reorg'])
   })
 
   it('stops between devices when closed, and runs nothing after', async () => {

@@ -1,6 +1,7 @@
 import { messageOf } from '@pbj/internal/messageOf.js'
 import type { ReconcileReason } from '../../core/deviceCorrection.js'
 import type { EngineEvents } from '../../core/engineEvents.js'
+import { createChangeSchedule } from './createChangeSchedule.js'
 import { type ReconcileAllServices, reconcileAll } from './reconcileAll.js'
 
 /** Options of {@link createChainReconciler}. */
@@ -33,11 +34,21 @@ export type ChainReconciler = {
   enabled: boolean
   /**
    * Runs a pass and resolves with what it did. One pass at a time: asked while one runs, it runs once more
-   * after it (however many asked meanwhile; the reason of the first that asked), and resolves with that one.
+   * after it (however many asked meanwhile; the reason of the first that asked, but a full pass wins over
+   * a `scheduled` one, which it covers), and resolves with that one. A `scheduled` pass with nothing due
+   * resolves with null.
    */
   reconcile(reason: ReconcileReason): Promise<ReconcileSummary | null>
   /** `reconcile` without waiting; a failed pass is logged as a warning. */
   request(reason: ReconcileReason): void
+  /**
+   * Told each processed block's timestamp (and number): re-checks (a `scheduled` pass over just them, the
+   * chain read at that block, else at the head) the devices whose chain answer was due to change by then.
+   * O(1) when none is due.
+   */
+  onBlockTime(timestamp: bigint, blockNumber?: bigint): void
+  /** The earliest time a device's answer changes, or null: O(1). */
+  nextChangeAt(): bigint | null
   /** Runs a periodic pass every `intervalMs` until closed. */
   start(): void
   /** Stops the interval and waits for a pass in flight to stop (it stops between devices). */
@@ -54,6 +65,12 @@ export type ChainReconciler = {
  * command, a store edited by hand or a reorg deeper than the window come right. The engine asks for a pass
  * after start-up, an outage, any reorg and on its interval (engine/wireReconciliation).
  *
+ * It is also time-aware: each device's answer may say when it changes by itself (`changesAt`, e.g. a lock
+ * time); the reconciler keeps those times (createChangeSchedule, refreshed by every check of the device)
+ * and, on the first block whose timestamp reaches one, re-checks just those devices (reason `scheduled`),
+ * so a deadline whose timer was lost or moved by a vanished event takes effect then, not at the next
+ * periodic pass. A time already reached at the last block is not kept: the answer just read reflects it.
+ *
  * @example
  * const reconciler = createChainReconciler({ services, intervalMs: 60_000 })
  * reconciler.start()
@@ -67,6 +84,12 @@ export function createChainReconciler(options: ChainReconcilerOptions): ChainRec
   let closed = false
   const closing = new AbortController()
   let running: Promise<ReconcileSummary | null> | null = null
+  const schedule = createChangeSchedule()
+  /** The timestamp of the last block processed: times up to it are in effect. */
+  let now = 0n
+  let nowBlock: bigint | undefined
+  const onChangesAt = (deviceId: string, at: bigint | null) =>
+    schedule.set(deviceId, at !== null && at > now ? at : null)
   let queued: {
     reason: ReconcileReason
     promise: Promise<ReconcileSummary | null>
@@ -78,9 +101,14 @@ export function createChainReconciler(options: ChainReconcilerOptions): ChainRec
     if (!deviceClass || !desiredFromChain || closed) return null
     await options.settle?.(closing.signal)
     if (closed) return null
+    const only = reason === 'scheduled' ? schedule.due(now) : undefined
+    if (only?.length === 0) return null
     return reconcileAll(services, { ...deviceClass, desiredFromChain }, reason, {
       concurrency,
       stopped: () => closed,
+      only,
+      onChangesAt,
+      atBlock: only ? nowBlock : undefined,
     })
   }
 
@@ -108,7 +136,7 @@ export function createChainReconciler(options: ChainReconcilerOptions): ChainRec
         reject = fail
       })
       queued = { reason, promise, resolve, reject }
-    }
+    } else if (queued.reason === 'scheduled') queued.reason = reason
     return queued.promise
   }
 
@@ -128,6 +156,13 @@ export function createChainReconciler(options: ChainReconcilerOptions): ChainRec
     enabled: Boolean(desiredFromChain),
     reconcile,
     request,
+    nextChangeAt: () => schedule.next(),
+    onBlockTime(timestamp, blockNumber) {
+      now = timestamp
+      nowBlock = blockNumber
+      const next = schedule.next()
+      if (next !== null && next <= timestamp && !closed) request('scheduled')
+    },
     start() {
       if (!(intervalMs > 0) || !desiredFromChain) return
       // Skipped while a pass runs: it is finding the same.

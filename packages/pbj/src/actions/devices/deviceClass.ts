@@ -47,6 +47,14 @@ export type DeviceRequest = {
 }
 
 /**
+ * What the chain says a device should be (the device call that would put it there) and, when the class can
+ * tell, `changesAt`: the chain time (seconds, as block timestamps) from which that answer changes by itself,
+ * with no transaction (e.g. a due date passing). pbj re-checks the device at the first block that reaches it,
+ * so a lost timer or a deadline moved by a vanished event still takes effect on time.
+ */
+export type ChainAnswer = DeviceRequest & { changesAt?: bigint | undefined }
+
+/**
  * A kind of device pbj commands, and the chain's say over it. `toDesired` turns a function's device call
  * into the desired state the device is sent (its defaults, its own fields in the device's format); before
  * any command to a device of the class is stored or signed, `guard` reads the chain at the newest block and
@@ -86,9 +94,10 @@ export type DeviceClass = {
    * would put it there; null when the chain says nothing about it (leave it as it is). Optional: without
    * it pbj does no chain-level reconciliation for the class. The engine turns the answer into a desired
    * state with `toDesired` and, when its meaning differs from the stored one, sends it through the guard
-   * like any `ctx.devices` call (see createChainReconciler).
+   * like any `ctx.devices` call (see createChainReconciler). With `changesAt` the engine re-checks the
+   * device once a block's timestamp reaches it (ChainAnswer).
    */
-  desiredFromChain?(deviceId: string, chain: GuardChain): Promise<DeviceRequest | null>
+  desiredFromChain?(deviceId: string, chain: GuardChain): Promise<ChainAnswer | null>
   /**
    * Devices the chain knows of at `chain.blockNumber`, so a reconciliation also reaches those the store has
    * never seen (ids, any case). Optional: without it only devices in the store are reconciled.

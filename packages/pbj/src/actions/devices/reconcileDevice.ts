@@ -14,8 +14,23 @@ export type ReconcileDeviceServices = CommandServices & {
   events: Pick<Emitter<Pick<EngineEvents, 'device:corrected'>>, 'emit'>
 }
 
-/** One pass as each device sees it: the head block the chain is read at, why the pass runs, its id and time. */
-export type ReconcilePass = { chain: GuardChain; reason: ReconcileReason; id: string; at: number }
+/**
+ * One pass as each device sees it: the head block the chain is read at, why the pass runs, its id and time,
+ * and where to note when the device's chain answer changes next (its `changesAt`, null for none).
+ */
+export type ReconcilePass = {
+  chain: GuardChain
+  reason: ReconcileReason
+  id: string
+  at: number
+  onChangesAt?: ((deviceId: string, at: bigint | null) => void) | undefined
+  /**
+   * The head, when `chain` is an older (settled) block: a correction the head has already undone (it says
+   * nothing, or the stored state again: a payment since) is not made; the device is re-checked at the
+   * earlier of the two answers' `changesAt`.
+   */
+  head?: GuardChain | undefined
+}
 
 /** What became of one device: nothing to do, or the correction (recorded unless a repeated refusal). */
 export type DeviceOutcome = 'same' | 'silent' | DeviceCorrection['outcome']
@@ -43,12 +58,25 @@ export async function reconcileDevice(
   pass: ReconcilePass,
 ): Promise<DeviceOutcome> {
   const request = await deviceClass.desiredFromChain(device.deviceId, pass.chain)
+  pass.onChangesAt?.(device.deviceId, request?.changesAt ?? null)
   if (request === null) return 'silent'
   const desired = deviceClass.toDesired(request)
   const meaningOf = deviceClass.meaningOf ?? lockedOrNot
   const from = meaningOf(device.desired ?? neverCommanded)
   const to = meaningOf(desired)
   if (from === to) return 'same'
+  if (pass.head && pass.head.blockNumber !== pass.chain.blockNumber) {
+    const now = await deviceClass.desiredFromChain(device.deviceId, pass.head)
+    // Undone since (e.g. a payment the due date's autopay made): not made.
+    if (now === null || meaningOf(deviceClass.toDesired(now)) === from) {
+      const times = [request.changesAt, now?.changesAt].filter((t) => t !== undefined)
+      pass.onChangesAt?.(
+        device.deviceId,
+        times.reduce<bigint | null>((a, t) => (a === null || t < a ? t : a), null),
+      )
+      return 'same'
+    }
+  }
   const base = {
     deviceId: device.deviceId,
     at: pass.at,

@@ -196,6 +196,16 @@ describe('what the chain says a car should be (reconciliation)', () => {
     })
   })
 
+  it('says when the answer changes by itself: the next of the due date, finalWarningAt, lockAt', () => {
+    const [, , nextDueAt, , finalWarningAt] = status(1n, 0)
+    expect(desiredFromStatus(status(0n, 0)).changesAt).toBeUndefined()
+    expect(desiredFromStatus(status(1n, 0)).changesAt).toBe(nextDueAt)
+    expect(desiredFromStatus(status(1n, 1)).changesAt).toBe(finalWarningAt)
+    expect(desiredFromStatus(status(1n, 2)).changesAt).toBe(lockAt)
+    // delinquent: only a payment (a transaction, an event) changes it
+    expect(desiredFromStatus(status(1n, 3)).changesAt).toBeUndefined()
+  })
+
   it('compares states by meaning: reasons, messages and versions do not count', () => {
     expect(immobilizerMeaning({ locked: false, reason: 'reorg' })).toBe('unlocked')
     expect(immobilizerMeaning({ locked: false, immobilizer: { stage: 'none' } })).toBe('unlocked')
