@@ -95,7 +95,7 @@ export const metricCatalog = {
   },
   pbj_reconcile_passes_total: {
     type: 'counter',
-    help: 'Chain-level reconciliation passes over every device, by what asked for them.',
+    help: 'Chain-level reconciliation passes, by what asked for them (scheduled ones re-check only the devices due).',
     labels: ['reason'],
   },
   pbj_relayer_pending_txs: {
