@@ -106,7 +106,6 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     services
   const reconciliation = wireReconciliation(services, { intervalMs: options.reconcile?.intervalMs ?? 60_000 })
   const { runServices, blockServices, health } = services
-  health.expect('lag', 'not following the chain yet')
   // Sampled at each scrape only: the follower's hot path records nothing for them.
   const offSample = common.metrics.onCollect(() =>
     sampleChainMetrics({ chain, store, queue, metrics: common.metrics }),

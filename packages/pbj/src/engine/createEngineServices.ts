@@ -89,6 +89,9 @@ export async function createEngineServices(
 ): Promise<EngineServices> {
   const health = options.health ?? createHealth()
   health.expect('store', 'opening the database')
+  // Declared first, so the engine is not ready while it is still being built (store, chain and broker may
+  // all be ok before it follows anything); createEngine's lag watcher sets it once following.
+  health.expect('lag', 'not following the chain yet')
   // The store first: a database another engine holds, or a damaged one, refuses before anything connects.
   // On a full disk the open waits for space (unready), as every later write does.
   const diskFull = createDiskFullWatch({
