@@ -1,11 +1,11 @@
-import { configAccepts, startChaosStack } from './lib/chaosStack.js'
+import { startChaosStack } from './lib/chaosStack.js'
 import type { Scenario } from './lib/scenario.js'
 import { tailOf } from './lib/spawnPbj.js'
-import { noteConfig, startEngine, stopEngine, waitRunning } from './lib/steps.js'
+import { startEngine, stopEngine, waitRunning } from './lib/steps.js'
 
 const day = 86_400
-/** The window the scenario asks for when the config takes `chain.maxReorgDepth`; else pbj's default, 250. */
-const smallWindow = 8
+/** The reorg window the scenario configures (`chain.maxReorgDepth`), so a deep reorg is quick to make. */
+const window = 8
 
 /**
  * A reorg deeper than the engine's window that takes a payment away: the car was warned, its owner paid
@@ -20,11 +20,7 @@ export const deepReorg: Scenario = {
   async run(ctx) {
     const stack = await startChaosStack({ cars: 1 })
     ctx.onCleanup(() => stack.stop())
-    noteConfig(ctx, stack)
-    const small = { chain: { startBlock: 0, maxReorgDepth: smallWindow } }
-    const window = configAccepts(small) ? smallWindow : 250
-    if (window !== smallWindow) ctx.missingConfig('chain.maxReorgDepth')
-    stack.writeConfig(window === smallWindow ? small : {})
+    stack.writeConfig({ chain: { startBlock: 0, maxReorgDepth: window } })
     const car = stack.cars[0]
     if (!car) return
     const engine = startEngine(ctx, stack.dir, 'reorg')

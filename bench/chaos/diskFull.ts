@@ -6,7 +6,7 @@ import Database from 'better-sqlite3'
 import { startChaosStack } from './lib/chaosStack.js'
 import type { Scenario } from './lib/scenario.js'
 import { hasStackTrace, tailOf } from './lib/spawnPbj.js'
-import { getHealth, noteConfig, startEngine, stopEngine, waitRunning } from './lib/steps.js'
+import { getHealth, startEngine, stopEngine, waitRunning } from './lib/steps.js'
 
 /**
  * The store on a small tmpfs the harness mounts (needs root), filled up while the engine runs and blocks
@@ -35,7 +35,6 @@ export const diskFull: Scenario = {
     })
     const stack = await startChaosStack({ cars: 2, dir })
     ctx.onCleanup(() => stack.stop())
-    noteConfig(ctx, stack)
     stack.writeConfig()
     const engine = startEngine(ctx, stack.dir, 'disk')
     if (!(await waitRunning(ctx, engine, 'before the disk fills'))) return

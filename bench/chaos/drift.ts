@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3'
 import { startChaosStack } from './lib/chaosStack.js'
 import type { Scenario } from './lib/scenario.js'
-import { noteConfig, startEngine, stopEngine, waitRunning } from './lib/steps.js'
+import { startEngine, stopEngine, waitRunning } from './lib/steps.js'
 
 /**
  * Two locked cars whose owners pay, each drifting from what the chain says in its own way:
@@ -19,7 +19,6 @@ export const drift: Scenario = {
   async run(ctx) {
     const stack = await startChaosStack({ cars: 2, payers: false })
     ctx.onCleanup(() => stack.stop())
-    noteConfig(ctx, stack)
     stack.writeConfig()
     const [a, b] = stack.cars
     if (!a || !b) return

@@ -1,7 +1,7 @@
 import { startChaosStack } from './lib/chaosStack.js'
 import { descendantsOf } from './lib/processTree.js'
 import type { Scenario } from './lib/scenario.js'
-import { countOrphans, noteConfig, startEngine, stopEngine, waitRunning } from './lib/steps.js'
+import { countOrphans, startEngine, stopEngine, waitRunning } from './lib/steps.js'
 
 /**
  * kill -9 of one level of `pbj start` (the bin/pbj.js wrapper, or the inner engine it runs) right as the
@@ -16,7 +16,6 @@ const killStart = (level: 'wrapper' | 'engine'): Scenario => ({
   async run(ctx) {
     const stack = await startChaosStack({ cars: 2 })
     ctx.onCleanup(() => stack.stop())
-    noteConfig(ctx, stack)
     stack.writeConfig({ limits: { timeoutMs: 2000, isolation: 'process' } })
     const first = startEngine(ctx, stack.dir, 'first')
     if (!(await waitRunning(ctx, first, 'first start'))) return

@@ -2,15 +2,7 @@ import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts'
 import { getFreePort } from '#pbj/internal/freePort.js'
 import { startChaosStack } from './lib/chaosStack.js'
 import type { Scenario } from './lib/scenario.js'
-import {
-  exitCodes,
-  expectRefusal,
-  getHealth,
-  noteConfig,
-  startEngine,
-  stopEngine,
-  waitRunning,
-} from './lib/steps.js'
+import { exitCodes, expectRefusal, getHealth, startEngine, stopEngine, waitRunning } from './lib/steps.js'
 
 /**
  * A second `pbj start` on the store of a running one: it refuses with exit 4 within 1 s of its message,
@@ -24,7 +16,6 @@ export const secondEngineScenario = (options: { quick?: boolean } = {}): Scenari
   async run(ctx) {
     const stack = await startChaosStack({ cars: 2 })
     ctx.onCleanup(() => stack.stop())
-    noteConfig(ctx, stack)
     stack.writeConfig()
     const first = startEngine(ctx, stack.dir, 'first')
     if (!(await waitRunning(ctx, first, 'first'))) return
@@ -65,7 +56,6 @@ export const contractWithoutCode: Scenario = {
   async run(ctx) {
     const stack = await startChaosStack({ cars: 0 })
     ctx.onCleanup(() => stack.stop())
-    noteConfig(ctx, stack)
     const nowhere = privateKeyToAddress(generatePrivateKey())
     const contracts = { ...stack.config().contracts, CarLoan: { address: nowhere } }
     stack.writeConfig({ contracts })
@@ -87,7 +77,6 @@ export const brokerDown: Scenario = {
   async run(ctx) {
     const stack = await startChaosStack({ cars: 0 })
     ctx.onCleanup(() => stack.stop())
-    noteConfig(ctx, stack)
     stack.writeConfig({ brokerUrl: `mqtt://127.0.0.1:${await getFreePort()}` })
     const engine = startEngine(ctx, stack.dir, 'no broker')
     await expectRefusal(ctx, engine, {

@@ -2,7 +2,7 @@ import { createRpcProxy } from '#test/helpers/createRpcProxy.js'
 import { startChaosStack } from './lib/chaosStack.js'
 import type { Scenario } from './lib/scenario.js'
 import { tailOf } from './lib/spawnPbj.js'
-import { getHealth, noteConfig, startEngine, stopEngine, waitRunning } from './lib/steps.js'
+import { getHealth, startEngine, stopEngine, waitRunning } from './lib/steps.js'
 
 /**
  * The node unreachable when `pbj start` starts (a proxy in front of Anvil resets every connection): the
@@ -16,7 +16,6 @@ export const rpcDownAtStart: Scenario = {
   async run(ctx) {
     const stack = await startChaosStack({ cars: 2 })
     ctx.onCleanup(() => stack.stop())
-    noteConfig(ctx, stack)
     const proxy = await createRpcProxy(stack.anvil.rpcUrl)
     ctx.onCleanup(() => proxy.close())
     proxy.setFaults({ down: true })

@@ -1,7 +1,7 @@
 import { startChaosStack } from './lib/chaosStack.js'
 import type { Scenario } from './lib/scenario.js'
 import { tailOf } from './lib/spawnPbj.js'
-import { countOrphans, exitCodes, noteConfig, startEngine, stopEngine, waitRunning } from './lib/steps.js'
+import { countOrphans, exitCodes, startEngine, stopEngine, waitRunning } from './lib/steps.js'
 
 /**
  * SIGTERM to the wrapper right as the block that locks a car is mined (its run may be in flight): the
@@ -14,7 +14,6 @@ export const sigtermDuringRun: Scenario = {
   async run(ctx) {
     const stack = await startChaosStack({ cars: 2 })
     ctx.onCleanup(() => stack.stop())
-    noteConfig(ctx, stack)
     stack.writeConfig({ limits: { timeoutMs: 2000, isolation: 'process' } })
     const first = startEngine(ctx, stack.dir, 'first')
     if (!(await waitRunning(ctx, first, 'first'))) return

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3'
 import { createSqliteStore } from '#pbj/store/sqlite/createSqliteStore.js'
 import { startChaosStack } from './lib/chaosStack.js'
 import type { Scenario } from './lib/scenario.js'
-import { exitCodes, expectRefusal, noteConfig, startEngine, waitRunning } from './lib/steps.js'
+import { exitCodes, expectRefusal, startEngine, waitRunning } from './lib/steps.js'
 
 /**
  * A store with garbage in one of its pages (the root page of the `blocks` table, so the check must see it):
@@ -18,7 +18,6 @@ export const damagedDatabase: Scenario = {
   async run(ctx) {
     const stack = await startChaosStack({ cars: 1 })
     ctx.onCleanup(() => stack.stop())
-    noteConfig(ctx, stack)
     stack.writeConfig()
     // A real pbj store (pbj's own migrations), with a few hundred blocks recorded, closed cleanly.
     const store = createSqliteStore({ path: stack.database })
@@ -57,7 +56,6 @@ export const missingWal: Scenario = {
   async run(ctx) {
     const stack = await startChaosStack({ cars: 2 })
     ctx.onCleanup(() => stack.stop())
-    noteConfig(ctx, stack)
     stack.writeConfig()
     const engine = startEngine(ctx, stack.dir, 'first')
     if (!(await waitRunning(ctx, engine, 'first'))) return

@@ -16,8 +16,6 @@ export type ScenarioResult = Counts & {
   hung: boolean
   failures: string[]
   exitCodes: Record<string, number | null>
-  /** Fields of the config this branch does not take yet (left out, so the rest of the scenario ran). */
-  missingConfig: string[]
   ms: number
 }
 
@@ -32,7 +30,6 @@ export type ScenarioContext = {
   expect(ok: boolean, failure: string): boolean
   add(count: keyof Counts, n: number): void
   exitCode(label: string, code: number | null): void
-  missingConfig(field: string): void
 }
 
 /** One chaos scenario: a named failure, run against real processes, with a hard timeout. */
@@ -65,7 +62,6 @@ export async function runScenario(
     hung: false,
     failures: [],
     exitCodes: {},
-    missingConfig: [],
     orphans: 0,
     lost: 0,
     duplicated: 0,
@@ -92,7 +88,6 @@ export async function runScenario(
     exitCode(label, code) {
       result.exitCodes[label] = code
     },
-    missingConfig: (field) => void result.missingConfig.push(field),
   }
   let timer: NodeJS.Timeout | undefined
   const hung = new Promise<'hung'>((resolve) => {

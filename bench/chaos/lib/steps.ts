@@ -1,4 +1,3 @@
-import { type ChaosStack, configAccepts } from './chaosStack.js'
 import type { ScenarioContext } from './scenario.js'
 import { type OutputLine, type PbjProcess, spawnPbj, tailOf } from './spawnPbj.js'
 
@@ -20,16 +19,9 @@ export function startEngine(ctx: ScenarioContext, dir: string, label: string): P
   )
 }
 
-/** Notes, once per scenario, that the config on this branch does not take `health` yet. */
-export function noteConfig(ctx: ScenarioContext, stack: ChaosStack) {
-  if (!('health' in stack.config())) ctx.missingConfig('health')
-  if (!configAccepts({ reconcile: { intervalMs: 1000 } })) ctx.missingConfig('reconcile')
-}
-
 /**
- * Waits until the engine runs: /readyz answers 200 when it serves health (the contract), else (a branch
- * without the health server) its `engine running` line. False, with a failure recorded, when it exited
- * first or did not within `ms`.
+ * Waits until the engine runs: /readyz answers 200. False, with a failure recorded, when it exited first
+ * or did not within `ms`.
  */
 export async function waitRunning(ctx: ScenarioContext, engine: PbjProcess, label: string, ms = 45_000) {
   const deadline = Date.now() + ms
@@ -41,11 +33,9 @@ export async function waitRunning(ctx: ScenarioContext, engine: PbjProcess, labe
         `${label}: exited (${exit.code ?? exit.signal}) before it ran (${tailOf(engine.lines)})`,
       )
     const url = await engine.healthUrl(0)
-    if (url) {
-      if ((await getHealth(url, '/readyz')).status === 200) return true
-    } else if (engine.lines.some((l) => /engine running/.test(l.text))) return true
+    if (url && (await getHealth(url, '/readyz')).status === 200) return true
     if (Date.now() > deadline) {
-      const why = url ? '/readyz never answered 200' : "it never said 'engine running'"
+      const why = url ? '/readyz never answered 200' : 'it never logged its healthUrl'
       return ctx.expect(false, `${label}: not running within ${ms} ms: ${why} (${tailOf(engine.lines)})`)
     }
     await new Promise((r) => setTimeout(r, 200))
