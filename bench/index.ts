@@ -92,6 +92,7 @@ const summary = {
   cpuPerBlockMs: growth?.cpuPerBlockMs,
   rssMb: growth?.rssMb,
   catchupLogsPerSec: growth?.catchupLogsPerSec,
+  engine: { cpuPerLockUs: single?.cpuPerLockUs.engine, cpuPerLock: single?.cpuPerLockUs },
   growth,
   baselines,
   failures,

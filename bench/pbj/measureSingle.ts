@@ -5,6 +5,7 @@ import { createBlockMiner, type MoveTimes } from '#pbj/demo/createBlockMiner.js'
 import { createDemoCar } from '#pbj/demo/createDemoCar.js'
 import { demoClients } from '#pbj/demo/demoClients.js'
 import type { DemoStack } from '#pbj/demo/startDemoStack.js'
+import { ownCpuUs, processCpuUs } from '../lib/cpuTime.js'
 import { type Stats, summarize } from '../lib/stats.js'
 import { startBenchEngine } from './startBenchEngine.js'
 import { startCarProcess } from './startCarProcess.js'
@@ -19,6 +20,12 @@ export type SingleResult = {
   lock: MoveLatency
   unlock: MoveLatency
   cycles: number
+  /**
+   * CPU spent per measured lock, µs, from `evm_mine` sent to the car's report recorded: `engine` is the
+   * bench's process, all threads (the engine, its isolate, the embedded broker — and the bench's own
+   * `evm_mine` request, `mineOverheadUs`, measured on blocks nothing watches); `car` is the car's process.
+   */
+  cpuPerLockUs: { engine: number; car: number | null; mineOverheadUs: number }
 }
 
 /**
@@ -59,6 +66,7 @@ export async function measureSingle(
   )
   const ids = [car.deviceId]
   const samples = { lock: [] as MoveTimes[], unlock: [] as MoveTimes[] }
+  const cpu = { engineUs: 0, carUs: 0, carKnown: true, locks: 0, mineOverheadUs: 0 }
   await testClient.setAutomine(false)
   try {
     for (let cycle = 0; cycle < total; cycle++) {
@@ -71,7 +79,16 @@ export async function measureSingle(
       const lockAt = loan.nextDueAt + loan.grace
       await miner.mineAndAwait(ids, carLoanMoves.warning, loan.nextDueAt)
       await miner.mineAndAwait(ids, carLoanMoves['final-warning'], lockAt - BigInt(car.policy.finalWarning))
+      const engineBefore = ownCpuUs()
+      const carBefore = processCpuUs(carProcess.pid)
       const lock = await miner.mineAndAwait(ids, carLoanMoves.lock, lockAt)
+      if (cycle >= options.warmup) {
+        cpu.engineUs += ownCpuUs() - engineBefore
+        const carAfter = processCpuUs(carProcess.pid)
+        if (carBefore === undefined || carAfter === undefined) cpu.carKnown = false
+        else cpu.carUs += carAfter - carBefore
+        cpu.locks++
+      }
       await owner.writeContract({
         address: car.walletAddress,
         abi: carWalletAbi,
@@ -87,6 +104,11 @@ export async function measureSingle(
       if ((cycle + 1) % 10 === 0 || cycle + 1 === total)
         options.log(`  single car: ${cycle + 1}/${total} cycles`)
     }
+    // What the bench itself spends to mine a block (its `evm_mine` request and the head it waits for), on
+    // blocks no function reacts to: part of the engine figure above, shown so it can be taken off.
+    const idleBefore = ownCpuUs()
+    for (let i = 0; i < 10; i++) await miner.mine()
+    cpu.mineOverheadUs = (ownCpuUs() - idleBefore) / 10
   } finally {
     await testClient.setAutomine(true)
     await carProcess.stop()
@@ -99,6 +121,11 @@ export async function measureSingle(
     lock,
     unlock: latencyOf(samples.unlock, car.deviceId),
     cycles: options.cycles,
+    cpuPerLockUs: {
+      engine: Math.round(cpu.engineUs / Math.max(1, cpu.locks)),
+      car: cpu.carKnown ? Math.round(cpu.carUs / Math.max(1, cpu.locks)) : null,
+      mineOverheadUs: Math.round(cpu.mineOverheadUs),
+    },
   }
 }
 

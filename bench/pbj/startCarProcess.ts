@@ -16,7 +16,7 @@ import type { DemoStack } from '#pbj/demo/startDemoStack.js'
 export function startCarProcess(
   stack: DemoStack,
   options: { topicPrefix: string; keys: Hex[]; batchRpc: boolean; log: (line: string) => void },
-): Promise<{ stop: () => Promise<void> }> {
+): Promise<{ stop: () => Promise<void>; pid: number | undefined }> {
   const { keys, log } = options
   const child = fork(
     fileURLToPath(new URL('./fleetCars.ts', import.meta.url)),
@@ -46,7 +46,7 @@ export function startCarProcess(
     child.on('message', (m: { type: string; connected?: number }) => {
       if (m.type === 'progress' && keys.length >= 250 && (m.connected ?? 0) % 250 === 0)
         log(`  ${m.connected}/${keys.length} cars connected`)
-      if (m.type === 'ready') resolve({ stop })
+      if (m.type === 'ready') resolve({ stop, pid: child.pid })
     })
     child.on('exit', (code) => reject(new Error(`the cars' process exited (${code}) before it was ready`)))
   })
