@@ -26,7 +26,7 @@ type JobMethods =
  * share commits instead of paying one each.
  *
  * @example
- * const runId = await sqliteJobs(db).startRun('31337:0xabc…:log3:unlock', 'unlock', 1, Date.now())
+ * const started = await sqliteJobs(db).startRun('31337:0xabc…:log3:unlock', 'unlock', Date.now())
  */
 export function sqliteJobs(db: Database): Pick<Store, JobMethods> {
   const q = {
@@ -45,8 +45,8 @@ export function sqliteJobs(db: Database): Pick<Store, JobMethods> {
     retry: db.prepare<[number, string], JobRow>(
       "UPDATE jobs SET status = 'pending', attempts = 0, run_after = ? WHERE id = ? AND status IN ('failed', 'dead') RETURNING *",
     ),
-    startJob: db.prepare<[number, string]>(
-      "UPDATE jobs SET status = 'running', attempts = ? WHERE id = ? AND status IN ('pending', 'running')",
+    startJob: db.prepare<[string], { attempts: number }>(
+      "UPDATE jobs SET status = 'running', attempts = attempts + 1 WHERE id = ? AND status IN ('pending', 'running') RETURNING attempts",
     ),
     insertRun: db.prepare<[string, string, string, number, number]>(
       `INSERT INTO runs (id, job_id, function_name, attempt, status, started_at) VALUES (?, ?, ?, ?, 'running', ?)`,
@@ -66,13 +66,14 @@ export function sqliteJobs(db: Database): Pick<Store, JobMethods> {
   })
   const write = createGroupCommit(db)
   // A transaction inside the group commit's: a savepoint, so the job and its run change together.
-  const start = db.transaction((jobId: string, functionName: string, attempt: number, startedAt: number) => {
-    if (q.startJob.run(attempt, jobId).changes === 0) return null
+  const start = db.transaction((jobId: string, functionName: string, startedAt: number) => {
+    const started = q.startJob.get(jobId)
+    if (!started) return null
     // A UUIDv7: time-ordered (monotonic within a millisecond), so new runs are appended to the runs index
     // rather than spread over its pages.
-    const id = timeOrderedUuid()
-    q.insertRun.run(id, jobId, functionName, attempt, startedAt)
-    return id
+    const runId = timeOrderedUuid()
+    q.insertRun.run(runId, jobId, functionName, started.attempts, startedAt)
+    return { runId, attempt: started.attempts }
   })
   return {
     async unfinishedJobs() {
@@ -100,8 +101,8 @@ export function sqliteJobs(db: Database): Pick<Store, JobMethods> {
         .all(...filter.status, filter.limit ?? 50)
         .map(toJob)
     },
-    async startRun(jobId, functionName, attempt, startedAt) {
-      return write(() => start(jobId, functionName, attempt, startedAt))
+    async startRun(jobId, functionName, startedAt) {
+      return write(() => start(jobId, functionName, startedAt))
     },
     async finishRun(runId, r) {
       const error = r.error ? JSON.stringify(r.error) : null
