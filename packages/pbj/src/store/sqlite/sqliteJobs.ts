@@ -65,8 +65,10 @@ export function sqliteJobs(db: Database): Pick<Store, JobMethods> {
     return rows.map((j) => ({ ...j, status: 'pending' as const }))
   })
   const write = createGroupCommit(db)
-  // A transaction inside the group commit's: a savepoint, so the job and its run change together.
-  const start = db.transaction((jobId: string, functionName: string, startedAt: number) => {
+  // The job and its run change together without a savepoint of their own (two statements more per run):
+  // the group commit applies a write whole or not at all (a write that throws rolls its group back, and
+  // the group is then applied write by write, each in its own transaction).
+  const start = (jobId: string, functionName: string, startedAt: number) => {
     const started = q.startJob.get(jobId)
     if (!started) return null
     // A UUIDv7: time-ordered (monotonic within a millisecond), so new runs are appended to the runs index
@@ -74,7 +76,7 @@ export function sqliteJobs(db: Database): Pick<Store, JobMethods> {
     const runId = timeOrderedUuid()
     q.insertRun.run(runId, jobId, functionName, started.attempts, startedAt)
     return { runId, attempt: started.attempts }
-  })
+  }
   return {
     async unfinishedJobs() {
       return q.unfinished.all().map(toJob)
