@@ -1,3 +1,4 @@
+import { dirname } from 'node:path'
 import type { Address } from 'viem'
 import type { ChainConnection } from '#pbj/chain/types.js'
 import type { EngineEvents } from '#pbj/core/engineEvents.js'
@@ -7,6 +8,7 @@ import type { RunJobServices } from '#pbj/engine/runJob.js'
 import { defaultKvLimits } from '#pbj/engine/setKv.js'
 import type { Common, HostServices } from '#pbj/engine/types.js'
 import { createEmitter, type Emitter } from '#pbj/internal/createEmitter.js'
+import { createHealth } from '#pbj/internal/health.js'
 import { silentLogger } from '#pbj/internal/logger.js'
 import { createMetrics } from '#pbj/internal/metrics.js'
 import { createShutdown } from '#pbj/internal/shutdown.js'
@@ -16,6 +18,8 @@ import { createProcessSandbox } from '#pbj/runtime/createProcessSandbox.js'
 import { createSandbox, type Sandbox } from '#pbj/runtime/createSandbox.js'
 import type { FunctionBundle } from '#pbj/runtime/loadFunction.js'
 import type { SandboxIsolation } from '#pbj/runtime/sandboxTypes.js'
+import { createDiskFullWatch } from '#pbj/store/createDiskFullWatch.js'
+import { guardStore } from '#pbj/store/guardStore.js'
 import { createSqliteStore } from '#pbj/store/sqlite/createSqliteStore.js'
 import { createTriggerIndex } from '#pbj/triggers/createTriggerIndex.js'
 
@@ -28,7 +32,8 @@ const unused = (what: string) => () => {
 }
 
 /**
- * The services of runJob and processBlock as `createEngine` wires them (SQLite file store, memory queue, sandbox,
+ * The services of runJob and processBlock as `createEngine` wires them (SQLite file store behind the disk-full
+ * guard, memory queue, sandbox,
  * trigger index, default limits and retry policy), minus the network: the chain and the broker are stubs
  * that throw, because the runs benchmark hands processBlock its logs (as catch-up does) and its function
  * makes no device or chain calls.
@@ -68,7 +73,13 @@ export async function createRunsServices(options: {
     getLogs: unused('chain.getLogs'),
     getFinalizedNumber: async () => null,
   } as unknown as ChainConnection
-  const store = createSqliteStore({ path: options.database })
+  // As the engine opens it: the one-engine lock, and every call through the disk-full guard.
+  const diskFull = createDiskFullWatch({
+    dir: dirname(options.database),
+    health: createHealth(),
+    logger: silentLogger,
+  })
+  const store = guardStore(createSqliteStore({ path: options.database, engine: true }), diskFull)
   const events = createEmitter<EngineEvents>()
   const functions = new Map(options.functions.map((f) => [f.name, f]))
   const host: HostServices = {

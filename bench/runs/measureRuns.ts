@@ -12,10 +12,10 @@ import { createRunsServices } from './createRunsServices.js'
 import { syntheticBlock } from './syntheticBlock.js'
 
 /** The contract the benchmark's function watches (no chain behind it: its logs are synthesized). */
-const pingContract = '0x00000000000000000000000000000000000b3e7c'
+export const pingContract = '0x00000000000000000000000000000000000b3e7c'
 
 /** A trivial but real event function: reads the decoded event args and returns a value computed from them. */
-const pingSource = `import { defineFunction } from 'pbj'
+export const pingSource = `import { defineFunction } from 'pbj'
 const abi = [{ type: 'event', name: 'Ping', anonymous: false, inputs: [
   { name: 'id', type: 'uint256', indexed: true }, { name: 'amount', type: 'uint256', indexed: false } ] }] as const
 export default defineFunction({

@@ -42,8 +42,16 @@ export type Store = {
   /** Re-queues a failed or dead-lettered job (`pbj runs retry`): pending now, attempts counted afresh. */
   retryJob(id: string, now: number): Promise<Job | null>
   listJobs(filter: { status: JobStatus[]; limit?: number }): Promise<Job[]>
-  /** Marks the job running and opens a run record; returns the run id. */
-  startRun(jobId: string, functionName: string, attempt: number, startedAt: number): Promise<string | null>
+  /**
+   * Marks the job running as its next attempt (counted here, so no read comes first) and opens a run
+   * record; returns the run id and the attempt, or null when the job may not start (done, failed, dead,
+   * orphaned by a reorg, held).
+   */
+  startRun(
+    jobId: string,
+    functionName: string,
+    startedAt: number,
+  ): Promise<{ runId: string; attempt: number } | null>
   finishRun(
     runId: string,
     result: Pick<Run, 'status' | 'logs' | 'error'> & { endedAt: number },

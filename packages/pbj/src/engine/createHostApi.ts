@@ -18,10 +18,14 @@ import type { HostServices } from './types.js'
  * await sandbox.run(job.functionName, input, host.call)
  */
 export function createHostApi(services: HostServices, job: Job): { call: HostApi; failures: unknown[] } {
-  const handlers = createHostHandlers(services, job)
+  // Made on the first ctx call: most runs of a busy block make none, and the table of handlers is most of
+  // what a run allocates on this thread (bench/runs).
+  let handlers: ReturnType<typeof createHostHandlers> | undefined
   const failures: unknown[] = []
-  const serve = <method extends HostMethod>(method: method, args: HostArgs<method>) =>
-    (handlers[method] as (args: HostArgs<method>) => Promise<unknown>)(args)
+  const serve = <method extends HostMethod>(method: method, args: HostArgs<method>) => {
+    handlers ??= createHostHandlers(services, job)
+    return (handlers[method] as (args: HostArgs<method>) => Promise<unknown>)(args)
+  }
   const call: HostApi = async (method, args) => {
     try {
       await checkCapability(services, job, method, args)

@@ -67,22 +67,31 @@ function nextStep(
  */
 export async function runJob(services: RunJobServices, job: Job): Promise<void> {
   const { store, payment, common } = services
-  const current = await store.getJob(job.id)
-  if (!current || current.status === 'done' || current.status === 'failed') return
   const bundle = services.functions.get(job.functionName)
-  if (!bundle) {
-    await store.setJobStatus(job.id, 'failed', { lastError: `function '${job.functionName}' is not loaded` })
+  // The job as stored now, when something decides on it before it starts (the meter; a function no longer
+  // loaded fails its job unless it ended already). Otherwise startRun's own condition is the check, so the
+  // common run reads nothing first.
+  if (payment || !bundle) {
+    const current = await store.getJob(job.id)
+    if (!current || current.status === 'done' || current.status === 'failed') return
+    if (!bundle) {
+      await store.setJobStatus(job.id, 'failed', {
+        lastError: `function '${job.functionName}' is not loaded`,
+      })
+      return
+    }
+    // Held, never dropped: the job waits in the store until a deposit covers it (payment/).
+    if (payment && !(await payment.admit(current))) return
+  }
+  const startedAt = now()
+  // Only a job still pending or running starts (not one done, failed, held, or orphaned by a reorg since it
+  // was queued); its attempts are counted in the same write.
+  const started = await store.startRun(job.id, job.functionName, startedAt)
+  if (started === null) {
+    payment?.abandon()
     return
   }
-  // Held, never dropped: the job waits in the store until a deposit covers it (payment/).
-  if (payment && !(await payment.admit(current))) return
-  const attempt = current.attempts + 1
-  const startedAt = now()
-  const runId = await store.startRun(job.id, job.functionName, attempt, startedAt)
-  if (runId === null) {
-    payment?.abandon()
-    return // orphaned by a reorg since it was queued
-  }
+  const { runId, attempt } = started
   // The job's JSON goes to the sandbox as is: it is parsed inside the isolate, off this thread.
   const input: RunInputJson = {
     json: job.input,

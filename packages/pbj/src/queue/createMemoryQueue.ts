@@ -39,19 +39,19 @@ export function createMemoryQueue(options: { concurrency?: number } = {}): Queue
       let next = 0
       let running = 0
       started = 0
+      // One reaction per job, for its end whichever way it ends (catch + finally would be two promises).
+      const ended = () => {
+        running--
+        active--
+        fill()
+      }
       const fill = () => {
         while (running < concurrency && next < batch.length) {
           const job = batch[next++] as Job
           started++
           running++
           active++
-          run(job)
-            .catch(() => {})
-            .finally(() => {
-              running--
-              active--
-              fill()
-            })
+          run(job).then(ended, ended)
         }
         if (running === 0 && next >= batch.length) resolve()
       }

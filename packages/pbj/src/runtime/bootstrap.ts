@@ -13,7 +13,8 @@ export const bootstrapFilename = 'pbj:bootstrap'
  * global object into its closure, installs `console`, and evaluates to `attach()`, which binds the bundle's
  * default export and returns `run(batch)`. `run` takes `[token, entry, input]` triples and runs them side
  * by side (one host→isolate transition for many runs), each with a fresh ctx; each run's envelope goes to
- * the host as soon as the run ends: `{ ok: true, value, sent, dropped }`, `{ ok: false, thrown, sent,
+ * the host as soon as the run ends, with those of the runs that ended in the same microtask turns, as
+ * `[token, envelope]` pairs: `{ ok: true, value, sent, dropped }`, `{ ok: false, thrown, sent,
  * dropped }` or `{ ok: false, unsendable, sent, dropped }` (the value could not be copied out). So the host
  * learns when each run ends (its watchdog times each run) and what finished before an isolate was
  * disposed. `run` resolves to the number of runs once all have ended; it never rejects.
@@ -203,21 +204,53 @@ export const bootstrapSource = String.raw`(() => {
     }
   }
 
+  // Envelopes of runs that ended close together, not yet sent: they go to the host in one call (one
+  // crossing and one copy for a batch's worth of runs, instead of one each).
+  let outbox = null
+  const hop = () => undefined
+
+  function sendAlone(token, envelope) {
+    try {
+      resultSink.applyIgnored(undefined, [[[token, envelope]]], resultOptions)
+    } catch (error) {
+      const unsendable = String(error && error.message)
+      const failed = { ok: false, unsendable, sent: envelope.sent, dropped: envelope.dropped }
+      resultSink.applyIgnored(undefined, [[[token, failed]]], resultOptions)
+    }
+  }
+
+  function flush() {
+    if (outbox === null) return
+    const items = outbox
+    outbox = null
+    try {
+      resultSink.applyIgnored(undefined, [items], resultOptions)
+    } catch {
+      // One of them could not be copied out: each alone, so only that run says so.
+      for (const item of items) sendAlone(item[0], item[1])
+    }
+  }
+
+  // Sent a few microtask turns after the first one ends, not after any time: the runs of a batch that end
+  // together (those whose handlers make no ctx call end within the same turns) go in one call, and a run
+  // that ends after a ctx call goes at once with whatever ended beside it.
+  function send(token, envelope) {
+    if (outbox === null) {
+      outbox = []
+      Promise.resolve().then(hop).then(hop).then(flush)
+    }
+    outbox.push([token, envelope])
+  }
+
   async function run(batch) {
     // Side by side: a function's runs mostly wait on ctx calls (chain reads), so a block's runs overlap
-    // and their reads go to the node together; each envelope goes to the host as its run ends.
+    // and their reads go to the node together; each envelope goes to the host as its run ends (see send).
     await Promise.all(
       batch.map(async (item) => {
-        const envelope = await runOne(item[0], item[1], item[2])
-        try {
-          resultSink.applyIgnored(undefined, [item[0], envelope], resultOptions)
-        } catch (error) {
-          const unsendable = String(error && error.message)
-          const failed = { ok: false, unsendable, sent: envelope.sent, dropped: envelope.dropped }
-          resultSink.applyIgnored(undefined, [item[0], failed], resultOptions)
-        }
+        send(item[0], await runOne(item[0], item[1], item[2]))
       }),
     )
+    flush()
     return batch.length
   }
 

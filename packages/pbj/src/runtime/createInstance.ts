@@ -91,8 +91,9 @@ export async function createInstance(
   const logSink = (token: number, level: unknown, message: unknown, at: unknown) => {
     runs.get(token)?.logs.push(level, message, at)
   }
-  const resultSink = (token: number, envelope: Envelope) => {
-    runs.get(token)?.settle(envelope)
+  // The envelopes of the runs that ended together (see bootstrap.ts), as [token, envelope] pairs.
+  const resultSink = (ended: [number, Envelope][]) => {
+    for (const [token, envelope] of ended) runs.get(token)?.settle(envelope)
   }
 
   try {

@@ -28,6 +28,8 @@ type Slot = {
   /** Whether a batch is queued that will take `waiting`. */
   scheduled: boolean
   mapStack: (stack: string) => string
+  /** Maps with the version's mapper current when a run fails: one closure per function, not one per run. */
+  mapStackNow: (stack: string) => string
 }
 
 /** A run asked for; `ownTimeout`: its caller set timeoutMs, else the limits of the version it runs in do. */
@@ -153,6 +155,7 @@ export function createSandbox(options: { memoryMb?: number; timeoutMs?: number }
         waiting: [],
         scheduled: false,
         mapStack: (s) => s,
+        mapStackNow: (s) => created.mapStack(s),
       }
       slots.set(bundle.name, created)
       install(created)
@@ -184,7 +187,7 @@ export function createSandbox(options: { memoryMb?: number; timeoutMs?: number }
           timeoutMs: runOptions.timeoutMs ?? 0,
           ownTimeout: runOptions.timeoutMs !== undefined,
           memoryMb: 0,
-          mapStack: (stack) => slot.mapStack(stack),
+          mapStack: slot.mapStackNow,
           started: performance.now(),
           resolve,
           reject,

@@ -34,6 +34,23 @@ describe('createGroupCommit', () => {
     expect(count.get()).toEqual({ c: 2 })
   })
 
+  it('applies a write of several statements whole or not at all, without a savepoint of its own', async () => {
+    const { db, insert } = open()
+    const write = createGroupCommit(db)
+    const ids = db.prepare<[], { id: string }>('SELECT id FROM t ORDER BY id')
+    const outcomes = await Promise.allSettled([
+      write(() => insert.run('a', 1)),
+      // Its first statement succeeds, its second fails: the first must not be committed either.
+      write(() => {
+        insert.run('b', 2)
+        insert.run('a', 3)
+      }),
+      write(() => insert.run('c', 4)),
+    ])
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
+    expect(ids.all().map((r) => r.id)).toEqual(['a', 'c'])
+  })
+
   it('rejects every write when the database is gone', async () => {
     const { db, insert } = open()
     const write = createGroupCommit(db)

@@ -62,7 +62,7 @@ describe('createSqliteStore', () => {
       readyAt: 5n,
     }
     await store.commitBlock(1, write(5n, { jobs: [job] }))
-    const runId = (await store.startRun('j1', 'lock', 1, Date.now())) as string
+    const { runId } = (await store.startRun('j1', 'lock', Date.now())) as { runId: string }
     await store.finishRun(runId, { status: 'ok', logs: [], error: null, endedAt: Date.now() })
     await store.setJobStatus('j1', 'done')
     await store.commitBlock(1, write(5n, { jobs: [job] }))
@@ -130,7 +130,8 @@ describe('createSqliteStore', () => {
       readyAt: 5n,
     }
     await store.commitBlock(1, write(5n, { jobs: [job] }))
-    const id = (await store.startRun('j', 'f', 1, 10)) as string
+    const { runId: id, attempt } = (await store.startRun('j', 'f', 10)) as { runId: string; attempt: number }
+    expect(attempt).toBe(1)
     const error = { name: 'FunctionRunError', reason: 'timeout', message: 'too slow' }
     await store.finishRun(id, {
       status: 'failed',
@@ -172,7 +173,7 @@ describe('createSqliteStore', () => {
         timersCleared: ['a'],
       }),
     )
-    expect(await store.startRun('ran', 'lock', 1, 1)).not.toBeNull()
+    expect(await store.startRun('ran', 'lock', 1)).not.toBeNull()
 
     expect((await store.jobsAbove(10n)).map((j) => [j.id, j.status])).toEqual([
       ['ran', 'running'],
@@ -187,7 +188,7 @@ describe('createSqliteStore', () => {
     expect(await store.getTimer('b')).toBeNull()
     expect((await store.getConditions(['c'])).get('c')).toBe(false)
     expect(await store.getBlockHash(1, 11n)).toBeNull()
-    expect(await store.startRun('queued', 'lock', 1, 2)).toBeNull()
+    expect(await store.startRun('queued', 'lock', 2)).toBeNull()
     expect((await store.getJob('waiting'))?.status).toBe('orphaned')
     expect((await store.unfinishedJobs()).map((j) => j.id).sort()).toEqual(['ran', 'ran:reorg'])
   })

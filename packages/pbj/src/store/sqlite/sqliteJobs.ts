@@ -26,7 +26,7 @@ type JobMethods =
  * share commits instead of paying one each.
  *
  * @example
- * const runId = await sqliteJobs(db).startRun('31337:0xabc…:log3:unlock', 'unlock', 1, Date.now())
+ * const started = await sqliteJobs(db).startRun('31337:0xabc…:log3:unlock', 'unlock', Date.now())
  */
 export function sqliteJobs(db: Database): Pick<Store, JobMethods> {
   const q = {
@@ -45,8 +45,8 @@ export function sqliteJobs(db: Database): Pick<Store, JobMethods> {
     retry: db.prepare<[number, string], JobRow>(
       "UPDATE jobs SET status = 'pending', attempts = 0, run_after = ? WHERE id = ? AND status IN ('failed', 'dead') RETURNING *",
     ),
-    startJob: db.prepare<[number, string]>(
-      "UPDATE jobs SET status = 'running', attempts = ? WHERE id = ? AND status IN ('pending', 'running')",
+    startJob: db.prepare<[string], { attempts: number }>(
+      "UPDATE jobs SET status = 'running', attempts = attempts + 1 WHERE id = ? AND status IN ('pending', 'running') RETURNING attempts",
     ),
     insertRun: db.prepare<[string, string, string, number, number]>(
       `INSERT INTO runs (id, job_id, function_name, attempt, status, started_at) VALUES (?, ?, ?, ?, 'running', ?)`,
@@ -65,15 +65,18 @@ export function sqliteJobs(db: Database): Pick<Store, JobMethods> {
     return rows.map((j) => ({ ...j, status: 'pending' as const }))
   })
   const write = createGroupCommit(db)
-  // A transaction inside the group commit's: a savepoint, so the job and its run change together.
-  const start = db.transaction((jobId: string, functionName: string, attempt: number, startedAt: number) => {
-    if (q.startJob.run(attempt, jobId).changes === 0) return null
+  // The job and its run change together without a savepoint of their own (two statements more per run):
+  // the group commit applies a write whole or not at all (a write that throws rolls its group back, and
+  // the group is then applied write by write, each in its own transaction).
+  const start = (jobId: string, functionName: string, startedAt: number) => {
+    const started = q.startJob.get(jobId)
+    if (!started) return null
     // A UUIDv7: time-ordered (monotonic within a millisecond), so new runs are appended to the runs index
     // rather than spread over its pages.
-    const id = timeOrderedUuid()
-    q.insertRun.run(id, jobId, functionName, attempt, startedAt)
-    return id
-  })
+    const runId = timeOrderedUuid()
+    q.insertRun.run(runId, jobId, functionName, started.attempts, startedAt)
+    return { runId, attempt: started.attempts }
+  }
   return {
     async unfinishedJobs() {
       return q.unfinished.all().map(toJob)
@@ -100,17 +103,20 @@ export function sqliteJobs(db: Database): Pick<Store, JobMethods> {
         .all(...filter.status, filter.limit ?? 50)
         .map(toJob)
     },
-    async startRun(jobId, functionName, attempt, startedAt) {
-      return write(() => start(jobId, functionName, attempt, startedAt))
+    // The three writes of every run return the group commit's own promise (never a synchronous throw):
+    // an async wrapper and its await would cost each run three more promises.
+    startRun(jobId, functionName, startedAt) {
+      return write(() => start(jobId, functionName, startedAt))
     },
-    async finishRun(runId, r) {
+    finishRun(runId, r) {
       const error = r.error ? JSON.stringify(r.error) : null
-      const logs = JSON.stringify(r.logs)
-      await write(() => q.finishRun.run(r.status, r.endedAt, r.endedAt, logs, error, runId))
+      const logs = r.logs.length === 0 ? '[]' : JSON.stringify(r.logs)
+      return write(() => void q.finishRun.run(r.status, r.endedAt, r.endedAt, logs, error, runId))
     },
-    async setJobStatus(jobId, status, fields = {}) {
-      const { runAfter = null, lastError = null } = fields
-      await write(() => q.setJobStatus.run(status, runAfter, lastError, jobId))
+    setJobStatus(jobId, status, fields) {
+      const runAfter = fields?.runAfter ?? null
+      const lastError = fields?.lastError ?? null
+      return write(() => void q.setJobStatus.run(status, runAfter, lastError, jobId))
     },
     async listRuns(filter = {}) {
       const where: string[] = []
