@@ -9,4 +9,10 @@ export type BlockWrite = {
   timersSet: Timer[]
   timersCleared: string[]
   conditions: { id: string; value: boolean }[]
+  /**
+   * False for a block deeper than the reorg window below the head (catch-up): no reorg pbj follows can roll
+   * it back, so the store keeps no undo record of it (reading every timer it touches first cost a quarter of
+   * a catch-up's commits). Default true.
+   */
+  undo?: boolean
 }
