@@ -173,7 +173,11 @@ export function sqliteBlocks(
       if (write.undo !== false) undo('condition', c.id, q.getCondition.get(c.id)?.value)
       q.setCondition.run(c.id, c.value ? 1 : 0)
     }
-    q.putBlock.run(chainId, block.number, block.hash, block.parentHash, block.timestamp)
+    // Nor is a settled block's hash kept: a reorg that reaches it then finds no common block there and is
+    // handled as a deep one (rolled back exactly down to the newest block with undo records, what the
+    // settled blocks did stays done), instead of rolling back blocks whose undo was never written.
+    if (write.undo !== false)
+      q.putBlock.run(chainId, block.number, block.hash, block.parentHash, block.timestamp)
     q.pruneBlocks.run(chainId, block.number - BigInt(BLOCK_WINDOW))
     q.pruneUndo.run(chainId, block.number - BigInt(BLOCK_WINDOW))
     q.setCursor.run(chainId, block.number, block.hash, block.parentHash, block.timestamp)
