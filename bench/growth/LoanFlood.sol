@@ -21,6 +21,14 @@ contract LoanFlood {
         uint256 outstanding;
     }
 
+    /// @dev CarLoan's Policy struct, field for field, so `carStatus` decodes with CarLoan's ABI.
+    struct Policy {
+        uint64 warningPeriod;
+        uint64 finalWarning;
+        uint32 emergencyStarts;
+        uint64 emergencyDuration;
+    }
+
     event LoanOpened(
         uint256 indexed loanId,
         address indexed borrower,
@@ -84,5 +92,22 @@ contract LoanFlood {
     /// @notice Nothing payable: autopayWhenDue stops after its first reads.
     function isPayable(uint256) external pure returns (bool) {
         return false;
+    }
+
+    /// @notice No active loan for any car: the start-up interface probe (chain/probeContract.ts) asks this with
+    ///         CarLoan's exact signature and return types, and a class that reads it sees nothing to do.
+    function carStatus(address)
+        external
+        pure
+        returns (
+            uint256 loanId,
+            uint8 stage,
+            uint64 nextDueAt_,
+            uint64 lockAt_,
+            uint64 finalWarningAt_,
+            Policy memory policy
+        )
+    {
+        return (0, 0, 0, 0, 0, policy);
     }
 }

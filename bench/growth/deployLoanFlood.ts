@@ -12,7 +12,10 @@ import type { CompiledLoanFlood } from './compileLoanFlood.js'
 
 /** Anvil's first unlocked account: Anvil signs its transactions itself (no nonce bookkeeping here). */
 const sender: Address = '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266'
-/** Enough for 1,000 LoanOpened events (~5.5k gas each) per transaction; set so nothing is estimated. */
+/**
+ * Enough for a LoanOpened event (~5.5k gas) per log; set so nothing is estimated. 2,000 a transaction (the
+ * largest flood blocks) ask 14.1 M gas, under Anvil's default 30 M block gas limit.
+ */
 const gasPerLog = 7_000n
 const baseGas = 100_000n
 

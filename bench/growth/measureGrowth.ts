@@ -21,7 +21,7 @@ import { spawnGrowthChild } from './spawnGrowthChild.js'
 export type GrowthOptions = {
   quick: boolean
   log: (line: string) => void
-  /** Loan counts, one engine each (default 1,000, 10,000, 100,000). */
+  /** Loan counts, one engine each (default 1k, 10k, 100k, and 1M unless quick). */
   counts?: number[]
   /** Extra Node flags for the children, e.g. ['--cpu-prof', '--cpu-prof-dir=/tmp/prof']. */
   childExecArgv?: string[]
@@ -45,6 +45,7 @@ export type GrowthResult = {
   catchup: { logs: number; blocks: number; seconds: number }
   details: {
     runs: GrowthRun[]
+    /** LoanOpened per flood block of the largest count, whose catch-up is the figure. */
     logsPerFloodBlock: number
     liveBlocks: number
     /** What each live block holds. */
@@ -57,9 +58,15 @@ const functionsDir = 'examples/car-loan/functions'
 const day = 86_400n
 /**
  * LoanOpened events per flood transaction (= per block): 100k loans over 500 blocks, or over 100 in quick
- * mode, where fewer transactions keep the flood within the time budget.
+ * mode, where fewer transactions keep the flood within the time budget. Past 100k loans a block holds
+ * `bulkBlockLogs`: 1M loans at 200 a block would be 5,000 transactions to send and mine one by one (minutes
+ * before the engine even starts); at 2,000 they are 500 blocks (14 M gas each, under Anvil's 30 M limit).
  */
 const floodBlockLogs = { quick: 1_000, full: 200 }
+const bulkBlockLogs = 2_000
+const bulkFrom = 100_000
+/** Loan counts measured: quick stops at 100k, the full run goes on to 1M (the growth target's last point). */
+const defaultCounts = { quick: [1_000, 10_000, 100_000], full: [1_000, 10_000, 100_000, 1_000_000] }
 const liveBlock =
   'one tx: InstallmentPaid for 2 loans (one re-armed far ahead, one whose warnAt is the next block) → ' +
   '8 timers set, 2 unlockOnPayment runs; plus the warnOnMissedDueDate timer armed by the previous block ' +
@@ -84,9 +91,11 @@ const liveBlock =
  */
 export async function measureGrowth(options: GrowthOptions): Promise<GrowthResult> {
   const started = performance.now()
-  const counts = options.counts ?? [1_000, 10_000, 100_000]
+  const counts = options.counts ?? (options.quick ? defaultCounts.quick : defaultCounts.full)
   const liveBlocks = options.quick ? 20 : 100
-  const logsPerFloodBlock = options.quick ? floodBlockLogs.quick : floodBlockLogs.full
+  const smallFloodBlock = options.quick ? floodBlockLogs.quick : floodBlockLogs.full
+  const floodBlock = (loans: number) => (loans > bulkFrom ? bulkBlockLogs : smallFloodBlock)
+  const logsPerFloodBlock = floodBlock(Math.max(...counts))
   const { log } = options
   const compiled = await compileLoanFlood()
   const anvil = await startAnvil()
@@ -115,9 +124,11 @@ export async function measureGrowth(options: GrowthOptions): Promise<GrowthResul
         // Deadlines far beyond every block of the run: opening loans arms timers, none falls due.
         const far = farTimes(start.timestamp)
         const floodStarted = performance.now()
-        for (let first = 1; first <= loans; first += logsPerFloodBlock) {
-          await flood.open(BigInt(first), Math.min(logsPerFloodBlock, loans - first + 1), far)
-          if ((first - 1) % 20_000 === 0 && first > 1) log(`  growth ${loans}: ${first - 1} loans opened…`)
+        const perBlock = floodBlock(loans)
+        const every = loans > bulkFrom ? 200_000 : 20_000
+        for (let first = 1; first <= loans; first += perBlock) {
+          await flood.open(BigInt(first), Math.min(perBlock, loans - first + 1), far)
+          if ((first - 1) % every === 0 && first > 1) log(`  growth ${loans}: ${first - 1} loans opened…`)
         }
         const head = await flood.head()
         log(

@@ -203,7 +203,8 @@ export async function followHeads(options: FollowOptions): Promise<() => Promise
         return
       }
       const logs = range.logsFor(header)
-      await options.onBlock(header, now(), logs ? { addresses, logs } : undefined)
+      const settled = header.number + BigInt(maxDepth) <= to
+      await options.onBlock(header, now(), logs ? { addresses, logs, settled } : undefined)
       last = { ...header }
     }
   }

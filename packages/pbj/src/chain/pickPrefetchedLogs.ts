@@ -1,7 +1,15 @@
 import type { Address, Log } from 'viem'
 
 /** Logs fetched ahead for a block (by catch-up, over a range), with the contracts they were fetched for. */
-export type PrefetchedLogs = { addresses: readonly Address[]; logs: readonly Log[] }
+export type PrefetchedLogs = {
+  addresses: readonly Address[]
+  logs: readonly Log[]
+  /**
+   * The block is at least `maxReorgDepth` below the head catch-up is heading for: a reorg that reaches it is
+   * a deep one, which no undo record serves (see BlockWrite.undo).
+   */
+  settled?: boolean
+}
 
 /**
  * The block's logs of `addresses` out of logs fetched ahead, or null when they were fetched for fewer

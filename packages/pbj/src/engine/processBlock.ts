@@ -58,7 +58,10 @@ export async function processBlock(
     header,
     logs,
   )
-  await services.store.commitBlock(common.options.chainId, write)
+  await services.store.commitBlock(
+    common.options.chainId,
+    prefetched?.settled ? { ...write, undo: false } : write,
+  )
   const committedAt = now()
   const jobs: Job[] = write.jobs
     .filter((j) => j.readyAt !== null && j.readyAt <= header.number)

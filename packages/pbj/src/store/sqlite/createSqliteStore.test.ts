@@ -237,6 +237,33 @@ describe('createSqliteStore', () => {
     await store.close()
   })
 
+  it('keeps no undo record nor hash of a settled block, and still rolls back the blocks after it', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'pbj-store-')), 'pbj.db')
+    const store = createSqliteStore({ path })
+    const t = (id: string, at: bigint) => ({ id, functionName: 'f', key: id, at })
+    await store.commitBlock(
+      1,
+      write(10n, {
+        timersSet: [t('a', 100n), t('b', 100n)],
+        conditions: [{ id: 'c', value: true }],
+        undo: false,
+      }),
+    )
+    // Re-armed in place (an upsert, not a delete and insert) by a block within the window.
+    await store.commitBlock(1, write(11n, { timersSet: [t('a', 300n)], timersCleared: ['b'] }))
+    expect(await store.getTimer('a')).toMatchObject({ at: 300n })
+    // No hash either: a reorg reaching block 10 finds no common block there and is handled as a deep one.
+    expect(await store.getBlockHash(1, 10n)).toBeNull()
+    expect(await store.getBlockHash(1, 11n)).toBe(block(11n).hash)
+    await store.rollback(1, block(10n), [])
+    expect(await store.getTimer('a')).toMatchObject({ at: 100n })
+    expect(await store.getTimer('b')).toMatchObject({ at: 100n })
+    await store.close()
+    const db = new Database(path, { readonly: true })
+    expect(db.prepare('SELECT COUNT(*) AS n FROM block_undo WHERE number = 10').get()).toEqual({ n: 0 })
+    db.close()
+  })
+
   it('rolls back the per-timer undo records of files written before the one-record-per-block form', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'pbj-store-')), 'pbj.db')
     const store = createSqliteStore({ path })

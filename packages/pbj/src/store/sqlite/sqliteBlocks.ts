@@ -16,6 +16,13 @@ export const BLOCK_WINDOW = 256
 const TIMER_BATCH = 64
 const timerValues = (n: number) => Array.from({ length: n }, () => '(?, ?, ?, ?)').join(', ')
 
+/**
+ * Re-arming a timer updates its row in place: INSERT OR REPLACE deleted it and inserted it again, in the table
+ * and both its indexes (a catch-up re-arms every loan's timers at each payment).
+ */
+const upsert =
+  ' ON CONFLICT (id) DO UPDATE SET function_name = excluded.function_name, key = excluded.key, at = excluded.at'
+
 /** A timer's state before a block, as one block's undo record keeps it: null when it did not exist. */
 type TimerBefore = [id: string, previous: [functionName: string, key: string, at: string] | null]
 
@@ -75,13 +82,13 @@ export function sqliteBlocks(
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     setTimer: db.prepare<TimerParams>(
-      'INSERT OR REPLACE INTO timers (id, function_name, key, at) VALUES (?, ?, ?, ?)',
+      `INSERT INTO timers (id, function_name, key, at) VALUES (?, ?, ?, ?)${upsert}`,
     ),
     getTimers: db.prepare<[ids: string[]], TimerRow>(
       `SELECT id, function_name, key, at FROM timers WHERE id IN (${Array(TIMER_BATCH).fill('?').join(', ')})`,
     ),
     setTimers: db.prepare<[values: TimerParams[number][]]>(
-      `INSERT OR REPLACE INTO timers (id, function_name, key, at) VALUES ${timerValues(TIMER_BATCH)}`,
+      `INSERT INTO timers (id, function_name, key, at) VALUES ${timerValues(TIMER_BATCH)}${upsert}`,
     ),
     clearTimer: db.prepare<[string]>('DELETE FROM timers WHERE id = ?'),
     getCondition: db.prepare<[string], { value: number }>('SELECT value FROM conditions WHERE id = ?'),
@@ -145,8 +152,9 @@ export function sqliteBlocks(
       )
     insertJobs(write.jobs, Date.now())
     // One undo record for all the block's timers (kind 'timers'), not one row each: reading a timer is cheap,
-    // inserting a row is not, and a block of a catch-up can set thousands.
-    const ids = [...new Set([...write.timersCleared, ...write.timersSet.map((t) => t.id)])]
+    // inserting a row is not, and a block of a catch-up can set thousands. None for a settled block.
+    const ids =
+      write.undo === false ? [] : [...new Set([...write.timersCleared, ...write.timersSet.map((t) => t.id)])]
     const found = new Map<string, TimerRow>()
     for (let i = 0; i < ids.length; i += TIMER_BATCH) {
       const chunk = ids.slice(i, i + TIMER_BATCH)
@@ -162,10 +170,14 @@ export function sqliteBlocks(
     for (const id of write.timersCleared) q.clearTimer.run(id)
     setTimers(write.timersSet)
     for (const c of write.conditions) {
-      undo('condition', c.id, q.getCondition.get(c.id)?.value)
+      if (write.undo !== false) undo('condition', c.id, q.getCondition.get(c.id)?.value)
       q.setCondition.run(c.id, c.value ? 1 : 0)
     }
-    q.putBlock.run(chainId, block.number, block.hash, block.parentHash, block.timestamp)
+    // Nor is a settled block's hash kept: a reorg that reaches it then finds no common block there and is
+    // handled as a deep one (rolled back exactly down to the newest block with undo records, what the
+    // settled blocks did stays done), instead of rolling back blocks whose undo was never written.
+    if (write.undo !== false)
+      q.putBlock.run(chainId, block.number, block.hash, block.parentHash, block.timestamp)
     q.pruneBlocks.run(chainId, block.number - BigInt(BLOCK_WINDOW))
     q.pruneUndo.run(chainId, block.number - BigInt(BLOCK_WINDOW))
     q.setCursor.run(chainId, block.number, block.hash, block.parentHash, block.timestamp)
