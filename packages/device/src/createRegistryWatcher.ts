@@ -249,7 +249,7 @@ export function createRegistryWatcher(options: {
         },
       })
       if (closed) {
-        await started.unsubscribe().catch(() => {})
+        started.unsubscribe().catch(() => {})
         return
       }
       subscription = started
@@ -292,7 +292,8 @@ export function createRegistryWatcher(options: {
     live = false
     clearInterval(poll)
     for (const waiter of waiters) waiter.done(false)
-    await subscription?.unsubscribe().catch(() => {})
+    // Not awaited: over a socket that dropped, eth_unsubscribe is never answered.
+    subscription?.unsubscribe().catch(() => {})
     subscription = null
     await tail
     options.onClosed?.()
