@@ -126,8 +126,8 @@ type Entry = { allowed: boolean | null; at: number }
  * say whether the view covers the command's block). A command of a block the view covers, with a
  * `chainTime` not past the view's, is answered from memory; a newer one waits up to `pushWaitMs` for the
  * push, then reads up to the head by RPC; so does every command once the view is older than `maxAgeMs`,
- * and a command with no block (`chainBlock` 0) whose `chainTime` is the view's or later, as before blocks
- * were signed. So an operator removed in block N cannot command the car with a command of block N or
+ * and, with no block signed (`chainBlock` 0) or no heads pushed (over http), a command whose `chainTime`
+ * is the view's or later, as before blocks were signed. So an operator removed in block N cannot command the car with a command of block N or
  * later: once the view reaches N the removal has invalidated the signer, and before it does, such a
  * command waits. Forged or mangled messages never get here (the signature is checked first), so they cost
  * no RPC.
@@ -205,8 +205,10 @@ export function createOperatorCheck(options: OperatorCheckOptions): OperatorChec
   // Whether the view may not describe the registry as of the command's block.
   const behind = (view: RegistryView | null, at: CommandPlace, now: number): boolean => {
     if (!view || now - view.at > maxAgeMs) return true
-    // No block signed: only a timestamp before the view's places the command before it.
-    if (at.chainBlock === 0) return BigInt(at.chainTime) >= view.timestamp
+    // No block signed, or no heads pushed (the view moves only when a command or a poll moves it): only a
+    // timestamp before the view's places the command before it, as before blocks were signed.
+    if ((at.chainBlock === 0 || !watcher.live()) && BigInt(at.chainTime) >= view.timestamp) return true
+    if (at.chainBlock === 0) return false
     // A timestamp past the view's with an old block is a lie or a bug; either way, read up to the head.
     return BigInt(at.chainBlock) > view.block || BigInt(at.chainTime) > view.timestamp
   }
