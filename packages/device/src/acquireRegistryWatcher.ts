@@ -19,6 +19,7 @@ export function acquireRegistryWatcher(options: {
   client: PublicClient
   /** Whether other cars may share the client (it is not this car's own). */
   shared: boolean
+  rpcUrl: string
   registry: string
   pollIntervalMs: number
   logger: DeviceLogger

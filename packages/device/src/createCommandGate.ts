@@ -28,7 +28,7 @@ export type DeviceChainOptions = {
   loans?: string
   /** Background polling of the registry's operator events while no head subscription is live. Default 2000 ms. */
   pollIntervalMs?: number
-  /** How long a command newer than the car's view waits for its block's head before an RPC read. Default 250 ms. */
+  /** How long a command newer than the car's view waits for its block's head before an RPC read. Default 2 ms. */
   pushWaitMs?: number
   /** Longest a cached operator answer is trusted. Default 60 s. */
   maxAgeMs?: number

@@ -27,8 +27,9 @@ export type OperatorCheckOptions = {
   pollIntervalMs?: number
   /**
    * How long a command of a block the car's view has not reached waits for that block's head to be pushed
-   * before the car reads the registry by RPC instead. Default 250 ms: the node pushes a head as soon as it
-   * has it, usually before the engine's command has crossed the broker.
+   * before the car reads the registry by RPC instead. Default 2 ms: the head is usually there before the
+   * engine's command has crossed the broker; when it is not, it can be tens of ms late (seen on Anvil under
+   * load), and the catch-up by RPC (~2.5 ms over a WebSocket) is the shorter wait.
    */
   pushWaitMs?: number
   /**
@@ -159,7 +160,7 @@ export function createOperatorCheck(options: OperatorCheckOptions): OperatorChec
   const { maxCachedSigners } = parsed.data
   const lookups = createTokenBucket(parsed.data.unknownSignerLookups)
   const client = options.client ?? connect(options.rpcUrl)
-  const pushWaitMs = options.pushWaitMs ?? 250
+  const pushWaitMs = options.pushWaitMs ?? 2
   // Insertion order is recency order: a hit moves the signer to the end.
   const cache = new Map<string, Entry>()
   // Bumped when a log or a reorg invalidates anything, so a read that started before stores no stale answer.
@@ -183,6 +184,7 @@ export function createOperatorCheck(options: OperatorCheckOptions): OperatorChec
   const { watcher, release } = acquireRegistryWatcher({
     client,
     shared: options.client !== undefined,
+    rpcUrl: options.rpcUrl,
     registry,
     pollIntervalMs: options.pollIntervalMs ?? 2_000,
     logger: { warn: (message, fields) => logger.warn(message, { ...fields, deviceId }) },

@@ -66,7 +66,8 @@ describe('registry watcher (real Anvil over WebSocket, RPC counted by a proxy)',
   })
 
   it('answers a fresh command from a known operator from memory: no RPC for a block with no registry log', async () => {
-    const check = open()
+    // Waits for the push however slow the proxy: what is measured is that the push alone suffices.
+    const check = open({ pushWaitMs: 5_000 })
     const operator = registry.operator.address
     expect(await check.check(operator, await latest())).toBe('operator')
     const before = rpcCalls()
@@ -80,7 +81,7 @@ describe('registry watcher (real Anvil over WebSocket, RPC counted by a proxy)',
   })
 
   it('refuses an operator removed in block N for a command of block N, though it answers from memory', async () => {
-    const check = open()
+    const check = open({ pushWaitMs: 5_000 })
     const key = generatePrivateKey()
     const newcomer = privateKeyToAddress(key).toLowerCase() as Hex
     await registry.addOperator(device.deviceId, newcomer)

@@ -9,6 +9,7 @@ import {
   parseAbi,
 } from 'viem'
 import { bloomBits, bloomMayContain } from './bloomMayContain.js'
+import { connectChain } from './connectChain.js'
 import type { DeviceLogger } from './DeviceLogger.js'
 
 /** The parts of DeviceRegistry a car reads; inline so the car does not depend on the contracts package. */
@@ -86,7 +87,7 @@ type Subscribable = {
  * Follows DeviceRegistry's `OperatorAdded` / `OperatorRemoved` logs for the cars subscribed to it, so that
  * a car answers a command from a known operator from memory, with no RPC on the command's path.
  *
- * Over a WebSocket the node pushes each new head (`newHeads`). A head whose parent is the view's block
+ * Over a WebSocket the node pushes each new head (`newHeads`, on a socket of its own). A head whose parent is the view's block
  * moves the view on: with no RPC when its `logsBloom` says the registry logged no operator change in it (a
  * bloom has no false negatives), otherwise after that block's registry logs are read (by block hash, once
  * for every car of the watcher) and handed to the cars they name. Any other head (a reorg, a gap, a head
@@ -103,6 +104,8 @@ type Subscribable = {
  */
 export function createRegistryWatcher(options: {
   client: PublicClient
+  /** The node's URL: over ws(s), heads are subscribed to on a WebSocket of their own; over http(s), polled. */
+  rpcUrl: string
   registry: string
   pollIntervalMs: number
   logger: DeviceLogger
@@ -219,9 +222,10 @@ export function createRegistryWatcher(options: {
       )
     })
 
+  const heads = /^wss?:/i.test(options.rpcUrl) ? connectChain(options.rpcUrl, { socket: 'heads' }) : null
   const subscribeHeads = async () => {
-    const transport = client.transport as Subscribable
-    if (!transport.subscribe || subscription || subscribing || closed) return
+    const transport = heads?.transport as Subscribable | undefined
+    if (!transport?.subscribe || subscription || subscribing || closed) return
     subscribing = true
     try {
       const started = await transport.subscribe({
@@ -296,6 +300,11 @@ export function createRegistryWatcher(options: {
     subscription?.unsubscribe().catch(() => {})
     subscription = null
     await tail
+    const socket = heads?.transport as { getRpcClient?: () => Promise<{ close(): void }> } | undefined
+    await socket?.getRpcClient?.().then(
+      (rpc) => rpc.close(),
+      () => {},
+    )
     options.onClosed?.()
   }
 
