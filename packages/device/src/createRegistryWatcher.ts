@@ -26,6 +26,10 @@ const addedBits = bloomBits(addedTopic)
 const removedBits = bloomBits(removedTopic)
 /** Above this many cars on one watcher, a scan reads every car's operator logs rather than naming each. */
 const MAX_NAMED_DEVICES = 32
+/** Numbers each watcher's heads socket, so that closing one watcher closes no other's subscription. */
+let watchers = 0
+/** How long heads may not flow after a subscription error before the subscription is made anew. */
+const RESUBSCRIBE_MS = 5_000
 /** Recent blocks' hashes kept, to tell a late head (already seen) from a reorg. */
 const RECENT_BLOCKS = 128
 
@@ -222,7 +226,9 @@ export function createRegistryWatcher(options: {
       )
     })
 
-  const heads = /^wss?:/i.test(options.rpcUrl) ? connectChain(options.rpcUrl, { socket: 'heads' }) : null
+  const heads = /^wss?:/i.test(options.rpcUrl)
+    ? connectChain(options.rpcUrl, { socket: 'heads', owner: ++watchers })
+    : null
   const subscribeHeads = async () => {
     const transport = heads?.transport as Subscribable | undefined
     if (!transport?.subscribe || subscription || subscribing || closed) return
@@ -247,8 +253,17 @@ export function createRegistryWatcher(options: {
           void onHead(head)
         },
         onError: (error) => {
-          // Commands newer than the view are now read through by RPC, as over http.
+          // Commands newer than the view are now read through by RPC, as over http. viem reconnects the
+          // socket and subscribes again (a gap in the heads then resets the cars); if heads do not flow
+          // again within a few seconds, the subscription is dropped and made anew.
           live = false
+          const failed = subscription
+          setTimeout(() => {
+            if (live || closed || subscription !== failed) return
+            subscription = null
+            failed?.unsubscribe().catch(() => {})
+            void subscribeHeads()
+          }, RESUBSCRIBE_MS).unref()
           warn(`DeviceRegistry ${registry}: head subscription failed: ${messageOf(error, { short: true })}`)
         },
       })
