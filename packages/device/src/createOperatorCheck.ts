@@ -128,10 +128,10 @@ type Entry = { allowed: boolean | null; at: number }
  * `chainTime` not past the view's, is answered from memory; a newer one waits up to `pushWaitMs` for the
  * push, then reads up to the head by RPC; so does every command once the view is older than `maxAgeMs`,
  * and, with no block signed (`chainBlock` 0) or no heads pushed (over http), a command whose `chainTime`
- * is the view's or later, as before blocks were signed. So an operator removed in block N cannot command the car with a command of block N or
- * later: once the view reaches N the removal has invalidated the signer, and before it does, such a
- * command waits. Forged or mangled messages never get here (the signature is checked first), so they cost
- * no RPC.
+ * is the view's or later, as before blocks were signed. So an operator removed in block N cannot command
+ * the car with a command of block N or later: once the view reaches N the removal has invalidated the
+ * signer, and before it does, such a command catches up first. Forged or mangled messages never get here
+ * (the signature is checked first), so they cost no RPC.
  *
  * Validly signed junk does get here: anyone can make keys. So "not an operator" is cached too (kept
  * current by the same logs, so an operator added later is read again and accepted), a signer not known as
