@@ -232,9 +232,32 @@ async function expectRefused(
 async function next(
   env: DeviceEnv,
   state: DesiredState = LOCK,
-  options: { with?: CommandSigner; now?: number; deviceId?: string; chainTime?: number } = {},
+  options: {
+    with?: CommandSigner
+    now?: number
+    deviceId?: string
+    chainTime?: number
+    /** The block the command claims to come from; the fixture's signer leaves it 0 (none). */
+    chainBlock?: number
+  } = {},
 ): Promise<DesiredMessage> {
   const version = env.car.state().version + 1
+  if (options.chainBlock !== undefined) {
+    const [message] = (options.with ?? env.registry.signer).sign(
+      [
+        {
+          deviceId: options.deviceId ?? env.deviceId,
+          version,
+          commandId: `attack-${randomBytes(4).toString('hex')}`,
+          state,
+          chainBlock: options.chainBlock,
+          chainTime: options.chainTime ?? (await env.registry.chainTime()),
+        },
+      ],
+      options.now,
+    )
+    return message as DesiredMessage
+  }
   return env.registry.sign(
     {
       deviceId: options.deviceId ?? env.deviceId,
@@ -263,8 +286,32 @@ async function removedOperator(env: DeviceEnv) {
   await env.registry.addOperator(env.deviceId, signer.address as Hex)
   await env.applyGenuine(UNLOCK, { with: signer })
   const whileOperator = await env.registry.chainTime()
-  await env.registry.removeOperator(env.deviceId, signer.address as Hex)
-  return { signer, whileOperator }
+  const lastAsOperator = await latestBlock(env)
+  // The removal's block is a minute later than the last one the key was an operator in.
+  await anvil(env, 'evm_increaseTime', [60])
+  const removal = await env.registry.removeOperator(env.deviceId, signer.address as Hex)
+  const removedIn = await latestBlock(env)
+  if (removedIn.number !== Number(removal.blockNumber)) throw new Error('a block was mined after the removal')
+  return { signer, whileOperator, lastAsOperator, removedIn }
+}
+
+/** JSON-RPC straight to the test chain's Anvil. */
+async function anvil(env: DeviceEnv, method: string, params: unknown[] = []): Promise<unknown> {
+  const response = await fetch(env.registry.anvil.rpcUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+  })
+  return ((await response.json()) as { result: unknown }).result
+}
+
+/** The chain's newest block: its number and timestamp. */
+async function latestBlock(env: DeviceEnv): Promise<{ number: number; timestamp: number }> {
+  const block = (await anvil(env, 'eth_getBlockByNumber', ['latest', false])) as {
+    number: string
+    timestamp: string
+  }
+  return { number: Number(block.number), timestamp: Number(block.timestamp) }
 }
 
 /**
@@ -453,6 +500,34 @@ export const deviceAttacks: readonly Attack<DeviceEnv>[] = [
       const { signer, whileOperator } = await removedOperator(env)
       await sleep(2_500)
       const command = await next(env, LOCK, { with: signer, chainTime: whileOperator })
+      return expectRefused(env, [{ payload: command, expect: 'unauthorized' }])
+    },
+  },
+  {
+    kind: 'removed-operator-command-of-removal-block',
+    async run(env) {
+      // Signed with the block the key was removed in: the car places it by that number, so its view must
+      // cover the removal (or catch up to it) before it answers, whatever the cache said a block before.
+      const { signer, removedIn } = await removedOperator(env)
+      const command = await next(env, LOCK, {
+        with: signer,
+        chainBlock: removedIn.number,
+        chainTime: removedIn.timestamp,
+      })
+      return expectRefused(env, [{ payload: command, expect: 'unauthorized' }])
+    },
+  },
+  {
+    kind: 'removed-operator-older-block-later-time',
+    async run(env) {
+      // Claims the last block the key was an operator in, with the removal block's (later) timestamp: a
+      // block the car's view covers, a time past it. The time alone makes the car catch up first.
+      const { signer, lastAsOperator, removedIn } = await removedOperator(env)
+      const command = await next(env, LOCK, {
+        with: signer,
+        chainBlock: lastAsOperator.number,
+        chainTime: removedIn.timestamp,
+      })
       return expectRefused(env, [{ payload: command, expect: 'unauthorized' }])
     },
   },

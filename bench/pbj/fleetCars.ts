@@ -2,7 +2,7 @@
 // measures; real cars are other machines). Started by measureFleet with the fleet's parameters as JSON in
 // argv[2]; tells its parent 'ready' once every car is connected, and exits when the parent disconnects.
 import { type DeviceAgent, startSimulatedCar } from '@pbj/device'
-import { createPublicClient, http } from 'viem'
+import { createPublicClient, http, webSocket } from 'viem'
 
 type FleetParams = {
   brokerUrl: string
@@ -11,19 +11,25 @@ type FleetParams = {
   chainId: number
   registry: string
   keys: string[]
-  /** One client batching the registry reads of all the cars (a fleet on one local Anvil). */
+  /**
+   * One client for all the cars (a fleet on one local Anvil): over ws(s) one WebSocket, so the fleet
+   * shares one head subscription and one registry scan per block; over http(s) one batching client.
+   */
   batchRpc: boolean
 }
 
 const params = JSON.parse(process.argv[2] ?? '{}') as FleetParams
-// One client for the whole fleet, batching its JSON-RPC requests (50 a batch: a block of a thousand
-// transactions makes each getBlock answer ~66 KB, and viem refuses bodies over 10 MB): a thousand cars each with its own
-// connection to one local Anvil would exhaust it, where real cars each reach their own node.
-const client = params.batchRpc
-  ? createPublicClient({
-      transport: http(params.rpcUrl, { batch: { batchSize: 50, wait: 1 }, retryCount: 1 }),
-    })
-  : undefined
+// One client for the whole fleet: a thousand cars each with its own connection to one local Anvil would
+// exhaust it, where real cars each reach their own node. Over a WebSocket the cars share one head
+// subscription (one watcher of the registry), so a known operator's command costs them no RPC; over http
+// the client batches their reads (50 a batch: a block of a thousand transactions makes each getBlock
+// answer ~66 KB, and viem refuses bodies over 10 MB).
+const shared = { retryCount: 1, timeout: 5_000 }
+const client = !params.batchRpc
+  ? undefined
+  : params.rpcUrl.startsWith('ws')
+    ? createPublicClient({ transport: webSocket(params.rpcUrl, shared) })
+    : createPublicClient({ transport: http(params.rpcUrl, { ...shared, batch: { batchSize: 50, wait: 1 } }) })
 const agents: DeviceAgent[] = []
 // A few at a time: 1,000 simultaneous MQTT connects would time out against a broker in a busy process.
 const parallel = 50

@@ -26,13 +26,15 @@ export type DeviceChainOptions = {
    * otherwise; `unverifiable` if it cannot be read), whoever signed it.
    */
   loans?: string
-  /** Background polling of the registry's operator events. Default 2000 ms. */
+  /** Background polling of the registry's operator events while no head subscription is live. Default 2000 ms. */
   pollIntervalMs?: number
+  /** How long a command newer than the car's view waits for its block's head before an RPC read. Default 2 ms. */
+  pushWaitMs?: number
   /** Longest a cached operator answer is trusted. Default 60 s. */
   maxAgeMs?: number
   /**
    * A client for the registry reads, shared by the devices of one process (a simulated fleet), instead of
-   * one connection per device to `rpcUrl`.
+   * one connection per device to `rpcUrl`; over a WebSocket they also share one head subscription.
    */
   client?: PublicClient
   /** Signers' answers kept by the car, least recently used evicted first. Default 4096. */
@@ -128,6 +130,7 @@ export function createCommandGate(options: {
     registry: chain.registry,
     deviceId,
     ...(chain.pollIntervalMs === undefined ? {} : { pollIntervalMs: chain.pollIntervalMs }),
+    ...(chain.pushWaitMs === undefined ? {} : { pushWaitMs: chain.pushWaitMs }),
     ...(chain.maxAgeMs === undefined ? {} : { maxAgeMs: chain.maxAgeMs }),
     ...(chain.client ? { client: chain.client } : {}),
     ...(chain.maxCachedSigners === undefined ? {} : { maxCachedSigners: chain.maxCachedSigners }),
@@ -205,7 +208,7 @@ export function createCommandGate(options: {
       const message = parsed.value
       // A signer the car does not know, once the lookups for such signers are spent: refused before the
       // signature is recovered, which would be most of what junk costs the car. Nothing is applied either way.
-      if (operators.wouldRateLimit(message.auth.signer, message.chainTime)) {
+      if (operators.wouldRateLimit(message.auth.signer, message)) {
         const reason = `signer ${message.auth.signer.toLowerCase()} is not a known operator of this car, and the car is looking up no more unknown signers for now`
         return refuse({ code: 'rate-limited', reason }, message)
       }
@@ -222,7 +225,7 @@ export function createCommandGate(options: {
       const { signer } = verified
       let answer: OperatorAnswer
       try {
-        answer = await operators.check(signer, message.chainTime)
+        answer = await operators.check(signer, message)
       } catch (error) {
         const reason = `cannot check signer ${signer} in DeviceRegistry: ${messageOf(error)}`
         return refuse({ code: 'unverifiable', reason }, message)

@@ -16,6 +16,8 @@ import { createOperatorCheck, type OperatorCheck, type OperatorCheckOptions } fr
 const stranger = () => `0x${randomBytes(20).toString('hex')}`
 /** A block timestamp no chain has reached: every command claiming it asks the car to catch up first. */
 const FUTURE = 2 ** 40
+/** A command with no block (an older engine's): the car places it by its timestamp alone. */
+const at = (chainTime: number) => ({ chainBlock: 0, chainTime })
 
 describe('operator check (real Anvil, RPC counted by a proxy)', () => {
   let registry: RegistryFixture
@@ -52,32 +54,32 @@ describe('operator check (real Anvil, RPC counted by a proxy)', () => {
     // The operator's first lookup is one of the four: a car meets its operator as a signer it does not know.
     const check = open({ unknownSignerLookups: { perSecond: 0, burst: 4 } })
     const operator = registry.operator.address
-    expect(await check.check(operator, await registry.chainTime())).toBe('operator')
+    expect(await check.check(operator, at(await registry.chainTime()))).toBe('operator')
     const spent = [stranger(), stranger(), stranger()]
-    for (const signer of spent) expect(await check.check(signer, FUTURE)).toBe('not-operator')
+    for (const signer of spent) expect(await check.check(signer, at(FUTURE))).toBe('not-operator')
 
     const before = rpcCalls()
     const answers = new Set<string>()
-    for (let i = 0; i < 500; i++) answers.add(await check.check(stranger(), FUTURE))
+    for (let i = 0; i < 500; i++) answers.add(await check.check(stranger(), at(FUTURE)))
     // A stranger already refused, claiming a future block: a catch-up would cost RPC, so it is rate-limited.
-    answers.add(await check.check(spent[0] as string, FUTURE))
+    answers.add(await check.check(spent[0] as string, at(FUTURE)))
     expect(answers).toEqual(new Set(['rate-limited']))
     // The same stranger with a command of a block the car has seen: the cache answers.
-    expect(await check.check(spent[1] as string, 0)).toBe('not-operator')
+    expect(await check.check(spent[1] as string, at(0))).toBe('not-operator')
     expect(rpcCalls() - before).toBe(0)
 
     // The operator is never rate-limited.
     expect(check.isKnownOperator(operator)).toBe(true)
-    expect(await check.check(operator, await registry.chainTime())).toBe('operator')
+    expect(await check.check(operator, at(await registry.chainTime()))).toBe('operator')
   })
 
   it('keeps no more signers than its bound, and keeps its operator', async () => {
     const check = open({ maxCachedSigners: 16, unknownSignerLookups: { perSecond: 0, burst: 1_000 } })
     const operator = registry.operator.address
-    expect(await check.check(operator, 0)).toBe('operator')
+    expect(await check.check(operator, at(0))).toBe('operator')
     let most = 0
     for (let i = 0; i < 100; i++) {
-      expect(await check.check(stranger(), 0)).toBe('not-operator')
+      expect(await check.check(stranger(), at(0))).toBe('not-operator')
       most = Math.max(most, check.cachedSigners())
     }
     expect(most).toBe(16)
@@ -88,32 +90,32 @@ describe('operator check (real Anvil, RPC counted by a proxy)', () => {
     const check = open({ unknownSignerLookups: { perSecond: 0, burst: 5 } })
     const key = generatePrivateKey()
     const newcomer = privateKeyToAddress(key).toLowerCase()
-    expect(await check.check(newcomer, await registry.chainTime())).toBe('not-operator')
+    expect(await check.check(newcomer, at(await registry.chainTime()))).toBe('not-operator')
     // Answered from the cache while the chain says so.
-    expect(await check.check(newcomer, 0)).toBe('not-operator')
+    expect(await check.check(newcomer, at(0))).toBe('not-operator')
 
     await registry.addOperator(device.deviceId, newcomer as Hex)
     // A command of the block the operator was added in (or later).
-    expect(await check.check(newcomer, await registry.chainTime())).toBe('operator')
+    expect(await check.check(newcomer, at(await registry.chainTime()))).toBe('operator')
     expect(check.isKnownOperator(newcomer)).toBe(true)
 
     await registry.removeOperator(device.deviceId, newcomer as Hex)
-    expect(await check.check(newcomer, await registry.chainTime())).toBe('not-operator')
+    expect(await check.check(newcomer, at(await registry.chainTime()))).toBe('not-operator')
     expect(check.isKnownOperator(newcomer)).toBe(false)
   })
 
   it('accepts an operator added while strangers spent every lookup, once the registry logs name it', async () => {
     const check = open({ pollIntervalMs: 200, unknownSignerLookups: { perSecond: 0, burst: 2 } })
     const newcomer = privateKeyToAddress(generatePrivateKey()).toLowerCase()
-    expect(await check.check(newcomer, await registry.chainTime())).toBe('not-operator')
-    expect(await check.check(stranger(), FUTURE)).toBe('not-operator')
-    expect(await check.check(stranger(), FUTURE)).toBe('rate-limited')
+    expect(await check.check(newcomer, at(await registry.chainTime()))).toBe('not-operator')
+    expect(await check.check(stranger(), at(FUTURE))).toBe('not-operator')
+    expect(await check.check(stranger(), at(FUTURE))).toBe('rate-limited')
 
     await registry.addOperator(device.deviceId, newcomer as Hex)
     const addedAt = await registry.chainTime()
     // The background scan sees the OperatorAdded log; a signer the car's own logs name is not rate-limited.
-    await expect.poll(() => check.check(newcomer, addedAt), { timeout: 5_000 }).toBe('operator')
+    await expect.poll(() => check.check(newcomer, at(addedAt)), { timeout: 5_000 }).toBe('operator')
     await registry.removeOperator(device.deviceId, newcomer as Hex)
-    expect(await check.check(newcomer, await registry.chainTime())).toBe('not-operator')
+    expect(await check.check(newcomer, at(await registry.chainTime()))).toBe('not-operator')
   })
 })

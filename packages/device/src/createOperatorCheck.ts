@@ -1,30 +1,12 @@
-import { messageOf } from '@pbj/internal/messageOf.js'
-import {
-  type Address,
-  encodeEventTopics,
-  type Hex,
-  numberToHex,
-  type PublicClient,
-  pad,
-  parseAbi,
-} from 'viem'
+import type { Address, PublicClient } from 'viem'
 import { z } from 'zod'
+import { acquireRegistryWatcher } from './acquireRegistryWatcher.js'
 import { connectChain as connect } from './connectChain.js'
+import { type RegistryView, registryAbi } from './createRegistryWatcher.js'
 import { createTokenBucket } from './createTokenBucket.js'
 import { consoleDeviceLogger, type DeviceLogger } from './DeviceLogger.js'
 import { RegistryReadError } from './errors/connection.js'
 import { InvalidLimitsError } from './errors/options.js'
-
-/** The parts of DeviceRegistry a car reads; inline so the car does not depend on the contracts package. */
-const registryAbi = parseAbi([
-  'function isOperator(address device, address operator) view returns (bool)',
-  'event OperatorAdded(address indexed device, address indexed operator)',
-  'event OperatorRemoved(address indexed device, address indexed operator)',
-])
-const operatorTopics = [
-  ...encodeEventTopics({ abi: registryAbi, eventName: 'OperatorAdded' }),
-  ...encodeEventTopics({ abi: registryAbi, eventName: 'OperatorRemoved' }),
-] as Hex[]
 
 /**
  * Options of {@link createOperatorCheck}.
@@ -38,8 +20,18 @@ export type OperatorCheckOptions = {
   /** The DeviceRegistry's address. */
   registry: string
   deviceId: string
-  /** How often the registry's operator events for this car are polled in the background. Default 2000 ms. */
+  /**
+   * How often the registry's operator events are polled in the background when no head subscription is
+   * live (an http URL, or a WebSocket whose subscription failed). Default 2000 ms.
+   */
   pollIntervalMs?: number
+  /**
+   * How long a command of a block the car's view has not reached waits for that block's head to be pushed
+   * before the car reads the registry by RPC instead. Default 2 ms: the head is usually there before the
+   * engine's command has crossed the broker; when it is not, it can be tens of ms late (seen on Anvil under
+   * load), and the catch-up by RPC (~2.5 ms over a WebSocket) is the shorter wait.
+   */
+  pushWaitMs?: number
   /**
    * The longest a cached answer is trusted without re-reading the registry; it also bounds how long a
    * cached answer serves while the node is unreachable. Default 60 s.
@@ -47,7 +39,10 @@ export type OperatorCheckOptions = {
   maxAgeMs?: number
   /** Where polling trouble is warned about; defaults to console.warn. */
   logger?: DeviceLogger | undefined
-  /** A client to read through instead of connecting to `rpcUrl` (shared by the devices of one process). */
+  /**
+   * A client to read through instead of connecting to `rpcUrl`, shared by the devices of one process: they
+   * then share one head subscription and one scan of the registry's logs per block.
+   */
   client?: PublicClient
   /**
    * How many signers' answers are kept (operators and not), least recently used evicted first, operators
@@ -73,23 +68,33 @@ const Limits = z.object({
  * the car does not know, beyond the lookups it grants such signers: not looked up, so not known either way).
  *
  * @example
- * const answer: OperatorAnswer = await operators.check(signer, message.chainTime)
+ * const answer: OperatorAnswer = await operators.check(signer, message)
  */
 export type OperatorAnswer = 'operator' | 'not-operator' | 'rate-limited'
+
+/**
+ * Where a command sits on the chain, as it signed: `chainBlock`, the block that caused it (0 if none or
+ * an older engine), and `chainTime`, that block's timestamp.
+ *
+ * @example
+ * const at: CommandPlace = { chainBlock: message.chainBlock, chainTime: message.chainTime }
+ */
+export type CommandPlace = { chainBlock: number; chainTime: number }
 
 /**
  * Whether a key may command this car, per DeviceRegistry. See {@link createOperatorCheck}.
  *
  * @example
- * if ((await operators.check(signer, message.chainTime)) !== 'operator') refuse('unauthorized')
+ * if ((await operators.check(signer, message)) !== 'operator') refuse('unauthorized')
  */
 export type OperatorCheck = {
   /**
-   * Resolves whether `signer` is an operator of this car. `chainTime` is the command's block timestamp: a
-   * command from a block the car's view of the registry has not reached yet makes it catch up first.
-   * Rejects with a RegistryReadError when the registry cannot be read and no fresh cached answer exists.
+   * Resolves whether `signer` is an operator of this car for a command placed at `at`: a command from a
+   * block the car's view of the registry has not reached yet waits for it (or makes the car catch up by
+   * RPC) first. Rejects with a RegistryReadError when the registry cannot be read and no fresh cached
+   * answer exists.
    */
-  check(signer: string, chainTime: number): Promise<OperatorAnswer>
+  check(signer: string, at: CommandPlace): Promise<OperatorAnswer>
   /**
    * Whether `signer` is cached as an operator of this car (whatever the answer's age): no RPC, for picking
    * the lane a command waits in. A true here is no authorization; {@link OperatorCheck.check} is.
@@ -99,13 +104,14 @@ export type OperatorCheck = {
    * Whether {@link OperatorCheck.check} would answer `rate-limited` now, with no RPC and no signature
    * check: so that the car spends no public-key recovery on junk it would refuse anyway.
    */
-  wouldRateLimit(signer: string, chainTime: number): boolean
+  wouldRateLimit(signer: string, at: CommandPlace): boolean
   /** How many signers are cached now (never more than `maxCachedSigners`). */
   cachedSigners(): number
+  /** The block the car's view of the registry has reached (null before the first head or scan). */
+  viewBlock(): bigint | null
   close(): Promise<void>
 }
 
-type View = { block: bigint; timestamp: bigint; at: number }
 /**
  * `allowed: null`: named in this car's OperatorAdded / OperatorRemoved logs since last read, so it must be
  * read again, and is not rate-limited (only the car's owner can put a signer in those logs).
@@ -114,12 +120,18 @@ type Entry = { allowed: boolean | null; at: number }
 
 /**
  * Reads `DeviceRegistry.isOperator(car, signer)` and caches the answer per signer, keeping the cache
- * current from the registry's `OperatorAdded` / `OperatorRemoved` logs for this car: polled in the
- * background, and read up to the head before answering whenever in doubt — the command comes from a block
- * at or after the last one the car scanned (every fresh command does), or the view is older than
- * `maxAgeMs`. So an operator removed in block N cannot command the car with a command of block N or later,
- * whatever the poll timing; the only cost is one or two small RPC calls per genuine command. Forged or
- * mangled messages never get here (the signature is checked first), so they cost no RPC.
+ * current from the registry's `OperatorAdded` / `OperatorRemoved` logs for this car, which a
+ * {@link RegistryWatcher} hands it block by block: pushed over a WebSocket (no RPC for a block whose bloom
+ * shows no registry log), or polled over http. The cache answers for the view's block; a command is placed
+ * against it by its signed block number (`chainBlock`; blocks can share a timestamp, so `chainTime` cannot
+ * say whether the view covers the command's block). A command of a block the view covers, with a
+ * `chainTime` not past the view's, is answered from memory; a newer one waits up to `pushWaitMs` for the
+ * push, then reads up to the head by RPC; so does every command once the view is older than `maxAgeMs`,
+ * and, with no block signed (`chainBlock` 0) or no heads pushed (over http), a command whose `chainTime`
+ * is the view's or later, as before blocks were signed. So an operator removed in block N cannot command
+ * the car with a command of block N or later: once the view reaches N the removal has invalidated the
+ * signer, and before it does, such a command catches up first. Forged or mangled messages never get here
+ * (the signature is checked first), so they cost no RPC.
  *
  * Validly signed junk does get here: anyone can make keys. So "not an operator" is cached too (kept
  * current by the same logs, so an operator added later is read again and accepted), a signer not known as
@@ -130,7 +142,7 @@ type Entry = { allowed: boolean | null; at: number }
  *
  * @example
  * const operators = createOperatorCheck({ rpcUrl: 'http://127.0.0.1:8545', registry, deviceId })
- * await operators.check('0x3c44…', message.chainTime) // 'operator'
+ * await operators.check('0x3c44…', { chainBlock: 120, chainTime: 1760000000 }) // 'operator'
  * await operators.close()
  */
 export function createOperatorCheck(options: OperatorCheckOptions): OperatorCheck {
@@ -138,8 +150,6 @@ export function createOperatorCheck(options: OperatorCheckOptions): OperatorChec
   const registry = options.registry.toLowerCase() as Address
   const maxAgeMs = options.maxAgeMs ?? 60_000
   const logger = options.logger ?? consoleDeviceLogger
-  const warn = (message: string) =>
-    logger.warn(message, { deviceId: options.deviceId, registry: options.registry })
   const parsed = Limits.safeParse({
     maxCachedSigners: options.maxCachedSigners,
     unknownSignerLookups: options.unknownSignerLookups,
@@ -150,14 +160,11 @@ export function createOperatorCheck(options: OperatorCheckOptions): OperatorChec
   const { maxCachedSigners } = parsed.data
   const lookups = createTokenBucket(parsed.data.unknownSignerLookups)
   const client = options.client ?? connect(options.rpcUrl)
-  const deviceTopic = pad(deviceId as Hex, { size: 32 })
+  const pushWaitMs = options.pushWaitMs ?? 2
   // Insertion order is recency order: a hit moves the signer to the end.
   const cache = new Map<string, Entry>()
   // Bumped when a log or a reorg invalidates anything, so a read that started before stores no stale answer.
   let epoch = 0
-  let view: View | null = null
-  let syncing: Promise<View> | null = null
-  let lastWarning: string | undefined
 
   const remember = (signer: string, entry: Entry) => {
     cache.delete(signer)
@@ -174,84 +181,69 @@ export function createOperatorCheck(options: OperatorCheckOptions): OperatorChec
       cache.delete(victim ?? (cache.keys().next().value as string))
     }
   }
-  const invalidate = (signer: string) => {
-    epoch++
-    remember(signer, { allowed: null, at: 0 })
-  }
-
-  // One scan at a time: blocks after the view up to the head, then the view moves to the head.
-  const sync = (): Promise<View> => {
-    syncing ??= (async () => {
-      const head = await client.getBlock({ blockTag: 'latest' })
-      const from = view ? view.block + 1n : head.number
-      if (view && head.number < view.block) {
-        // The node is behind us or the chain reorged: nothing in the cache can be placed; start over. The
-        // operators are read again first thing (not rate-limited); strangers are simply forgotten.
-        epoch++
-        for (const [signer, cached] of [...cache]) {
-          if (cached.allowed === false) cache.delete(signer)
-          else cache.set(signer, { allowed: null, at: 0 })
-        }
-      } else if (view && from <= head.number) {
-        const logs = (await client.request({
-          method: 'eth_getLogs',
-          params: [
-            {
-              address: registry,
-              topics: [operatorTopics, deviceTopic],
-              fromBlock: numberToHex(from),
-              toBlock: numberToHex(head.number),
-            },
-          ],
-        })) as { topics: Hex[] }[]
-        for (const log of logs) {
-          const operator = log.topics[2]
-          if (operator) invalidate(`0x${operator.slice(26)}`.toLowerCase())
-        }
+  const { watcher, release } = acquireRegistryWatcher({
+    client,
+    shared: options.client !== undefined,
+    rpcUrl: options.rpcUrl,
+    registry,
+    pollIntervalMs: options.pollIntervalMs ?? 2_000,
+    logger: { warn: (message, fields) => logger.warn(message, { ...fields, deviceId }) },
+  })
+  const unsubscribe = watcher.subscribe(deviceId, {
+    invalidate(signer) {
+      epoch++
+      remember(signer, { allowed: null, at: 0 })
+    },
+    reset() {
+      // Nothing in the cache can be placed on the chain as it is now: the operators are read again first
+      // thing (not rate-limited); strangers are simply forgotten.
+      epoch++
+      for (const [signer, cached] of [...cache]) {
+        if (cached.allowed === false) cache.delete(signer)
+        else cache.set(signer, { allowed: null, at: 0 })
       }
-      view = { block: head.number, timestamp: head.timestamp, at: Date.now() }
-      return view
-    })().finally(() => {
-      syncing = null
-    })
-    return syncing
+    },
+  })
+  // Whether the view may not describe the registry as of the command's block.
+  const behind = (view: RegistryView | null, at: CommandPlace, now: number): boolean => {
+    if (!view || now - view.at > maxAgeMs) return true
+    // No block signed, or no heads pushed (the view moves only when a command or a poll moves it): only a
+    // timestamp before the view's places the command before it, as before blocks were signed.
+    if ((at.chainBlock === 0 || !watcher.live()) && BigInt(at.chainTime) >= view.timestamp) return true
+    if (at.chainBlock === 0) return false
+    // A timestamp past the view's with an old block is a lie or a bug; either way, read up to the head.
+    return BigInt(at.chainBlock) > view.block || BigInt(at.chainTime) > view.timestamp
   }
-
-  const poll = setInterval(() => {
-    sync().then(
-      () => {
-        lastWarning = undefined
-      },
-      (error: unknown) => {
-        const message = `car ${deviceId}: cannot read DeviceRegistry ${registry}: ${messageOf(error, { short: true })}`
-        if (message !== lastWarning) warn(message)
-        lastWarning = message
-      },
-    )
-  }, options.pollIntervalMs ?? 2_000)
-  poll.unref()
+  const catchUp = async (at: CommandPlace): Promise<RegistryView> => {
+    const view = watcher.view()
+    if (view && at.chainBlock !== 0 && Date.now() - view.at <= maxAgeMs) {
+      // The head of the command's block is usually on its way: wait for it rather than ask for it.
+      await watcher.reach(BigInt(at.chainBlock), pushWaitMs)
+      const reached = watcher.view()
+      if (reached && !behind(reached, at, Date.now())) return reached
+    }
+    return watcher.sync()
+  }
 
   return {
-    async check(signer, chainTime) {
+    async check(signer, at) {
       const who = signer.toLowerCase()
       const known = cache.get(who)
       if (known) remember(who, known)
       // Operators, and signers this car's logs named, are never rate-limited; anyone else's RPC is.
       const trusted = known !== undefined && known.allowed !== false
       const now = Date.now()
-      let current = view
-      const behind = !current || BigInt(chainTime) >= current.timestamp || now - current.at > maxAgeMs
+      let current = watcher.view()
+      const late = behind(current, at, now)
       if (!trusted) {
         // A stranger already refused, with a command of a block the view covers: the cache answers.
-        if (known && !behind && now - known.at <= maxAgeMs) return 'not-operator'
+        if (known && !late && now - known.at <= maxAgeMs) return 'not-operator'
         if (!lookups.take()) return 'rate-limited'
       }
       let unreachable: unknown
-      if (behind) {
+      if (late) {
         try {
-          // A scan already under way may have read the head before the block this command comes from.
-          if (syncing) await syncing.catch(() => {})
-          current = await sync()
+          current = await catchUp(at)
         } catch (error) {
           unreachable = error
         }
@@ -266,7 +258,7 @@ export function createOperatorCheck(options: OperatorCheckOptions): OperatorChec
       const started = epoch
       let allowed: boolean
       try {
-        // At the block the logs were scanned to, so the answer and the scan describe the same state.
+        // At the view's block, so the answer and the logs handed to the car describe the same state.
         allowed = await client.readContract({
           address: registry,
           abi: registryAbi,
@@ -280,19 +272,19 @@ export function createOperatorCheck(options: OperatorCheckOptions): OperatorChec
       if (epoch === started) remember(who, { allowed, at: Date.now() })
       return allowed ? 'operator' : 'not-operator'
     },
-    wouldRateLimit(signer, chainTime) {
+    wouldRateLimit(signer, at) {
       const known = cache.get(signer.toLowerCase())
       if (known !== undefined && known.allowed !== false) return false
       const now = Date.now()
-      const behind = !view || BigInt(chainTime) >= view.timestamp || now - view.at > maxAgeMs
-      if (known && !behind && now - known.at <= maxAgeMs) return false
+      if (known && !behind(watcher.view(), at, now) && now - known.at <= maxAgeMs) return false
       return !lookups.has()
     },
+    viewBlock: () => watcher.view()?.block ?? null,
     isKnownOperator: (signer) => cache.get(signer.toLowerCase())?.allowed === true,
     cachedSigners: () => cache.size,
     async close() {
-      clearInterval(poll)
-      await syncing?.catch(() => {})
+      unsubscribe()
+      await release()
       // A WebSocket transport keeps a socket open; an http one has nothing to close. A shared client is
       // its owner's to close.
       if (options.client) return

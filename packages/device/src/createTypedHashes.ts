@@ -93,6 +93,7 @@ export function createTypedHashes(domain: PbjDomain): TypedHashes {
         version: command.version,
         commandId: command.commandId,
         state: hashState(command.state),
+        chainBlock: command.chainBlock ?? 0,
         chainTime: command.chainTime,
         notBefore: command.notBefore,
         expiresAt: command.expiresAt,

@@ -28,6 +28,7 @@ export {
   type DeviceState,
 } from './createDeviceAgent.js'
 export {
+  type CommandPlace,
   createOperatorCheck,
   type OperatorAnswer,
   type OperatorCheck,

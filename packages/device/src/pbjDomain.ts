@@ -20,8 +20,9 @@ export type PbjDomain = {
  *
  * - `DesiredCommand`: one device's command; its struct hash is a leaf of a batch's Merkle tree. `state` is
  *   `keccak256(canonicalJson(state))`, so every field of the state (lock, reason, message, immobilizer,
- *   fields added later) is signed without this type changing. Times: `chainTime` in unix seconds (the block
- *   that caused the command), `notBefore` and `expiresAt` in unix milliseconds of the wall clock.
+ *   fields added later) is signed without this type changing. `chainBlock`: the number of the block that
+ *   caused the command (0 if none), which the car places the command by; times: `chainTime` in unix
+ *   seconds (that block's timestamp), `notBefore` and `expiresAt` in unix milliseconds of the wall clock.
  * - `CommandBatch`: what the operator key signs, once per batch: the Merkle root of its commands' leaves.
  * - `Report`: what a device signs with its own key; `state` hashed as above, `commandId` and `error` are
  *   `''` when absent.
@@ -35,6 +36,7 @@ export const pbjTypes = {
     { name: 'version', type: 'uint64' },
     { name: 'commandId', type: 'string' },
     { name: 'state', type: 'bytes32' },
+    { name: 'chainBlock', type: 'uint64' },
     { name: 'chainTime', type: 'uint64' },
     { name: 'notBefore', type: 'uint64' },
     { name: 'expiresAt', type: 'uint64' },

@@ -68,14 +68,16 @@ export type CommandAuth = z.infer<typeof CommandAuth>
 /**
  * Engine → device command, published QoS 1 retained on `topics(prefix).desired(deviceId)`.
  * `version` grows per device so the car can drop stale or replayed commands. Every field but `type` and
- * `auth` is signed (EIP-712 `DesiredCommand`, see `pbjTypes`): `chainTime` is the timestamp (unix seconds)
- * of the block that caused the command; `notBefore` and `expiresAt` bound, in wall-clock unix ms, when the
+ * `auth` is signed (EIP-712 `DesiredCommand`, see `pbjTypes`): `chainBlock` is the number of the block that
+ * caused the command (0 when none did) and `chainTime` its timestamp (unix seconds): the car places the
+ * command against its view of DeviceRegistry by the block number, since blocks can share a timestamp
+ * (Arbitrum); a message without `chainBlock` (an older engine) reads as 0. `notBefore` and `expiresAt` bound, in wall-clock unix ms, when the
  * car accepts it (chain time can jump months ahead on a test chain, so validity never uses it).
  *
  * @example
  * const message: DesiredMessage = {
  *   type: 'desired', deviceId, version: 3, commandId: 'loan-7-block-120',
- *   state: { locked: true, message: LOCK_MESSAGE }, chainTime: 1760000000,
+ *   state: { locked: true, message: LOCK_MESSAGE }, chainBlock: 120, chainTime: 1760000000,
  *   notBefore: Date.now() - 60_000, expiresAt: Date.now() + 600_000, auth,
  * }
  */
@@ -85,6 +87,7 @@ export const DesiredMessage = z.object({
   version: z.number().int().min(1),
   commandId: CommandId,
   state: DesiredState,
+  chainBlock: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).default(0),
   chainTime: z.number().int().nonnegative(),
   notBefore: EpochMs,
   expiresAt: EpochMs,
@@ -93,15 +96,16 @@ export const DesiredMessage = z.object({
 export type DesiredMessage = z.infer<typeof DesiredMessage>
 
 /**
- * A command before it is signed: what the engine's dispatcher hands its signer.
+ * A command before it is signed: what the engine's dispatcher hands its signer. `chainBlock` defaults to 0
+ * (no block caused it: the car then places the command by `chainTime` alone, as cautiously as before).
  *
  * @example
- * const command: UnsignedCommand = { deviceId, version: 3, commandId, state: { locked: true }, chainTime }
+ * const command: UnsignedCommand = { deviceId, version: 3, commandId, state: { locked: true }, chainBlock, chainTime }
  */
 export type UnsignedCommand = Pick<
   DesiredMessage,
   'deviceId' | 'version' | 'commandId' | 'state' | 'chainTime'
->
+> & { chainBlock?: number }
 
 /**
  * The state a device says it is in.

@@ -72,7 +72,13 @@ export function createCommandSigner(options: CommandSignerOptions): CommandSigne
       if (commands.length === 0) return []
       const notBefore = Math.max(0, now - clockSkewMs)
       const expiresAt = now + validityMs
-      const fields = commands.map((command) => ({ ...command, notBefore, expiresAt }))
+      // Every message carries its block number, 0 when none caused it, so the car reads it as signed.
+      const fields = commands.map((command) => ({
+        ...command,
+        chainBlock: command.chainBlock ?? 0,
+        notBefore,
+        expiresAt,
+      }))
       const tree = buildMerkleTree(fields.map(hashes.commandLeaf))
       const signature = signDigest(hashes.batchDigest(tree.root), options.operatorKey)
       const root = `0x${bytesToHex(tree.root)}`

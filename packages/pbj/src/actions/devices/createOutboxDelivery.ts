@@ -203,6 +203,8 @@ export function createOutboxDelivery(options: OutboxDeliveryOptions): OutboxDeli
               version: device.desiredVersion,
               commandId: device.commandId,
               state: device.desired,
+              // The car places the command by its block (blocks can share a timestamp); 0 when none caused it.
+              chainBlock: block === null ? 0 : Number(block),
               chainTime: times.get(block) as number,
             })
           }
