@@ -17,7 +17,7 @@ const trueWord = word(1)
 
 /**
  * `aggregate3(calls)` calldata with every `allowFailure` true, written straight as hex. Equal, byte for
- * byte, to viem's `encodeFunctionData` (createReadBatcher.test.ts checks it), at a fraction of the cost:
+ * byte, to viem's `encodeFunctionData` (aggregate3Codec.test.ts checks it), at a fraction of the cost:
  * viem's generic encoder and decoder were ~40 % of the engine's CPU per batched read (profiled with
  * bench/chain/readCpu.ts), and a block with a thousand runs sends thousands of sub-calls.
  *
