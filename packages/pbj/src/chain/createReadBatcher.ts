@@ -1,5 +1,6 @@
-import { decodeFunctionResult, encodeFunctionData, type Hex, RpcRequestError } from 'viem'
-import { aggregate3Abi, multicall3Address } from './multicall3.js'
+import { type Hex, RpcRequestError } from 'viem'
+import { decodeAggregate3, encodeAggregate3 } from './aggregate3Codec.js'
+import { multicall3Address } from './multicall3.js'
 
 type Request = (method: string, params: readonly unknown[]) => Promise<unknown>
 type Pending = { to: Hex; data: Hex; resolve: (value: unknown) => void; reject: (error: unknown) => void }
@@ -33,13 +34,9 @@ export function createReadBatcher(
   const sendBatch = async (block: unknown, batch: Pending[]) => {
     let results: readonly { success: boolean; returnData: Hex }[]
     try {
-      const data = encodeFunctionData({
-        abi: aggregate3Abi,
-        functionName: 'aggregate3',
-        args: [batch.map((p) => ({ target: p.to, allowFailure: true, callData: p.data }))],
-      })
+      const data = encodeAggregate3(batch.map((p) => ({ target: p.to, callData: p.data })))
       const raw = (await request('eth_call', [{ to: multicall3Address, data }, block])) as Hex
-      results = decodeFunctionResult({ abi: aggregate3Abi, functionName: 'aggregate3', data: raw })
+      results = decodeAggregate3(raw, batch.length)
     } catch {
       // Too much gas for one call, a node without the contract at this block…: each call on its own.
       for (const p of batch) void sendOne(block, p)

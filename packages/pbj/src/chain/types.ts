@@ -1,5 +1,6 @@
 import type { Abi, Address, Hex, Log } from 'viem'
 import type { BlockHeader } from '../core/block.js'
+import type { ReadRef } from './createReadMemory.js'
 
 /** A view call. `blockNumber` pins the state read. */
 export type ReadCall = {
@@ -38,11 +39,22 @@ export type ChainConnection = {
     addresses: readonly Address[]
   }): Promise<Log[]>
   /**
-   * View calls. Those made in the same tick at the same block go to the node as one `eth_call` (a
+   * View calls; `observe` is told the encoded call (to remember it for a prefetch). Those made in the same tick at the same block go to the node as one `eth_call` (a
    * multicall that needs no contract on chain): a block that makes a thousand runs read costs the node a
    * few calls, not thousands.
    */
-  readContract(call: ReadCall): Promise<unknown>
+  readContract(call: ReadCall, observe?: (read: ReadRef) => void): Promise<unknown>
+  /**
+   * Asks for `reads` at `header`'s block now, in one multicall, into the per-block read cache, so the runs
+   * and guards that make exactly those reads at that block find them answered or in flight. A read that is
+   * not asked for is only a wasted sub-call. Blocks outside the cache's window are not prefetched.
+   */
+  prefetchReads(reads: readonly ReadRef[], header: BlockHeader): void
+  /**
+   * Drops cached read answers of `fromBlock` and later (all without it). Headers of another fork already
+   * drop them as they are seen; the reorg handler calls this too, so nothing of a rolled-back block stays.
+   */
+  forgetReads(fromBlock?: bigint): void
   /** The code at `address` (`'0x'` for none), at `blockNumber` or the head. */
   getCode(address: Address, blockNumber?: bigint): Promise<Hex>
   /** The highest block number this connection has seen from the node (heads and `latest` reads); 0n before any. */

@@ -9,6 +9,7 @@ import type { DeviceClass } from '../actions/devices/deviceClass.js'
 import { resolveCommandSigner } from '../actions/devices/resolveCommandSigner.js'
 import { createRelayer, type Relayer } from '../actions/relayer/createRelayer.js'
 import { createChainConnection } from '../chain/createChainConnection.js'
+import { createReadMemory } from '../chain/createReadMemory.js'
 import type { ChainConnection } from '../chain/types.js'
 import { untilNodeAnswers } from '../chain/untilNodeAnswers.js'
 import type { EngineEvents } from '../core/engineEvents.js'
@@ -227,8 +228,11 @@ async function connectServices(
     ? createPaymentMeter({ store, chain, relayer, queue, logger }, options.payment)
     : null
   // The loaded functions are read through getters: setFunctions (hot reload) replaces them whole.
+  // The reads each run made, per function and trigger key, for processBlock to prefetch at the next block.
+  const readMemory = createReadMemory()
   const host: HostServices = {
     chain,
+    readMemory,
     store,
     dispatcher,
     logger,
@@ -256,6 +260,7 @@ async function connectServices(
   const blockServices: BlockServices & ReorgServices = {
     common,
     chain,
+    readMemory,
     store,
     queue,
     events,

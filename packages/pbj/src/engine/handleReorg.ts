@@ -1,3 +1,4 @@
+import type { ChainConnection } from '../chain/types.js'
 import type { Cursor } from '../core/block.js'
 import type { EngineEvents } from '../core/engineEvents.js'
 import type { Job, NewJob } from '../core/job.js'
@@ -13,6 +14,8 @@ export type ReorgServices = {
   queue: Pick<Queue, 'push'>
   events: Pick<Emitter<EngineEvents>, 'emit'>
   functions: LoadedFunctions['functions']
+  /** Whose cached read answers of the rolled-back blocks are dropped. */
+  chain?: Pick<ChainConnection, 'forgetReads'>
 }
 
 const started = new Set<Job['status']>(['running', 'done', 'failed', 'dead'])
@@ -27,6 +30,8 @@ const started = new Set<Job['status']>(['running', 'done', 'failed', 'dead'])
  * await handleReorg(services, ancestor)
  */
 export async function handleReorg(services: ReorgServices, ancestor: Cursor): Promise<void> {
+  // The connection dropped them when it saw the other fork's headers; this is the rollback's own word.
+  services.chain?.forgetReads(ancestor.number + 1n)
   const affected = await services.store.jobsAbove(ancestor.number)
   const compensations: NewJob[] = affected
     .filter(

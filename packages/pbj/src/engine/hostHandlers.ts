@@ -2,11 +2,13 @@ import type { Address } from 'viem'
 import { commandDevice } from '../actions/devices/commandDevice.js'
 import type { DeviceAction, DeviceRequest } from '../actions/devices/deviceClass.js'
 import { chainWrite } from '../actions/relayer/chainWrite.js'
+import type { ReadRef } from '../chain/createReadMemory.js'
 import { resolveContract } from '../chain/resolveContract.js'
 import type { DeviceDesired } from '../core/device.js'
 import type { Job } from '../core/job.js'
 import type { HostArgs, HostMethod, HostResult } from '../function/hostMethods.js'
 import { HostCallError } from '../internal/errors.js'
+import { prefetchKeyOf } from './prefetchKeyOf.js'
 import { setKv } from './setKv.js'
 import type { HostServices } from './types.js'
 
@@ -28,6 +30,23 @@ export type HostHandlers = {
 export function createHostHandlers(services: HostServices, job: Job): HostHandlers {
   let commands = 0
   let writes = 0
+  // The reads at the run's block and its commands' guard reads are remembered for the next run of the same
+  // key, which processBlock prefetches (createReadMemory): the key is worked out at the first read.
+  let key: string | null | undefined
+  const observe = (read: ReadRef) => {
+    if (key === undefined) key = prefetchKeyOf(job)
+    if (key !== null) services.readMemory?.record(key, job.id, read)
+  }
+  let guardServices: HostServices | undefined
+  const withRecordedGuard = (): HostServices => {
+    if (!services.readMemory) return services
+    const { chain } = services
+    guardServices ??= {
+      ...services,
+      chain: { ...chain, readContract: (call) => chain.readContract(call, observe) },
+    }
+    return guardServices
+  }
   const command = async (
     action: DeviceAction,
     method: HostMethod,
@@ -42,22 +61,33 @@ export function createHostHandlers(services: HostServices, job: Job): HostHandle
     } catch (cause) {
       throw asHostCallError(cause)
     }
-    return commandDevice(services, deviceId, action, desired, `${job.id}:${commands++}`, job.blockNumber)
+    return commandDevice(
+      withRecordedGuard(),
+      deviceId,
+      action,
+      desired,
+      `${job.id}:${commands++}`,
+      job.blockNumber,
+    )
   }
   return {
     async 'chain.read'([params]) {
       const [address] = resolveContract(params.contract, services.contracts, job.functionName) as [Address]
       const { blockNumber } = params
-      return await services.chain.readContract({
+      // A compensation reads the chain as it is now: its own block is gone.
+      const at =
+        blockNumber === 'latest' || (blockNumber === undefined && job.entry === 'onReorg')
+          ? undefined
+          : (blockNumber ?? job.blockNumber)
+      const call = {
         address,
         abi: params.abi,
         functionName: params.functionName,
         args: params.args ?? [],
-        // A compensation reads the chain as it is now: its own block is gone.
-        ...(blockNumber === 'latest' || (blockNumber === undefined && job.entry === 'onReorg')
-          ? {}
-          : { blockNumber: blockNumber ?? job.blockNumber }),
-      })
+        ...(at === undefined ? {} : { blockNumber: at }),
+      }
+      // Only reads at the run's own block are worth asking for ahead of the next run (at its block).
+      return await services.chain.readContract(call, at === job.blockNumber ? observe : undefined)
     },
     'chain.write': ([params]) => chainWrite(services, job, params, writes++),
     'devices.lock': ([deviceId, options]) => command('lock', 'devices.lock', deviceId, options),

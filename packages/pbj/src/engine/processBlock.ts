@@ -1,14 +1,16 @@
 import { bloomMayContain } from '../chain/bloomMayContain.js'
+import type { ReadMemory, ReadRef } from '../chain/createReadMemory.js'
 import { type PrefetchedLogs, pickPrefetchedLogs } from '../chain/pickPrefetchedLogs.js'
 import type { ChainConnection } from '../chain/types.js'
 import type { BlockHeader } from '../core/block.js'
 import type { EngineEvents } from '../core/engineEvents.js'
-import type { Job } from '../core/job.js'
+import type { Job, NewJob } from '../core/job.js'
 import type { Store } from '../core/store.js'
 import type { Emitter } from '../internal/createEmitter.js'
 import { now } from '../internal/now.js'
 import type { Queue } from '../queue/types.js'
 import { planBlock } from '../triggers/planBlock.js'
+import { prefetchKeyOf } from './prefetchKeyOf.js'
 import type { Common, LoadedFunctions } from './types.js'
 
 /** What processBlock uses: the chain id, the chain and store planBlock reads, the queue, the trigger index. */
@@ -20,6 +22,8 @@ export type BlockServices = {
   events: Pick<Emitter<EngineEvents>, 'emit'>
   /** The trigger index of the functions loaded now (hot reload replaces it). */
   index: LoadedFunctions['index']
+  /** The reads each run key made last time (hostHandlers records them); none: no prefetch. */
+  readMemory?: ReadMemory | undefined
 }
 
 /**
@@ -58,6 +62,7 @@ export async function processBlock(
     header,
     logs,
   )
+  prefetchRuns(services, header, write.jobs)
   await services.store.commitBlock(
     common.options.chainId,
     prefetched?.settled ? { ...write, undo: false } : write,
@@ -85,4 +90,23 @@ export async function processBlock(
     receivedAt,
     committedAt,
   })
+}
+
+/**
+ * Asks, now, for the reads the runs this block starts made last time (and their commands' guards), at this
+ * block, as one multicall into the chain's read cache: by the time the block is committed and a run starts,
+ * its reads are answered or in flight, and the guard (which reads at the newest head, this block when
+ * nothing newer came) finds its own too. Only at the head: a catch-up block's runs are many and the cache
+ * keeps the newest few blocks only.
+ */
+function prefetchRuns(services: BlockServices, header: BlockHeader, jobs: readonly NewJob[]): void {
+  const memory = services.readMemory
+  if (!memory || jobs.length === 0 || header.number + 2n < services.chain.latestSeen()) return
+  const reads: ReadRef[] = []
+  for (const job of jobs) {
+    if (job.readyAt === null || job.readyAt > header.number) continue
+    const key = prefetchKeyOf(job)
+    if (key !== null) for (const read of memory.recall(key)) reads.push(read)
+  }
+  if (reads.length > 0) services.chain.prefetchReads(reads, header)
 }

@@ -2,6 +2,7 @@ import type { Address } from 'viem'
 import type { CommandServices } from '../actions/devices/commandDevice.js'
 import type { ChainWriteServices } from '../actions/relayer/chainWrite.js'
 import type { CapabilityServices } from '../capabilities/checkCapability.js'
+import type { ReadMemory } from '../chain/createReadMemory.js'
 import type { ChainConnection } from '../chain/types.js'
 import type { Store } from '../core/store.js'
 import type { Logger } from '../internal/logger.js'
@@ -56,4 +57,6 @@ export type HostServices = CapabilityServices &
     chain: Pick<ChainConnection, 'readContract'>
     store: Pick<Store, 'getDevice' | 'kvGet' | 'kvDelete'>
     functions: ReadonlyMap<string, FunctionBundle>
+    /** Where the run's reads are remembered for the next run of its key (createReadMemory); none: no prefetch. */
+    readMemory?: ReadMemory | undefined
   }
