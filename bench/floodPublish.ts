@@ -4,7 +4,8 @@
 // signed command to each of `cars` cars through the embedded broker in this process, as the outbox does
 // (64 in flight), and the cars (another process) answer each with a retained report. Per round: ms until
 // the broker acknowledged every command, until every car had its command, and the CPU time of this process
-// (broker + engine side) per command. For A/B runs of the broker and publishDesired.
+// (broker + engine side) per command. Then every car reconnects at once: ms until each has its retained
+// command again. For A/B runs of the broker and publishDesired.
 import { fork } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { Socket } from 'node:net'
@@ -80,6 +81,17 @@ for (let round = 1; round <= rounds; round++) {
   )
   await new Promise((resolve) => setTimeout(resolve, 300))
 }
+// Every car reconnects at once: each SUBSCRIBE finds its retained command among 2 × cars retained messages.
+const reconnectCpu = process.cpuUsage()
+const reconnected = await new Promise<number>((resolve) => {
+  child.once('message', (m: { ms: number }) => resolve(m.ms))
+  child.send({ type: 'reconnect' })
+})
+const { user, system } = process.cpuUsage(reconnectCpu)
+console.log(
+  `all ${carCount} cars reconnected and had their retained command again in ${reconnected.toFixed(0)} ms, ` +
+    `${((user + system) / 1000).toFixed(0)} ms CPU in this process (the broker)`,
+)
 child.disconnect()
 await connection.close()
 await broker.close()
