@@ -1,4 +1,4 @@
-// node --no-node-snapshot --import tsx bench/floodPublish.ts [--cars 1000] [--rounds 5]
+// node --no-node-snapshot --import tsx bench/floodPublish.ts [--cars 1000] [--rounds 5] [--concurrency 64]
 //
 // The publish path alone, without a chain: the engine's broker connection (createMqttBroker) publishes one
 // signed command to each of `cars` cars through the embedded broker in this process, as the outbox does
@@ -29,7 +29,7 @@ const arg = (name: string, fallback: string) => {
 }
 const carCount = Number(arg('cars', '1000'))
 const rounds = Number(arg('rounds', '5'))
-const concurrency = 64
+const concurrency = Number(arg('concurrency', '64'))
 const topicPrefix = `pbjpub-${randomBytes(4).toString('hex')}`
 const broker = await startEmbeddedBroker()
 const keys = Array.from({ length: carCount }, () => generatePrivateKey())

@@ -1,7 +1,7 @@
 // node --no-node-snapshot --import tsx bench/floodStore.ts [--devices 1000] [--rounds 5]
 //
-// The store's side of a fleet's commands: for `devices` devices, what setDesired, markPublished and
-// recordReported cost in CPU per call when a whole block's worth arrives at once (as the outbox and the
+// The store's side of a fleet's commands: for `devices` devices, what setDesired, markPublished,
+// recordReported and getDevice cost in CPU per call when a whole block's worth arrives at once (as the outbox and the
 // report listener call them: all started in one tick, each awaited by its own caller).
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -33,6 +33,7 @@ for (let round = 1; round <= rounds; round++) {
     ),
     await measure('markPublished', (id) => store.markPublished(id, round, Date.now())),
     await measure('recordReported', (id) => store.recordReported(id, state, round, Date.now())),
+    await measure('getDevice', (id) => store.getDevice(id)),
   ]
   console.log(`round ${round}: ${figures.join(', ')} per call`)
 }
