@@ -37,5 +37,23 @@ for (let round = 1; round <= rounds; round++) {
   ]
   console.log(`round ${round}: ${figures.join(', ')} per call`)
 }
+// One car's command alone (nothing else to share a commit with): the wall time a caller waits per call.
+const single = async (name: string, call: (i: number) => Promise<unknown>) => {
+  const started = performance.now()
+  for (let i = 0; i < 200; i++) await call(i)
+  return `${name} ${(((performance.now() - started) / 200) * 1000).toFixed(0)} µs`
+}
+const lone = ids[0] as string
+console.log(
+  `one at a time: ${[
+    await single('setDesired', (i) =>
+      store.setDesired(lone, { locked: i % 2 === 0 }, `lone:${i}`, Date.now(), 1n),
+    ),
+    await single('markPublished', (i) => store.markPublished(lone, 10_000 + i, Date.now())),
+    await single('recordReported', (i) =>
+      store.recordReported(lone, { locked: true }, 10_000 + i, Date.now()),
+    ),
+  ].join(', ')} per call`,
+)
 await store.close()
 rmSync(dir, { recursive: true, force: true })
