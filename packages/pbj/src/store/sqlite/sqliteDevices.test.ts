@@ -6,8 +6,8 @@ import { createSqliteStore } from './createSqliteStore.js'
 
 const ids = Array.from({ length: 200 }, (_, i) => `0x${i.toString(16).padStart(40, '0')}`)
 
-// Device writes asked for in one turn of the event loop share a commit (createGroupCommit): a fleet's
-// commands, PUBACKs and reports each arrive as a burst. Sharing must not change what each call means.
+// PUBACKs and reports recorded in one turn of the event loop share a commit (createGroupCommit): a fleet's
+// PUBACKs and reports each arrive as a burst. Sharing must not change what each call means.
 describe('sqliteDevices writes of one burst', () => {
   it('gives every device of a burst its own version, each durable once its call resolves', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'pbj-devices-')), 'pbj.db')
