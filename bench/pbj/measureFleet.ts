@@ -18,6 +18,11 @@ export type FleetMove = {
   /** ms from the block to the last command at the broker / the last car's acknowledgement. */
   allAtBrokerMs: number
   allAckedMs: number
+  /**
+   * CPU time of this process (engine, embedded broker, benchmark; every thread) from the block until
+   * the last acknowledgement, ms: less noisy than the latencies on a shared machine.
+   */
+  cpuMs?: number
 }
 
 export type FleetResult = {
@@ -204,10 +209,13 @@ export async function measureFleet(
       log(`  fleet round ${round + 1}: ${options.cars} warnings acknowledged`)
       await miner.mineAndAwait(ids, carLoanMoves['final-warning'], lockAt - policy.finalWarning)
       log(`  fleet round ${round + 1}: ${options.cars} final warnings acknowledged`)
+      const lockCpu = process.cpuUsage()
       const lock = summarizeMove(await miner.mineAndAwait(ids, carLoanMoves.lock, lockAt))
+      const lockUsed = process.cpuUsage(lockCpu)
+      lock.cpuMs = Math.round((lockUsed.user + lockUsed.system) / 1000)
       result.lock.push(lock)
       log(
-        `  fleet round ${round + 1}: ${options.cars} locks — all at the broker ${lock.allAtBrokerMs} ms, all acknowledged ${lock.allAckedMs} ms after the block`,
+        `  fleet round ${round + 1}: ${options.cars} locks — all at the broker ${lock.allAtBrokerMs} ms, all acknowledged ${lock.allAckedMs} ms after the block, ${lock.cpuMs} ms CPU in the engine's process`,
       )
       // The last round's unlock is skipped when not asked for (`--quick` keeps to its 2 minutes).
       if (options.unlock === false && round === options.rounds - 1) break

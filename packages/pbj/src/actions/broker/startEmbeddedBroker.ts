@@ -4,6 +4,7 @@ import { Aedes } from 'aedes'
 import { BrokerListenError } from '../../internal/errors.js'
 import { createBrokerAcl } from './createBrokerAcl.js'
 import { type BrokerLogin, registerEmbeddedBrokerLogin } from './embeddedBrokerLogin.js'
+import { indexRetained, type RetainedStore } from './indexRetained.js'
 
 /**
  * A running in-process MQTT broker.
@@ -31,7 +32,8 @@ export type EmbeddedBroker = {
  * It enforces the same rules as docs/mosquitto (see createBrokerAcl): no anonymous clients; the engine logs
  * in with a password generated here and handed to it in-process; a car logs in with a signature of its own
  * key (the device agent does this by itself) and reaches only its own topics. `topicPrefix` pins the
- * prefix devices may use; unset, any prefix without wildcards.
+ * prefix devices may use; unset, any prefix without wildcards. Retained messages are kept by topic (see
+ * indexRetained).
  *
  * @example
  * const broker = await startEmbeddedBroker()
@@ -65,6 +67,8 @@ export async function startEmbeddedBroker(
       ...(options.onRefused ? { onRefused: options.onRefused } : {}),
     }),
   })
+  // Retained messages by topic: a (re)connecting car's subscription is a lookup, not a scan of them all.
+  indexRetained((aedes as unknown as { persistence: RetainedStore }).persistence)
   // aedes only closes clients that finished CONNECT; half-open sockets are tracked here so close() is complete.
   const sockets = new Set<Socket>()
   const server = createServer((socket) => {
