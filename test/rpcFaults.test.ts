@@ -298,11 +298,13 @@ describe('RPC resilience through a fault-injecting proxy', () => {
       expect(outcome.C).toMatch(/^lock@\d+$/)
       expect(scenario.agent.state().locked).toBe(true)
       // Blocks were processed on the chain's branch: the store holds the chain's hash at each height sampled
-      // (it keeps the last 256).
-      for (const n of [head - 250n, head - 101n, head - 100n, head - 1n, head]) {
+      // in the reorg window (the 250 blocks below the head it caught up to). A block caught up a full window
+      // below that head is settled: no undo record and no hash, so a reorg reaching it is handled as a deep one.
+      for (const n of [head - 249n, head - 101n, head - 100n, head - 1n, head]) {
         const blk = await scenario.pub.getBlock({ blockNumber: n })
         expect(await scenario.engine.store.getBlockHash(scenario.engine.chainId, n)).toBe(blk.hash)
       }
+      expect(await scenario.engine.store.getBlockHash(scenario.engine.chainId, head - 250n)).toBeNull()
 
       const stats = proxy.stats()
       const ranges = stats.logRanges.slice(before.logRanges.length)
