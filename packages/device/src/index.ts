@@ -5,6 +5,8 @@
  * @example
  * import { startSimulatedCar, LOCK_MESSAGE } from '@pbj/device'
  */
+
+export { bloomBits, bloomMayContain } from './bloomMayContain.js'
 export { buildMerkleTree, type MerkleTree, merkleRoot } from './buildMerkleTree.js'
 export { canonicalJson } from './canonicalJson.js'
 export {
