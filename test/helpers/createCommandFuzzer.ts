@@ -51,6 +51,7 @@ export function createCommandFuzzer(options: {
       version: i === at ? (options.version ?? applied.version + randomInt(1, 1_000)) : randomInt(1, 100),
       commandId: `fuzz-${randomBytes(6).toString('hex')}`,
       state: pick([lock, { locked: false, reason: 'paid' }]),
+      chainBlock: randomInt(1, 2 ** 40),
       chainTime: randomInt(1_700_000_000, 1_900_000_000),
     }))
     return (options.with ?? registry.signer).sign(commands, options.now)[at] as DesiredMessage
@@ -81,6 +82,11 @@ export function createCommandFuzzer(options: {
     'mutated chainTime': [
       'bad-proof',
       (m) => (m.chainTime = other(m.chainTime, () => randomInt(0, 2 ** 40))),
+    ],
+    // The block places the command against the car's view of the registry: moving it must break the proof.
+    'mutated chainBlock': [
+      'bad-proof',
+      (m) => (m.chainBlock = other(m.chainBlock, () => randomInt(0, 2 ** 40))),
     ],
     'mutated notBefore': ['bad-proof', (m) => (m.notBefore -= randomInt(1, 60_000))],
     'mutated expiresAt': ['bad-proof', (m) => (m.expiresAt += randomInt(1, 60_000))],
