@@ -6,6 +6,7 @@ import { createBlockMiner, type MoveTimes } from '#pbj/demo/createBlockMiner.js'
 import { demoClients } from '#pbj/demo/demoClients.js'
 import { type LoanTerms, signDeviceRegistration, signLoanConsent } from '#pbj/demo/signConsents.js'
 import type { DemoStack } from '#pbj/demo/startDemoStack.js'
+import { profileWindow } from '../lib/profileWindow.js'
 import { type Stats, summarize } from '../lib/stats.js'
 import { startBenchEngine } from './startBenchEngine.js'
 import { startCarProcess } from './startCarProcess.js'
@@ -210,7 +211,11 @@ export async function measureFleet(
       await miner.mineAndAwait(ids, carLoanMoves['final-warning'], lockAt - policy.finalWarning)
       log(`  fleet round ${round + 1}: ${options.cars} final warnings acknowledged`)
       const lockCpu = process.cpuUsage()
-      const lock = summarizeMove(await miner.mineAndAwait(ids, carLoanMoves.lock, lockAt))
+      const lock = summarizeMove(
+        await profileWindow(`fleet-lock-${round + 1}`, () =>
+          miner.mineAndAwait(ids, carLoanMoves.lock, lockAt),
+        ),
+      )
       const lockUsed = process.cpuUsage(lockCpu)
       lock.cpuMs = Math.round((lockUsed.user + lockUsed.system) / 1000)
       result.lock.push(lock)

@@ -6,6 +6,7 @@ import { createDemoCar } from '#pbj/demo/createDemoCar.js'
 import { demoClients } from '#pbj/demo/demoClients.js'
 import type { DemoStack } from '#pbj/demo/startDemoStack.js'
 import { ownCpuUs, processCpuUs } from '../lib/cpuTime.js'
+import { profileWindow } from '../lib/profileWindow.js'
 import { type Stats, summarize } from '../lib/stats.js'
 import { startBenchEngine } from './startBenchEngine.js'
 import { startCarProcess } from './startCarProcess.js'
@@ -81,7 +82,9 @@ export async function measureSingle(
       await miner.mineAndAwait(ids, carLoanMoves['final-warning'], lockAt - BigInt(car.policy.finalWarning))
       const engineBefore = ownCpuUs()
       const carBefore = processCpuUs(carProcess.pid)
-      const lock = await miner.mineAndAwait(ids, carLoanMoves.lock, lockAt)
+      const lock = await profileWindow(`single-lock-${cycle}`, () =>
+        miner.mineAndAwait(ids, carLoanMoves.lock, lockAt),
+      )
       if (cycle >= options.warmup) {
         cpu.engineUs += ownCpuUs() - engineBefore
         const carAfter = processCpuUs(carProcess.pid)
