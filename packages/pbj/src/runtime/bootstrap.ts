@@ -9,7 +9,7 @@ export const bootstrapFilename = 'pbj:bootstrap'
 /**
  * Source of the script that prepares a function's context before its bundle runs; its `ctx.chain`,
  * `ctx.devices` and `ctx.kv` stubs are generated from the host-method table. It takes the three host
- * references (`__pbj_bridge` for ctx calls, `__pbj_log` for log lines, `__pbj_result` for results) off the
+ * references (`__pbj_bridge` for ctx calls, in batches of the calls made in one turn, `__pbj_log` for log lines, `__pbj_result` for results) off the
  * global object into its closure, installs `console`, and evaluates to `attach()`, which binds the bundle's
  * default export and returns `run(batch)`. `run` takes `[token, entry, input]` triples and runs them side
  * by side (one host→isolate transition for many runs), each with a fresh ctx; each run's envelope goes to
@@ -85,19 +85,46 @@ export const bootstrapSource = String.raw`(() => {
     logSink.applyIgnored(undefined, [run.token, level, message, now()])
   }
 
-  async function hostCall(run, method, args) {
-    if (run.done) throw new ErrorCtor('ctx.' + method + '() was called after the run finished; await every ctx call')
-    let reply
-    try {
-      reply = await bridge.apply(undefined, [run.token, method, args], callOptions)
-    } catch (error) {
-      throw new TypeErrorCtor('ctx.' + method + '() could not pass its arguments or result through the sandbox (' +
-        (error && error.message) + '); use plain data: strings, numbers, bigints, booleans, arrays, objects')
-    }
-    if (reply.ok) return reply.value
+  // ctx calls made in the same turn (a Promise.all of reads, the first reads of runs started side by side)
+  // cross to the host as one batch: one copy each way instead of one per call, and no call waits for the
+  // host to take the one before it. A batch whose arguments cannot be copied never reached the host (the
+  // host copies the replies itself, so a result never fails a batch): it is sent again call by call, so
+  // only the call at fault fails.
+  let outgoing = []
+  function flushCalls() {
+    const batch = outgoing
+    outgoing = []
+    bridge.apply(undefined, [batch.map((c) => [c.run.token, c.method, c.args])], callOptions).then(
+      (replies) => {
+        for (let i = 0; i < batch.length; i++) settleCall(batch[i], replies[i])
+      },
+      () => {
+        if (batch.length === 1) return void batch[0].fail()
+        for (const c of batch) {
+          bridge.apply(undefined, [[[c.run.token, c.method, c.args]]], callOptions).then(
+            (replies) => settleCall(c, replies[0]),
+            () => c.fail(),
+          )
+        }
+      },
+    )
+  }
+  function settleCall(c, reply) {
+    if (reply.ok) return c.resolve(reply.value)
     const error = new ErrorCtor(reply.message)
-    hostErrors.set(error, { method, id: reply.id })
-    throw error
+    hostErrors.set(error, { method: c.method, id: reply.id })
+    c.reject(error)
+  }
+
+  function hostCall(run, method, args) {
+    if (run.done) return Promise.reject(new ErrorCtor('ctx.' + method + '() was called after the run finished; await every ctx call'))
+    return new Promise((resolve, reject) => {
+      const fail = () =>
+        reject(new TypeErrorCtor('ctx.' + method + '() could not pass its arguments or result through the sandbox; ' +
+          'use plain data: strings, numbers, bigints, booleans, arrays, objects'))
+      if (outgoing.length === 0) Promise.resolve().then(flushCalls)
+      outgoing.push({ run, method, args, resolve, reject, fail })
+    })
   }
 
   // The job's JSON (see RunInputJson), parsed here rather than on the engine's thread; same format as the

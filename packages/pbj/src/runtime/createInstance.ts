@@ -73,7 +73,7 @@ export async function createInstance(
 
   // Always resolves: a host function that rejects right away trips Node's unhandled-rejection check
   // before isolated-vm attaches its handler.
-  const bridge = async (token: number, method: HostMethod, args: unknown[]): Promise<Reply> => {
+  const bridgeOne = async (token: number, method: HostMethod, args: unknown[]): Promise<Reply> => {
     const state = runs.get(token)
     if (!state) return { ok: false, message: `ctx.${method}() was called after the run finished` }
     if (!hostMethodNames.includes(method) || !Array.isArray(args))
@@ -86,6 +86,23 @@ export async function createInstance(
       return { ok: false, message: messageOf(error), id: state.hostErrors.push(error) - 1 }
     } finally {
       state.pending.delete(call)
+    }
+  }
+  // The ctx calls an isolate made in one turn, as [token, method, args] triples (see bootstrap.ts): one
+  // crossing for them all; the replies come back in their order.
+  // The replies are copied here, so a result that cannot enter the isolate fails its own call and never
+  // the batch: the isolate re-sends a batch call by call only when its arguments could not be copied, before
+  // any host method ran (re-sending after one ran would repeat its effects).
+  const bridge = async (calls: [number, HostMethod, unknown[]][]): Promise<ivm.Copy<Reply[]>> => {
+    const replies = Array.isArray(calls)
+      ? await Promise.all(calls.map(([token, method, args]) => bridgeOne(token, method, args)))
+      : []
+    try {
+      return new ivm.ExternalCopy(replies).copyInto({ release: true })
+    } catch {
+      return new ivm.ExternalCopy(replies.map((r, i) => sendable(r, calls[i]?.[1]))).copyInto({
+        release: true,
+      })
     }
   }
   const logSink = (token: number, level: unknown, message: unknown, at: unknown) => {
@@ -134,5 +151,18 @@ export async function createInstance(
   } catch (error) {
     if (!isolate.isDisposed) isolate.dispose()
     throw error
+  }
+}
+
+/** A reply that can enter the isolate: itself, or the failure of a result that cannot be copied. */
+function sendable(reply: Reply, method: string | undefined): Reply {
+  try {
+    new ivm.ExternalCopy(reply).release()
+    return reply
+  } catch {
+    return {
+      ok: false,
+      message: `ctx.${method}() could not pass its arguments or result through the sandbox; use plain data: strings, numbers, bigints, booleans, arrays, objects`,
+    }
   }
 }

@@ -219,6 +219,45 @@ export default defineFunction({
     expect(sandbox.has('counter')).toBe(false)
   })
 
+  it('sends the ctx calls of one turn in one batch; a call at fault fails alone, and no host call runs twice', async () => {
+    await define(
+      'batched',
+      `export default defineFunction({ ${blocks},
+  async handler(ctx) {
+    const settle = (p) => p.then((v) => ({ ok: v }), (e) => ({ err: e.message }))
+    // Three calls in one turn, the second with arguments that cannot leave the isolate.
+    const first = await Promise.all([settle(ctx.kv.get('a')), settle(ctx.kv.get(() => 1)), settle(ctx.kv.get('b'))])
+    // Two in one turn, the first answered with a result that cannot enter it.
+    const second = await Promise.all([settle(ctx.kv.get('odd')), settle(ctx.kv.get('c'))])
+    return { first, second }
+  },
+})`,
+    )
+    const calls: unknown[] = []
+    const host: HostApi = async (_method, args) => {
+      calls.push(args[0])
+      return args[0] === 'odd' ? { fn() {} } : `value of ${String(args[0])}`
+    }
+    const result = await sandbox.run('batched', testInput(), host)
+    expect(result).toMatchObject({
+      ok: true,
+      value: {
+        first: [
+          { ok: 'value of a' },
+          { err: expect.stringContaining('ctx.kv.get() could not pass its arguments or result') },
+          { ok: 'value of b' },
+        ],
+        second: [
+          { err: expect.stringContaining('ctx.kv.get() could not pass its arguments or result') },
+          { ok: 'value of c' },
+        ],
+      },
+    })
+    // The arguments' failure happened before the host: a and b reached it once each, after the batch was
+    // sent call by call; the result's failure after it: odd and c ran once, and were not sent again.
+    expect(calls).toEqual(['a', 'b', 'odd', 'c'])
+  })
+
   it('tells uncopyable host results apart from uncopyable run inputs', async () => {
     await define(
       'copies',
