@@ -147,8 +147,16 @@ describe('a deep reorg that moves a lock time back, with no periodic passes, on 
 
     // No function's timer is left for this lock time (the payment moved it, below the window): the
     // reconciler's schedule locks the car once a block's time passes it, with no periodic pass.
-    const corrected: EngineEvents['device:corrected'][] = []
-    s.engine.events.on('device:corrected', (c) => corrected.push(c))
+    // The correction is emitted once it is recorded, which may be after the car's report of the lock
+    // arrived: wait for both. Had a function locked the car, the re-check would find it locked already and
+    // correct nothing, and this would time out.
+    const corrected = waitFor(
+      s.engine.events,
+      'device:corrected',
+      (c) => c.deviceId === car && c.reason === 'chain' && c.trigger === 'scheduled' && c.to === 'locked',
+      20_000,
+      'the scheduled re-check to correct the car',
+    )
     const locked = waitFor(
       s.engine.events,
       'device:reported',
@@ -160,9 +168,12 @@ describe('a deep reorg that moves a lock time back, with no periodic passes, on 
     await s.mine() // the re-check acts once the block past the lock time is one block deep
     await locked
     expect(s.agent.state().locked).toBe(true)
-    expect(corrected).toContainEqual(
-      expect.objectContaining({ deviceId: car, reason: 'chain', to: 'locked', trigger: 'scheduled' }),
-    )
+    expect(await corrected).toMatchObject({
+      deviceId: car,
+      reason: 'chain',
+      to: 'locked',
+      trigger: 'scheduled',
+    })
     expect(await s.engine.store.deviceCorrections.list({ deviceId: car })).toContainEqual(
       expect.objectContaining({ reason: 'scheduled', outcome: 'corrected', to: 'locked' }),
     )

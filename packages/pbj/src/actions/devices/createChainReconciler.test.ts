@@ -27,6 +27,14 @@ afterAll(async () => {
 const call = (action: DeviceAction): DeviceRequest => ({ action, method: 'reconcile', options: {} })
 
 /** A device class whose chain is a map, whose guard refuses the devices in `refuse`, and whose reads can be held. */
+/** Waits until a pass is inside the held device read (a fixed sleep is not enough on a loaded machine). */
+async function heldInside(t: { asked: string[] }, askedBefore = 0) {
+  for (let waited = 0; t.asked.length <= askedBefore; waited += 5) {
+    if (waited > 5_000) throw new Error('no pass reached the held device read within 5 s')
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
+
 function testClass() {
   const says = new Map<string, DeviceAction | null>()
   const changes = new Map<string, bigint>()
@@ -144,7 +152,7 @@ describe('createChainReconciler', () => {
     let release = () => {}
     t.hold(new Promise<void>((resolve) => (release = resolve)))
     const first = reconciler.reconcile('start')
-    await new Promise((resolve) => setTimeout(resolve, 50))
+    await heldInside(t)
     const second = reconciler.reconcile('reorg')
     const third = reconciler.reconcile('periodic')
     expect(t.asked).toEqual(['0xa'])
@@ -222,10 +230,11 @@ describe('createChainReconciler', () => {
     t.says.set('0xa', 'unlock')
     t.changes.set('0xa', 100n)
     await reconciler.reconcile('start')
+    const askedBefore = t.asked.length
     let release = () => {}
     t.hold(new Promise<void>((resolve) => (release = resolve)))
     const first = reconciler.reconcile('manual')
-    await new Promise((resolve) => setTimeout(resolve, 50))
+    await heldInside(t, askedBefore)
     reconciler.onBlockTime(200n) // queued: scheduled
     const full = reconciler.reconcile('reorg') // replaces it
     release()
@@ -241,7 +250,7 @@ describe('createChainReconciler', () => {
     let release = () => {}
     t.hold(new Promise<void>((resolve) => (release = resolve)))
     const running = reconciler.reconcile('manual')
-    await new Promise((resolve) => setTimeout(resolve, 50))
+    await heldInside(t)
     const closed = reconciler.close()
     release()
     await closed

@@ -99,8 +99,11 @@ export function createCorrections(options: CorrectionsOptions): Corrections {
     correction.nextAt = Date.now() + waitMs
     // Not yet acknowledged by the broker: the outbox delivers it, no force needed.
     const force = device.publishedVersion >= device.desiredVersion
-    dispatch(deviceId, { force })
+    // Counted before it is sent, and announced as it is sent: the device's report of it can never be heard
+    // before the correction that caused it.
     await store.markCorrected(deviceId)
+    if (closed || corrections.get(deviceId) !== correction) return false
+    dispatch(deviceId, { force })
     events.emit('device:corrected', {
       deviceId,
       desiredVersion: device.desiredVersion,
