@@ -191,6 +191,14 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
           receivedAt,
         }),
       )
+      // Not recorded (the store refused, or closed under it): the device's state stays unknown to pbj until
+      // its next report, which a correction or the reconciliation asks for; nothing else waits on this one.
+      .catch((error: unknown) =>
+        logger.warn(
+          `the report of ${message.deviceId} (version ${message.version}) was not recorded: ${messageOf(error, { firstLine: true })}`,
+          { deviceId: message.deviceId.toLowerCase(), version: message.version },
+        ),
+      )
   })
 
   // Retries wait in the store, not in timers, so they survive a restart and `pbj runs retry` reaches a
