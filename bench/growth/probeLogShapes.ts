@@ -133,7 +133,9 @@ try {
     if (wsOnly && transport === 'http') break
     for (const span of spans) {
       for (const c of wsOnly ? [1, 2] : [1, 2, 4])
-        rows.push(await measure(`${transport} getLogs span ${span} address`, ranges(span, true), call, c, length))
+        rows.push(
+          await measure(`${transport} getLogs span ${span} address`, ranges(span, true), call, c, length),
+        )
     }
     rows.push(await measure(`${transport} getLogs span 5 no address`, ranges(5n, false), call, 2, length))
     for (const c of [1, 2, 4])
