@@ -149,5 +149,15 @@ describe('createBlockRangeFetcher on a real Anvil', () => {
     await fetcher.fetch(first + 6n, last, [emitter])
     await fetcher.fetch(first + 7n, last, [emitter])
     expect(asked).toHaveLength(7)
+
+    // Ranges of more blocks than `rangesAhead`: one span's worth of blocks ahead, so at most that many
+    // blocks are processed from a branch a reorg replaces before the follower sees the break.
+    asked.length = 0
+    const wide = createBlockRangeFetcher({ chain: watched, maxSpan: 3, rangesAhead: 2 })
+    expect(numbers(await wide.fetch(first, last, [emitter]))).toEqual([first, first + 1n, first + 2n])
+    expect(asked).toEqual([
+      [first, first + 2n],
+      [first + 3n, first + 5n],
+    ])
   })
 })

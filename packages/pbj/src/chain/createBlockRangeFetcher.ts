@@ -44,7 +44,9 @@ export type BlockRangeFetcherOptions = {
   /**
    * Ranges asked for ahead of the one being processed (default 3): the node answers the next ones while
    * the engine processes this one, and more than one request in flight keeps a node busy that answers
-   * each request on one thread (Anvil: 23k logs/s with one eth_getLogs at a time, 31–36k with 2–4).
+   * each request on one thread (Anvil: 23k logs/s with one eth_getLogs at a time, 31–36k with 2–4). The
+   * blocks they cover are at most one span's worth, or this many blocks: more than one range is in flight
+   * only when a range is a few blocks (each block's logs a large answer).
    */
   rangesAhead?: number
   /** Where a shrinking range is warned about. Default: silent. */
@@ -185,6 +187,9 @@ export function createBlockRangeFetcher(options: BlockRangeFetcherOptions) {
     }
   }
 
+  /** Most blocks asked for ahead of the range being processed: one span's worth, or `rangesAhead` blocks. */
+  const maxAhead = () => (span > BigInt(rangesAhead) ? span : BigInt(rangesAhead))
+
   /** Where a range asked for from `from` (up to `to`) is planned to end: its logs' span, or maxSpan without logs. */
   const plannedEnd = (from: bigint, to: bigint, addresses: readonly Address[]) => {
     const width = addresses.length > 0 ? span : maxSpan
@@ -223,6 +228,10 @@ export function createBlockRangeFetcher(options: BlockRangeFetcherOptions) {
         let next = (ahead.at(-1)?.end ?? last.number) + 1n
         while (ahead.length < rangesAhead && next <= to) {
           const end = plannedEnd(next, to, addresses)
+          // Blocks asked for ahead are processed even if a reorg replaces them meanwhile (the follower then
+          // finds the break by parent hash): no more of them than one range's span, as with one range
+          // ahead, unless a range is a few blocks (dense blocks, whose logs fill one answer each).
+          if (ahead.length > 0 && end - last.number > maxAhead()) break
           const asked = fetchRange(next, end, addresses)
           // A failure surfaces when (and if) a later call uses it.
           asked.catch(() => {})
