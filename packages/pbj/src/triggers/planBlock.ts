@@ -70,9 +70,11 @@ export async function planBlock(
     const targets = index.byLog.get(logIndexKey(log.address, topic0))
     if (!targets) continue
     // Each log is decoded at most once per event (the index shares equal events between functions), and
-    // not at all when every target reads what it needs straight from the log.
-    const decoded = new Map<AbiEvent, Record<string, unknown> | null>()
+    // not at all when every target reads what it needs straight from the log (then no map is made either:
+    // a catch-up plans a thousand logs a block).
+    let decoded: Map<AbiEvent, Record<string, unknown> | null> | undefined
     const decode: DecodeLog = (event) => {
+      decoded ??= new Map()
       if (decoded.has(event)) return decoded.get(event) ?? null
       let args: Record<string, unknown> | null = null
       try {
