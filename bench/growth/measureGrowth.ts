@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { startEmbeddedBroker } from '#pbj/actions/broker/startEmbeddedBroker.js'
 import { startAnvil } from '#pbj/chain/startAnvil.js'
+import { processCpuUs } from '../lib/cpuTime.js'
 import { type Stats, log as stderrLog, summarize } from '../lib/stats.js'
 import { compileLoanFlood } from './compileLoanFlood.js'
 import { deployLoanFlood, type LoanFlood, type LoanTimes } from './deployLoanFlood.js'
@@ -30,7 +31,15 @@ export type GrowthOptions = {
 /** One engine's figures with `loans` watched. */
 export type GrowthRun = {
   loans: number
-  catchup: { logs: number; blocks: number; seconds: number; cpuSeconds: number; logsPerSec: number }
+  catchup: {
+    logs: number
+    blocks: number
+    seconds: number
+    cpuSeconds: number
+    /** Anvil's CPU (all threads, /proc) while the engine caught up: the node's share of the bound. */
+    anvilCpuSeconds: number | null
+    logsPerSec: number
+  }
   live: ChildReport & { wallPerBlockMs: Stats }
 }
 
@@ -134,17 +143,23 @@ export async function measureGrowth(options: GrowthOptions): Promise<GrowthResul
         log(
           `  growth ${loans}: ${loans} loans opened in ${head.number - start.number} blocks (${seconds(floodStarted)} s); engine catching up…`,
         )
+        const anvilBefore = processCpuUs(anvil.pid)
         child.send({ type: 'catchUp', head: String(head.number) })
         const caughtUp = await child.next('caughtUp')
+        const anvilAfter = processCpuUs(anvil.pid)
         const catchup = {
           logs: loans,
           blocks: caughtUp.blocks,
           seconds: round(caughtUp.seconds, 3),
           cpuSeconds: round(caughtUp.cpuMs / 1000, 3),
+          anvilCpuSeconds:
+            anvilBefore === undefined || anvilAfter === undefined
+              ? null
+              : round((anvilAfter - anvilBefore) / 1e6, 3),
           logsPerSec: Math.round(loans / caughtUp.seconds),
         }
         log(
-          `  growth ${loans}: caught up in ${catchup.seconds} s (${catchup.logsPerSec} logs/s); live blocks…`,
+          `  growth ${loans}: caught up in ${catchup.seconds} s (${catchup.logsPerSec} logs/s; CPU: engine ${catchup.cpuSeconds} s, Anvil ${catchup.anvilCpuSeconds} s); live blocks…`,
         )
         child.send({ type: 'measure' })
         await child.next('measuring')

@@ -90,4 +90,74 @@ describe('createBlockRangeFetcher on a real Anvil', () => {
     ).toHaveLength(1)
     expect(warnings).toEqual([])
   })
+
+  it('asks for the ranges ahead while one is processed, uses them in order, and drops them when a call starts elsewhere', async () => {
+    const transport = http(anvil.rpcUrl)
+    const pub = createPublicClient({ transport })
+    const wallet = createWalletClient({ transport, account })
+    const deployed = await pub.waitForTransactionReceipt({
+      hash: await wallet.sendTransaction({ data: emitterInitCode, gas: 200_000n, chain: null }),
+    })
+    const emitter = getAddress(deployed.contractAddress as string)
+    // Eight blocks with one log each (automine: one block per transaction).
+    const blocks: bigint[] = []
+    for (let i = 0; i < 8; i++)
+      blocks.push(
+        (
+          await pub.waitForTransactionReceipt({
+            hash: await wallet.sendTransaction({ to: emitter, gas: 50_000n, chain: null }),
+          })
+        ).blockNumber,
+      )
+    const first = blocks[0] as bigint
+    const last = blocks[7] as bigint
+    expect(last - first).toBe(7n)
+    // The real connection, with the ranges it is asked for written down.
+    const asked: bigint[][] = []
+    const watched: ChainConnection = {
+      ...chain,
+      getLogsInRange: (filter) => {
+        asked.push([filter.fromBlock, filter.toBlock])
+        return chain.getLogsInRange(filter)
+      },
+    }
+    const fetcher = createBlockRangeFetcher({ chain: watched, maxSpan: 1, rangesAhead: 2 })
+    const numbers = (range: { headers: { number: bigint }[] }) => range.headers.map((h) => h.number)
+    const one = await fetcher.fetch(first, last, [emitter])
+    expect(numbers(one)).toEqual([first])
+    expect(one.logsFor(one.headers[0] as never)).toHaveLength(1)
+    // The two ranges after it were asked for as soon as it came.
+    expect(asked).toEqual([
+      [first, first],
+      [first + 1n, first + 1n],
+      [first + 2n, first + 2n],
+    ])
+    const two = await fetcher.fetch(first + 1n, last, [emitter])
+    expect(numbers(two)).toEqual([first + 1n])
+    expect(two.logsFor(two.headers[0] as never)?.[0]?.blockNumber).toBe(first + 1n)
+    // Used from those asked ahead; one more asked to keep two ahead.
+    expect(asked.slice(3)).toEqual([[first + 3n, first + 3n]])
+    // A call that starts elsewhere (a reorg, a failure) drops the ranges ahead and asks afresh.
+    const far = await fetcher.fetch(first + 5n, last, [emitter])
+    expect(numbers(far)).toEqual([first + 5n])
+    expect(asked.slice(4)).toEqual([
+      [first + 5n, first + 5n],
+      [first + 6n, first + 6n],
+      [first + 7n, first + 7n],
+    ])
+    // Nothing past the target is asked for.
+    await fetcher.fetch(first + 6n, last, [emitter])
+    await fetcher.fetch(first + 7n, last, [emitter])
+    expect(asked).toHaveLength(7)
+
+    // Ranges of more blocks than `rangesAhead`: one span's worth of blocks ahead, so at most that many
+    // blocks are processed from a branch a reorg replaces before the follower sees the break.
+    asked.length = 0
+    const wide = createBlockRangeFetcher({ chain: watched, maxSpan: 3, rangesAhead: 2 })
+    expect(numbers(await wide.fetch(first, last, [emitter]))).toEqual([first, first + 1n, first + 2n])
+    expect(asked).toEqual([
+      [first, first + 2n],
+      [first + 3n, first + 5n],
+    ])
+  })
 })

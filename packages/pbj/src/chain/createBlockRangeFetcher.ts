@@ -33,11 +33,22 @@ export type BlockRangeFetcherOptions = {
   /** Header requests in flight at once (default 8). */
   concurrency?: number
   /**
-   * Logs one eth_getLogs should return, about (default 5,000): after a range returned more, the span
-   * shrinks in proportion. A huge answer is slow to build, send and parse (100k logs are ~130 MB of JSON, past
-   * viem's 10 MB limit over http and the request timeout of a busy node) and is held in memory whole.
+   * Logs one eth_getLogs should return, about (default 1,000): after a range returned more, the span
+   * shrinks in proportion. A large answer costs the node more per log: Anvil spent ~5 µs of CPU per log
+   * answering 1,000 logs at once and ~18 µs per log answering 5,000 (bench/growth/probeLogShapes.ts, ~1.3 KB
+   * of JSON per log), and a huge one (100k logs are ~130 MB) is past viem's 10 MB limit over http and the
+   * request timeout of a busy node, and is held in memory whole. Answers of about this size, several in
+   * flight (`rangesAhead`), keep the node busy without making each log dearer.
    */
   targetLogs?: number
+  /**
+   * Ranges asked for ahead of the one being processed (default 3): the node answers the next ones while
+   * the engine processes this one, and more than one request in flight keeps a node busy that answers
+   * each request on one thread (Anvil: 23k logs/s with one eth_getLogs at a time, 31–36k with 2–4). The
+   * blocks they cover are at most one span's worth, or this many blocks: more than one range is in flight
+   * only when a range is a few blocks (each block's logs a large answer).
+   */
+  rangesAhead?: number
   /** Where a shrinking range is warned about. Default: silent. */
   logger?: Pick<Logger, 'warn'> | undefined
 }
@@ -60,7 +71,8 @@ export function createBlockRangeFetcher(options: BlockRangeFetcherOptions) {
   const { chain } = options
   const maxSpan = BigInt(options.maxSpan ?? 1_000)
   const concurrency = options.concurrency ?? 8
-  const targetLogs = options.targetLogs ?? 5_000
+  const targetLogs = options.targetLogs ?? 1_000
+  const rangesAhead = Math.max(0, options.rangesAhead ?? 3)
   const headerAttempts = 3
   // How busy the blocks are is unknown at first: start at a modest span and double it while the answers
   // stay small, rather than ask a busy contract's 1,000 blocks (a 100 MB answer) and fail.
@@ -175,29 +187,57 @@ export function createBlockRangeFetcher(options: BlockRangeFetcherOptions) {
     }
   }
 
-  /** The next stretch, already asked for while the caller processes the previous one. */
-  let ahead: { from: bigint; addresses: string; range: Promise<BlockRange> } | null = null
+  /** Most blocks asked for ahead of the range being processed: one span's worth, or `rangesAhead` blocks. */
+  const maxAhead = () => (span > BigInt(rangesAhead) ? span : BigInt(rangesAhead))
+
+  /** Where a range asked for from `from` (up to `to`) is planned to end: its logs' span, or maxSpan without logs. */
+  const plannedEnd = (from: bigint, to: bigint, addresses: readonly Address[]) => {
+    const width = addresses.length > 0 ? span : maxSpan
+    return to - from + 1n > width ? from + width - 1n : to
+  }
+
+  /**
+   * The next stretches, already asked for while the caller processes the current one, in order: each starts
+   * where the one before is planned to end (a range refused or cut short ends earlier, and the ranges
+   * after it are then dropped unused).
+   */
+  let ahead: { from: bigint; end: bigint; addresses: string; range: Promise<BlockRange> }[] = []
 
   return {
     /** The current span of one eth_getLogs. */
     span: () => span,
     /**
      * Fetches blocks `from` up to `to` — fewer when the span allows fewer: the range returned ends at its last
-     * header. Then asks for the stretch after it, so the node serves the next range while this one is
-     * processed; it is used only if the next call starts where this range ends, for the same contracts (it is
-     * checked like any range: logs against each block's hash, headers linked by parent hash by the caller).
+     * header. Then asks for up to `rangesAhead` stretches after it, so the node serves the next ranges while
+     * this one is processed; one is used only if a later call starts where it starts, for the same contracts
+     * (it is checked like any range: logs against each block's hash, headers linked by parent hash by the
+     * caller). A call that starts elsewhere (after a reorg, a failure, a range cut short) drops them all.
      */
     async fetch(from: bigint, to: bigint, addresses: readonly Address[]): Promise<BlockRange> {
       const key = addresses.join(',')
-      const prefetched = ahead && ahead.from === from && ahead.addresses === key ? ahead.range : null
-      ahead = null
+      const first = ahead[0]
+      const prefetched = first && first.from === from && first.addresses === key ? first.range : null
+      if (prefetched) ahead.shift()
+      else ahead = []
       const range = await (prefetched ?? fetchRange(from, to, addresses))
       const last = range.headers.at(-1)
-      if (last && last.number < to) {
-        const next = fetchRange(last.number + 1n, to, addresses)
-        // A failure surfaces when (and if) the next call uses it.
-        next.catch(() => {})
-        ahead = { from: last.number + 1n, addresses: key, range: next }
+      // Asked for only after an answer: the first one sets the span the ranges ahead are asked with.
+      if (last) {
+        // Ranges ahead planned past a shorter answer start where no call will: drop them.
+        if (ahead[0] && ahead[0].from !== last.number + 1n) ahead = []
+        let next = (ahead.at(-1)?.end ?? last.number) + 1n
+        while (ahead.length < rangesAhead && next <= to) {
+          const end = plannedEnd(next, to, addresses)
+          // Blocks asked for ahead are processed even if a reorg replaces them meanwhile (the follower then
+          // finds the break by parent hash): no more of them than one range's span, as with one range
+          // ahead, unless a range is a few blocks (dense blocks, whose logs fill one answer each).
+          if (ahead.length > 0 && end - last.number > maxAhead()) break
+          const asked = fetchRange(next, end, addresses)
+          // A failure surfaces when (and if) a later call uses it.
+          asked.catch(() => {})
+          ahead.push({ from: next, end, addresses: key, range: asked })
+          next = end + 1n
+        }
       }
       return range
     },

@@ -32,13 +32,19 @@ const toHeader = (
   ...(b.logsBloom ? { logsBloom: b.logsBloom } : {}),
 })
 
-const toLogs = (raw: Log<Hex>[]): Log[] =>
-  raw.map((l) => ({
-    ...l,
-    blockNumber: BigInt(l.blockNumber as unknown as Hex),
-    logIndex: Number(l.logIndex as unknown as Hex),
-    transactionIndex: Number(l.transactionIndex as unknown as Hex),
-  })) as Log[]
+/**
+ * The node's logs with their numbers as numbers, converted in place: the answer is parsed for this call
+ * alone, and a catch-up's answers hold a thousand logs each, so a copy of every log was garbage a moment
+ * later. Converting twice (an answer shared by deduplicated requests) gives the same values.
+ */
+const toLogs = (raw: Log<Hex>[]): Log[] => {
+  for (const l of raw as unknown as Record<string, unknown>[]) {
+    l.blockNumber = BigInt(l.blockNumber as Hex | bigint)
+    l.logIndex = Number(l.logIndex)
+    l.transactionIndex = Number(l.transactionIndex)
+  }
+  return raw as unknown as Log[]
+}
 
 const hex = (n: bigint) => `0x${n.toString(16)}`
 

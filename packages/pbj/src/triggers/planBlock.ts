@@ -70,9 +70,11 @@ export async function planBlock(
     const targets = index.byLog.get(logIndexKey(log.address, topic0))
     if (!targets) continue
     // Each log is decoded at most once per event (the index shares equal events between functions), and
-    // not at all when every target reads what it needs straight from the log.
-    const decoded = new Map<AbiEvent, Record<string, unknown> | null>()
+    // not at all when every target reads what it needs straight from the log (then no map is made either:
+    // a catch-up plans a thousand logs a block).
+    let decoded: Map<AbiEvent, Record<string, unknown> | null> | undefined
     const decode: DecodeLog = (event) => {
+      decoded ??= new Map()
       if (decoded.has(event)) return decoded.get(event) ?? null
       let args: Record<string, unknown> | null = null
       try {
@@ -89,20 +91,23 @@ export async function planBlock(
     for (const onLog of targets) onLog(log, decode, plan)
   }
 
-  const timersSet = [...timers.values()].filter((t): t is Timer => t !== null)
-  const timersCleared = [...timers.entries()].filter(([, t]) => t === null).map(([id]) => id)
   const due = new Map<string, Timer>()
   for (const t of await ctx.store.dueTimers(block.timestamp)) if (!timers.has(t.id)) due.set(t.id, t)
-  for (const t of timersSet) if (t.at <= block.timestamp) due.set(t.id, t)
+  for (const t of timers.values()) if (t !== null && t.at <= block.timestamp) due.set(t.id, t)
   for (const t of due.values()) {
     // A timer of a function no longer indexed (removed, or now of another kind) fires once like a
     // deadline's and is dropped: its run fails as not loaded instead of the timer staying due forever.
     const { source, input, next } = (index.timers.get(t.functionName) ?? fireDeadline)(t, block)
     plan.job(t.functionName, source, input)
-    const setIndex = timersSet.findIndex((s) => s.id === t.id)
-    if (setIndex >= 0) timersSet.splice(setIndex, 1)
-    if (next !== undefined) timersSet.push({ ...t, at: next })
-    else if (!timersCleared.includes(t.id)) timersCleared.push(t.id)
+    // Fired: re-armed at `next`, or gone. Kept in the map rather than searched for in lists: a block caught
+    // up after downtime can set thousands of timers and find thousands due.
+    timers.set(t.id, next === undefined ? null : { ...t, at: next })
+  }
+  const timersSet: Timer[] = []
+  const timersCleared: string[] = []
+  for (const [id, t] of timers) {
+    if (t === null) timersCleared.push(id)
+    else timersSet.push(t)
   }
 
   for (const perBlock of index.perBlock) await perBlock(plan)

@@ -217,23 +217,27 @@ describe('createSqliteStore', () => {
     const store = createSqliteStore({ path: ':memory:' })
     const t = (i: number, at: bigint) => ({ id: `f:${i}`, functionName: 'f', key: String(i), at })
     const range = (n: number) => Array.from({ length: n }, (_, i) => i)
-    await store.commitBlock(1, write(10n, { timersSet: range(100).map((i) => t(i, 100n)) }))
-    // 150 timers: 100 overwritten, 50 new (batches of 64 and a short last one), and 10 of the old cleared.
+    await store.commitBlock(1, write(10n, { timersSet: range(1_500).map((i) => t(i, 100n)) }))
+    // 2,470 timers: 1,490 overwritten, 980 new (statements of 1,024, 1,024, 256, 128, 32, 4 and 2 rows), and
+    // 10 of the old cleared.
     await store.commitBlock(
       1,
       write(11n, {
-        timersSet: range(150)
+        timersSet: range(2_480)
           .filter((i) => i >= 10)
           .map((i) => t(i, 200n)),
         timersCleared: range(10).map((i) => `f:${i}`),
       }),
     )
     expect(await store.getTimer('f:0')).toBeNull()
-    expect(await store.getTimer('f:149')).toMatchObject({ at: 200n })
+    for (const i of [10, 1_023, 1_024, 2_047, 2_048, 2_479])
+      expect(await store.getTimer(`f:${i}`)).toMatchObject({ at: 200n })
+    expect(await store.dueTimers(150n)).toHaveLength(0)
     await store.rollback(1, block(10n), [])
-    for (const i of [0, 9, 10, 63, 64, 99]) expect(await store.getTimer(`f:${i}`)).toMatchObject({ at: 100n })
-    for (const i of [100, 128, 149]) expect(await store.getTimer(`f:${i}`)).toBeNull()
-    expect(await store.dueTimers(1_000n)).toHaveLength(100)
+    for (const i of [0, 9, 10, 63, 64, 1_023, 1_024, 1_499])
+      expect(await store.getTimer(`f:${i}`)).toMatchObject({ at: 100n })
+    for (const i of [1_500, 2_048, 2_479]) expect(await store.getTimer(`f:${i}`)).toBeNull()
+    expect(await store.dueTimers(1_000n)).toHaveLength(1_500)
     await store.close()
   })
 
