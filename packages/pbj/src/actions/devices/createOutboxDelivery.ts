@@ -1,7 +1,7 @@
 import type { DesiredMessage, UnsignedCommand } from '@pbj/device'
 import { backoffDelay } from '@pbj/internal/backoffDelay.js'
 import { messageOf } from '@pbj/internal/messageOf.js'
-import type { DeviceDesired } from '../../core/device.js'
+import type { DeviceDesired, DeviceRecord } from '../../core/device.js'
 import type { EngineEvents } from '../../core/engineEvents.js'
 import type { Store } from '../../core/store.js'
 import type { Emitter } from '../../internal/createEmitter.js'
@@ -21,7 +21,7 @@ import type { CommandSigner } from './createCommandSigner.js'
  * }
  */
 export type OutboxDeliveryOptions = {
-  store: Pick<Store, 'getDevice' | 'markPublished' | 'unpublishedDevices'>
+  store: Pick<Store, 'getDevices' | 'markPublished' | 'unpublishedDevices'>
   broker: Pick<BrokerConnection, 'publishDesired'>
   events: Pick<Emitter<Pick<EngineEvents, 'device:desired'>>, 'emit'>
   logger: Pick<Logger, 'warn'>
@@ -183,15 +183,28 @@ export function createOutboxDelivery(options: OutboxDeliveryOptions): OutboxDeli
       }[] = []
       const commands: UnsignedCommand[] = []
       const times = new Map<bigint | null, number>()
+      const taken: { deviceId: string; delivery: Delivery; force: boolean }[] = []
       for (const deviceId of ids) {
         const delivery = deliveries.get(deviceId)
         if (delivery?.state !== 'queued') continue
         delivery.state = 'running'
-        const force = delivery.force
+        taken.push({ deviceId, delivery, force: delivery.force })
         delivery.force = false
         delivery.again = false
+      }
+      if (taken.length === 0) return
+      // One read for the whole batch: a block's thousand commands cost one statement, not a thousand awaits.
+      let records: Map<string, DeviceRecord>
+      try {
+        const devices = await store.getDevices(taken.map((t) => t.deviceId))
+        records = new Map(devices.map((device) => [device.deviceId, device]))
+      } catch (error) {
+        for (const { deviceId, delivery, force } of taken) failed(deviceId, delivery, force, error)
+        return
+      }
+      for (const { deviceId, delivery, force } of taken) {
+        const device = records.get(deviceId)
         try {
-          const device = await store.getDevice(deviceId)
           if (!device?.desired || device.commandId === null) finished(deviceId, delivery)
           else if (!force && device.publishedVersion >= device.desiredVersion) finished(deviceId, delivery)
           else {
