@@ -7,7 +7,7 @@
 // of the whole process (store, outbox, signing, both sides of the broker) from the first command to the
 // last PUBACK, per command, and the wall time; the store's file is on disk in WAL mode, as the engine's.
 // The figure the fleet benchmark's lock window cannot isolate on a shared machine: CPU is less noisy than
-// wall time. Ends with one JSON line.
+// wall time. PBJ_BENCH_PROFILE=<dir> writes the last run's CPU profile there. Ends with one JSON line.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -21,6 +21,7 @@ import type { EngineEvents } from '#pbj/core/engineEvents.js'
 import { createEmitter } from '#pbj/internal/createEmitter.js'
 import { createLogger } from '#pbj/internal/logger.js'
 import { createSqliteStore } from '#pbj/store/sqlite/createSqliteStore.js'
+import { profileWindow } from './lib/profileWindow.js'
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`)
@@ -58,14 +59,18 @@ for (let run = 0; run < warmups + runs; run++) {
   })
   const cpu = process.cpuUsage()
   const startedAt = performance.now()
-  await Promise.all(
-    ids.map(async (id) => {
-      await store.getDevice(id) // the guard's `current`
-      await store.setDesired(id, state, `${id}:${run}`, Date.now(), BigInt(run + 1))
-      dispatcher.dispatch(id)
-    }),
-  )
-  await all
+  const round = async () => {
+    await Promise.all(
+      ids.map(async (id) => {
+        await store.getDevice(id) // the guard's `current`
+        await store.setDesired(id, state, `${id}:${run}`, Date.now(), BigInt(run + 1))
+        dispatcher.dispatch(id)
+      }),
+    )
+    await all
+  }
+  // PBJ_BENCH_PROFILE=<dir>: the last run's CPU profile, nothing of the set-up in it.
+  await (run === warmups + runs - 1 ? profileWindow('command-path', round) : round())
   const wallMs = performance.now() - startedAt
   const used = process.cpuUsage(cpu)
   const cpuUs = (used.user + used.system) / devices
