@@ -98,7 +98,9 @@ export function createOutboxDelivery(options: OutboxDeliveryOptions): OutboxDeli
   const signed: Signed[] = []
   // Batches being signed and publishes in flight, for close() to wait on.
   const work = new Set<Promise<void>>()
+  // Publishes not yet finished (for settled), and those of them the broker has not taken yet (the slots).
   let sending = 0
+  let publishing = 0
   let signing = false
   let pumpScheduled = false
   let waiters: (() => void)[] = []
@@ -133,7 +135,7 @@ export function createOutboxDelivery(options: OutboxDeliveryOptions): OutboxDeli
   }
 
   const pump = () => {
-    while (!closed && sending < concurrency && signed.length > 0) send(signed.shift() as Signed)
+    while (!closed && publishing < concurrency && signed.length > 0) send(signed.shift() as Signed)
     // The next batch is signed once the last one is mostly out: a command waits for a publish slot
     // unsigned, and its validity window starts when it is actually about to go.
     if (!closed && !signing && queue.length > 0 && signed.length < concurrency) {
@@ -246,10 +248,21 @@ export function createOutboxDelivery(options: OutboxDeliveryOptions): OutboxDeli
 
   const send = ({ deviceId, delivery, force, message, state, block }: Signed) => {
     sending++
+    publishing++
+    let holding = true
+    // Once the broker has it, its slot goes to the next command at once, not a turn later when
+    // the acknowledgement is committed. The device stays running until then (one publish per device).
+    const release = () => {
+      if (!holding) return
+      holding = false
+      publishing--
+      pump()
+    }
     const task = (async () => {
       try {
         await broker.publishDesired(message)
         const publishedAt = now()
+        release()
         await store.markPublished(deviceId, message.version, Date.now())
         events.emit('device:desired', {
           deviceId,
@@ -265,6 +278,8 @@ export function createOutboxDelivery(options: OutboxDeliveryOptions): OutboxDeli
       finished(deviceId, delivery)
     })().finally(() => {
       sending--
+      if (holding) publishing--
+      holding = false
     })
     track(task)
   }
