@@ -77,6 +77,11 @@ export type Store = {
   kvDelete(scope: string, key: string): Promise<void>
   getDevice(deviceId: string): Promise<DeviceRecord | null>
   /**
+   * The records of several devices in one read (the outbox signs a block's commands together); devices
+   * with no record are left out. Order is not kept.
+   */
+  getDevices(deviceIds: readonly string[]): Promise<DeviceRecord[]>
+  /**
    * Sets a device's desired state. Idempotent by `commandId`: the same command returns the version it got
    * the first time; a state equal to the current desired state does not bump the version.
    */

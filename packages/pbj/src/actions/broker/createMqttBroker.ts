@@ -24,6 +24,7 @@ import { createLogger, type LogFields, type Logger } from '../../internal/logger
 import { now } from '../../internal/now.js'
 import { createReportVerifier } from './createReportVerifier.js'
 import { embeddedBrokerLogin } from './embeddedBrokerLogin.js'
+import { embeddedPublisher } from './embeddedPublisher.js'
 import type { BrokerConnection, ReportedListener } from './types.js'
 
 /**
@@ -233,6 +234,25 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
       const topic = names.desired(message.deviceId)
       const at = { url, topic, deviceId: message.deviceId, version: message.version }
       if (closed) throw new BrokerPublishError({ ...at, reason: 'closed' })
+      // An embedded broker of this process (and the engine's own login, not one it was given) takes the
+      // command in-process: a block's thousand commands are not each encoded, written, parsed back and
+      // acknowledged over a socket. While that broker is down there is none, and the client below says so.
+      const inProcess = explicit ? undefined : embeddedPublisher(url)
+      if (inProcess) {
+        await withTimeout(
+          inProcess(topic, Buffer.from(encode(message))),
+          publishTimeoutMs,
+          () =>
+            new BrokerPublishError({
+              ...at,
+              reason: 'timeout',
+              timeoutMs: publishTimeoutMs,
+              connected: publisher.connected,
+            }),
+          (cause) => new BrokerPublishError({ ...at, reason: 'rejected', cause }),
+        )
+        return
+      }
       // mqtt.js would hold the message until the broker is back; failing fast leaves the caller (the
       // device dispatcher's outbox) to decide when to try again, and onConnect tells it when.
       if (!publisher.connected) {

@@ -4,6 +4,7 @@ import { Aedes } from 'aedes'
 import { BrokerListenError } from '../../internal/errors.js'
 import { createBrokerAcl } from './createBrokerAcl.js'
 import { type BrokerLogin, registerEmbeddedBrokerLogin } from './embeddedBrokerLogin.js'
+import { registerEmbeddedPublisher } from './embeddedPublisher.js'
 import { indexRetained, type RetainedStore } from './indexRetained.js'
 
 /**
@@ -87,6 +88,19 @@ export async function startEmbeddedBroker(
   const { port } = server.address() as AddressInfo
   const url = `mqtt://${host.includes(':') ? `[${host}]` : host}:${port}`
   const forget = registerEmbeddedBrokerLogin(url, engineLogin)
+  // The engine of this process publishes its commands straight into aedes (see embeddedPublisher): the
+  // broker's own publish path (retained store, delivery, QoS 1) without the socket in between. Only the
+  // engine knows the url's login, so only it is trusted with this; the ACL's rules are for clients.
+  const forgetPublisher = registerEmbeddedPublisher(
+    url,
+    (topic, payload) =>
+      new Promise<void>((resolve, reject) =>
+        aedes.publish(
+          { cmd: 'publish', topic, payload, qos: 1, retain: true, dup: false },
+          (error?: Error) => (error ? reject(error) : resolve()),
+        ),
+      ),
+  )
   let closing: Promise<void> | undefined
   return {
     url,
@@ -95,6 +109,7 @@ export async function startEmbeddedBroker(
     close: () => {
       closing ??= (async () => {
         forget()
+        forgetPublisher()
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()))
         await new Promise<void>((resolve) => aedes.close(resolve))
         for (const socket of sockets) socket.destroy()

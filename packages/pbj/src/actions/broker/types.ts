@@ -13,8 +13,9 @@ import type { DesiredMessage, ReportedMessage } from '@pbj/device'
 export type BrokerConnection = {
   /**
    * Publishes the device's desired state, retained so an offline device gets it on reconnect. Resolves
-   * when the broker has it (PUBACK); rejects with BrokerError at once when not connected, when the
-   * connection drops before the PUBACK, or when the PUBACK does not come within the timeout.
+   * when the broker has it (PUBACK, or an embedded broker of this process taking it in-process); rejects
+   * with BrokerError at once when not connected, when the connection drops before the PUBACK, or when the
+   * PUBACK does not come within the timeout.
    */
   publishDesired(message: DesiredMessage): Promise<void>
   /**

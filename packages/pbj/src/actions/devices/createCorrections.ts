@@ -12,7 +12,7 @@ import type { Logger } from '../../internal/logger.js'
  * const options: CorrectionsOptions = { store, events, logger, dispatch: outbox.dispatch, minMs: 1_000, maxMs: 60_000 }
  */
 export type CorrectionsOptions = {
-  store: Pick<Store, 'getDevice' | 'markCorrected'>
+  store: Pick<Store, 'getDevice' | 'getDevices' | 'markCorrected'>
   events: Pick<Emitter<Pick<EngineEvents, 'device:corrected'>>, 'emit'>
   logger: Pick<Logger, 'warn'>
   /** Hands the device to the outbox again (forced when the broker already acknowledged its version). */
@@ -151,23 +151,36 @@ export function createCorrections(options: CorrectionsOptions): Corrections {
     return false
   }
 
+  let reports: { deviceId: string; version: number }[] = []
+  const judgeReports = () => {
+    const taken = reports
+    reports = []
+    if (closed) return
+    void store.getDevices([...new Set(taken.map((r) => r.deviceId))]).then(
+      (devices) => {
+        const byId = new Map(devices.map((device) => [device.deviceId, device]))
+        for (const report of taken) {
+          const device = byId.get(report.deviceId)
+          if (!device?.desired || report.version >= device.desiredVersion) stopCorrecting(report.deviceId)
+          else behind(report.deviceId, report.version, 'report')
+        }
+      },
+      (error: unknown) => {
+        if (!closed)
+          logger.warn(`devices ${taken.length}: cannot read their desired states: ${messageOf(error)}`, {
+            deviceIds: taken.map((r) => r.deviceId).join(','),
+          })
+      },
+    )
+  }
+
   return {
     onReport(report) {
       if (closed) return
-      void store.getDevice(report.deviceId).then(
-        (device) => {
-          if (!device?.desired || report.version >= device.desiredVersion) {
-            return void stopCorrecting(report.deviceId)
-          }
-          behind(report.deviceId, report.version, 'report')
-        },
-        (error: unknown) => {
-          if (!closed)
-            logger.warn(`device ${report.deviceId}: cannot read its desired state: ${messageOf(error)}`, {
-              deviceId: report.deviceId,
-            })
-        },
-      )
+      // The reports of one turn are looked up together: a fleet's thousand reports cost a few reads of the
+      // store, not one each (each was ~0.2 ms of the event loop in the fleet benchmark's lock window).
+      if (reports.length === 0) setImmediate(judgeReports)
+      reports.push(report)
     },
     async correctIfDue(deviceId, reportedVersion) {
       if (!behind(deviceId, reportedVersion, 'reconcile')) return false

@@ -18,7 +18,12 @@ import { createReconciler } from './createReconciler.js'
 export type DeviceDispatcherOptions = {
   store: Pick<
     Store,
-    'getDevice' | 'markPublished' | 'unpublishedDevices' | 'unacknowledgedDevices' | 'markCorrected'
+    | 'getDevice'
+    | 'getDevices'
+    | 'markPublished'
+    | 'unpublishedDevices'
+    | 'unacknowledgedDevices'
+    | 'markCorrected'
   >
   broker: Pick<BrokerConnection, 'publishDesired' | 'onConnect' | 'onReported'>
   /**

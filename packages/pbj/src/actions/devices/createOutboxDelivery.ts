@@ -1,7 +1,7 @@
 import type { DesiredMessage, UnsignedCommand } from '@pbj/device'
 import { backoffDelay } from '@pbj/internal/backoffDelay.js'
 import { messageOf } from '@pbj/internal/messageOf.js'
-import type { DeviceDesired } from '../../core/device.js'
+import type { DeviceDesired, DeviceRecord } from '../../core/device.js'
 import type { EngineEvents } from '../../core/engineEvents.js'
 import type { Store } from '../../core/store.js'
 import type { Emitter } from '../../internal/createEmitter.js'
@@ -21,7 +21,7 @@ import type { CommandSigner } from './createCommandSigner.js'
  * }
  */
 export type OutboxDeliveryOptions = {
-  store: Pick<Store, 'getDevice' | 'markPublished' | 'unpublishedDevices'>
+  store: Pick<Store, 'getDevices' | 'markPublished' | 'unpublishedDevices'>
   broker: Pick<BrokerConnection, 'publishDesired'>
   events: Pick<Emitter<Pick<EngineEvents, 'device:desired'>>, 'emit'>
   logger: Pick<Logger, 'warn'>
@@ -98,7 +98,9 @@ export function createOutboxDelivery(options: OutboxDeliveryOptions): OutboxDeli
   const signed: Signed[] = []
   // Batches being signed and publishes in flight, for close() to wait on.
   const work = new Set<Promise<void>>()
+  // Publishes not yet finished (for settled), and those of them the broker has not taken yet (the slots).
   let sending = 0
+  let publishing = 0
   let signing = false
   let pumpScheduled = false
   let waiters: (() => void)[] = []
@@ -133,7 +135,7 @@ export function createOutboxDelivery(options: OutboxDeliveryOptions): OutboxDeli
   }
 
   const pump = () => {
-    while (!closed && sending < concurrency && signed.length > 0) send(signed.shift() as Signed)
+    while (!closed && publishing < concurrency && signed.length > 0) send(signed.shift() as Signed)
     // The next batch is signed once the last one is mostly out: a command waits for a publish slot
     // unsigned, and its validity window starts when it is actually about to go.
     if (!closed && !signing && queue.length > 0 && signed.length < concurrency) {
@@ -183,15 +185,28 @@ export function createOutboxDelivery(options: OutboxDeliveryOptions): OutboxDeli
       }[] = []
       const commands: UnsignedCommand[] = []
       const times = new Map<bigint | null, number>()
+      const taken: { deviceId: string; delivery: Delivery; force: boolean }[] = []
       for (const deviceId of ids) {
         const delivery = deliveries.get(deviceId)
         if (delivery?.state !== 'queued') continue
         delivery.state = 'running'
-        const force = delivery.force
+        taken.push({ deviceId, delivery, force: delivery.force })
         delivery.force = false
         delivery.again = false
+      }
+      if (taken.length === 0) return
+      // One read for the whole batch: a block's thousand commands cost one statement, not a thousand awaits.
+      let records: Map<string, DeviceRecord>
+      try {
+        const devices = await store.getDevices(taken.map((t) => t.deviceId))
+        records = new Map(devices.map((device) => [device.deviceId, device]))
+      } catch (error) {
+        for (const { deviceId, delivery, force } of taken) failed(deviceId, delivery, force, error)
+        return
+      }
+      for (const { deviceId, delivery, force } of taken) {
+        const device = records.get(deviceId)
         try {
-          const device = await store.getDevice(deviceId)
           if (!device?.desired || device.commandId === null) finished(deviceId, delivery)
           else if (!force && device.publishedVersion >= device.desiredVersion) finished(deviceId, delivery)
           else {
@@ -233,10 +248,21 @@ export function createOutboxDelivery(options: OutboxDeliveryOptions): OutboxDeli
 
   const send = ({ deviceId, delivery, force, message, state, block }: Signed) => {
     sending++
+    publishing++
+    let holding = true
+    // Once the broker has it, its slot goes to the next command at once, not a turn later when
+    // the acknowledgement is committed. The device stays running until then (one publish per device).
+    const release = () => {
+      if (!holding) return
+      holding = false
+      publishing--
+      pump()
+    }
     const task = (async () => {
       try {
         await broker.publishDesired(message)
         const publishedAt = now()
+        release()
         await store.markPublished(deviceId, message.version, Date.now())
         events.emit('device:desired', {
           deviceId,
@@ -252,6 +278,8 @@ export function createOutboxDelivery(options: OutboxDeliveryOptions): OutboxDeli
       finished(deviceId, delivery)
     })().finally(() => {
       sending--
+      if (holding) publishing--
+      holding = false
     })
     track(task)
   }

@@ -73,4 +73,18 @@ describe('sqliteDevices writes of one burst', () => {
     expect((await store.getDevice('0xvan'))?.desiredVersion).toBe(1)
     await store.close()
   })
+
+  it('reads a burst of devices in one call: each record as getDevice has it, unknown ids left out', async () => {
+    const store = createSqliteStore({ path: ':memory:' })
+    await Promise.all(ids.map((id, i) => store.setDesired(id, { locked: i % 2 === 0 }, `c:${i}`, i, 3n)))
+    await store.markPublished(ids[1] as string, 1, 5)
+    const unknown = `0x${'f'.repeat(40)}`
+    const records = await store.getDevices([...ids, unknown])
+    expect(records).toHaveLength(ids.length)
+    const byId = new Map(records.map((record) => [record.deviceId, record]))
+    for (const id of ids) expect(byId.get(id)).toEqual(await store.getDevice(id))
+    expect(byId.get(ids[1] as string)?.publishedVersion).toBe(1)
+    expect(await store.getDevices([])).toEqual([])
+    await store.close()
+  })
 })

@@ -22,6 +22,7 @@ export function sqliteDevices(
 ): Pick<
   Store,
   | 'getDevice'
+  | 'getDevices'
   | 'setDesired'
   | 'recordReported'
   | 'markPublished'
@@ -33,6 +34,10 @@ export function sqliteDevices(
 > {
   const q = {
     get: db.prepare<[string], DeviceRow>('SELECT * FROM devices WHERE device_id = ?'),
+    // The ids as one JSON array: one statement for any number of them, on the primary key.
+    getMany: db.prepare<[string], DeviceRow>(
+      'SELECT * FROM devices WHERE device_id IN (SELECT value FROM json_each(?))',
+    ),
     command: db.prepare<[string], { version: number }>(
       'SELECT version FROM device_commands WHERE command_id = ?',
     ),
@@ -70,37 +75,47 @@ export function sqliteDevices(
       'SELECT * FROM devices WHERE device_id > ? ORDER BY device_id LIMIT ?',
     ),
   }
-  const setDesired = db.transaction(
-    (deviceId: string, desired: object, commandId: string, at: number, blockNumber: bigint | null) => {
-      const seen = q.command.get(commandId)
-      if (seen) return { version: seen.version, changed: false, commandId }
-      q.ensure.run(deviceId)
-      // The row exists (ensured just above, in this transaction); a miss would read as a new device.
-      const row = q.get.get(deviceId)
-      const device = row ? toDevice(row) : null
-      const text = JSON.stringify(desired)
-      if (device?.desired && JSON.stringify(device.desired) === text) {
-        return { version: device.desiredVersion, changed: false, commandId: device.commandId ?? commandId }
-      }
-      const version = (device?.desiredVersion ?? 0) + 1
-      q.desire.run(text, version, commandId, at, blockNumber, deviceId)
-      q.insertCommand.run(commandId, deviceId, version, text, at)
-      return { version, changed: true, commandId }
-    },
-  )
-  // A block that commands a fleet brings a thousand PUBACKs (markPublished) and reports (recordReported)
-  // within milliseconds: one commit per turn of the event loop instead of one per call (bench/floodStore.ts:
-  // markPublished ~190 → ~8 ms, recordReported ~280 → ~10 ms of the event loop for 1,000). Each still
-  // resolves only once committed. setDesired is not grouped: grouped, it cost the fleet benchmark's lock
-  // more engine CPU, not less (interleaved A/B), as the runs that wait on it resume a turn later.
+  const setDesired = (
+    deviceId: string,
+    desired: object,
+    commandId: string,
+    at: number,
+    blockNumber: bigint | null,
+  ) => {
+    const seen = q.command.get(commandId)
+    if (seen) return { version: seen.version, changed: false, commandId }
+    q.ensure.run(deviceId)
+    // The row exists (ensured just above, in this transaction); a miss would read as a new device.
+    const row = q.get.get(deviceId)
+    const device = row ? toDevice(row) : null
+    const text = JSON.stringify(desired)
+    if (device?.desired && JSON.stringify(device.desired) === text) {
+      return { version: device.desiredVersion, changed: false, commandId: device.commandId ?? commandId }
+    }
+    const version = (device?.desiredVersion ?? 0) + 1
+    q.desire.run(text, version, commandId, at, blockNumber, deviceId)
+    q.insertCommand.run(commandId, deviceId, version, text, at)
+    return { version, changed: true, commandId }
+  }
+  // A block that commands a fleet brings a thousand desired states (setDesired), PUBACKs (markPublished) and
+  // reports (recordReported) within milliseconds: one commit per turn of the event loop instead of one per
+  // call (bench/floodStore.ts: markPublished ~190 → ~8 ms, recordReported ~280 → ~10 ms of the event loop
+  // for 1,000). Each still resolves only once committed, so a command is durable before it is dispatched.
+  // setDesired's own commit per call was ~60 µs of CPU per command more (bench/commandPath.ts, 4 runs
+  // interleaved: 193/218 → 142/152 µs per command stored, signed and at the broker) and its WAL writes the
+  // fleet's biggest SQLite cost; grouped, a block's thousand runs that decide in one turn also dispatch in
+  // one turn, so the outbox signs them as one batch.
   const write = createGroupCommit(db)
   return {
     async getDevice(deviceId) {
       const row = q.get.get(deviceId)
       return row ? toDevice(row) : null
     },
+    async getDevices(deviceIds) {
+      return deviceIds.length === 0 ? [] : q.getMany.all(JSON.stringify(deviceIds)).map(toDevice)
+    },
     async setDesired(deviceId, desired, commandId, at, blockNumber) {
-      return setDesired(deviceId, desired, commandId, at, blockNumber ?? null)
+      return write(() => setDesired(deviceId, desired, commandId, at, blockNumber ?? null))
     },
     async recordReported(deviceId, reported, version, at) {
       const text = JSON.stringify(reported)
