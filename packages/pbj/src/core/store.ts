@@ -43,19 +43,17 @@ export type Store = {
   retryJob(id: string, now: number): Promise<Job | null>
   listJobs(filter: { status: JobStatus[]; limit?: number }): Promise<Job[]>
   /**
-   * Marks the job running as its next attempt (counted here, so no read comes first) and opens a run
-   * record; returns the run id and the attempt, or null when the job may not start (done, failed, dead,
-   * orphaned by a reorg, held).
+   * Marks the job running as its next attempt (counted here, so no read comes first) with its run in
+   * progress; returns the run id and the attempt, or null when the job may not start (done, failed, dead,
+   * orphaned by a reorg, held). A job found running already (a crash cut its run short) starts again, and
+   * the run it had is recorded as it stood.
    */
-  startRun(
-    jobId: string,
-    functionName: string,
-    startedAt: number,
-  ): Promise<{ runId: string; attempt: number } | null>
-  finishRun(
-    runId: string,
-    result: Pick<Run, 'status' | 'logs' | 'error'> & { endedAt: number },
-  ): Promise<void>
+  startRun(jobId: string, startedAt: number): Promise<{ runId: string; attempt: number } | null>
+  /**
+   * Records a run that ended and its job's next state in one write (they commit together): done, a retry
+   * (`pending` with `runAfter`), failed or dead.
+   */
+  finishRun(run: Run, job: { status: JobStatus; runAfter?: number; lastError?: string }): Promise<void>
   setJobStatus(
     jobId: string,
     status: JobStatus,

@@ -86,7 +86,7 @@ export async function runJob(services: RunJobServices, job: Job): Promise<void> 
   const startedAt = now()
   // Only a job still pending or running starts (not one done, failed, held, or orphaned by a reorg since it
   // was queued); its attempts are counted in the same write.
-  const started = await store.startRun(job.id, job.functionName, startedAt)
+  const started = await store.startRun(job.id, startedAt)
   if (started === null) {
     payment?.abandon()
     return
@@ -137,12 +137,11 @@ export async function runJob(services: RunJobServices, job: Job): Promise<void> 
     logs: result.logs,
     error: error ? describeError(error) : null,
   }
-  // The run record and the job's new state are asked for together, so they share a (group) commit; the
-  // record comes first, so a crash in between leaves a finished run and a job that runs again.
-  const finished = store.finishRun(runId, { status: run.status, logs: run.logs, error: run.error, endedAt })
-  let status: Promise<void>
+  // The run's record and the job's new state are one write (one commit): a crash before it leaves the job
+  // running, so it runs again, and the run it had is recorded then.
+  let next: Parameters<typeof store.finishRun>[1]
   if (!error) {
-    status = store.setJobStatus(job.id, 'done')
+    next = { status: 'done' }
   } else {
     const outcome = nextStep(common.options.retry, bundle, error, attempt)
     const lastError = describeError(error).message
@@ -151,12 +150,12 @@ export async function runJob(services: RunJobServices, job: Job): Promise<void> 
     else if (outcome.status === 'dead')
       common.metrics.increment('pbj_dead_letters_total', 1, { function: job.functionName })
     // The retry time is durable: the engine's retry sweep queues it when due, even after a restart.
-    status =
+    next =
       outcome.retryAt !== null
-        ? store.setJobStatus(job.id, 'pending', { runAfter: outcome.retryAt, lastError })
-        : store.setJobStatus(job.id, outcome.status, { lastError })
+        ? { status: 'pending', runAfter: outcome.retryAt, lastError }
+        : { status: outcome.status, lastError }
   }
-  await Promise.all([finished, status])
+  await store.finishRun(run, next)
   if (payment) {
     // The run happened whatever the meter's fate: a metering fault is a warning, not a failed job.
     await payment.meter(job, run, counts).catch((e) =>

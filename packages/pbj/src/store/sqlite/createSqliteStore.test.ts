@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
 import type { BlockWrite } from '../../core/blockWrite.js'
+import type { Run } from '../../core/run.js'
 import { createSqliteStore } from './createSqliteStore.js'
 import { CorruptRowError } from './errors.js'
 
@@ -21,6 +22,20 @@ const write = (n: bigint, extra: Partial<BlockWrite> = {}): BlockWrite => ({
   timersCleared: [],
   conditions: [],
   ...extra,
+})
+
+/** A first attempt that ended ok at `endedAt`, having started 5 ms before. */
+const endedRun = (id: string, jobId: string, functionName: string, endedAt: number): Run => ({
+  id,
+  jobId,
+  functionName,
+  attempt: 1,
+  status: 'ok',
+  startedAt: endedAt - 5,
+  endedAt,
+  durationMs: 5,
+  logs: [],
+  error: null,
 })
 
 describe('createSqliteStore', () => {
@@ -62,9 +77,8 @@ describe('createSqliteStore', () => {
       readyAt: 5n,
     }
     await store.commitBlock(1, write(5n, { jobs: [job] }))
-    const { runId } = (await store.startRun('j1', 'lock', Date.now())) as { runId: string }
-    await store.finishRun(runId, { status: 'ok', logs: [], error: null, endedAt: Date.now() })
-    await store.setJobStatus('j1', 'done')
+    const { runId } = (await store.startRun('j1', Date.now())) as { runId: string }
+    await store.finishRun(endedRun(runId, 'j1', 'lock', Date.now()), { status: 'done' })
     await store.commitBlock(1, write(5n, { jobs: [job] }))
     expect(await store.unfinishedJobs()).toEqual([])
     expect((await store.getJob('j1'))?.status).toBe('done')
@@ -130,17 +144,74 @@ describe('createSqliteStore', () => {
       readyAt: 5n,
     }
     await store.commitBlock(1, write(5n, { jobs: [job] }))
-    const { runId: id, attempt } = (await store.startRun('j', 'f', 10)) as { runId: string; attempt: number }
+    const { runId: id, attempt } = (await store.startRun('j', 10)) as { runId: string; attempt: number }
     expect(attempt).toBe(1)
+    // In progress: listed off the job's row until it ends.
+    expect(await store.listRuns({ status: 'running' })).toEqual([
+      expect.objectContaining({
+        id,
+        jobId: 'j',
+        functionName: 'f',
+        attempt: 1,
+        startedAt: 10,
+        endedAt: null,
+      }),
+    ])
+    expect(await store.getRun(id)).toMatchObject({ status: 'running', jobId: 'j' })
     const error = { name: 'FunctionRunError', reason: 'timeout', message: 'too slow' }
-    await store.finishRun(id, {
-      status: 'failed',
-      logs: [{ level: 'info', message: 'hi', at: 11 }],
-      error,
-      endedAt: 25,
-    })
+    await store.finishRun(
+      {
+        ...endedRun(id, 'j', 'f', 25),
+        startedAt: 10,
+        status: 'failed',
+        logs: [{ level: 'info', message: 'hi', at: 11 }],
+        error,
+      },
+      { status: 'failed', lastError: 'too slow' },
+    )
     const [run] = await store.listRuns({ status: 'failed' })
     expect(run).toMatchObject({ functionName: 'f', durationMs: 15, error, logs: [{ message: 'hi' }] })
+    expect(await store.listRuns({ status: 'running' })).toEqual([])
+    expect(await store.getJob('j')).toMatchObject({ status: 'failed', lastError: 'too slow', attempts: 1 })
+  })
+
+  it('records a run a crash cut short when its job starts again, and counts both attempts', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'pbj-store-')), 'pbj.db')
+    const job = {
+      id: 'j',
+      functionName: 'f',
+      entry: 'handler' as const,
+      input: '{}',
+      blockNumber: 5n,
+      blockHash: block(5n).hash,
+      readyAt: 5n,
+    }
+    const before = createSqliteStore({ path })
+    await before.commitBlock(1, write(5n, { jobs: [job] }))
+    const first = (await before.startRun('j', 10)) as { runId: string; attempt: number }
+    await before.close() // the engine stops with the run going
+
+    const after = createSqliteStore({ path })
+    expect((await after.unfinishedJobs()).map((j) => [j.id, j.status])).toEqual([['j', 'running']])
+    const second = (await after.startRun('j', 20)) as { runId: string; attempt: number }
+    expect(second.attempt).toBe(2)
+    expect(second.runId).not.toBe(first.runId)
+    // The cut-short run stays on record as the engine left it; the new one is in progress.
+    expect(await after.getRun(first.runId)).toMatchObject({ status: 'running', attempt: 1, startedAt: 10 })
+    expect((await after.listRuns({ status: 'running' })).map((r) => [r.id, r.attempt])).toEqual([
+      [second.runId, 2],
+      [first.runId, 1],
+    ])
+    await after.finishRun(
+      { ...endedRun(second.runId, 'j', 'f', 30), attempt: 2, startedAt: 20 },
+      { status: 'done' },
+    )
+    expect((await after.listRuns()).map((r) => [r.id, r.status])).toEqual([
+      [second.runId, 'ok'],
+      [first.runId, 'running'],
+    ])
+    expect(await after.getJob('j')).toMatchObject({ status: 'done', attempts: 2 })
+    await after.close()
   })
   it('rolls back a reorg: timers and conditions restored, unstarted jobs orphaned, started ones compensated', async () => {
     const store = createSqliteStore({ path: ':memory:' })
@@ -173,7 +244,7 @@ describe('createSqliteStore', () => {
         timersCleared: ['a'],
       }),
     )
-    expect(await store.startRun('ran', 'lock', 1)).not.toBeNull()
+    expect(await store.startRun('ran', 1)).not.toBeNull()
 
     expect((await store.jobsAbove(10n)).map((j) => [j.id, j.status])).toEqual([
       ['ran', 'running'],
@@ -188,7 +259,7 @@ describe('createSqliteStore', () => {
     expect(await store.getTimer('b')).toBeNull()
     expect((await store.getConditions(['c'])).get('c')).toBe(false)
     expect(await store.getBlockHash(1, 11n)).toBeNull()
-    expect(await store.startRun('queued', 'lock', 2)).toBeNull()
+    expect(await store.startRun('queued', 2)).toBeNull()
     expect((await store.getJob('waiting'))?.status).toBe('orphaned')
     expect((await store.unfinishedJobs()).map((j) => j.id).sort()).toEqual(['ran', 'ran:reorg'])
   })
