@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import type { Job } from '#pbj/core/job.js'
 import type { Run } from '#pbj/core/run.js'
 import { processBlock } from '#pbj/engine/processBlock.js'
+import { timeOrderedUuid } from '#pbj/internal/timeOrderedUuid.js'
 import { loadFunction } from '#pbj/runtime/loadFunction.js'
 import { createRunsServices } from './createRunsServices.js'
 import { pingContract, pingSource } from './measureRuns.js'
@@ -11,14 +12,20 @@ import { syntheticBlock } from './syntheticBlock.js'
 
 /**
  * The store's share of the runs section alone, on one thread: the writes runJob makes for each run of a block
- * (start, then finish and job done), `inFlight` runs at a time as the queue keeps them, without the sandbox.
+ * (`--started`: its start written before its first ctx call, then its end; else start and end in one write, as
+ * for a run that makes no ctx call), `inFlight` runs at a time as the queue keeps them, without the sandbox.
  * CPU per run of these writes is what a change to the store's run path moves; the whole path's figure
  * (profileRuns) moves with the isolate's thread and the machine's load too.
  *
  * @example
  * node --no-node-snapshot --import tsx bench/runs/profileRunWrites.ts --blocks 8
  */
-async function profileRunWrites(options: { blocks: number; jobs: number; inFlight: number }) {
+async function profileRunWrites(options: {
+  blocks: number
+  jobs: number
+  inFlight: number
+  started: boolean
+}) {
   const dir = mkdtempSync(join(tmpdir(), 'pbj-profile-writes-'))
   try {
     const file = join(dir, 'ping.ts')
@@ -34,16 +41,19 @@ async function profileRunWrites(options: { blocks: number; jobs: number; inFligh
     services.queue.start(async (job) => void jobs.push(job))
     const perRun: number[] = []
     const kbs: number[] = []
+    // As runJob writes a run that makes ctx calls (`started`: its start before the first call, then its end)
+    // or none (its start and end in one write).
     const one = async (job: Job) => {
       const startedAt = Date.now()
-      const started = await store.startRun(job.id, startedAt)
-      if (!started) throw new Error(`job ${job.id} did not start`)
+      const runId = timeOrderedUuid()
+      const attempt = options.started ? await store.startRun(job.id, runId, startedAt) : job.attempts + 1
+      if (attempt === null) throw new Error(`job ${job.id} did not start`)
       const endedAt = Date.now()
       const run: Run = {
-        id: started.runId,
+        id: runId,
         jobId: job.id,
         functionName: job.functionName,
-        attempt: started.attempt,
+        attempt,
         status: 'ok',
         startedAt,
         endedAt,
@@ -51,7 +61,8 @@ async function profileRunWrites(options: { blocks: number; jobs: number; inFligh
         logs: [],
         error: null,
       }
-      await store.finishRun(run, { status: 'done' })
+      if (!(await store.finishRun(run, { status: 'done' }, options.started)))
+        throw new Error(`run of ${job.id} not recorded`)
     }
     try {
       for (let b = 1; b <= options.blocks; b++) {
@@ -111,4 +122,5 @@ await profileRunWrites({
   blocks: Number(arg('--blocks') ?? 8),
   jobs: Number(arg('--jobs') ?? 5_000),
   inFlight: Number(arg('--in-flight') ?? 1_024),
+  started: process.argv.includes('--started'),
 })

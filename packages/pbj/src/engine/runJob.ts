@@ -6,8 +6,15 @@ import type { Run } from '../core/run.js'
 import type { Store } from '../core/store.js'
 import { hostMethods } from '../function/hostMethods.js'
 import type { Emitter } from '../internal/createEmitter.js'
-import { CapabilityError, KvLimitError, PbjError, retryClassOf } from '../internal/errors.js'
+import {
+  CapabilityError,
+  JobNotStartableError,
+  KvLimitError,
+  PbjError,
+  retryClassOf,
+} from '../internal/errors.js'
 import { now } from '../internal/now.js'
+import { timeOrderedUuid } from '../internal/timeOrderedUuid.js'
 import type { PaymentMeter, RunCounts } from '../payment/createPaymentMeter.js'
 import type { RunInputJson, Sandbox } from '../runtime/createSandbox.js'
 import type { FunctionBundle } from '../runtime/loadFunction.js'
@@ -84,14 +91,32 @@ export async function runJob(services: RunJobServices, job: Job): Promise<void> 
     if (payment && !(await payment.admit(current))) return
   }
   const startedAt = now()
+  // A UUIDv7: time-ordered (monotonic within a millisecond), so runs are appended to the runs index.
+  const runId = timeOrderedUuid()
+  // The attempt this run will be: the job's attempts as queued, plus one (startRun counts it in the store).
+  let attempt = job.attempts + 1
+  // The run's start is written before its first ctx call, not before it runs: only through ctx can a run
+  // do anything outside its sandbox, so a run that makes no call is started and ended in one write, and
+  // one that does is marked started (reorg compensation, attempt counted against a crash) before any effect.
   // Only a job still pending or running starts (not one done, failed, held, or orphaned by a reorg since it
-  // was queued); its attempts are counted in the same write.
-  const started = await store.startRun(job.id, startedAt)
-  if (started === null) {
-    payment?.abandon()
-    return
+  // was queued). With a meter, the run is started before it runs, as the meter admitted it.
+  let starting: Promise<void> | undefined
+  let started = false
+  const start = () =>
+    (starting ??= store.startRun(job.id, runId, startedAt).then((counted) => {
+      if (counted === null) throw new JobNotStartableError({ jobId: job.id })
+      attempt = counted
+      started = true
+    }))
+  if (payment) {
+    try {
+      await start()
+    } catch (error) {
+      if (!(error instanceof JobNotStartableError)) throw error
+      payment.abandon()
+      return
+    }
   }
-  const { runId, attempt } = started
   // The job's JSON goes to the sandbox as is: it is parsed inside the isolate, off this thread.
   const input: RunInputJson = {
     json: job.input,
@@ -99,7 +124,7 @@ export async function runJob(services: RunJobServices, job: Job): Promise<void> 
     // Only the secrets its capabilities name (checked to exist when it was loaded).
     secrets: secretsOf(common.options.secrets, bundle.capabilities.secrets),
   }
-  const host = createHostApi(services.host, job)
+  const host = createHostApi(services.host, job, start)
   // What the meter charges besides time, as the host-method table says: device commands that went out,
   // and writes (their gas).
   const counts: RunCounts = { deviceMessages: 0, writes: 0 }
@@ -114,6 +139,9 @@ export async function runJob(services: RunJobServices, job: Job): Promise<void> 
     : host.call
   const result = await services.sandbox.run(job.functionName, input, call, { entry: job.entry })
   const endedAt = now()
+  // A start still being written (a ctx call made as the run ended) settles first; one refused leaves the
+  // run unstarted, and its end below is refused too.
+  if (starting) await starting.catch(() => undefined)
 
   // A run that failed because a host service was away is the platform's fault, not the user's: retry it.
   const hostFault = host.failures.find((f) => retryClassOf(f) === 'retryable')
@@ -155,7 +183,11 @@ export async function runJob(services: RunJobServices, job: Job): Promise<void> 
         ? { status: 'pending', runAfter: outcome.retryAt, lastError }
         : { status: outcome.status, lastError }
   }
-  await store.finishRun(run, next)
+  // Not recorded when the job may not start (orphaned, ended or held since it was queued): as if never run.
+  if (!(await store.finishRun(run, next, started))) {
+    payment?.abandon()
+    return
+  }
   if (payment) {
     // The run happened whatever the meter's fate: a metering fault is a warning, not a failed job.
     await payment.meter(job, run, counts).catch((e) =>

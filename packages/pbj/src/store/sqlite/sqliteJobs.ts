@@ -4,7 +4,6 @@ import type { Run } from '../../core/run.js'
 import type { Store } from '../../core/store.js'
 import { createGroupCommit } from './createGroupCommit.js'
 import { type JobRow, type RunRow, toJob, toRun } from './rows.js'
-import { timeOrderedUuid } from './timeOrderedUuid.js'
 
 /** A job's run in progress (on its row until the run ends), read as a `runs` row. */
 const inProgressColumns = `run_id AS id, id AS job_id, function_name, attempts AS attempt, 'running' AS status,
@@ -33,13 +32,14 @@ type JobMethods =
 
 /**
  * Jobs and runs on SQLite. Starting a run is a conditional update, so a job a reorg has just orphaned can
- * never start, and a job that started before the reorg is known to have (and gets compensated). A run
- * costs two writes: its start (one statement: the job running, its attempt counted, the run in progress on
- * the job's row) and its end (the run's row inserted whole and the job's new state). Both are
+ * never start, and a job that started before the reorg is known to have (and gets compensated). A run's
+ * start (one statement: the job running, its attempt counted, the run in progress on the job's row) is
+ * written before its first ctx call; its end inserts the run's row whole with the job's new state; a run
+ * that made no ctx call is started and ended in that one write (one UPDATE and one INSERT). Writes are
  * group-committed (see createGroupCommit): the runs of a busy block share commits instead of paying one each.
  *
  * @example
- * const started = await sqliteJobs(db).startRun('31337:0xabc…:log3:unlock', Date.now())
+ * const attempt = await sqliteJobs(db).startRun('31337:0xabc…:log3:unlock', runId, Date.now())
  */
 export function sqliteJobs(db: Database): Pick<Store, JobMethods> {
   const q = {
@@ -67,6 +67,16 @@ export function sqliteJobs(db: Database): Pick<Store, JobMethods> {
     // had is recorded first (abandoned: still 'running', as it was when the engine stopped).
     restartJob: db.prepare<[string, number, string], { attempts: number }>(
       "UPDATE jobs SET attempts = attempts + 1, run_id = ?, run_started_at = ? WHERE id = ? AND status = 'running' RETURNING attempts",
+    ),
+    // A run that made no ctx call, started and ended in one statement: the job's attempt counted and its new
+    // state set, on startJob's condition.
+    startAndEndJob: db.prepare<
+      [JobStatus, string, number, number | null, string | null, string],
+      { attempts: number }
+    >(
+      `UPDATE jobs SET status = ?, attempts = attempts + 1, run_id = ?, run_started_at = ?,
+         run_after = coalesce(?, run_after), last_error = coalesce(?, last_error)
+       WHERE id = ? AND status = 'pending' RETURNING attempts`,
     ),
     runInProgress: db.prepare<[string], RunRow>(
       `SELECT ${inProgressColumns} FROM jobs WHERE id = ? AND status = 'running' AND run_id IS NOT NULL`,
@@ -101,27 +111,41 @@ export function sqliteJobs(db: Database): Pick<Store, JobMethods> {
   // The job and its run change together without a savepoint of their own: the group commit applies a
   // write whole or not at all (a write that throws rolls its group back, and the group is then applied
   // write by write, each in its own transaction).
-  const start = (jobId: string, startedAt: number) => {
-    // A UUIDv7: time-ordered (monotonic within a millisecond), so runs are appended to the runs index
-    // rather than spread over its pages.
-    const runId = timeOrderedUuid()
-    let started = q.startJob.get(runId, startedAt, jobId)
-    if (!started) {
-      const abandoned = q.runInProgress.get(jobId)
-      if (abandoned)
-        q.recordAbandoned.run(
-          abandoned.id,
-          jobId,
-          abandoned.function_name,
-          abandoned.attempt,
-          abandoned.started_at,
-        )
-      started = q.restartJob.get(runId, startedAt, jobId)
-      if (!started) return null
-    }
-    return { runId, attempt: started.attempts }
+  /** Starts the job's run `runId` as its next attempt; null when the job may not start. */
+  const start = (jobId: string, runId: string, startedAt: number) => {
+    const started = q.startJob.get(runId, startedAt, jobId) ?? restart(jobId, runId, startedAt)
+    return started ? started.attempts : null
   }
-  const finish = (run: Run, next: JobNext) => {
+  /** A job left running (a crash, or queued twice): the run it had is recorded, then it starts again. */
+  const restart = (jobId: string, runId: string, startedAt: number) => {
+    const abandoned = q.runInProgress.get(jobId)
+    if (abandoned)
+      q.recordAbandoned.run(
+        abandoned.id,
+        jobId,
+        abandoned.function_name,
+        abandoned.attempt,
+        abandoned.started_at,
+      )
+    return q.restartJob.get(runId, startedAt, jobId)
+  }
+  const finish = (run: Run, next: JobNext, started: boolean) => {
+    const runAfter = next.runAfter ?? null
+    const lastError = next.lastError ?? null
+    let attempt = run.attempt
+    if (started) {
+      q.setJobStatus.run(next.status, runAfter, lastError, run.jobId)
+    } else {
+      // Not started yet: its start is part of this write, on the same conditions as startRun's.
+      const ended = q.startAndEndJob.get(next.status, run.id, run.startedAt, runAfter, lastError, run.jobId)
+      if (ended) attempt = ended.attempts
+      else {
+        const restarted = restart(run.jobId, run.id, run.startedAt)
+        if (!restarted) return false
+        attempt = restarted.attempts
+        q.setJobStatus.run(next.status, runAfter, lastError, run.jobId)
+      }
+    }
     const endedAt = run.endedAt ?? run.startedAt
     const error = run.error ? JSON.stringify(run.error) : null
     const logs = run.logs.length === 0 ? '[]' : JSON.stringify(run.logs)
@@ -129,7 +153,7 @@ export function sqliteJobs(db: Database): Pick<Store, JobMethods> {
       run.id,
       run.jobId,
       run.functionName,
-      run.attempt,
+      attempt,
       run.status,
       run.startedAt,
       endedAt,
@@ -137,7 +161,7 @@ export function sqliteJobs(db: Database): Pick<Store, JobMethods> {
       logs,
       error,
     )
-    q.setJobStatus.run(next.status, next.runAfter ?? null, next.lastError ?? null, run.jobId)
+    return true
   }
   return {
     async unfinishedJobs() {
@@ -167,11 +191,11 @@ export function sqliteJobs(db: Database): Pick<Store, JobMethods> {
     },
     // The two writes of every run return the group commit's own promise (never a synchronous throw): an
     // async wrapper and its await would cost each run more promises.
-    startRun(jobId, startedAt) {
-      return write(() => start(jobId, startedAt))
+    startRun(jobId, runId, startedAt) {
+      return write(() => start(jobId, runId, startedAt))
     },
-    finishRun(run, next) {
-      return write(() => finish(run, next))
+    finishRun(run, next, started) {
+      return write(() => finish(run, next, started))
     },
     setJobStatus(jobId, status, fields) {
       const runAfter = fields?.runAfter ?? null
