@@ -46,7 +46,7 @@ async function profileRunWrites(options: {
     const one = async (job: Job) => {
       const startedAt = Date.now()
       const runId = timeOrderedUuid()
-      const attempt = options.started ? await store.startRun(job.id, runId, startedAt) : job.attempts + 1
+      const attempt = options.started ? await store.startRun(job, runId, startedAt) : job.attempts + 1
       if (attempt === null) throw new Error(`job ${job.id} did not start`)
       const endedAt = Date.now()
       const run: Run = {

@@ -103,7 +103,7 @@ export async function runJob(services: RunJobServices, job: Job): Promise<void> 
   let starting: Promise<void> | undefined
   let started = false
   const start = () =>
-    (starting ??= store.startRun(job.id, runId, startedAt).then((counted) => {
+    (starting ??= store.startRun(job, runId, startedAt).then((counted) => {
       if (counted === null) throw new JobNotStartableError({ jobId: job.id })
       attempt = counted
       started = true

@@ -147,7 +147,7 @@ describe('createSqliteStore', () => {
     }
     await store.commitBlock(1, write(5n, { jobs: [job] }))
     const id = 'r1'
-    expect(await store.startRun('j', id, 10)).toBe(1)
+    expect(await store.startRun({ id: 'j', attempts: 0 }, id, 10)).toBe(1)
     // In progress: listed off the job's row until it ends.
     expect(await store.listRuns({ status: 'running' })).toEqual([
       expect.objectContaining({
@@ -191,13 +191,13 @@ describe('createSqliteStore', () => {
     }
     const before = createSqliteStore({ path })
     await before.commitBlock(1, write(5n, { jobs: [job] }))
-    const first = { runId: 'r1', attempt: await before.startRun('j', 'r1', 10) }
+    const first = { runId: 'r1', attempt: await before.startRun({ id: 'j', attempts: 0 }, 'r1', 10) }
     expect(first.attempt).toBe(1)
     await before.close() // the engine stops with the run going
 
     const after = createSqliteStore({ path })
     expect((await after.unfinishedJobs()).map((j) => [j.id, j.status])).toEqual([['j', 'running']])
-    const second = { runId: 'r2', attempt: await after.startRun('j', 'r2', 20) }
+    const second = { runId: 'r2', attempt: await after.startRun({ id: 'j', attempts: 1 }, 'r2', 20) }
     expect(second.attempt).toBe(2)
     // The cut-short run stays on record as the engine left it; the new one is in progress.
     expect(await after.getRun(first.runId)).toMatchObject({ status: 'running', attempt: 1, startedAt: 10 })
@@ -237,7 +237,13 @@ describe('createSqliteStore', () => {
       true,
     )
     expect(await before.getJob('retry')).toMatchObject({ status: 'pending', attempts: 1, runAfter: 99 })
-    expect(await before.startRun('crashed', 'r-cut', 10)).toBe(1)
+    // Run again from a job object read before that attempt (attempts 0): the store's own count is recorded.
+    expect(await before.finishRun(endedRun('r-retry2', 'retry', 'f', 35), { status: 'done' }, false)).toBe(
+      true,
+    )
+    expect(await before.getJob('retry')).toMatchObject({ status: 'done', attempts: 2 })
+    expect(await before.getRun('r-retry2')).toMatchObject({ status: 'ok', attempt: 2 })
+    expect(await before.startRun({ id: 'crashed', attempts: 0 }, 'r-cut', 10)).toBe(1)
     await before.close() // the engine stops during r-cut
 
     const after = createSqliteStore({ path })
@@ -252,7 +258,7 @@ describe('createSqliteStore', () => {
     expect(await after.getRun('r-again')).toMatchObject({ status: 'ok', attempt: 2 })
     // A job that ended meanwhile (here: ran twice) is not started again: nothing is recorded.
     expect(await after.finishRun(endedRun('r-twice', 'ok', 'f', 60), { status: 'done' }, false)).toBe(false)
-    expect(await after.startRun('ok', 'r-thrice', 70)).toBeNull()
+    expect(await after.startRun({ id: 'ok', attempts: 0 }, 'r-thrice', 70)).toBeNull()
     expect(await after.getRun('r-twice')).toBeNull()
     expect(await after.getJob('ok')).toMatchObject({ status: 'done', attempts: 1 })
     await after.close()
@@ -288,7 +294,7 @@ describe('createSqliteStore', () => {
         timersCleared: ['a'],
       }),
     )
-    expect(await store.startRun('ran', 'r-ran', 1)).not.toBeNull()
+    expect(await store.startRun({ id: 'ran', attempts: 0 }, 'r-ran', 1)).not.toBeNull()
 
     expect((await store.jobsAbove(10n)).map((j) => [j.id, j.status])).toEqual([
       ['ran', 'running'],
@@ -303,7 +309,7 @@ describe('createSqliteStore', () => {
     expect(await store.getTimer('b')).toBeNull()
     expect((await store.getConditions(['c'])).get('c')).toBe(false)
     expect(await store.getBlockHash(1, 11n)).toBeNull()
-    expect(await store.startRun('queued', 'r-queued', 2)).toBeNull()
+    expect(await store.startRun({ id: 'queued', attempts: 0 }, 'r-queued', 2)).toBeNull()
     // Nor does a run of it that made no ctx call get recorded when it ends.
     expect(await store.finishRun(endedRun('r-q', 'queued', 'lock', 3), { status: 'done' }, false)).toBe(false)
     expect((await store.getJob('queued'))?.status).toBe('orphaned')

@@ -39,7 +39,7 @@ type JobMethods =
  * group-committed (see createGroupCommit): the runs of a busy block share commits instead of paying one each.
  *
  * @example
- * const attempt = await sqliteJobs(db).startRun('31337:0xabc…:log3:unlock', runId, Date.now())
+ * const attempt = await sqliteJobs(db).startRun(job, runId, Date.now())
  */
 export function sqliteJobs(db: Database): Pick<Store, JobMethods> {
   const q = {
@@ -68,15 +68,20 @@ export function sqliteJobs(db: Database): Pick<Store, JobMethods> {
     restartJob: db.prepare<[string, number, string], { attempts: number }>(
       "UPDATE jobs SET attempts = attempts + 1, run_id = ?, run_started_at = ? WHERE id = ? AND status = 'running' RETURNING attempts",
     ),
+    // The hot paths name the attempt they expect (the job's attempts as queued, plus one) instead of asking
+    // for it back: RETURNING made the statement twice as costly here, and far worse as the table grew
+    // (bench/runs/profileRunWrites.ts). A job whose attempts moved meanwhile takes the statements above.
+    startExpected: db.prepare<[number, string, number, string, number]>(
+      "UPDATE jobs SET status = 'running', attempts = ?, run_id = ?, run_started_at = ? WHERE id = ? AND status = 'pending' AND attempts = ?",
+    ),
     // A run that made no ctx call, started and ended in one statement: the job's attempt counted and its new
     // state set, on startJob's condition.
     startAndEndJob: db.prepare<
-      [JobStatus, string, number, number | null, string | null, string],
-      { attempts: number }
+      [JobStatus, number, string, number, number | null, string | null, string, number]
     >(
-      `UPDATE jobs SET status = ?, attempts = attempts + 1, run_id = ?, run_started_at = ?,
+      `UPDATE jobs SET status = ?, attempts = ?, run_id = ?, run_started_at = ?,
          run_after = coalesce(?, run_after), last_error = coalesce(?, last_error)
-       WHERE id = ? AND status = 'pending' RETURNING attempts`,
+       WHERE id = ? AND status = 'pending' AND attempts = ?`,
     ),
     runInProgress: db.prepare<[string], RunRow>(
       `SELECT ${inProgressColumns} FROM jobs WHERE id = ? AND status = 'running' AND run_id IS NOT NULL`,
@@ -111,8 +116,9 @@ export function sqliteJobs(db: Database): Pick<Store, JobMethods> {
   // The job and its run change together without a savepoint of their own: the group commit applies a
   // write whole or not at all (a write that throws rolls its group back, and the group is then applied
   // write by write, each in its own transaction).
-  /** Starts the job's run `runId` as its next attempt; null when the job may not start. */
-  const start = (jobId: string, runId: string, startedAt: number) => {
+  /** Starts the job's run `runId` as its next attempt (`attempt` expected); null when the job may not start. */
+  const start = (jobId: string, attempt: number, runId: string, startedAt: number) => {
+    if (q.startExpected.run(attempt, runId, startedAt, jobId, attempt - 1).changes === 1) return attempt
     const started = q.startJob.get(runId, startedAt, jobId) ?? restart(jobId, runId, startedAt)
     return started ? started.attempts : null
   }
@@ -137,12 +143,20 @@ export function sqliteJobs(db: Database): Pick<Store, JobMethods> {
       q.setJobStatus.run(next.status, runAfter, lastError, run.jobId)
     } else {
       // Not started yet: its start is part of this write, on the same conditions as startRun's.
-      const ended = q.startAndEndJob.get(next.status, run.id, run.startedAt, runAfter, lastError, run.jobId)
-      if (ended) attempt = ended.attempts
-      else {
-        const restarted = restart(run.jobId, run.id, run.startedAt)
-        if (!restarted) return false
-        attempt = restarted.attempts
+      const ended = q.startAndEndJob.run(
+        next.status,
+        attempt,
+        run.id,
+        run.startedAt,
+        runAfter,
+        lastError,
+        run.jobId,
+        attempt - 1,
+      )
+      if (ended.changes !== 1) {
+        const started = start(run.jobId, attempt, run.id, run.startedAt)
+        if (started === null) return false
+        attempt = started
         q.setJobStatus.run(next.status, runAfter, lastError, run.jobId)
       }
     }
@@ -191,8 +205,8 @@ export function sqliteJobs(db: Database): Pick<Store, JobMethods> {
     },
     // The two writes of every run return the group commit's own promise (never a synchronous throw): an
     // async wrapper and its await would cost each run more promises.
-    startRun(jobId, runId, startedAt) {
-      return write(() => start(jobId, runId, startedAt))
+    startRun(job, runId, startedAt) {
+      return write(() => start(job.id, job.attempts + 1, runId, startedAt))
     },
     finishRun(run, next, started) {
       return write(() => finish(run, next, started))
