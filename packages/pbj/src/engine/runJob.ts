@@ -49,6 +49,29 @@ const describeError = (error: unknown): NonNullable<Run['error']> => ({
     error instanceof PbjError ? error.shortMessage : error instanceof Error ? error.message : String(error),
 })
 
+/** A run's start: written once, on its first ctx call (before it runs, with a meter). */
+type RunStart = {
+  store: RunJobServices['store']
+  job: Job
+  runId: string
+  startedAt: number
+  /** The job's attempts as queued plus one, until the store counts it. */
+  attempt: number
+  /** Written and committed: the job is marked running with this run. */
+  started: boolean
+  writing: Promise<void> | undefined
+}
+
+/** Writes the run's start once; rejects with JobNotStartableError when the job may no longer start. */
+function startOnce(this: RunStart): Promise<void> {
+  this.writing ??= this.store.startRun(this.job, this.runId, this.startedAt).then((counted) => {
+    if (counted === null) throw new JobNotStartableError({ jobId: this.job.id })
+    this.attempt = counted
+    this.started = true
+  })
+  return this.writing
+}
+
 /**
  * What happens after a failed attempt, by the function's retry policy: a retry time with exponential
  * backoff and jitter; or `failed` (the function's own error, not retried); or `dead` (retries exhausted).
@@ -93,21 +116,22 @@ export async function runJob(services: RunJobServices, job: Job): Promise<void> 
   const startedAt = now()
   // A UUIDv7: time-ordered (monotonic within a millisecond), so runs are appended to the runs index.
   const runId = timeOrderedUuid()
-  // The attempt this run will be: the job's attempts as queued, plus one (startRun counts it in the store).
-  let attempt = job.attempts + 1
   // The run's start is written before its first ctx call, not before it runs: only through ctx can a run
   // do anything outside its sandbox, so a run that makes no call is started and ended in one write, and
   // one that does is marked started (reorg compensation, attempt counted against a crash) before any effect.
   // Only a job still pending or running starts (not one done, failed, held, or orphaned by a reorg since it
   // was queued). With a meter, the run is started before it runs, as the meter admitted it.
-  let starting: Promise<void> | undefined
-  let started = false
-  const start = () =>
-    (starting ??= store.startRun(job, runId, startedAt).then((counted) => {
-      if (counted === null) throw new JobNotStartableError({ jobId: job.id })
-      attempt = counted
-      started = true
-    }))
+  const runStart: RunStart = {
+    store,
+    job,
+    runId,
+    startedAt,
+    attempt: job.attempts + 1,
+    started: false,
+    writing: undefined,
+  }
+  // Bound, not a closure: tsx's keepNames would make a named closure cost a defineProperty per run.
+  const start = startOnce.bind(runStart)
   if (payment) {
     try {
       await start()
@@ -120,7 +144,7 @@ export async function runJob(services: RunJobServices, job: Job): Promise<void> 
   // The job's JSON goes to the sandbox as is: it is parsed inside the isolate, off this thread.
   const input: RunInputJson = {
     json: job.input,
-    run: { id: runId, jobId: job.id, attempt, functionName: job.functionName },
+    run: { id: runId, jobId: job.id, attempt: runStart.attempt, functionName: job.functionName },
     // Only the secrets its capabilities name (checked to exist when it was loaded).
     secrets: secretsOf(common.options.secrets, bundle.capabilities.secrets),
   }
@@ -141,7 +165,8 @@ export async function runJob(services: RunJobServices, job: Job): Promise<void> 
   const endedAt = now()
   // A start still being written (a ctx call made as the run ended) settles first; one refused leaves the
   // run unstarted, and its end below is refused too.
-  if (starting) await starting.catch(() => undefined)
+  if (runStart.writing) await runStart.writing.catch(() => undefined)
+  const { attempt, started } = runStart
 
   // A run that failed because a host service was away is the platform's fault, not the user's: retry it.
   const hostFault = host.failures.find((f) => retryClassOf(f) === 'retryable')
