@@ -90,7 +90,9 @@ function nextStep(
 /**
  * Runs one job in the sandbox and records the run. A failure the queue may retry (the RPC or broker was
  * away during a host call, the sandbox crashed) goes back to `pending` with exponential backoff and jitter;
- * a user error (threw, timed out, out of memory) becomes a failed run with its reason.
+ * a user error (threw, timed out, out of memory) becomes a failed run with its reason. The store sees one
+ * write per run that makes no ctx call (its start and end together) and two for one that does (its start,
+ * before the first call; its end): bench/runs/profileRunWrites.ts measures both.
  *
  * @example
  * queue.start((job) => runJob(services, job))
