@@ -10,10 +10,14 @@ const inProgressColumns = `run_id AS id, id AS job_id, function_name, attempts A
   run_started_at AS started_at, NULL AS ended_at, NULL AS duration_ms, '[]' AS logs, NULL AS error`
 
 /**
- * The jobs running now, through the partial index jobs_unfinished: SQLite uses a partial index only when
- * the query repeats its condition (`status = 'running'` alone scans the whole table).
+ * The condition of the partial index jobs_unfinished. SQLite uses a partial index only when the query
+ * repeats its condition: `status = 'waiting'` alone scans the whole table, and releaseJobs runs every
+ * block, the retry sweep (claimDueRetries) every few hundred ms (121 ms per block at 200,000 jobs without it, 0.013 ms with it, measured here).
  */
-const runningJobs = "status IN ('waiting', 'pending', 'running') AND status = 'running'"
+const unfinishedJobs = "status IN ('waiting', 'pending', 'running')"
+
+/** The jobs running now, through jobs_unfinished. */
+const runningJobs = `${unfinishedJobs} AND status = 'running'`
 
 type JobNext = Parameters<Store['finishRun']>[1]
 
@@ -44,16 +48,17 @@ type JobMethods =
 export function sqliteJobs(db: Database): Pick<Store, JobMethods> {
   const q = {
     unfinished: db.prepare<[], JobRow>(
-      "SELECT * FROM jobs WHERE status = 'running' OR (status = 'pending' AND run_after = 0) ORDER BY block_number, created_at, id",
+      `SELECT * FROM jobs WHERE ${unfinishedJobs} AND (status = 'running' OR (status = 'pending' AND run_after = 0))
+       ORDER BY block_number, created_at, id`,
     ),
     releasable: db.prepare<[bigint, bigint], JobRow>(
-      `SELECT * FROM jobs WHERE status = 'waiting' AND (ready_at <= ? OR (ready_at IS NULL AND block_number <= ?))
+      `SELECT * FROM jobs WHERE ${unfinishedJobs} AND status = 'waiting' AND (ready_at <= ? OR (ready_at IS NULL AND block_number <= ?))
        ORDER BY block_number, id`,
     ),
     release: db.prepare<[string]>("UPDATE jobs SET status = 'pending' WHERE id = ? AND status = 'waiting'"),
     getJob: db.prepare<[string], JobRow>('SELECT * FROM jobs WHERE id = ?'),
     claimDue: db.prepare<[number], JobRow>(
-      "UPDATE jobs SET run_after = 0 WHERE status = 'pending' AND run_after > 0 AND run_after <= ? RETURNING *",
+      `UPDATE jobs SET run_after = 0 WHERE ${unfinishedJobs} AND status = 'pending' AND run_after > 0 AND run_after <= ? RETURNING *`,
     ),
     retry: db.prepare<[number, string], JobRow>(
       "UPDATE jobs SET status = 'pending', attempts = 0, run_after = ? WHERE id = ? AND status IN ('failed', 'dead') RETURNING *",
