@@ -43,19 +43,27 @@ export type Store = {
   retryJob(id: string, now: number): Promise<Job | null>
   listJobs(filter: { status: JobStatus[]; limit?: number }): Promise<Job[]>
   /**
-   * Marks the job running as its next attempt (counted here, so no read comes first) and opens a run
-   * record; returns the run id and the attempt, or null when the job may not start (done, failed, dead,
-   * orphaned by a reorg, held).
+   * Starts the job's run `runId` as its next attempt (counted here, so no read comes first; `job.attempts`
+   * is what the caller saw, the store's count wins when it moved), durably, with
+   * the run in progress on the job; returns the attempt, or null when the job may not start (done, failed,
+   * dead, orphaned by a reorg, held). A job found running already (a crash cut its run short) starts
+   * again, and the run it had is recorded as it stood. Written before a run's first ctx call: what a run
+   * does outside its sandbox goes through ctx, so no effect is seen before its job is marked started (a
+   * reorg compensates it; a crash retries it with the attempt counted).
    */
-  startRun(
-    jobId: string,
-    functionName: string,
-    startedAt: number,
-  ): Promise<{ runId: string; attempt: number } | null>
+  startRun(job: Pick<Job, 'id' | 'attempts'>, runId: string, startedAt: number): Promise<number | null>
+  /**
+   * Records a run that ended and its job's next state in one write (they commit together): done, a retry
+   * (`pending` with `runAfter`), failed or dead. A run not `started` (it made no ctx call, so nothing of it
+   * was seen outside its sandbox) is started in the same write, on startRun's conditions: when the job may
+   * not start, nothing is recorded and the answer is false. Its `attempt` is then the job's attempts as the
+   * caller saw them plus one; the store records its own count when that moved.
+   */
   finishRun(
-    runId: string,
-    result: Pick<Run, 'status' | 'logs' | 'error'> & { endedAt: number },
-  ): Promise<void>
+    run: Run,
+    job: { status: JobStatus; runAfter?: number; lastError?: string },
+    started: boolean,
+  ): Promise<boolean>
   setJobStatus(
     jobId: string,
     status: JobStatus,

@@ -6,8 +6,15 @@ import type { Run } from '../core/run.js'
 import type { Store } from '../core/store.js'
 import { hostMethods } from '../function/hostMethods.js'
 import type { Emitter } from '../internal/createEmitter.js'
-import { CapabilityError, KvLimitError, PbjError, retryClassOf } from '../internal/errors.js'
+import {
+  CapabilityError,
+  JobNotStartableError,
+  KvLimitError,
+  PbjError,
+  retryClassOf,
+} from '../internal/errors.js'
 import { now } from '../internal/now.js'
+import { timeOrderedUuid } from '../internal/timeOrderedUuid.js'
 import type { PaymentMeter, RunCounts } from '../payment/createPaymentMeter.js'
 import type { RunInputJson, Sandbox } from '../runtime/createSandbox.js'
 import type { FunctionBundle } from '../runtime/loadFunction.js'
@@ -42,6 +49,29 @@ const describeError = (error: unknown): NonNullable<Run['error']> => ({
     error instanceof PbjError ? error.shortMessage : error instanceof Error ? error.message : String(error),
 })
 
+/** A run's start: written once, on its first ctx call (before it runs, with a meter). */
+type RunStart = {
+  store: RunJobServices['store']
+  job: Job
+  runId: string
+  startedAt: number
+  /** The job's attempts as queued plus one, until the store counts it. */
+  attempt: number
+  /** Written and committed: the job is marked running with this run. */
+  started: boolean
+  writing: Promise<void> | undefined
+}
+
+/** Writes the run's start once; rejects with JobNotStartableError when the job may no longer start. */
+function startOnce(this: RunStart): Promise<void> {
+  this.writing ??= this.store.startRun(this.job, this.runId, this.startedAt).then((counted) => {
+    if (counted === null) throw new JobNotStartableError({ jobId: this.job.id })
+    this.attempt = counted
+    this.started = true
+  })
+  return this.writing
+}
+
 /**
  * What happens after a failed attempt, by the function's retry policy: a retry time with exponential
  * backoff and jitter; or `failed` (the function's own error, not retried); or `dead` (retries exhausted).
@@ -60,7 +90,9 @@ function nextStep(
 /**
  * Runs one job in the sandbox and records the run. A failure the queue may retry (the RPC or broker was
  * away during a host call, the sandbox crashed) goes back to `pending` with exponential backoff and jitter;
- * a user error (threw, timed out, out of memory) becomes a failed run with its reason.
+ * a user error (threw, timed out, out of memory) becomes a failed run with its reason. The store sees one
+ * write per run that makes no ctx call (its start and end together) and two for one that does (its start,
+ * before the first call; its end): bench/runs/profileRunWrites.ts measures both.
  *
  * @example
  * queue.start((job) => runJob(services, job))
@@ -84,22 +116,41 @@ export async function runJob(services: RunJobServices, job: Job): Promise<void> 
     if (payment && !(await payment.admit(current))) return
   }
   const startedAt = now()
+  // A UUIDv7: time-ordered (monotonic within a millisecond), so runs are appended to the runs index.
+  const runId = timeOrderedUuid()
+  // The run's start is written before its first ctx call, not before it runs: only through ctx can a run
+  // do anything outside its sandbox, so a run that makes no call is started and ended in one write, and
+  // one that does is marked started (reorg compensation, attempt counted against a crash) before any effect.
   // Only a job still pending or running starts (not one done, failed, held, or orphaned by a reorg since it
-  // was queued); its attempts are counted in the same write.
-  const started = await store.startRun(job.id, job.functionName, startedAt)
-  if (started === null) {
-    payment?.abandon()
-    return
+  // was queued). With a meter, the run is started before it runs, as the meter admitted it.
+  const runStart: RunStart = {
+    store,
+    job,
+    runId,
+    startedAt,
+    attempt: job.attempts + 1,
+    started: false,
+    writing: undefined,
   }
-  const { runId, attempt } = started
+  // Bound, not a closure: tsx's keepNames would make a named closure cost a defineProperty per run.
+  const start = startOnce.bind(runStart)
+  if (payment) {
+    try {
+      await start()
+    } catch (error) {
+      if (!(error instanceof JobNotStartableError)) throw error
+      payment.abandon()
+      return
+    }
+  }
   // The job's JSON goes to the sandbox as is: it is parsed inside the isolate, off this thread.
   const input: RunInputJson = {
     json: job.input,
-    run: { id: runId, jobId: job.id, attempt, functionName: job.functionName },
+    run: { id: runId, jobId: job.id, attempt: runStart.attempt, functionName: job.functionName },
     // Only the secrets its capabilities name (checked to exist when it was loaded).
     secrets: secretsOf(common.options.secrets, bundle.capabilities.secrets),
   }
-  const host = createHostApi(services.host, job)
+  const host = createHostApi(services.host, job, start)
   // What the meter charges besides time, as the host-method table says: device commands that went out,
   // and writes (their gas).
   const counts: RunCounts = { deviceMessages: 0, writes: 0 }
@@ -114,6 +165,10 @@ export async function runJob(services: RunJobServices, job: Job): Promise<void> 
     : host.call
   const result = await services.sandbox.run(job.functionName, input, call, { entry: job.entry })
   const endedAt = now()
+  // A start still being written (a ctx call made as the run ended) settles first; one refused leaves the
+  // run unstarted, and its end below is refused too.
+  if (runStart.writing) await runStart.writing.catch(() => undefined)
+  const { attempt, started } = runStart
 
   // A run that failed because a host service was away is the platform's fault, not the user's: retry it.
   const hostFault = host.failures.find((f) => retryClassOf(f) === 'retryable')
@@ -137,12 +192,11 @@ export async function runJob(services: RunJobServices, job: Job): Promise<void> 
     logs: result.logs,
     error: error ? describeError(error) : null,
   }
-  // The run record and the job's new state are asked for together, so they share a (group) commit; the
-  // record comes first, so a crash in between leaves a finished run and a job that runs again.
-  const finished = store.finishRun(runId, { status: run.status, logs: run.logs, error: run.error, endedAt })
-  let status: Promise<void>
+  // The run's record and the job's new state are one write (one commit): a crash before it leaves the job
+  // running, so it runs again, and the run it had is recorded then.
+  let next: Parameters<typeof store.finishRun>[1]
   if (!error) {
-    status = store.setJobStatus(job.id, 'done')
+    next = { status: 'done' }
   } else {
     const outcome = nextStep(common.options.retry, bundle, error, attempt)
     const lastError = describeError(error).message
@@ -151,12 +205,16 @@ export async function runJob(services: RunJobServices, job: Job): Promise<void> 
     else if (outcome.status === 'dead')
       common.metrics.increment('pbj_dead_letters_total', 1, { function: job.functionName })
     // The retry time is durable: the engine's retry sweep queues it when due, even after a restart.
-    status =
+    next =
       outcome.retryAt !== null
-        ? store.setJobStatus(job.id, 'pending', { runAfter: outcome.retryAt, lastError })
-        : store.setJobStatus(job.id, outcome.status, { lastError })
+        ? { status: 'pending', runAfter: outcome.retryAt, lastError }
+        : { status: outcome.status, lastError }
   }
-  await Promise.all([finished, status])
+  // Not recorded when the job may not start (orphaned, ended or held since it was queued): as if never run.
+  if (!(await store.finishRun(run, next, started))) {
+    payment?.abandon()
+    return
+  }
   if (payment) {
     // The run happened whatever the meter's fate: a metering fault is a warning, not a failed job.
     await payment.meter(job, run, counts).catch((e) =>

@@ -82,6 +82,7 @@ export {
   DatabaseCorruptError,
   DiskFullError,
   JobNotRetryableError,
+  JobNotStartableError,
   NoDatabaseError,
   StoreLockedError,
   StoreRefusedError,

@@ -36,6 +36,24 @@ export class JobNotRetryableError extends PbjError {
 }
 
 /**
+ * A run's job may no longer start (a reorg orphaned it, or it ended, or it is held) when the run makes its
+ * first ctx call: the call is refused, so nothing the run does is seen outside its sandbox, and the run is
+ * not recorded.
+ */
+export class JobNotStartableError extends PbjError {
+  override name = 'JobNotStartableError'
+  override readonly retry: RetryClass = 'user'
+  constructor(params: { jobId: string }) {
+    super(
+      `Job ${params.jobId} may no longer start (orphaned by a reorg, ended or held); its ctx call was refused`,
+      {
+        meta: { jobId: params.jobId },
+      },
+    )
+  }
+}
+
+/**
  * The family of a store pbj refuses to open: locked by another engine, damaged, its write-ahead log gone,
  * written by a newer pbj. Starting anyway would lose or corrupt state, so the engine stops instead; a
  * supervisor reads the family (exit code 4), an operator the message.

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
+import { timeOrderedUuid } from '../../internal/timeOrderedUuid.js'
 import { createGroupCommit } from './createGroupCommit.js'
-import { timeOrderedUuid } from './timeOrderedUuid.js'
 
 const open = () => {
   const db = new Database(':memory:')

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
 import type { BlockWrite } from '../../core/blockWrite.js'
+import type { Run } from '../../core/run.js'
 import { createSqliteStore } from './createSqliteStore.js'
 import { CorruptRowError } from './errors.js'
 
@@ -21,6 +22,20 @@ const write = (n: bigint, extra: Partial<BlockWrite> = {}): BlockWrite => ({
   timersCleared: [],
   conditions: [],
   ...extra,
+})
+
+/** A first attempt that ended ok at `endedAt`, having started 5 ms before. */
+const endedRun = (id: string, jobId: string, functionName: string, endedAt: number): Run => ({
+  id,
+  jobId,
+  functionName,
+  attempt: 1,
+  status: 'ok',
+  startedAt: endedAt - 5,
+  endedAt,
+  durationMs: 5,
+  logs: [],
+  error: null,
 })
 
 describe('createSqliteStore', () => {
@@ -62,9 +77,10 @@ describe('createSqliteStore', () => {
       readyAt: 5n,
     }
     await store.commitBlock(1, write(5n, { jobs: [job] }))
-    const { runId } = (await store.startRun('j1', 'lock', Date.now())) as { runId: string }
-    await store.finishRun(runId, { status: 'ok', logs: [], error: null, endedAt: Date.now() })
-    await store.setJobStatus('j1', 'done')
+    // A run that made no ctx call: started and ended in one write.
+    expect(await store.finishRun(endedRun('r1', 'j1', 'lock', Date.now()), { status: 'done' }, false)).toBe(
+      true,
+    )
     await store.commitBlock(1, write(5n, { jobs: [job] }))
     expect(await store.unfinishedJobs()).toEqual([])
     expect((await store.getJob('j1'))?.status).toBe('done')
@@ -130,17 +146,122 @@ describe('createSqliteStore', () => {
       readyAt: 5n,
     }
     await store.commitBlock(1, write(5n, { jobs: [job] }))
-    const { runId: id, attempt } = (await store.startRun('j', 'f', 10)) as { runId: string; attempt: number }
-    expect(attempt).toBe(1)
+    const id = 'r1'
+    expect(await store.startRun({ id: 'j', attempts: 0 }, id, 10)).toBe(1)
+    // In progress: listed off the job's row until it ends.
+    expect(await store.listRuns({ status: 'running' })).toEqual([
+      expect.objectContaining({
+        id,
+        jobId: 'j',
+        functionName: 'f',
+        attempt: 1,
+        startedAt: 10,
+        endedAt: null,
+      }),
+    ])
+    expect(await store.getRun(id)).toMatchObject({ status: 'running', jobId: 'j' })
     const error = { name: 'FunctionRunError', reason: 'timeout', message: 'too slow' }
-    await store.finishRun(id, {
-      status: 'failed',
-      logs: [{ level: 'info', message: 'hi', at: 11 }],
-      error,
-      endedAt: 25,
-    })
+    await store.finishRun(
+      {
+        ...endedRun(id, 'j', 'f', 25),
+        startedAt: 10,
+        status: 'failed',
+        logs: [{ level: 'info', message: 'hi', at: 11 }],
+        error,
+      },
+      { status: 'failed', lastError: 'too slow' },
+      true,
+    )
     const [run] = await store.listRuns({ status: 'failed' })
     expect(run).toMatchObject({ functionName: 'f', durationMs: 15, error, logs: [{ message: 'hi' }] })
+    expect(await store.listRuns({ status: 'running' })).toEqual([])
+    expect(await store.getJob('j')).toMatchObject({ status: 'failed', lastError: 'too slow', attempts: 1 })
+  })
+
+  it('records a run a crash cut short when its job starts again, and counts both attempts', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'pbj-store-')), 'pbj.db')
+    const job = {
+      id: 'j',
+      functionName: 'f',
+      entry: 'handler' as const,
+      input: '{}',
+      blockNumber: 5n,
+      blockHash: block(5n).hash,
+      readyAt: 5n,
+    }
+    const before = createSqliteStore({ path })
+    await before.commitBlock(1, write(5n, { jobs: [job] }))
+    const first = { runId: 'r1', attempt: await before.startRun({ id: 'j', attempts: 0 }, 'r1', 10) }
+    expect(first.attempt).toBe(1)
+    await before.close() // the engine stops with the run going
+
+    const after = createSqliteStore({ path })
+    expect((await after.unfinishedJobs()).map((j) => [j.id, j.status])).toEqual([['j', 'running']])
+    const second = { runId: 'r2', attempt: await after.startRun({ id: 'j', attempts: 1 }, 'r2', 20) }
+    expect(second.attempt).toBe(2)
+    // The cut-short run stays on record as the engine left it; the new one is in progress.
+    expect(await after.getRun(first.runId)).toMatchObject({ status: 'running', attempt: 1, startedAt: 10 })
+    expect((await after.listRuns({ status: 'running' })).map((r) => [r.id, r.attempt])).toEqual([
+      [second.runId, 2],
+      [first.runId, 1],
+    ])
+    await after.finishRun(
+      { ...endedRun(second.runId, 'j', 'f', 30), attempt: 2, startedAt: 20 },
+      { status: 'done' },
+      true,
+    )
+    expect((await after.listRuns()).map((r) => [r.id, r.status])).toEqual([
+      [second.runId, 'ok'],
+      [first.runId, 'running'],
+    ])
+    expect(await after.getJob('j')).toMatchObject({ status: 'done', attempts: 2 })
+    await after.close()
+  })
+
+  it('starts a run that made no ctx call in the write that ends it, on the same conditions as startRun', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'pbj-store-')), 'pbj.db')
+    const job = (id: string) => ({
+      id,
+      functionName: 'f',
+      entry: 'handler' as const,
+      input: '{}',
+      blockNumber: 5n,
+      blockHash: block(5n).hash,
+      readyAt: 5n,
+    })
+    const before = createSqliteStore({ path })
+    await before.commitBlock(1, write(5n, { jobs: [job('ok'), job('retry'), job('crashed')] }))
+    // A failed attempt that goes back to pending with its retry time: the attempt is counted all the same.
+    const failed = { ...endedRun('r-retry', 'retry', 'f', 30), status: 'failed' as const }
+    expect(await before.finishRun(failed, { status: 'pending', runAfter: 99, lastError: 'x' }, false)).toBe(
+      true,
+    )
+    expect(await before.getJob('retry')).toMatchObject({ status: 'pending', attempts: 1, runAfter: 99 })
+    // Run again from a job object read before that attempt (attempts 0): the store's own count is recorded.
+    expect(await before.finishRun(endedRun('r-retry2', 'retry', 'f', 35), { status: 'done' }, false)).toBe(
+      true,
+    )
+    expect(await before.getJob('retry')).toMatchObject({ status: 'done', attempts: 2 })
+    expect(await before.getRun('r-retry2')).toMatchObject({ status: 'ok', attempt: 2 })
+    expect(await before.startRun({ id: 'crashed', attempts: 0 }, 'r-cut', 10)).toBe(1)
+    await before.close() // the engine stops during r-cut
+
+    const after = createSqliteStore({ path })
+    expect(await after.finishRun(endedRun('r-ok', 'ok', 'f', 40), { status: 'done' }, false)).toBe(true)
+    expect(await after.getJob('ok')).toMatchObject({ status: 'done', attempts: 1 })
+    // The crashed job's next run makes no ctx call: the cut-short run is recorded, this one counted second.
+    expect(await after.finishRun(endedRun('r-again', 'crashed', 'f', 50), { status: 'done' }, false)).toBe(
+      true,
+    )
+    expect(await after.getJob('crashed')).toMatchObject({ status: 'done', attempts: 2 })
+    expect(await after.getRun('r-cut')).toMatchObject({ status: 'running', attempt: 1 })
+    expect(await after.getRun('r-again')).toMatchObject({ status: 'ok', attempt: 2 })
+    // A job that ended meanwhile (here: ran twice) is not started again: nothing is recorded.
+    expect(await after.finishRun(endedRun('r-twice', 'ok', 'f', 60), { status: 'done' }, false)).toBe(false)
+    expect(await after.startRun({ id: 'ok', attempts: 0 }, 'r-thrice', 70)).toBeNull()
+    expect(await after.getRun('r-twice')).toBeNull()
+    expect(await after.getJob('ok')).toMatchObject({ status: 'done', attempts: 1 })
+    await after.close()
   })
   it('rolls back a reorg: timers and conditions restored, unstarted jobs orphaned, started ones compensated', async () => {
     const store = createSqliteStore({ path: ':memory:' })
@@ -173,7 +294,7 @@ describe('createSqliteStore', () => {
         timersCleared: ['a'],
       }),
     )
-    expect(await store.startRun('ran', 'lock', 1)).not.toBeNull()
+    expect(await store.startRun({ id: 'ran', attempts: 0 }, 'r-ran', 1)).not.toBeNull()
 
     expect((await store.jobsAbove(10n)).map((j) => [j.id, j.status])).toEqual([
       ['ran', 'running'],
@@ -188,7 +309,10 @@ describe('createSqliteStore', () => {
     expect(await store.getTimer('b')).toBeNull()
     expect((await store.getConditions(['c'])).get('c')).toBe(false)
     expect(await store.getBlockHash(1, 11n)).toBeNull()
-    expect(await store.startRun('queued', 'lock', 2)).toBeNull()
+    expect(await store.startRun({ id: 'queued', attempts: 0 }, 'r-queued', 2)).toBeNull()
+    // Nor does a run of it that made no ctx call get recorded when it ends.
+    expect(await store.finishRun(endedRun('r-q', 'queued', 'lock', 3), { status: 'done' }, false)).toBe(false)
+    expect((await store.getJob('queued'))?.status).toBe('orphaned')
     expect((await store.getJob('waiting'))?.status).toBe('orphaned')
     expect((await store.unfinishedJobs()).map((j) => j.id).sort()).toEqual(['ran', 'ran:reorg'])
   })

@@ -3,10 +3,11 @@ import { DatabaseVersionError } from './errors.js'
 import { initial } from './migrations/001_initial.js'
 import { deviceOutbox } from './migrations/002_deviceOutbox.js'
 import { deviceCorrections } from './migrations/003_deviceCorrections.js'
+import { runInProgress } from './migrations/004_runInProgress.js'
 import type { Migration } from './migrations/types.js'
 
 /** Every migration, in order. A schema change is a new file here, never an edit of an applied one. */
-export const migrations: readonly Migration[] = [initial, deviceOutbox, deviceCorrections]
+export const migrations: readonly Migration[] = [initial, deviceOutbox, deviceCorrections, runInProgress]
 
 /**
  * Brings a database file up to the last migration, once, at open: the steps above its `PRAGMA user_version`
