@@ -163,7 +163,10 @@ export async function runJob(services: RunJobServices, job: Job): Promise<void> 
         return value
       }
     : host.call
-  const result = await services.sandbox.run(job.functionName, input, call, { entry: job.entry })
+  const result = await services.sandbox.run(job.functionName, input, call, {
+    entry: job.entry,
+    onRerun: host.restart,
+  })
   const endedAt = now()
   // A start still being written (a ctx call made as the run ended) settles first; one refused leaves the
   // run unstarted, and its end below is refused too.

@@ -59,6 +59,7 @@ export function createProcessSandbox(
     host: HostApi,
     entry: 'handler' | 'onReorg',
     timeoutMs: number | undefined,
+    onRerun: (() => void) | undefined,
   ): Promise<RunResult> {
     const started = performance.now()
     if (supervisor.isDisposed()) {
@@ -78,7 +79,7 @@ export function createProcessSandbox(
       )
       return crashedResult(lost, started)
     }
-    return child.run(bundle, { entry, input, timeoutMs }, host, started).catch((error: unknown) => {
+    return child.run(bundle, { entry, input, timeoutMs, onRerun }, host, started).catch((error: unknown) => {
       throw error instanceof PbjError ? error : new RunInputError({ functionName: name, cause: error })
     })
   }
@@ -113,7 +114,9 @@ export function createProcessSandbox(
       if (entry === 'onReorg' && !bundle.hasOnReorg) {
         throw new UnknownFunctionError({ name, onReorg: true })
       }
-      return queues.run(name, () => runOnChild(name, bundle, input, host, entry, runOptions.timeoutMs))
+      return queues.run(name, () =>
+        runOnChild(name, bundle, input, host, entry, runOptions.timeoutMs, runOptions.onRerun),
+      )
     },
     has: (name) => bundles.has(name),
     pid: () => supervisor.current()?.pid(),

@@ -189,6 +189,7 @@ export function createSandbox(options: { memoryMb?: number; timeoutMs?: number }
           memoryMb: 0,
           mapStack: slot.mapStackNow,
           started: performance.now(),
+          onRerun: runOptions.onRerun,
           resolve,
           reject,
         })

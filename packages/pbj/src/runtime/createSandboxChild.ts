@@ -42,7 +42,13 @@ export type SandboxChild = {
    */
   run(
     bundle: FunctionBundle,
-    run: { entry: 'handler' | 'onReorg'; input: SandboxInput; timeoutMs?: number | undefined },
+    run: {
+      entry: 'handler' | 'onReorg'
+      input: SandboxInput
+      timeoutMs?: number | undefined
+      /** Told when the child runs it again from its start (see RunOptions.onRerun). */
+      onRerun?: (() => void) | undefined
+    },
     host: HostApi,
     started: number,
   ): Promise<RunResult>
@@ -74,7 +80,14 @@ export type SandboxChildOptions = {
 type Settle<T> = { resolve: (value: T) => void; reject: (error: unknown) => void }
 type Request =
   | ({ kind: 'load'; name: string } & Settle<void>)
-  | ({ kind: 'run'; name: string; host: HostApi; hostErrors: unknown[]; started: number } & Settle<RunResult>)
+  | ({
+      kind: 'run'
+      name: string
+      host: HostApi
+      hostErrors: unknown[]
+      started: number
+      onRerun: (() => void) | undefined
+    } & Settle<RunResult>)
 type Pending = Request & { timer: NodeJS.Timeout }
 
 const childEntry = fileURLToPath(new URL('./sandboxProcess.ts', import.meta.url))
@@ -207,6 +220,10 @@ export function createSandboxChild(options: SandboxChildOptions): SandboxChild {
 
   const receive = (message: Exclude<FromChild, { type: 'ready' }>) => {
     if (message.type === 'hostCall') return void callHost(message)
+    if (message.type === 'rerun') {
+      const run = pending.get(message.runId)
+      return void (run?.kind === 'run' && run.onRerun?.())
+    }
     const answered = take(message.id)
     if (!answered) return
     if (message.type === 'loaded') {
@@ -293,7 +310,7 @@ export function createSandboxChild(options: SandboxChildOptions): SandboxChild {
       loads.delete(name)
       send({ type: 'unload', name })
     },
-    run(bundle, { entry, input, timeoutMs }, host, runStarted) {
+    run(bundle, { entry, input, timeoutMs, onRerun }, host, runStarted) {
       const { name } = bundle
       // A run may rebuild its isolate first (top-level code, bounded by the same timeout), hence twice.
       const hangMs = 2 * (timeoutMs ?? bundle.limits.timeoutMs ?? defaults.timeoutMs) + hangGraceMs
@@ -308,7 +325,7 @@ export function createSandboxChild(options: SandboxChildOptions): SandboxChild {
         }
         request(
           message,
-          { kind: 'run', name, host, hostErrors: [], started: runStarted, resolve, reject },
+          { kind: 'run', name, host, hostErrors: [], started: runStarted, onRerun, resolve, reject },
           hangMs,
         )
       })

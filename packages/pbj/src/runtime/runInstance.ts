@@ -29,6 +29,8 @@ export type RunRequest = {
    * runs going, so each is tried alone.
    */
   solo?: boolean
+  /** Told before the run is tried again from its start (see RunOptions.onRerun). */
+  onRerun?: (() => void) | undefined
 }
 
 /** A function failure, before logs and duration are added. */
@@ -190,7 +192,11 @@ export async function runInstance(
       for (const run of runs) instance.runs.delete(run.token)
       if (runs.length === 1) runs[0]?.request.reject(error)
       // One input cannot be copied: run each alone, so only that run's caller gets the error.
-      else for (const r of runs) again.push({ ...r.request, solo: true })
+      else
+        for (const r of runs) {
+          r.request.onRerun?.()
+          again.push({ ...r.request, solo: true })
+        }
       return again
     }
     // Envelopes sent before the isolate ended may still be queued for this thread: let them in first, so
@@ -214,6 +220,9 @@ export async function runInstance(
       // Several were going when the isolate ended: each runs again alone, where a culprit is its own.
       for (const run of unfinished) {
         instance.runs.delete(run.token)
+        // It may have made ctx calls already: the host numbers its calls from the start again, so the
+        // same calls get the same effect keys and are not made twice.
+        run.request.onRerun?.()
         again.push({ ...run.request, solo: true, started: performance.now() })
       }
     }

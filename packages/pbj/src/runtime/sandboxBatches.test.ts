@@ -5,6 +5,7 @@ import { stringifyJson } from '../internal/json.js'
 import { createSandbox } from './createSandbox.js'
 import { loadFunction } from './loadFunction.js'
 import type { HostApi, RunInput, RunResult } from './sandboxTypes.js'
+import { rerunBody, runTheRerunScenario } from './testRerunScenario.js'
 
 const dir = makeFunctionsDir()
 const sandbox = createSandbox({ timeoutMs: 300, memoryMb: 32 })
@@ -86,6 +87,16 @@ describe('runs of one function asked for together (batches)', () => {
       'memory',
       'fine',
     ])
+  })
+
+  it('tells the host before it runs a run again from its start, so its ctx calls are numbered anew', async () => {
+    await sandbox.load(await loadFunction(dir.write('rerunTold', rerunBody)))
+    const { events, results } = await runTheRerunScenario(sandbox, 'rerunTold')
+    // Run 2 fails alone (memory, or its timeout on a slow machine); run 1 succeeds.
+    expect(results.map((r) => r.ok)).toEqual([true, false])
+    // Run 1's calls before the isolate ended, then the host is told, then the same calls from the start.
+    expect(events.filter((e) => e.endsWith(' 1'))).toEqual(['a 1', 'b 1', 'rerun 1', 'a 1', 'b 1'])
+    expect(events.indexOf('rerun 2')).toBeGreaterThan(events.indexOf('wait2 2'))
   })
 
   it('rejects only the run whose input cannot enter the sandbox', async () => {

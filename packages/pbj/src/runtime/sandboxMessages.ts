@@ -79,6 +79,11 @@ export const fromChildSchema = z.discriminatedUnion('type', [
     method: z.enum(hostMethodNames as [HostMethod, ...HostMethod[]]),
     args: z.array(z.unknown()),
   }),
+  /**
+   * The child runs run `runId` again from its start (see RunOptions.onRerun). The parent sends one run of a
+   * function at a time today, so the child has no batch to re-run; this keeps the guarantee if that changes.
+   */
+  z.object({ type: z.literal('rerun'), runId: id }),
 ])
 export type FromChild = z.infer<typeof fromChildSchema>
 

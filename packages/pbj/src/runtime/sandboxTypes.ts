@@ -44,7 +44,16 @@ export type RunResult =
   | { ok: false; error: FunctionRunError | SandboxCrashedError; logs: LogLine[]; durationMs: number }
 
 /** Options of one run. */
-export type RunOptions = { entry?: 'handler' | 'onReorg'; timeoutMs?: number }
+export type RunOptions = {
+  entry?: 'handler' | 'onReorg'
+  timeoutMs?: number
+  /**
+   * Called when the sandbox runs this run again from its start (its isolate ended with other runs of its
+   * batch going, and which one was at fault cannot be told): the host's call counters must start again, so
+   * the same calls get the same effect keys (idempotency) and are not made twice.
+   */
+  onRerun?: () => void
+}
 
 /**
  * Where isolates run. `thread`: in the engine's process (isolated-vm gives each isolate its own thread).

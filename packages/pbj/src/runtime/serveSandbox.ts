@@ -55,9 +55,11 @@ export function serveSandbox(
       case 'unload':
         return sandbox.unload(message.name)
       case 'run': {
+        const runId = message.id
         const options = {
           entry: message.entry,
           ...(message.timeoutMs ? { timeoutMs: message.timeoutMs } : {}),
+          onRerun: () => send({ type: 'rerun', runId }),
         }
         let result: RunResult
         try {
