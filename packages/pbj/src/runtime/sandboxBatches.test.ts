@@ -4,7 +4,7 @@ import { PbjError } from '../internal/errors.js'
 import { stringifyJson } from '../internal/json.js'
 import { createSandbox } from './createSandbox.js'
 import { loadFunction } from './loadFunction.js'
-import type { HostApi, RunInput, RunResult } from './sandboxTypes.js'
+import type { HostApi, RunInput, RunOptions, RunResult } from './sandboxTypes.js'
 import { rerunBody, runTheRerunScenario } from './testRerunScenario.js'
 
 const dir = makeFunctionsDir()
@@ -18,8 +18,8 @@ const host: HostApi = async () => null
 const at = (number: bigint): RunInput => testInput({ block: { number, hash: '0x00', timestamp: number } })
 
 // Runs asked for together wait while the first is in the isolate, then go in one batch.
-const together = (name: string, inputs: readonly RunInput[]) =>
-  Promise.all(inputs.map((input) => sandbox.run(name, input, host)))
+const together = (name: string, inputs: readonly RunInput[], options: RunOptions = {}) =>
+  Promise.all(inputs.map((input) => sandbox.run(name, input, host, options)))
 
 describe('runs of one function asked for together (batches)', () => {
   it('keeps each run its own ctx, logs and result', async () => {
@@ -80,7 +80,8 @@ describe('runs of one function asked for together (batches)', () => {
 })`
     await sandbox.load(await loadFunction(dir.write('hogSecond', body)))
     const first = sandbox.run('hogSecond', at(100n), host)
-    const results = await together('hogSecond', [1n, 2n, 3n].map(at))
+    // A timeout far past the time to fill 32 MB: on a loaded machine 300 ms ended the hog before its memory did.
+    const results = await together('hogSecond', [1n, 2n, 3n].map(at), { timeoutMs: 10_000 })
     await first
     expect(results.map((r) => (r.ok ? r.value : (r.error as { reason?: string }).reason))).toEqual([
       'fine',
