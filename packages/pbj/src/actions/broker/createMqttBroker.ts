@@ -237,18 +237,20 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
       // An embedded broker of this process (and the engine's own login, not one it was given) takes the
       // command in-process: a block's thousand commands are not each encoded, written, parsed back and
       // acknowledged over a socket. While that broker is down there is none, and the client below says so.
+      // The deadline turns "connected but silent" into a retryable BrokerError, on either path.
+      const timedOut = () =>
+        new BrokerPublishError({
+          ...at,
+          reason: 'timeout',
+          timeoutMs: publishTimeoutMs,
+          connected: publisher.connected,
+        })
       const inProcess = explicit ? undefined : embeddedPublisher(url)
       if (inProcess) {
         await withTimeout(
           inProcess(topic, Buffer.from(encode(message))),
           publishTimeoutMs,
-          () =>
-            new BrokerPublishError({
-              ...at,
-              reason: 'timeout',
-              timeoutMs: publishTimeoutMs,
-              connected: publisher.connected,
-            }),
+          timedOut,
           (cause) => new BrokerPublishError({ ...at, reason: 'rejected', cause }),
         )
         return
@@ -263,19 +265,13 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
         drop = () => reject(new BrokerPublishError({ ...at, reason: 'dropped' }))
       })
       dropped.add(drop)
-      // The deadline turns "connected but silent" into a retryable BrokerError. A late delivery (mqtt.js
-      // re-sends on reconnect) is harmless: the car ignores versions it already has.
+      // A late delivery after the deadline (mqtt.js re-sends on reconnect) is harmless: the car ignores
+      // versions it already has.
       try {
         await withTimeout(
           Promise.race([publisher.publishAsync(topic, encode(message), { qos: 1, retain: true }), lost]),
           publishTimeoutMs,
-          () =>
-            new BrokerPublishError({
-              ...at,
-              reason: 'timeout',
-              timeoutMs: publishTimeoutMs,
-              connected: publisher.connected,
-            }),
+          timedOut,
           (cause) =>
             cause instanceof BrokerError
               ? cause
