@@ -13,6 +13,7 @@ import { sqliteDevices } from './sqliteDevices.js'
 import { sqliteJobs } from './sqliteJobs.js'
 import { sqliteRelayedTxs } from './sqliteRelayedTxs.js'
 import { sqliteUsage } from './sqliteUsage.js'
+import { startWalCheckpointer } from './startWalCheckpointer.js'
 
 /**
  * The embedded store: one SQLite file (WAL). `path: ':memory:'` keeps it in memory (tests).
@@ -46,6 +47,8 @@ export function createSqliteStore(options: { path: string; engine?: boolean }): 
   // inside its transaction.
   db.pragma('journal_mode = WAL')
   db.pragma('synchronous = NORMAL')
+  // The engine's commits never wait for a checkpoint: a thread of its own does them.
+  const checkpointer = file && options.engine ? startWalCheckpointer(db, options.path) : undefined
 
   const q = {
     dueTimers: db.prepare<[bigint, number], TimerRow>(
@@ -113,6 +116,8 @@ export function createSqliteStore(options: { path: string; engine?: boolean }): 
     usage: sqliteUsage(db),
     deviceCorrections: sqliteDeviceCorrections(db),
     async close() {
+      // First, so that the engine's connection is the last one: closing, it checkpoints and removes the WAL.
+      await checkpointer?.close()
       db.close()
       lock?.release()
     },
