@@ -58,7 +58,9 @@ export async function checkCapability(
 ): Promise<void> {
   const bundle = services.functions.get(job.functionName)
   const caps: GrantedCapabilities = bundle?.capabilities ?? noCapabilities
-  const where = bundle ? displayPath(bundle.file) : `function '${job.functionName}'`
+  // Worked out only for a refusal's message: every ctx call passes here (a block's thousand runs make
+  // thousands of reads), and resolving the file's path against the working directory is not free.
+  const where = () => (bundle ? displayPath(bundle.file) : `function '${job.functionName}'`)
   if (method.startsWith('devices.') && method !== 'devices.get') {
     const action = method.slice('devices.'.length) as DeviceAction
     if (!deviceActions.includes(action)) return
@@ -69,7 +71,7 @@ export async function checkCapability(
         method,
         action,
         granted: caps.devices.actions,
-        where,
+        where: where(),
         deviceId: args[0],
       })
     }
@@ -120,7 +122,7 @@ function checkWrite(
   functionName: string,
   params: unknown,
   caps: GrantedCapabilities,
-  where: string,
+  where: () => string,
 ): void {
   const p = (params ?? {}) as {
     contract?: unknown
@@ -135,7 +137,7 @@ function checkWrite(
       throw new WriteNotGrantedError({
         functionName,
         target: '(malformed call)',
-        where,
+        where: where(),
         contract: '…',
         writeFunctionName: '…',
       })
@@ -157,7 +159,7 @@ function checkWrite(
     throw new WriteNotGrantedError({
       functionName,
       target: `${target}${p.contract === to ? '' : ` (${to})`}`,
-      where,
+      where: where(),
       contract: p.contract,
       writeFunctionName: p.functionName,
     })
@@ -173,7 +175,7 @@ function checkWrite(
       writeFunctionName: p.functionName,
       value,
       maxValue: cap,
-      where,
+      where: where(),
     })
   }
 }
