@@ -3,6 +3,7 @@
 // argv[2]; tells its parent 'ready' once every car is connected, and exits when the parent disconnects.
 import { type DeviceAgent, startSimulatedCar } from '@pbj/device'
 import { createPublicClient, http, webSocket } from 'viem'
+import { profileWindow } from '../lib/profileWindow.js'
 
 type FleetParams = {
   brokerUrl: string
@@ -56,6 +57,7 @@ for (let i = 0; i < params.keys.length; i += parallel) {
   process.send?.({ type: 'progress', connected: agents.length })
 }
 process.send?.({ type: 'ready', cars: agents.length })
-process.on('disconnect', () => {
-  void Promise.all(agents.map((a) => a.close())).finally(() => process.exit(0))
-})
+// PBJ_BENCH_PROFILE=<dir>: the cars' CPU profile from ready to the parent's leaving, none of the set-up in it.
+const disconnected = new Promise<void>((resolve) => process.once('disconnect', resolve))
+await profileWindow(`cars-${process.pid}`, () => disconnected)
+await Promise.all(agents.map((a) => a.close())).finally(() => process.exit(0))

@@ -24,7 +24,7 @@ import { createLogger, type LogFields, type Logger } from '../../internal/logger
 import { now } from '../../internal/now.js'
 import { createReportVerifier } from './createReportVerifier.js'
 import { embeddedBrokerLogin } from './embeddedBrokerLogin.js'
-import { embeddedPublisher } from './embeddedPublisher.js'
+import { type InProcessBroker, inProcessBroker } from './inProcessBroker.js'
 import type { BrokerConnection, ReportedListener } from './types.js'
 
 /**
@@ -76,8 +76,11 @@ export type MqttBrokerOptions = {
 
 /**
  * Connects the engine to an MQTT broker and returns the {@link BrokerConnection} it commands devices
- * through, over two connections (commands out, reports in). Resolves once both are connected; rejects with a BrokerError naming the url if that takes longer than
- * `connectTimeoutMs` or the broker refuses the connection. Afterwards it reconnects on its own.
+ * through, over two connections (commands out, reports in). Resolves once both are connected; rejects with
+ * a BrokerError naming the url if that takes longer than `connectTimeoutMs` or the broker refuses the
+ * connection. Afterwards it reconnects on its own. When `url` is an embedded broker of this process and no
+ * credentials are given, commands go into it and reports come out of it in-process (see inProcessBroker),
+ * with every check the same; the connections then only say whether that broker is up.
  *
  * @example
  * const broker = await startEmbeddedBroker()
@@ -178,7 +181,7 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
       }
     }
   }
-  subscriber.on('message', (topic, payload) => {
+  const onMessage = (topic: string, payload: Buffer) => {
     if (listeners.size === 0 || !isReportedTopic(topic, names)) return
     const receivedAt = now()
     // An empty retained payload is a cleared report, not a malformed one.
@@ -204,9 +207,38 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
       if (why === null) deliver(report, receivedAt)
       else warn(`dropped report on ${topic} (version ${report.version}): ${why}`)
     })
-  })
+  }
+  subscriber.on('message', onMessage)
 
+  // Where the reports come from while anyone listens: an embedded broker of this process hands them over
+  // in-process (see inProcessBroker), so a car's report is not written to a socket, parsed back and
+  // PUBACKed; any other broker through the MQTT subscription. The same checks follow either way.
+  let source: { local: InProcessBroker; unsubscribe: Promise<(() => void) | null> } | 'mqtt' | null = null
+  const stopLocal = () => {
+    if (source === null || source === 'mqtt') return
+    void source.unsubscribe.then((unsubscribe) => unsubscribe?.())
+    source = null
+  }
   const subscribe = () => {
+    const local = explicit ? undefined : inProcessBroker(url)
+    if (local) {
+      if (source !== null && source !== 'mqtt' && source.local === local) return
+      if (source === 'mqtt') unsubscribeMqtt()
+      stopLocal()
+      // stopLocal unsubscribes once this resolves, however soon it is called.
+      const unsubscribe = local.subscribe(names.allReported, onMessage).then(
+        (stop) => stop,
+        (error: unknown) => {
+          if (!closed) warn(`cannot subscribe to ${names.allReported}: ${messageOf(error)}`)
+          return null
+        },
+      )
+      source = { local, unsubscribe }
+      return
+    }
+    if (source === 'mqtt') return
+    stopLocal()
+    source = 'mqtt'
     subscriber.subscribeAsync(names.allReported, { qos: 1 }).then(
       (granted) => {
         const qos = granted[0]?.qos ?? 128
@@ -217,6 +249,17 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
       },
     )
   }
+  const unsubscribeMqtt = () => {
+    source = null
+    subscriber.unsubscribeAsync(names.allReported).catch((error: unknown) => {
+      if (!closed) warn(`cannot unsubscribe from ${names.allReported}: ${messageOf(error)}`)
+    })
+  }
+  // An embedded broker restarted on the same url is a new one: its reports are subscribed to anew when the
+  // subscriber reconnects to it (an MQTT subscription mqtt.js renews by itself).
+  subscriber.on('connect', () => {
+    if (listeners.size > 0 && !closed) subscribe()
+  })
 
   return {
     publishDesired: async (message) => {
@@ -245,10 +288,10 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
           timeoutMs: publishTimeoutMs,
           connected: publisher.connected,
         })
-      const inProcess = explicit ? undefined : embeddedPublisher(url)
-      if (inProcess) {
+      const local = explicit ? undefined : inProcessBroker(url)
+      if (local) {
         await withTimeout(
-          inProcess(topic, Buffer.from(encode(message))),
+          local.publish(topic, Buffer.from(encode(message))),
           publishTimeoutMs,
           timedOut,
           (cause) => new BrokerPublishError({ ...at, reason: 'rejected', cause }),
@@ -300,15 +343,15 @@ export async function createMqttBroker(options: MqttBrokerOptions): Promise<Brok
       if (listeners.size === 1) subscribe()
       return () => {
         if (!listeners.delete(listener) || listeners.size > 0 || closed) return
-        subscriber.unsubscribeAsync(names.allReported).catch((error: unknown) => {
-          if (!closed) warn(`cannot unsubscribe from ${names.allReported}: ${messageOf(error)}`)
-        })
+        if (source === 'mqtt') unsubscribeMqtt()
+        else stopLocal()
       }
     },
 
     close: () => {
       closing ??= (async () => {
         closed = true
+        stopLocal()
         listeners.clear()
         connectListeners.clear()
         stateListeners.clear()

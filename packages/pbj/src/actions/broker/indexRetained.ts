@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream'
 
 /** A retained message as aedes hands it to its persistence (an aedes Packet; only these fields are read). */
-type RetainedPacket = { topic: string; payload: Buffer | Uint8Array | string }
+export type RetainedPacket = { topic: string; payload: Buffer | Uint8Array | string }
 
 /** The part of an aedes persistence (aedes-persistence's memory one) that keeps retained messages. */
 export type RetainedStore = {
@@ -20,12 +20,14 @@ export type RetainedStore = {
  * wildcards (the engine's `…/devices/+/reported`) are matched here too, by {@link matchesFilter}.
  *
  * The messages live only here: the persistence's own copy would double the broker's memory for nothing.
+ * Returns the lookup itself, for the broker's in-process subscriptions (see inProcessBroker).
  *
  * @example
  * const aedes = await Aedes.createBroker({ ... })
- * indexRetained(aedes.persistence)
+ * const retained = indexRetained(aedes.persistence)
+ * retained(['pbj/devices/+/reported']) // every car's last report
  */
-export function indexRetained(persistence: RetainedStore): void {
+export function indexRetained(persistence: RetainedStore): (patterns: readonly string[]) => RetainedPacket[] {
   const retained = new Map<string, RetainedPacket>()
   const matching = (patterns: readonly string[]): RetainedPacket[] => {
     const found: RetainedPacket[] = []
@@ -48,6 +50,7 @@ export function indexRetained(persistence: RetainedStore): void {
   }
   persistence.createRetainedStream = (pattern) => Readable.from(matching([pattern]))
   persistence.createRetainedStreamCombi = (patterns) => Readable.from(matching(patterns))
+  return matching
 }
 
 /**

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto'
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net'
-import { Aedes } from 'aedes'
+import { Aedes, type AedesPublishPacket } from 'aedes'
 import { BrokerListenError } from '../../internal/errors.js'
 import { createBrokerAcl } from './createBrokerAcl.js'
 import { type BrokerLogin, registerEmbeddedBrokerLogin } from './embeddedBrokerLogin.js'
-import { registerEmbeddedPublisher } from './embeddedPublisher.js'
-import { indexRetained, type RetainedStore } from './indexRetained.js'
+import { indexRetained, type RetainedPacket, type RetainedStore } from './indexRetained.js'
+import { registerInProcessBroker } from './inProcessBroker.js'
 
 /**
  * A running in-process MQTT broker.
@@ -69,7 +69,7 @@ export async function startEmbeddedBroker(
     }),
   })
   // Retained messages by topic: a (re)connecting car's subscription is a lookup, not a scan of them all.
-  indexRetained((aedes as unknown as { persistence: RetainedStore }).persistence)
+  const retained = indexRetained((aedes as unknown as { persistence: RetainedStore }).persistence)
   // aedes only closes clients that finished CONNECT; half-open sockets are tracked here so close() is complete.
   const sockets = new Set<Socket>()
   const server = createServer((socket) => {
@@ -88,19 +88,39 @@ export async function startEmbeddedBroker(
   const { port } = server.address() as AddressInfo
   const url = `mqtt://${host.includes(':') ? `[${host}]` : host}:${port}`
   const forget = registerEmbeddedBrokerLogin(url, engineLogin)
-  // The engine of this process publishes its commands straight into aedes (see embeddedPublisher): the
-  // broker's own publish path (retained store, delivery, QoS 1) without the socket in between. Only the
-  // engine knows the url's login, so only it is trusted with this; the ACL's rules are for clients.
-  const forgetPublisher = registerEmbeddedPublisher(
-    url,
-    (topic, payload) =>
+  // The engine of this process publishes its commands straight into aedes and hears the cars' reports
+  // straight from it (see inProcessBroker): the broker's own publish path (retained store, delivery, QoS 1)
+  // without a socket in between. Only the engine knows the url's login, so only it is trusted with this;
+  // the ACL's rules are for clients, and a car's report reaches this subscription only once its publish
+  // passed them.
+  const forgetInProcess = registerInProcessBroker(url, {
+    publish: (topic, payload) =>
       new Promise<void>((resolve, reject) =>
         aedes.publish(
           { cmd: 'publish', topic, payload, qos: 1, retain: true, dup: false },
           (error?: Error) => (error ? reject(error) : resolve()),
         ),
       ),
-  )
+    subscribe: (filter, onMessage) =>
+      new Promise((resolve, reject) => {
+        // Called on aedes' publish path: a subscriber that throws must not break the publish of the car.
+        const hand = (packet: RetainedPacket) => {
+          try {
+            onMessage(packet.topic, payloadOf(packet.payload))
+          } catch {}
+        }
+        const deliver = (packet: AedesPublishPacket, done: () => void) => {
+          hand(packet)
+          done()
+        }
+        aedes.subscribe(filter, deliver, (error?: Error) => {
+          if (error) return reject(error)
+          // Subscribed first, then the retained ones, as aedes serves a client: none falls in between.
+          for (const packet of retained([filter])) hand(packet)
+          resolve(() => aedes.unsubscribe(filter, deliver, () => {}))
+        })
+      }),
+  })
   let closing: Promise<void> | undefined
   return {
     url,
@@ -109,7 +129,7 @@ export async function startEmbeddedBroker(
     close: () => {
       closing ??= (async () => {
         forget()
-        forgetPublisher()
+        forgetInProcess()
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()))
         await new Promise<void>((resolve) => aedes.close(resolve))
         for (const socket of sockets) socket.destroy()
@@ -118,6 +138,13 @@ export async function startEmbeddedBroker(
       return closing
     },
   }
+}
+
+function payloadOf(payload: Buffer | Uint8Array | string): Buffer {
+  if (Buffer.isBuffer(payload)) return payload
+  return typeof payload === 'string'
+    ? Buffer.from(payload)
+    : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength)
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {
