@@ -13,12 +13,18 @@ import { syntheticBlock } from './syntheticBlock.js'
  * The engine path of the runs section (processBlock's durable jobs → queue → runJob), block after block, for
  * A/B comparisons on a busy machine: one block's CPU figure moves with whatever else runs, the median of
  * several moves less. With `--prof <file>`, the last block's drain (only it: no start-up, no planning) is
- * written as a CPU profile (open it in Chrome DevTools, or sum its self times).
+ * written as a CPU profile (open it in Chrome DevTools, or sum its self times); with `--heap <file>`, as a
+ * sampling heap profile of everything the main thread allocated in it, collected or not (.heapprofile).
  *
  * @example
  * node --no-node-snapshot --import tsx bench/runs/profileRuns.ts --blocks 6 --prof /tmp/drain.cpuprofile
  */
-async function profileRuns(options: { blocks: number; jobs: number; profile: string | undefined }) {
+async function profileRuns(options: {
+  blocks: number
+  jobs: number
+  profile: string | undefined
+  heap: string | undefined
+}) {
   const dir = mkdtempSync(join(tmpdir(), 'pbj-profile-runs-'))
   const session = new Session()
   try {
@@ -42,10 +48,18 @@ async function profileRuns(options: { blocks: number; jobs: number; profile: str
         })
         await processBlock(services, header, Date.now(), { addresses: services.index.addresses, logs })
         const profiled = options.profile !== undefined && b === options.blocks
+        const sampled = options.heap !== undefined && b === options.blocks
         if (profiled) {
           await session.post('Profiler.enable')
           await session.post('Profiler.start')
         }
+        // Every 1 KiB allocated on this thread, kept or not: what the drain allocates per run, by site.
+        if (sampled)
+          await session.post('HeapProfiler.startSampling', {
+            samplingInterval: 1024,
+            includeObjectsCollectedByMajorGC: true,
+            includeObjectsCollectedByMinorGC: true,
+          })
         const started = performance.now()
         const cpu = process.cpuUsage()
         await services.queue.idle()
@@ -54,6 +68,10 @@ async function profileRuns(options: { blocks: number; jobs: number; profile: str
         if (profiled && options.profile) {
           const { profile } = await session.post('Profiler.stop')
           writeFileSync(options.profile, JSON.stringify(profile))
+        }
+        if (sampled && options.heap) {
+          const { profile } = await session.post('HeapProfiler.stopSampling')
+          writeFileSync(options.heap, JSON.stringify(profile))
         }
         const us = (used.user + used.system) / options.jobs
         // The first block warms the isolate and the statements up.
@@ -84,4 +102,5 @@ await profileRuns({
   blocks: Number(arg('--blocks') ?? 6),
   jobs: Number(arg('--jobs') ?? 5_000),
   profile: arg('--prof'),
+  heap: arg('--heap'),
 })

@@ -36,7 +36,11 @@ export type RunJobServices = {
   host: HostServices
 }
 
+/** What a function that names no secret gets: one object for all its runs (it is copied into the isolate). */
+const noSecrets: Record<string, string> = Object.freeze({}) as Record<string, string>
+
 const secretsOf = (all: Readonly<Record<string, string>>, names: readonly string[]) => {
+  if (names.length === 0) return noSecrets
   const out: Record<string, string> = {}
   for (const name of names) if (Object.hasOwn(all, name)) out[name] = all[name] as string
   return out
@@ -152,9 +156,9 @@ export async function runJob(services: RunJobServices, job: Job): Promise<void> 
   }
   const host = createHostApi(services.host, job, start)
   // What the meter charges besides time, as the host-method table says: device commands that went out,
-  // and writes (their gas).
-  const counts: RunCounts = { deviceMessages: 0, writes: 0 }
-  const call: typeof host.call = payment
+  // and writes (their gas). Counted only with a meter.
+  const counts: RunCounts | undefined = payment ? { deviceMessages: 0, writes: 0 } : undefined
+  const call: typeof host.call = counts
     ? async (method, args) => {
         const { meter } = hostMethods[method]
         if (meter?.when === 'asked') counts[meter.count]++
@@ -218,7 +222,7 @@ export async function runJob(services: RunJobServices, job: Job): Promise<void> 
     payment?.abandon()
     return
   }
-  if (payment) {
+  if (payment && counts) {
     // The run happened whatever the meter's fate: a metering fault is a warning, not a failed job.
     await payment.meter(job, run, counts).catch((e) =>
       common.logger.warn(`payment: run ${runId} not metered: ${messageOf(e)}`, {

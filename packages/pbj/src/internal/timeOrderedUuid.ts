@@ -11,8 +11,12 @@ const pool = new Uint8Array(4096)
 let used = pool.length
 let lastMs = 0
 let sequence = 0
+/** The id's first two groups for `lastMs`: made once per millisecond, not once per id. */
+let msPrefix = ''
 
-const hex = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('hex')
+/** Two hex digits per byte value, looked up: no buffer, view or hex string made per id. */
+const byteHex = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'))
+const h = (i: number) => byteHex[pool[i] as number] as string
 
 /**
  * A UUID version 7: 48 bits of Unix milliseconds, then a 12-bit counter within the millisecond, then random
@@ -27,20 +31,24 @@ export function timeOrderedUuid(now: number = Date.now()): string {
   if (now > lastMs) {
     lastMs = now
     sequence = 0
+    msPrefix = ''
   } else if (++sequence > 0xfff) {
     // More than 4,096 ids in one millisecond: borrow the next millisecond, keeping the order.
     lastMs++
     sequence = 0
+    msPrefix = ''
+  }
+  if (msPrefix === '') {
+    const ms = lastMs.toString(16).padStart(12, '0')
+    msPrefix = `${ms.slice(0, 8)}-${ms.slice(8)}-`
   }
   if (used + 8 > pool.length) {
     randomFillSync(pool)
     used = 0
   }
-  const random = pool.subarray(used, used + 8)
+  const r = used
   used += 8
-  const ms = lastMs.toString(16).padStart(12, '0')
   const seq = (0x7000 | sequence).toString(16)
-  const variant = ((random[0] as number) & 0x3f) | 0x80
-  const tail = hex(random.subarray(1, 8))
-  return `${ms.slice(0, 8)}-${ms.slice(8)}-${seq}-${variant.toString(16)}${tail.slice(0, 2)}-${tail.slice(2, 14)}`
+  const variant = byteHex[((pool[r] as number) & 0x3f) | 0x80] as string
+  return `${msPrefix}${seq}-${variant}${h(r + 1)}-${h(r + 2)}${h(r + 3)}${h(r + 4)}${h(r + 5)}${h(r + 6)}${h(r + 7)}`
 }

@@ -4,23 +4,38 @@ import { type HostMethod, hostMethodNames } from '../function/hostMethods.js'
 import { RunInputError } from '../internal/errors.js'
 import { bootstrapFilename, bootstrapSource } from './bootstrap.js'
 import { bundleGlobal } from './bundleFunction.js'
-import type { LogBuffer } from './createLogBuffer.js'
+import { createLogBuffer, type LogBuffer } from './createLogBuffer.js'
 import { evaluateBundle } from './evaluateBundle.js'
 import { FunctionEvalError } from './functionLoadErrors.js'
 import type { FunctionBundle } from './loadFunction.js'
+import type { RunRequest } from './runInstance.js'
 import type { HostApi } from './sandboxTypes.js'
 import type { Thrown } from './toRunError.js'
 
 /**
- * Host-side state of one run in progress: its host API, its logs, what its ctx calls are doing, and where
- * its envelope goes when the isolate reports the run ended.
+ * Host-side state of one run in progress: its request, its host API, its logs, what its ctx calls are doing,
+ * and where its envelope goes when the isolate reports the run ended. One object per run, its log buffer,
+ * call set and host errors made only when a line, a call or a failure comes: with a block's runs in flight
+ * at once, what each run keeps outlives V8's young generation, and most runs log nothing and call nothing.
  */
 export type RunState = {
+  token: number
+  request: RunRequest
   host: HostApi
-  logs: LogBuffer
-  pending: Set<Promise<unknown>>
-  hostErrors: unknown[]
-  settle: (envelope: Envelope) => void
+  /** `performance.now()` past which the watchdog ends the isolate. */
+  deadline: number
+  logs: LogBuffer | undefined
+  pending: Set<Promise<unknown>> | undefined
+  hostErrors: unknown[] | undefined
+  envelope: Envelope | undefined
+  /** The batch's handler, shared by its runs. */
+  settle: (state: RunState, envelope: Envelope) => void
+}
+
+/** The run's log buffer, made when its first line (or a wait for one) comes. */
+export function logsOf(state: RunState): LogBuffer {
+  if (!state.logs) state.logs = createLogBuffer()
+  return state.logs
 }
 
 /** What a run inside the isolate ends with (see bootstrap.ts); `unsendable`: its value could not be copied. */
@@ -79,13 +94,16 @@ export async function createInstance(
     if (!hostMethodNames.includes(method) || !Array.isArray(args))
       return { ok: false, message: `unknown ctx call ${method}` }
     const call = Promise.resolve().then(() => state.host(method, args))
-    state.pending.add(call)
+    if (!state.pending) state.pending = new Set()
+    const pending = state.pending
+    pending.add(call)
     try {
       return { ok: true, value: await call }
     } catch (error) {
+      if (!state.hostErrors) state.hostErrors = []
       return { ok: false, message: messageOf(error), id: state.hostErrors.push(error) - 1 }
     } finally {
-      state.pending.delete(call)
+      pending.delete(call)
     }
   }
   // The ctx calls an isolate made in one turn, as [token, method, args] triples (see bootstrap.ts): one
@@ -106,11 +124,15 @@ export async function createInstance(
     }
   }
   const logSink = (token: number, level: unknown, message: unknown, at: unknown) => {
-    runs.get(token)?.logs.push(level, message, at)
+    const state = runs.get(token)
+    if (state) logsOf(state).push(level, message, at)
   }
   // The envelopes of the runs that ended together (see bootstrap.ts), as [token, envelope] pairs.
   const resultSink = (ended: [number, Envelope][]) => {
-    for (const [token, envelope] of ended) runs.get(token)?.settle(envelope)
+    for (const [token, envelope] of ended) {
+      const state = runs.get(token)
+      state?.settle(state, envelope)
+    }
   }
 
   try {

@@ -4,7 +4,7 @@ import {
   type SandboxCrashedError,
   SandboxLostError,
 } from '../internal/errors.js'
-import type { Envelope, Instance, RunState } from './createInstance.js'
+import { type Envelope, type Instance, logsOf, type RunState } from './createInstance.js'
 import { createLogBuffer } from './createLogBuffer.js'
 import type { HostApi, RunResult, SandboxInput } from './sandboxTypes.js'
 import { failureToError, thrownToError } from './toRunError.js'
@@ -49,16 +49,17 @@ const lateEnvelopeMs = 1_000
 
 /** Waits for ctx calls the handler did not await, so none outlives its run; warns in the run's logs. */
 async function settlePending(state: RunState, waitMs: number): Promise<void> {
-  if (state.pending.size === 0) return
-  const count = state.pending.size
+  const { pending } = state
+  if (!pending || pending.size === 0) return
+  const count = pending.size
   let timer: NodeJS.Timeout | undefined
   const waited = new Promise((resolve) => {
     timer = setTimeout(resolve, Math.max(waitMs, 0))
   })
-  await Promise.race([Promise.allSettled([...state.pending]), waited])
+  await Promise.race([Promise.allSettled([...pending]), waited])
   clearTimeout(timer)
   const message = `${count} ctx call(s) were still running when the handler returned; await every ctx call`
-  state.logs.push('warn', message, Date.now())
+  logsOf(state).push('warn', message, Date.now())
 }
 
 const outcomeOf = (request: RunRequest, envelope: Envelope, state: RunState): Outcome => {
@@ -69,7 +70,7 @@ const outcomeOf = (request: RunRequest, envelope: Envelope, state: RunState): Ou
   }
   return {
     ok: false,
-    error: thrownToError(request.name, envelope.thrown, request.mapStack, state.hostErrors),
+    error: thrownToError(request.name, envelope.thrown, request.mapStack, state.hostErrors ?? []),
   }
 }
 
@@ -90,21 +91,27 @@ export async function runInstance(
   requests: readonly RunRequest[],
 ): Promise<RunRequest[]> {
   const batchStarted = performance.now()
-  const runs = requests.map((request) => {
-    const token = nextToken++
-    const state: RunState = {
-      host: request.host,
-      logs: createLogBuffer(),
-      pending: new Set(),
-      hostErrors: [],
-      settle: () => {},
-    }
+  const runs = requests.map((request): RunState => {
     request.started = Math.max(request.started, batchStarted)
-    const deadline = request.started + request.timeoutMs
-    return { request, token, state, deadline, envelope: undefined as Envelope | undefined }
+    return {
+      token: nextToken++,
+      request,
+      host: request.host,
+      deadline: request.started + request.timeoutMs,
+      logs: undefined,
+      pending: undefined,
+      hostErrors: undefined,
+      envelope: undefined,
+      settle,
+    }
   })
-  const end = (request: RunRequest, state: RunState, outcome: Outcome, lines = state.logs.finish(0)) =>
+  // Most runs log nothing: no buffer is made for them (see RunState).
+  const linesOf = (state: RunState, dropped: number) =>
+    state.logs ? state.logs.finish(dropped) : dropped > 0 ? createLogBuffer().finish(dropped) : []
+  const end = (state: RunState, outcome: Outcome, lines = linesOf(state, 0)) => {
+    const { request } = state
     request.resolve({ ...outcome, logs: lines, durationMs: performance.now() - request.started })
+  }
 
   let received = 0
   let timedOut = false
@@ -144,33 +151,32 @@ export async function runInstance(
             resolve()
           }
         })
-  for (const run of runs) {
-    const { request, state, token } = run
-    state.settle = (envelope) => {
-      if (run.envelope) return
-      run.envelope = envelope
-      received++
-      onProgress?.()
-      if (run.deadline === watchdogDue) arm()
-      const finish = () => {
-        instance.runs.delete(token)
-        end(request, state, outcomeOf(request, envelope, state), state.logs.finish(envelope.dropped))
-      }
-      // The common case, every log line in and no ctx call left running, ends the run at once.
-      if (state.logs.received() >= envelope.sent && state.pending.size === 0) return finish()
-      finishing.push(
-        (async () => {
-          try {
-            await state.logs.waitFor(envelope.sent)
-            await settlePending(state, request.timeoutMs - (performance.now() - request.started))
-          } finally {
-            finish()
-          }
-        })(),
-      )
-    }
-    instance.runs.set(token, state)
+  const finish = (state: RunState, envelope: Envelope) => {
+    instance.runs.delete(state.token)
+    end(state, outcomeOf(state.request, envelope, state), linesOf(state, envelope.dropped))
   }
+  /** The batch's one handler of envelopes (RunState.settle): no closure per run. */
+  function settle(state: RunState, envelope: Envelope) {
+    if (state.envelope) return
+    state.envelope = envelope
+    received++
+    onProgress?.()
+    if (state.deadline === watchdogDue) arm()
+    // The common case, every log line in and no ctx call left running, ends the run at once.
+    const { logs, pending } = state
+    if ((logs?.received() ?? 0) >= envelope.sent && (pending?.size ?? 0) === 0) return finish(state, envelope)
+    finishing.push(
+      (async () => {
+        try {
+          await logsOf(state).waitFor(envelope.sent)
+          await settlePending(state, state.request.timeoutMs - (performance.now() - state.request.started))
+        } finally {
+          finish(state, envelope)
+        }
+      })(),
+    )
+  }
+  for (const run of runs) instance.runs.set(run.token, run)
 
   arm()
   const again: RunRequest[] = []
@@ -183,7 +189,7 @@ export async function runInstance(
     for (const run of runs) {
       if (run.envelope) continue
       const error = new SandboxLostError({ problem: 'result-lost', functionName: run.request.name })
-      end(run.request, run.state, { ok: false, error })
+      end(run, { ok: false, error })
       instance.runs.delete(run.token)
     }
   } catch (error) {
@@ -211,7 +217,7 @@ export async function runInstance(
         timeoutMs: culprit.request.timeoutMs,
         memoryMb: culprit.request.memoryMb,
       }
-      end(culprit.request, culprit.state, {
+      end(culprit, {
         ok: false,
         error: failureToError(culprit.request.name, error, failure),
       })
