@@ -99,9 +99,10 @@ export async function createChainConnection(options: {
   })
   const chainId = Number(BigInt(chainIdHex as Hex))
   const multicallCode = await rpc('eth_getCode', [multicall3Address, 'latest']).catch(() => '0x')
-  readRequest = createReadBatcher(rpc, {
+  const batcher = createReadBatcher(rpc, {
     multicall: typeof multicallCode === 'string' && multicallCode.length > 2,
   })
+  readRequest = batcher
   let closed = false
   const stops = new Set<() => void>()
   let latest = 0n
@@ -232,6 +233,9 @@ export async function createChainConnection(options: {
         // Nobody may be waiting for it yet: a failure is the reader's to see when it asks again.
         ethCall(to, data, header.number).catch(() => {})
       }
+      // Sent now, not when this turn ends: the rest of the turn commits the block and starts its runs,
+      // which then wait for these answers (viem hands the calls to the batcher synchronously).
+      batcher.flush()
     },
     forgetReads: (fromBlock) => readCache.forget(fromBlock),
     async getCode(address, blockNumber) {

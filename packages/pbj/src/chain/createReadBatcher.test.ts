@@ -1,5 +1,12 @@
 import { carLoanAbi } from '@pbj/contracts'
-import { BaseError, ContractFunctionRevertedError, createPublicClient, custom } from 'viem'
+import {
+  BaseError,
+  ContractFunctionRevertedError,
+  createPublicClient,
+  custom,
+  encodeFunctionData,
+  type Hex,
+} from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type DemoStack, startDemoStack } from '../demo/startDemoStack.js'
 import { createReadBatcher } from './createReadBatcher.js'
@@ -31,7 +38,7 @@ const clientCounting = (multicall: boolean) => {
   const client = createPublicClient({
     transport: custom({ request: ({ method, params }) => request(method, params ?? []) }),
   })
-  return { client, sent }
+  return { client, sent, request }
 }
 
 const errorName = (error: unknown) =>
@@ -76,6 +83,28 @@ describe('createReadBatcher', () => {
     const alone = await getLoan(clientCounting(false).client, 999n).catch((e: unknown) => e)
     expect(errorName(alone)).toBe('UnknownLoan')
     expect(errorName(bad.status === 'rejected' ? bad.reason : undefined)).toBe('UnknownLoan')
+  })
+
+  it('sends the reads asked for so far at once on flush(), before the turn ends, through viem as the engine asks', async () => {
+    const car = stack.cars[0]
+    if (!car) throw new Error('no car')
+    const { client, sent, request } = clientCounting(true)
+    const to = stack.deployment.contracts.CarLoan
+    const read = (functionName: 'getLoan' | 'policyOf') =>
+      client.request({
+        method: 'eth_call',
+        params: [
+          { to, data: encodeFunctionData({ abi: carLoanAbi, functionName, args: [car.loanId] }) },
+          'latest',
+        ],
+      }) as Promise<Hex>
+    const answers = Promise.all([read('getLoan'), read('policyOf')])
+    request.flush()
+    expect(sent).toEqual(['eth_call'])
+    const [loan, policy] = await answers
+    expect(loan.length).toBeGreaterThan(2)
+    expect(policy.length).toBeGreaterThan(2)
+    expect(sent).toEqual(['eth_call'])
   })
 
   it('sends a lone read at once, as a plain eth_call', async () => {

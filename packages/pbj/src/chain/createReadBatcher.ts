@@ -3,6 +3,9 @@ import { decodeAggregate3, encodeAggregate3 } from './aggregate3Codec.js'
 import { multicall3Address } from './multicall3.js'
 
 type Request = (method: string, params: readonly unknown[]) => Promise<unknown>
+
+/** A batching `request`, and `flush()`, which sends the calls waiting for their batch now. */
+export type ReadBatcher = Request & { flush: () => void }
 type Pending = { to: Hex; data: Hex; resolve: (value: unknown) => void; reject: (error: unknown) => void }
 
 /**
@@ -14,6 +17,8 @@ type Pending = { to: Hex; data: Hex; resolve: (value: unknown) => void; reject: 
  * revert (code 3, with the revert data, so viem decodes the reason); a batch the node refuses as a whole
  * is sent again call by call. Pass `multicall: false` where the chain has no Multicall3. Inside a batch a view
  * sees Multicall3 as `msg.sender` (alone, the zero address): a view that depends on its caller is not a read.
+ * `flush()` sends a batch without waiting for the turn to end: a caller that asked for all its reads in
+ * one go (the prefetch at a new head) does not wait behind the rest of the turn's work.
  *
  * @example
  * const request = createReadBatcher((method, params) => pool.request(method, params), { multicall: true })
@@ -22,8 +27,9 @@ type Pending = { to: Hex; data: Hex; resolve: (value: unknown) => void; reject: 
 export function createReadBatcher(
   request: Request,
   options: { multicall: boolean; maxBatch?: number },
-): Request {
-  if (!options.multicall) return request
+): ReadBatcher {
+  if (!options.multicall)
+    return Object.assign((...args: Parameters<Request>) => request(...args), { flush() {} })
   const maxBatch = options.maxBatch ?? 500
   const groups = new Map<string, Pending[]>()
   let scheduled = false
@@ -69,7 +75,7 @@ export function createReadBatcher(
     }
   }
 
-  return (method, params) => {
+  const batched: Request = (method, params) => {
     const [call, block = 'latest', ...rest] = params as [
       Record<string, unknown> | undefined,
       unknown?,
@@ -94,4 +100,5 @@ export function createReadBatcher(
       }
     })
   }
+  return Object.assign(batched, { flush })
 }

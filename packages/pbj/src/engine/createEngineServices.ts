@@ -34,7 +34,7 @@ import type { EngineOptions } from './engineOptions.js'
 import type { ReorgServices } from './handleReorg.js'
 import type { BlockServices } from './processBlock.js'
 import type { RunJobServices } from './runJob.js'
-import type { Common, EngineSettings, HostServices, LoadedFunctions } from './types.js'
+import type { Common, EngineSettings, HostServices, LoadedFunctions, RecordedCall } from './types.js'
 
 /**
  * What {@link createEngineServices} needs besides the options: what createEngine resolved from them, and
@@ -230,9 +230,13 @@ async function connectServices(
   // The loaded functions are read through getters: setFunctions (hot reload) replaces them whole.
   // The reads each run made, per function and trigger key, for processBlock to prefetch at the next block.
   const readMemory = createReadMemory()
+  // The ctx.chain.read calls each run made at its block, answered before the next run of its key
+  // (createHostApi's answers).
+  const callMemory = createReadMemory<RecordedCall>({ same: (a, b) => a.key === b.key })
   const host: HostServices = {
     chain,
     readMemory,
+    callMemory,
     store,
     dispatcher,
     logger,

@@ -155,6 +155,9 @@ export async function runJob(services: RunJobServices, job: Job): Promise<void> 
     secrets: secretsOf(common.options.secrets, bundle.capabilities.secrets),
   }
   const host = createHostApi(services.host, job, start)
+  // The reads its last run made, answered now: the run finds them inside the sandbox (createHostApi).
+  const answers = host.answers()
+  if (answers) input.answers = await answers
   // What the meter charges besides time, as the host-method table says: device commands that went out,
   // and writes (their gas). Counted only with a meter.
   const counts: RunCounts | undefined = payment ? { deviceMessages: 0, writes: 0 } : undefined

@@ -59,4 +59,12 @@ export type HostServices = CapabilityServices &
     functions: ReadonlyMap<string, FunctionBundle>
     /** Where the run's reads are remembered for the next run of its key (createReadMemory); none: no prefetch. */
     readMemory?: ReadMemory | undefined
+    /**
+     * The `ctx.chain.read` calls each run key made at its block, for createHostApi to answer before the next
+     * run of that key and hand the answers in with it; none: every read crosses.
+     */
+    callMemory?: ReadMemory<RecordedCall> | undefined
   }
+
+/** A `ctx.chain.read` as the function made it: the answerKeyOf key of its arguments (argsOfAnswerKey). */
+export type RecordedCall = { key: string }

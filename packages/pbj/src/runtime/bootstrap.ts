@@ -17,7 +17,9 @@ export const bootstrapFilename = 'pbj:bootstrap'
  * `[token, envelope]` pairs: `{ ok: true, value, sent, dropped }`, `{ ok: false, thrown, sent,
  * dropped }` or `{ ok: false, unsendable, sent, dropped }` (the value could not be copied out). So the host
  * learns when each run ends (its watchdog times each run) and what finished before an isolate was
- * disposed. `run` resolves to the number of runs once all have ended; it never rejects.
+ * disposed. `run` resolves to the number of runs once all have ended; it never rejects. A run whose input
+ * carries `answers` (RunInputJson.answers) gets each of them, once, for a `ctx.chain.read` whose arguments
+ * have its key, without crossing to the host.
  *
  * Strict mode on purpose: user functions that inspect `fn.caller` or stack frames get null for strict
  * callers, so nothing of this closure leaks.
@@ -46,6 +48,8 @@ export const bootstrapSource = String.raw`(() => {
   const ErrorCtor = Error
   const TypeErrorCtor = TypeError
   const now = Date.now
+  const isFiniteNumber = Number.isFinite
+  const objectIs = Object.is
   const hostErrors = new WeakMap()
   const callOptions = { arguments: { copy: true }, result: { promise: true, copy: true } }
   const resultOptions = { arguments: { copy: true } }
@@ -116,8 +120,57 @@ export const bootstrapSource = String.raw`(() => {
     c.reject(error)
   }
 
+  // The key of a call's arguments (a copy of runtime/answerKeyOf.ts, which says why it is made so).
+  function tagged(key, value) {
+    const raw = this[key]
+    switch (typeof raw) {
+      case 'string': return 's' + raw
+      case 'bigint': return 'n' + raw
+      case 'undefined': return 'u'
+      case 'boolean': return raw
+      case 'number':
+        if (!isFiniteNumber(raw) || objectIs(raw, -0)) throw new ErrorCtor('no key')
+        return raw
+      case 'object': {
+        if (raw === null) return null
+        const proto = getPrototypeOf(raw)
+        if (value === raw && (isArray(raw) || proto === objectProto || proto === null)) return raw
+        throw new ErrorCtor('no key')
+      }
+      default: throw new ErrorCtor('no key')
+    }
+  }
+  function answerKeyOf(args) {
+    try {
+      return stringify(args, tagged)
+    } catch {
+      return null
+    }
+  }
+  // A read the host answered before the run (its last run of the same key made it; see
+  // RunInputJson.answers): answered here, once, if this call's arguments are the same. Any other call, or
+  // the same one again, crosses.
+  function takeAnswer(run, args) {
+    const key = answerKeyOf(args)
+    if (key === null) return run
+    const answers = run.answers
+    for (let i = 0; i < answers.length; i++) {
+      const answer = answers[i]
+      if (answer !== null && answer[0] === key) {
+        answers[i] = null
+        return answer[1]
+      }
+    }
+    return run
+  }
+
   function hostCall(run, method, args) {
     if (run.done) return Promise.reject(new ErrorCtor('ctx.' + method + '() was called after the run finished; await every ctx call'))
+    if (run.answers !== null && method === 'chain.read') {
+      // The run's own state stands for "no answer": no answer can be it.
+      const value = takeAnswer(run, args)
+      if (value !== run) return new Promise((resolve) => resolve(value))
+    }
     return new Promise((resolve, reject) => {
       const fail = () =>
         reject(new TypeErrorCtor('ctx.' + method + '() could not pass its arguments or result through the sandbox; ' +
@@ -218,7 +271,8 @@ export const bootstrapSource = String.raw`(() => {
   }
 
   async function runOne(token, entry, input) {
-    const state = { token, sent: 0, dropped: 0, done: false }
+    const answers = isArray(input.answers) ? input.answers : null
+    const state = { token, sent: 0, dropped: 0, done: false, answers }
     current = state
     try {
       const value = await definition[entry](makeCtx(state, toInput(input)))

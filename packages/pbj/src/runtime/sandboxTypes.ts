@@ -30,7 +30,18 @@ export type RunInput = {
  * bigints as `{ "$bigint": "…" }`). The sandbox parses it inside the isolate, on the isolate's thread:
  * the engine's thread neither parses it nor copies an object graph across, only a string.
  */
-export type RunInputJson = { json: string; run: RunInput['run']; secrets: Record<string, string> }
+export type RunInputJson = {
+  json: string
+  run: RunInput['run']
+  secrets: Record<string, string>
+  /**
+   * `ctx.chain.read` answers the host worked out before the run, as [answerKeyOf(args), value] pairs: the
+   * reads the last run of the same key made, at this run's block, each served by the host's own handler.
+   * A read whose arguments have one of these keys is answered inside the isolate, once, without crossing
+   * to the host (createHostApi's `answers`).
+   */
+  answers?: [string, unknown][]
+}
 
 /** What `Sandbox.run` takes: the input as an object, or with its job's JSON still to parse. */
 export type SandboxInput = RunInput | RunInputJson
