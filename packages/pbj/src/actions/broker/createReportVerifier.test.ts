@@ -31,15 +31,16 @@ const report = (key: string, version: number, signWith = key): ReportedMessage =
 }
 
 describe('createReportVerifier', () => {
-  it('accepts reports the device signed and refuses forged or altered ones, in a worker and inline alike', async () => {
+  it('accepts reports the device signed and refuses forged or altered ones, in a worker, inline and by burst size alike', async () => {
     const keys = Array.from({ length: 20 }, () => generatePrivateKey())
     const genuine = keys.map((key, i) => report(key, i + 1))
     const stranger = generatePrivateKey()
     const forged = keys.map((key, i) => report(key, i + 1, stranger))
     const altered = genuine.map((r) => ({ ...r, state: { locked: false } }))
     const mangled = genuine.map((r) => ({ ...r, signature: `0x${'00'.repeat(65)}` }))
-    for (const inline of [false, true]) {
-      const verifier = createReportVerifier({ domain, inline })
+    // undefined: the default, in a worker for a burst (20 at once here), in this thread for one.
+    for (const inline of [false, true, undefined]) {
+      const verifier = createReportVerifier({ domain, ...(inline === undefined ? {} : { inline }) })
       try {
         expect(await Promise.all(genuine.map((r) => verifier.verify(r)))).toEqual(genuine.map(() => null))
         expect(await Promise.all(forged.map((r) => verifier.verify(r)))).toEqual(

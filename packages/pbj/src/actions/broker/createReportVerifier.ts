@@ -40,6 +40,14 @@ type Received = {
  */
 const SLICE_MS = 5
 
+/**
+ * Reports waiting at once from which libsecp256k1's recoveries go to the worker. One report (one car's
+ * answer) is recovered here: ~50–100 µs, less than a thread hop. A burst (a fleet's block: a thousand
+ * reports, ~0.1–0.25 ms of this thread each) goes to the worker, so the engine's thread is left to publish
+ * the block's commands and record the reports while the other core checks them.
+ */
+const WORKER_FROM = 8
+
 // The worker is plain CommonJS evaluated from this string: a worker thread cannot load TypeScript here. Its
 // checks are parseSignature's and its recovery the backend's, as recoverSigner does them (a test holds the
 // two to the same answers on genuine, forged and malformed signatures).
@@ -97,13 +105,16 @@ parentPort.on('message', (jobs) =>
 export function createReportVerifier(options: {
   domain: PbjDomain
   /**
-   * Recover in this thread (true) or in a worker (false), for comparisons. Default: in this thread with
-   * libsecp256k1, in a worker with the pure-JS backend.
+   * Recover always in this thread (true) or always in a worker (false), for comparisons. Default: with
+   * libsecp256k1, in this thread unless {@link WORKER_FROM} or more reports wait; with the pure-JS backend,
+   * in a worker.
    */
   inline?: boolean
 }): ReportVerifier {
   const hashes = createTypedHashes(options.domain)
-  const inline = options.inline ?? secp256k1Backend() === 'native'
+  const hasNative = secp256k1Backend() === 'native'
+  const inline = options.inline ?? false
+  const burstsOnly = options.inline === undefined && hasNative
   const lastVerified = new Map<string, string>()
   const received: Received[] = []
   const waiting = new Map<number, Waiting>()
@@ -202,8 +213,9 @@ export function createReportVerifier(options: {
   const take = () => {
     if (received.length === 0) return // close took them
     const until = performance.now() + SLICE_MS
+    const here = inline || (burstsOnly && received.length < WORKER_FROM)
     let taken = 0
-    do check(received[taken++] as Received, inline)
+    do check(received[taken++] as Received, here)
     while (taken < received.length && performance.now() < until)
     received.splice(0, taken)
     if (batch.length > 0) {
