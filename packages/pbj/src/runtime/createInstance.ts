@@ -8,8 +8,7 @@ import { createLogBuffer, type LogBuffer } from './createLogBuffer.js'
 import { evaluateBundle } from './evaluateBundle.js'
 import { FunctionEvalError } from './functionLoadErrors.js'
 import type { FunctionBundle } from './loadFunction.js'
-import type { RunRequest } from './runInstance.js'
-import type { HostApi } from './sandboxTypes.js'
+import type { HostApi, RunRequest } from './sandboxTypes.js'
 import type { Thrown } from './toRunError.js'
 
 /**

@@ -4,8 +4,8 @@ import { SandboxCrashedError, SandboxDisposedError, UnknownFunctionError } from 
 import { createInstance, type Instance } from './createInstance.js'
 import type { FunctionBundle } from './loadFunction.js'
 import { createStackMapper } from './mapStack.js'
-import { type RunRequest, runInstance } from './runInstance.js'
-import type { Sandbox } from './sandboxTypes.js'
+import { runInstance } from './runInstance.js'
+import type { RunRequest, Sandbox } from './sandboxTypes.js'
 
 export type {
   HostApi,

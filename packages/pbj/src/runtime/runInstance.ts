@@ -6,32 +6,8 @@ import {
 } from '../internal/errors.js'
 import { type Envelope, type Instance, logsOf, type RunState } from './createInstance.js'
 import { createLogBuffer } from './createLogBuffer.js'
-import type { HostApi, RunResult, SandboxInput } from './sandboxTypes.js'
+import type { RunRequest } from './sandboxTypes.js'
 import { failureToError, thrownToError } from './toRunError.js'
-
-/** One run of a function in a warm instance, and where its result goes. */
-export type RunRequest = {
-  name: string
-  entry: 'handler' | 'onReorg'
-  input: SandboxInput
-  host: HostApi
-  timeoutMs: number
-  memoryMb: number
-  mapStack: (stack: string) => string
-  /** `performance.now()` when the run started (or was asked for, before its batch went); durationMs counts from it. */
-  started: number
-  /** Receives the run's result; a function's failures are results too. */
-  resolve: (result: RunResult) => void
-  /** Receives a PbjError when the input cannot be copied into the sandbox (an engine bug). */
-  reject: (error: unknown) => void
-  /**
-   * Run in a batch of its own: a batch it was in could not be copied in, or its isolate ended with several
-   * runs going, so each is tried alone.
-   */
-  solo?: boolean
-  /** Told before the run is tried again from its start (see RunOptions.onRerun). */
-  onRerun?: (() => void) | undefined
-}
 
 /** A function failure, before logs and duration are added. */
 export type Outcome =

@@ -85,3 +85,27 @@ export type Sandbox = {
   /** Ends every isolate at once; runs in flight end with SandboxCrashedError. */
   dispose(): void
 }
+
+/** One run of a function in a warm instance, and where its result goes. */
+export type RunRequest = {
+  name: string
+  entry: 'handler' | 'onReorg'
+  input: SandboxInput
+  host: HostApi
+  timeoutMs: number
+  memoryMb: number
+  mapStack: (stack: string) => string
+  /** `performance.now()` when the run started (or was asked for, before its batch went); durationMs counts from it. */
+  started: number
+  /** Receives the run's result; a function's failures are results too. */
+  resolve: (result: RunResult) => void
+  /** Receives a PbjError when the input cannot be copied into the sandbox (an engine bug). */
+  reject: (error: unknown) => void
+  /**
+   * Run in a batch of its own: a batch it was in could not be copied in, or its isolate ended with several
+   * runs going, so each is tried alone.
+   */
+  solo?: boolean
+  /** Told before the run is tried again from its start (see RunOptions.onRerun). */
+  onRerun?: (() => void) | undefined
+}
