@@ -159,5 +159,25 @@ describe('createBlockRangeFetcher on a real Anvil', () => {
       [first, first + 2n],
       [first + 3n, first + 5n],
     ])
+
+    // Past the reorg window no reorg the follower handles can replace them: `rangesAhead` ranges, whatever
+    // their span. A range ending 4 or more blocks below the target is settled here.
+    asked.length = 0
+    const deep = createBlockRangeFetcher({ chain: watched, maxSpan: 3, rangesAhead: 2, settledDepth: 4 })
+    const target = last + 5n
+    const settled = await deep.fetch(first, target, [emitter])
+    expect(numbers(settled)).toEqual([first, first + 1n, first + 2n])
+    expect(asked).toEqual([
+      [first, first + 2n],
+      [first + 3n, first + 5n],
+      [first + 6n, first + 8n],
+    ])
+    // The next would end 1 block below the target, inside the window and past one span ahead: not asked.
+    expect(numbers(await deep.fetch(first + 3n, target, [emitter]))).toEqual([
+      first + 3n,
+      first + 4n,
+      first + 5n,
+    ])
+    expect(asked).toHaveLength(3)
   })
 })

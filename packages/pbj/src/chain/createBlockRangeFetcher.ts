@@ -46,9 +46,16 @@ export type BlockRangeFetcherOptions = {
    * the engine processes this one, and more than one request in flight keeps a node busy that answers
    * each request on one thread (Anvil: 23k logs/s with one eth_getLogs at a time, 31–36k with 2–4). The
    * blocks they cover are at most one span's worth, or this many blocks: more than one range is in flight
-   * only when a range is a few blocks (each block's logs a large answer).
+   * only when a range is a few blocks (each block's logs a large answer), or when the ranges lie past the
+   * reorg window (`settledDepth`).
    */
   rangesAhead?: number
+  /**
+   * Blocks at least this far below the target are past the reorg window (the follower's `maxReorgDepth`):
+   * ranges that end there are asked for `rangesAhead` at a time whatever their span, since no reorg the
+   * follower handles can replace them. Default: none, so every range ahead obeys the one-span cap.
+   */
+  settledDepth?: number
   /** Where a shrinking range is warned about. Default: silent. */
   logger?: Pick<Logger, 'warn'> | undefined
 }
@@ -73,6 +80,7 @@ export function createBlockRangeFetcher(options: BlockRangeFetcherOptions) {
   const concurrency = options.concurrency ?? 8
   const targetLogs = options.targetLogs ?? 1_000
   const rangesAhead = Math.max(0, options.rangesAhead ?? 3)
+  const settledDepth = options.settledDepth === undefined ? undefined : BigInt(options.settledDepth)
   const headerAttempts = 3
   // How busy the blocks are is unknown at first: start at a modest span and double it while the answers
   // stay small, rather than ask a busy contract's 1,000 blocks (a 100 MB answer) and fail.
@@ -157,12 +165,16 @@ export function createBlockRangeFetcher(options: BlockRangeFetcherOptions) {
   }
 
   const fetchRange = async (from: bigint, to: bigint, addresses: readonly Address[]): Promise<BlockRange> => {
-    // Logs first: their refusal sets how far this stretch goes, and the headers then cover just that.
+    // The headers of the planned stretch are asked for beside its logs, not after them: the node answers
+    // both at once (one round trip, not two). A refusal that makes the logs end earlier leaves a few
+    // headers unused; the headers then cover just the logs' stretch.
+    const planned = plannedEnd(from, to, addresses)
+    const asked = fetchHeaders(from, planned)
+    // Its failure surfaces below, or not at all when the logs fail first.
+    asked.catch(() => {})
     const { to: end, logs } =
-      addresses.length > 0
-        ? await fetchLogs(from, to, addresses)
-        : { to: to - from + 1n > maxSpan ? from + maxSpan - 1n : to, logs: [] as Log[] }
-    const headers = await fetchHeaders(from, end)
+      addresses.length > 0 ? await fetchLogs(from, planned, addresses) : { to: planned, logs: [] as Log[] }
+    const headers = (await asked).filter((h) => h.number <= end)
     const byBlock = new Map<bigint, Log[]>()
     for (const log of logs) {
       const n = log.blockNumber as bigint
@@ -231,7 +243,8 @@ export function createBlockRangeFetcher(options: BlockRangeFetcherOptions) {
           // Blocks asked for ahead are processed even if a reorg replaces them meanwhile (the follower then
           // finds the break by parent hash): no more of them than one range's span, as with one range
           // ahead, unless a range is a few blocks (dense blocks, whose logs fill one answer each).
-          if (ahead.length > 0 && end - last.number > maxAhead()) break
+          const settled = settledDepth !== undefined && to - end >= settledDepth
+          if (ahead.length > 0 && end - last.number > maxAhead() && !settled) break
           const asked = fetchRange(next, end, addresses)
           // A failure surfaces when (and if) a later call uses it.
           asked.catch(() => {})

@@ -112,9 +112,11 @@ describe('followHeads on a real Anvil', () => {
     // The node's new chain shows up once block start + 3 (settled, pbj's cursor then) is committed. Rolling
     // back to `start`, the block both chains share, would pass over settled blocks whose timers have no undo
     // record: it is a deep reorg instead, resuming at pbj's cursor height (what settled blocks did stays done).
+    // Settled ranges are asked for ahead (past the window no reorg the follower handles replaces them), so
+    // the old chain's start + 5 and start + 6, asked for before the switch, may be processed first.
     expect(reorgs.filter((n) => n < start + 3n)).toEqual([])
     expect(deep).toHaveLength(1)
-    expect(deep[0]?.resumeAt).toBe(start + 3n)
+    expect([start + 3n, start + 5n]).toContain(deep[0]?.resumeAt)
     expect(head).toBe(start + 10n)
   })
 })

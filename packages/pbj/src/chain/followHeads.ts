@@ -85,9 +85,11 @@ export async function followHeads(options: FollowOptions): Promise<() => Promise
   let troubled = false
   const stopping = new AbortController()
   const catchUpAfter = BigInt(options.catchUpAfter ?? 2)
+  const maxDepth = options.maxReorgDepth ?? 250
   const fetcher = createBlockRangeFetcher({
     chain,
     ...(options.maxLogsRange === undefined ? {} : { maxSpan: options.maxLogsRange }),
+    settledDepth: maxDepth,
     logger,
   })
 
@@ -105,7 +107,6 @@ export async function followHeads(options: FollowOptions): Promise<() => Promise
   const hashAt = async (n: bigint) =>
     last && n === last.number ? last.hash : await store.getBlockHash(chainId, n)
 
-  const maxDepth = options.maxReorgDepth ?? 250
   const reorg = async (seen: BlockHeader) => {
     const from = last as Cursor
     let ancestor: Cursor | 'lagging'
