@@ -45,9 +45,10 @@ describe('startWalCheckpointer', () => {
       // ~100 rows: under 400 pages, so nothing is copied (SQLite's own default, 1,000 pages, is off too).
       write(100)
       expect(await settledSize(path)).toBe(empty)
-      // ~300 more: past 400 pages, far below 10,000: only the thread can have copied them.
+      // ~300 more: past 400 pages, far below 10,000: only the thread can have copied them. It may look while
+      // they are being written and copy what is there then, leaving the rest (under 400 pages) to wait.
       write(300)
-      expect(await settledSize(path)).toBeGreaterThan(empty + 1_500_000)
+      expect(await settledSize(path)).toBeGreaterThan(empty + 800_000)
     } finally {
       await checkpointer.close()
       db.close()
