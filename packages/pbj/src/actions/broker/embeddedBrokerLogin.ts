@@ -1,3 +1,5 @@
+import { createRegistry } from '../../internal/createRegistry.js'
+
 /**
  * Engine credentials of an embedded broker, as its url's user and password.
  *
@@ -8,7 +10,7 @@ export type BrokerLogin = { username: string; password: string }
 
 // By url: the engine is handed the broker's url (config, `pbj dev`, tests) and finds its password here,
 // so the password never leaves the process and no caller has to pass it along.
-const logins = new Map<string, BrokerLogin>()
+const logins = createRegistry<BrokerLogin>()
 
 /**
  * The engine credentials of the embedded broker at `url` in this process (see startEmbeddedBroker), or
@@ -30,8 +32,5 @@ export function embeddedBrokerLogin(url: string): BrokerLogin | undefined {
  * const forget = registerEmbeddedBrokerLogin(url, login)
  */
 export function registerEmbeddedBrokerLogin(url: string, login: BrokerLogin): () => void {
-  logins.set(url, login)
-  return () => {
-    if (logins.get(url) === login) logins.delete(url)
-  }
+  return logins.register(url, login)
 }

@@ -1,3 +1,5 @@
+import { createRegistry } from '../../internal/createRegistry.js'
+
 /**
  * An embedded broker of this process, reached without a socket: what createMqttBroker uses instead of its
  * MQTT clients when the broker it is given runs here (see startEmbeddedBroker).
@@ -21,7 +23,7 @@ export type InProcessBroker = {
 
 // By url, as the engine's login (embeddedBrokerLogin): the engine is handed the broker's url and finds here
 // that the broker runs in its own process, so its commands and the cars' reports need not cross a socket.
-const brokers = new Map<string, InProcessBroker>()
+const brokers = createRegistry<InProcessBroker>()
 
 /**
  * The embedded broker at `url` as this process reaches it (see startEmbeddedBroker), or undefined when none
@@ -45,8 +47,5 @@ export function inProcessBroker(url: string): InProcessBroker | undefined {
  * const forget = registerInProcessBroker(url, { publish, subscribe })
  */
 export function registerInProcessBroker(url: string, broker: InProcessBroker): () => void {
-  brokers.set(url, broker)
-  return () => {
-    if (brokers.get(url) === broker) brokers.delete(url)
-  }
+  return brokers.register(url, broker)
 }
