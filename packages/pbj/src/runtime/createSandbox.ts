@@ -46,7 +46,8 @@ type Waiting = RunRequest & { ownTimeout: boolean }
  * once per run; a lone run still goes at once. The next batch enters as soon as the one before has started
  * its runs (those waiting on ctx calls stay in the isolate), so a block's runs all start at once and overlap
  * their ctx calls whatever their number, and smaller batches keep the isolate's thread and this one busy
- * by turns: with 1,024 in one batch, each thread waited ~25 % of the time for the other.
+ * at once: with all 1,024 runs in flight in one batch, the engine's thread sat idle ~25 % of a drain while
+ * the isolate's worked, and the other way round (50,000 warm runs: ~19k → ~27k runs/s at the same CPU).
  */
 const maxBatch = 256
 
