@@ -62,6 +62,18 @@ export type Instance = {
    * @throws PbjError when an input cannot be copied: an engine bug, not the function's fault
    */
   call(items: readonly BatchItem[]): Promise<number>
+  /**
+   * Resolves once the isolate has taken every call handed to it before: its tasks run in order, so a batch
+   * whose fence is in has started all its runs, and those not yet ended wait on ctx calls. Rejects only
+   * when the isolate ends (or an unhandled rejection lands on it); either way the batch is no longer
+   * entering.
+   */
+  fence(): Promise<unknown>
+  /**
+   * The runs that had not ended when the isolate ended, by token: counted once, over every batch in flight,
+   * so that a run is blamed only when it alone was going (see runInstance).
+   */
+  lost: Set<number> | undefined
   /** Ends the isolate, whatever it is doing. */
   kill(): void
 }
@@ -143,6 +155,10 @@ export async function createInstance(
     const attach: ivm.Reference<(globalName: string) => unknown> = await bootstrap.run(context, {
       reference: true,
     })
+    // Made before the bundle's code runs, so nothing of it is user code's.
+    const fence: ivm.Reference<() => void> = await context.eval('(function fence() {})', {
+      reference: true,
+    })
     await evaluateBundle(isolate, context, bundle.code, bundle.file, options.timeoutMs)
     const run = (await attach
       .apply(undefined, [bundleGlobal], { result: { reference: true } })
@@ -152,6 +168,8 @@ export async function createInstance(
     return {
       isolate,
       runs,
+      lost: undefined,
+      fence: async () => fence.apply(undefined, []),
       call(items) {
         // Copied up front (one copy for the whole batch) so an input that cannot be cloned is told apart
         // from a result that cannot.

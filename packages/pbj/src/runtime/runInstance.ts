@@ -50,21 +50,31 @@ const outcomeOf = (request: RunRequest, envelope: Envelope, state: RunState): Ou
   }
 }
 
+/** The tokens of the runs of an ended instance that had not ended, whichever batch they came in. */
+function lostRuns(instance: Instance): Set<number> {
+  const lost = new Set<number>()
+  for (const [token, run] of instance.runs) if (!run.envelope) lost.add(token)
+  return lost
+}
+
 /**
  * Runs a batch of runs of one function side by side in its instance, in a single host→isolate
  * transition, under a host-side watchdog that times each run: past its `timeoutMs` the isolate is
  * disposed, which ends synchronous loops and never-settling promises alike. Each request's result is
- * delivered as soon as its run ends. When the isolate ends with one run unfinished, that run fails
- * (timeout, memory, crash); with several unfinished, which of them did it cannot be told, so they are
- * returned, marked `solo`, for the caller to run again one at a time in a fresh instance (runs are
- * idempotent: a crash retries them anyway). The caller replaces an instance whose isolate is disposed.
+ * delivered as soon as its run ends. `onEntered` is told once the isolate has started the batch's runs
+ * (or can no longer): the caller may then hand the isolate its next batch, while these wait on ctx calls.
+ * When the isolate ends with one run unfinished, over every batch in it, that run fails (timeout, memory,
+ * crash); with several unfinished, which of them did it cannot be told, so they are returned, marked
+ * `solo`, for the caller to run again one at a time in a fresh instance, alone in it (runs are idempotent:
+ * a crash retries them anyway). The caller replaces an instance whose isolate is disposed.
  *
  * @example
- * const again = await runInstance(instance, [{ name: 'lockCar', entry: 'handler', input, host, …, resolve, reject }])
+ * const again = await runInstance(instance, [{ name: 'lockCar', entry: 'handler', input, host, …, resolve, reject }], letNextIn)
  */
 export async function runInstance(
   instance: Instance,
   requests: readonly RunRequest[],
+  onEntered: () => void = () => undefined,
 ): Promise<RunRequest[]> {
   const batchStarted = performance.now()
   const runs = requests.map((request): RunState => {
@@ -158,7 +168,9 @@ export async function runInstance(
   const again: RunRequest[] = []
   try {
     const items = runs.map((r) => ({ token: r.token, entry: r.request.entry, input: r.request.input }))
-    await instance.call(items)
+    const ended = instance.call(items)
+    instance.fence().then(onEntered, onEntered)
+    await ended
     clearTimeout(watchdog)
     // The envelopes travel apart from the batch's end: wait for the ones still on their way.
     await allEnvelopesIn()
@@ -184,12 +196,18 @@ export async function runInstance(
     // Envelopes sent before the isolate ended may still be queued for this thread: let them in first, so
     // only runs that really were unfinished are blamed or run again.
     await new Promise((resolve) => setImmediate(resolve))
+    const disposed = instance.isolate.isDisposed
     const unfinished = runs.filter((run) => !run.envelope)
-    const culprit = unfinished.length === 1 ? unfinished[0] : undefined
+    const only = unfinished.length === 1 ? unfinished[0] : undefined
+    // Batches overlap in an instance: when it ended, its runs not ended are counted once, over every batch,
+    // by the first batch to get here; a run is to blame only when it alone was going.
+    if (disposed) instance.lost ??= lostRuns(instance)
+    const { lost } = instance
+    const culprit = only && (!lost || (lost.size === 1 && lost.has(only.token))) ? only : undefined
     if (culprit) {
       const failure = {
         timedOut,
-        disposed: instance.isolate.isDisposed,
+        disposed,
         timeoutMs: culprit.request.timeoutMs,
         memoryMb: culprit.request.memoryMb,
       }

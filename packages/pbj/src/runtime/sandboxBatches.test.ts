@@ -141,6 +141,73 @@ describe('runs of one function asked for together (batches)', () => {
     expect(events.indexOf('rerun 2')).toBeGreaterThan(events.indexOf('wait2 2'))
   })
 
+  it('lets the next batch in while the runs of the one before wait on ctx calls', async () => {
+    const body = `export default defineFunction({ trigger: { type: 'blocks', every: 1 },
+  async handler(ctx) {
+    await ctx.kv.get('k ' + ctx.block.number)
+    return 'fine'
+  },
+})`
+    await sandbox.load(await loadFunction(dir.write('waitForAll', body)))
+    // More runs than one batch carries; no call is answered until every run has made its own, so they
+    // end only if each batch entered while those before it waited.
+    const count = 1_100
+    let calls = 0
+    let release: () => void = () => undefined
+    const everyCallIn = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    const holdAll: HostApi = async () => {
+      if (++calls === count) release()
+      await everyCallIn
+      return null
+    }
+    const runs = Array.from({ length: count }, (_, i) =>
+      sandbox.run('waitForAll', at(BigInt(i + 1)), holdAll, { timeoutMs: 20_000 }),
+    )
+    const results = await Promise.all(runs)
+    expect(results.filter((r) => r.ok)).toHaveLength(count)
+  })
+
+  it('blames a run only when it alone was going in the isolate, whatever batch it came in', async () => {
+    const body = `export default defineFunction({ trigger: { type: 'blocks', every: 1 },
+  async handler(ctx) {
+    if (ctx.block.number === 2n) {
+      await ctx.kv.get('go 2')
+      const hog = []
+      while (true) hog.push(new Array(1e5).fill(Math.random()))
+    }
+    await ctx.kv.get('wait 1')
+    return 'fine'
+  },
+})`
+    await sandbox.load(await loadFunction(dir.write('hogLater', body)))
+    const events: string[] = []
+    const options = (n: number): RunOptions => ({
+      timeoutMs: 10_000,
+      onRerun: () => events.push(`rerun ${n}`),
+    })
+    let second: Promise<RunResult> | undefined
+    // Run 1's first call is never answered; run 2 is asked for once it waits on it, so goes in a batch of
+    // its own while run 1 is still in the isolate, and fills the memory there.
+    const host: HostApi = async (_method, args) => {
+      const what = String(args[0])
+      events.push(what)
+      if (what === 'wait 1' && !second) {
+        second = sandbox.run('hogLater', at(2n), host, options(2))
+        return new Promise<null>(() => {})
+      }
+      return null
+    }
+    const first = await sandbox.run('hogLater', at(1n), host, options(1))
+    const hog = await (second as Promise<RunResult>)
+    // Both were going when the isolate ended: each ran again alone, and only the hog failed.
+    expect(first).toMatchObject({ ok: true, value: 'fine' })
+    expect(hog.ok).toBe(false)
+    expect(events).toContain('rerun 1')
+    expect(events).toContain('rerun 2')
+  })
+
   it('rejects only the run whose input cannot enter the sandbox', async () => {
     const body = `export default defineFunction({ trigger: { type: 'blocks', every: 1 },
   handler(ctx) { return ctx.block.number },

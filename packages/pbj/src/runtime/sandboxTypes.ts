@@ -79,7 +79,7 @@ export type Sandbox = {
   load(bundle: FunctionBundle): Promise<void>
   /** Drops a function; runs already queued for it still finish. */
   unload(name: string): void
-  /** Runs a function's handler (or onReorg). Runs of one function are queued, one at a time. */
+  /** Runs a function's handler (or onReorg). Runs of one function are queued and go in batches, side by side. */
   run(name: string, input: SandboxInput, host: HostApi, options?: RunOptions): Promise<RunResult>
   has(name: string): boolean
   /** Ends every isolate at once; runs in flight end with SandboxCrashedError. */
