@@ -7,21 +7,10 @@ import {
   type Hex,
 } from 'viem'
 import { describe, expect, it } from 'vitest'
+import { seededRandom } from '../../../../test/helpers/seededRandom.js'
 import { decodeFunctionOutputs, decodeStaticParams } from './decodeFunctionOutputs.js'
 
-/** A seeded generator, so a failing case can be run again. */
-const seeded = (seed: number) => () => {
-  seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648
-  return seed / 2_147_483_648
-}
-const random = seeded(13)
-const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)] as T
-const randomHex = (bytes: number): Hex =>
-  `0x${Array.from({ length: bytes }, () =>
-    Math.floor(random() * 256)
-      .toString(16)
-      .padStart(2, '0'),
-  ).join('')}`
+const { random, pick, randomHex } = seededRandom(13)
 const big = (bytes: number) => BigInt(randomHex(bytes))
 
 const intSizes = [8, 16, 24, 32, 40, 48, 56, 64, 128, 160, 248, 256]

@@ -1,21 +1,10 @@
 import { carLoanAbi, deviceRegistryAbi } from '@pbj/contracts'
-import { type Abi, encodeFunctionData, getAddress, type Hex } from 'viem'
+import { type Abi, encodeFunctionData, getAddress } from 'viem'
 import { describe, expect, it } from 'vitest'
+import { seededRandom } from '../../../../test/helpers/seededRandom.js'
 import { encodeFunctionCall } from './encodeFunctionCall.js'
 
-/** A seeded generator, so a failing case can be run again. */
-const seeded = (seed: number) => () => {
-  seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648
-  return seed / 2_147_483_648
-}
-const random = seeded(7)
-const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)] as T
-const randomHex = (bytes: number): Hex =>
-  `0x${Array.from({ length: bytes }, () =>
-    Math.floor(random() * 256)
-      .toString(16)
-      .padStart(2, '0'),
-  ).join('')}`
+const { random, pick, randomHex } = seededRandom(7)
 
 /** viem's call data (or error) and ours, which must be the same. */
 function both(abi: Abi, functionName: string, args: readonly unknown[]) {
